@@ -1,0 +1,93 @@
+package cgroupfs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The bounds of a drain. A task can fork between the read of
+// cgroup.procs and the moves, so draining loops; a fork bomb must not
+// make it loop forever.
+const (
+	drainRounds = 50
+	// drainExitWait bounds the wait for the kernel in a round where every
+	// listed task was already exiting (ESRCH), instead of spinning.
+	drainExitWait = 50 * time.Millisecond
+)
+
+// DrainTasks moves every task out of the cgroup name into the DrainTo
+// cgroup (the FS root unless DrainTo says otherwise), one write per pid.
+// It re-reads cgroup.procs and moves again until it reads empty, so a
+// task forked meanwhile is moved too; a pid already gone (ESRCH) is
+// skipped. A missing cgroup is not an error. It fails when a move fails
+// otherwise (EACCES under a delegated subtree: set DrainTo to a cgroup
+// you may write), when the DrainTo cgroup is the cgroup itself or lies
+// beneath it, or when cgroup.procs still lists pids after 50 rounds
+// (the error names them; kill them instead with KillTasks).
+func (m *Manager) DrainTasks(name string) error {
+	p, err := m.Path(name)
+	if err != nil {
+		return err
+	}
+	if err := m.checkDrainTarget(p); err != nil {
+		return err
+	}
+	return m.drain(p)
+}
+
+func (m *Manager) checkDrainTarget(p string) error {
+	if isBeneath(m.drainTo, p) {
+		return fmt.Errorf("cgroupfs: drain cgroup %s: %w: the DrainTo cgroup %s is inside it; pass DrainTo a cgroup outside the ones being removed",
+			p, fs.ErrInvalid, m.drainTo)
+	}
+	return nil
+}
+
+func (m *Manager) drain(p string) error {
+	var left []int
+	for range drainRounds {
+		pids, err := m.procs(p)
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENODEV) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("cgroupfs: drain cgroup %s: %w", p, err)
+		}
+		if len(pids) == 0 {
+			return nil
+		}
+		left = pids
+		moved := false
+		for _, pid := range pids {
+			err := m.moveTask(m.drainTo, pid)
+			if errors.Is(err, unix.ESRCH) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("cgroupfs: drain cgroup %s to %s: %w%s", p, m.drainTo, err, drainHint(err))
+			}
+			moved = true
+		}
+		if !moved {
+			// Every listed task is exiting; let the kernel finish rather
+			// than re-reading in a busy loop that starves the dying tasks.
+			ctx, cancel := context.WithTimeout(context.Background(), drainExitWait)
+			_ = m.waitEmpty(ctx, p) // the next round reads what is left
+			cancel()
+		}
+	}
+	return fmt.Errorf("cgroupfs: drain cgroup %s to %s: cgroup.procs still lists pids %v after %d rounds of moves; a task forks faster than it can be moved: kill the tasks instead (KillTasks)",
+		p, m.drainTo, left, drainRounds)
+}
+
+func drainHint(err error) string {
+	if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY) {
+		return " (pass the DrainTo option a cgroup you may write whose cgroup.subtree_control is empty, such as your own leaf cgroup under a delegated subtree)"
+	}
+	return ""
+}
