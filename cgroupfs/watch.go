@@ -1,0 +1,211 @@
+package cgroupfs
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// Watch reports modifications (inotify IN_MODIFY) of the file name,
+// typically a cgroup's cgroup.events, resolved beneath the root. Events
+// coalesce on a channel with a buffer of one. The channel is closed by
+// Close, and when the file's directory (its cgroup) is removed or the file
+// itself is deleted.
+//
+// Removal needs care on cgroupfs: rmdir of a cgroup sends no IN_IGNORED
+// or IN_DELETE_SELF to watches on its files or on the cgroup directory
+// (the watch pins the inode, and kernfs never drops its link count), so
+// Watch also watches the directory holding the cgroup and ends when that
+// reports the cgroup's IN_DELETE. For a file of the root itself that is
+// the root's parent directory, which may lie outside the root; it is only
+// watched, never written.
+//
+// The file is opened with openat2 (O_PATH) and the watch is added through
+// /proc/self/fd, so the inotify path cannot be redirected by a symlink.
+// Without /proc mounted it falls back to the absolute path, checked
+// beneath the root just before.
+//
+// Watch fails with the errno of the open (ENOENT for a missing file or a
+// removed cgroup, EXDEV or ELOOP for an escape), or with EMFILE or ENOSPC
+// from inotify when the fs.inotify.max_user_instances or
+// max_user_watches sysctl is exhausted (close unused watchers, or raise
+// the sysctl).
+func (f *OSFS) Watch(name string) (Watcher, error) {
+	const op = "watch"
+	if err := checkName(op, name); err != nil {
+		return nil, err
+	}
+	ifd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	if err != nil {
+		return nil, &fs.PathError{Op: "inotify_init", Path: name, Err: err}
+	}
+	// A non-blocking fd in an os.File sits in the runtime poller, so the
+	// reader goroutine's Read returns as soon as Close is called.
+	w := &osWatcher{
+		file:   os.NewFile(uintptr(ifd), "inotify:"+name),
+		events: make(chan struct{}, 1),
+		done:   make(chan struct{}),
+	}
+	fail := func(err error) (Watcher, error) {
+		w.file.Close()
+		return nil, &fs.PathError{Op: op, Path: name, Err: err}
+	}
+
+	// Watch the directory that holds the cgroup first, and only then
+	// open the file: a cgroup removed in between makes the open fail,
+	// one removed later is reported by this watch.
+	cgroup := path.Dir(path.Clean(name))
+	holder, base := path.Dir(cgroup), path.Base(cgroup)
+	var hfd int
+	if cgroup == "." {
+		base = filepath.Base(f.dir)
+		hfd, err = f.openRootParent()
+	} else {
+		hfd, err = f.openBeneath(holder, unix.O_PATH|unix.O_DIRECTORY, 0)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	dirWd, err := addWatchFd(ifd, hfd, "", unix.IN_DELETE|unix.IN_MOVED_FROM|unix.IN_DELETE_SELF|unix.IN_ONLYDIR)
+	unix.Close(hfd)
+	if err != nil {
+		return fail(err)
+	}
+
+	ffd, err := f.openBeneath(name, unix.O_PATH, 0)
+	if err != nil {
+		return fail(err)
+	}
+	fileWd, err := addWatchFd(ifd, ffd, path.Join(f.dir, name), unix.IN_MODIFY|unix.IN_DELETE_SELF)
+	unix.Close(ffd)
+	if err != nil {
+		return fail(err)
+	}
+	go w.run(fileWd, dirWd, base)
+	return w, nil
+}
+
+// openRootParent opens the directory holding the root, for watching the
+// removal of the root cgroup itself. Plain openat: this is the one place
+// that looks above the root, read-only.
+func (f *OSFS) openRootParent() (int, error) {
+	conn, err := f.root.SyscallConn()
+	if err != nil {
+		return -1, fs.ErrClosed
+	}
+	fd := -1
+	var opErr error
+	if err := conn.Control(func(root uintptr) {
+		fd, opErr = unix.Openat(int(root), "..", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	}); err != nil {
+		return -1, fs.ErrClosed
+	}
+	return fd, opErr
+}
+
+// addWatchFd adds an inotify watch on the object fd refers to, through its
+// /proc/self/fd link. When /proc is not mounted (ENOENT) and fallback is
+// not empty, it watches fallback without following a final symlink.
+func addWatchFd(ifd, fd int, fallback string, mask uint32) (int, error) {
+	wd, err := unix.InotifyAddWatch(ifd, fmt.Sprintf("/proc/self/fd/%d", fd), mask)
+	if err == unix.ENOENT && fallback != "" {
+		wd, err = unix.InotifyAddWatch(ifd, fallback, mask|unix.IN_DONT_FOLLOW)
+	}
+	return wd, err
+}
+
+// osWatcher is the Watcher Watch returns.
+type osWatcher struct {
+	file      *os.File      // the inotify instance
+	events    chan struct{} // buffered (1): events coalesce
+	done      chan struct{} // closed when run has returned
+	closeOnce sync.Once
+}
+
+// Events returns the channel that receives a value after each
+// modification and is closed when the watcher ends.
+func (w *osWatcher) Events() <-chan struct{} { return w.events }
+
+// Close stops the watcher and waits for its goroutine to return. Closing
+// twice is harmless.
+func (w *osWatcher) Close() error {
+	var err error
+	w.closeOnce.Do(func() {
+		err = w.file.Close()
+		<-w.done
+	})
+	return err
+}
+
+// inotifyEventSize is sizeof(struct inotify_event) without the name.
+const inotifyEventSize = unix.SizeofInotifyEvent
+
+// run reads inotify events until the watcher is closed or the file goes
+// away, and then closes the events channel. Only run sends on or closes
+// the channel.
+func (w *osWatcher) run(fileWd, dirWd int, base string) {
+	defer close(w.done)
+	defer close(w.events)
+	// Room for many events with a full NAME_MAX name each.
+	buf := make([]byte, 64*(inotifyEventSize+unix.NAME_MAX+1))
+	for {
+		n, err := w.file.Read(buf)
+		if err != nil {
+			return // closed by Close, or the instance broke: end either way
+		}
+		modified, gone := parseInotify(buf[:n], fileWd, dirWd, base)
+		if modified {
+			select {
+			case w.events <- struct{}{}:
+			default: // one pending value already says "re-read"
+			}
+		}
+		if gone {
+			return
+		}
+	}
+}
+
+// parseInotify decodes a batch of inotify events and reports whether the
+// watched file was modified (or events were lost, which must be treated
+// the same) and whether it is gone.
+func parseInotify(buf []byte, fileWd, dirWd int, base string) (modified, gone bool) {
+	for len(buf) >= inotifyEventSize {
+		wd := int(int32(binary.NativeEndian.Uint32(buf[0:4])))
+		mask := binary.NativeEndian.Uint32(buf[4:8])
+		nameLen := int(binary.NativeEndian.Uint32(buf[12:16]))
+		if inotifyEventSize+nameLen > len(buf) {
+			break
+		}
+		name := buf[inotifyEventSize : inotifyEventSize+nameLen]
+		buf = buf[inotifyEventSize+nameLen:]
+		for len(name) > 0 && name[len(name)-1] == 0 {
+			name = name[:len(name)-1] // the kernel pads names with NULs
+		}
+		switch {
+		case mask&unix.IN_Q_OVERFLOW != 0:
+			modified = true
+		case wd == fileWd:
+			if mask&unix.IN_MODIFY != 0 {
+				modified = true
+			}
+			if mask&(unix.IN_DELETE_SELF|unix.IN_IGNORED|unix.IN_UNMOUNT) != 0 {
+				gone = true
+			}
+		case wd == dirWd:
+			if mask&(unix.IN_DELETE|unix.IN_MOVED_FROM) != 0 && string(name) == base {
+				gone = true
+			}
+			if mask&(unix.IN_DELETE_SELF|unix.IN_IGNORED|unix.IN_UNMOUNT) != 0 {
+				gone = true
+			}
+		}
+	}
+	return modified, gone
+}
