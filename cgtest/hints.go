@@ -1,0 +1,194 @@
+package cgtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/cgguard/cgguard/cgroupfs"
+	"golang.org/x/sys/unix"
+)
+
+// Hint texts, kept together so that tests and users see the same words.
+const (
+	hintTasks = "the cgroup still has live tasks (%s): a workload was not stopped before teardown, or a task survived the kill; " +
+		"stop workloads before the test ends (Group.Start does), and look for tasks in state D, which are stuck in the kernel and cannot die until it lets go"
+	hintChildren = "the cgroup still has child cgroups (%s): the kernel refuses to remove a cgroup with children (EBUSY, not ENOTEMPTY); " +
+		"they could not be removed first (see the warnings about them), or something keeps creating them (a scheduler, a workload)"
+	hintBusyGone = "the kernel said EBUSY, yet no task and no child cgroup is visible any more: tasks were still exiting; " +
+		"a larger cgtest.Budget gives them time"
+	hintAccess = "permission denied%s: run the test as root, or in a cgroup subtree delegated to your user, " +
+		"for example: systemd-run --user --scope -p Delegate=yes go test ./..."
+	hintReadOnly = "the cgroup filesystem is mounted read-only, as inside a container that was not given a writable cgroup namespace: " +
+		"run it with a writable /sys/fs/cgroup (a private cgroup namespace with delegation, or --privileged), or test against fakefs"
+	hintTimeout = "teardown used up its budget%s; raise it with cgtest.Budget, or look for a task stuck in the kernel (state D) " +
+		"or a cgroupfs write blocked by a scheduler being reconfigured"
+	hintOther = "the cgroup is left behind; once it is empty, remove it with rmdir(1) (never rm -r: cgroupfs files cannot be unlinked)"
+)
+
+// pidMaxLimit is the kernel's PID_MAX_LIMIT: no real pid is larger, so a
+// larger one belongs to an in-memory fake.
+const pidMaxLimit = 4194304
+
+// hint names the likely cause of err, the failure to remove name, from
+// what the cgroup looks like now.
+func (g *Group) hint(name string, err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, cgroupfs.ErrWriteTimeout):
+		state := g.describeBusy(name)
+		if state != "" {
+			state = "; last seen: " + state
+		}
+		return fmt.Sprintf(hintTimeout, state)
+	case errors.Is(err, unix.EBUSY):
+		if tasks := g.describeTasks(name); tasks != "" {
+			return fmt.Sprintf(hintTasks, tasks)
+		}
+		if kids := g.children(name); len(kids) > 0 {
+			return fmt.Sprintf(hintChildren, strings.Join(kids, ", "))
+		}
+		return hintBusyGone
+	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
+		return fmt.Sprintf(hintAccess, g.describeOwner(name))
+	case errors.Is(err, unix.EROFS):
+		return hintReadOnly
+	}
+	return hintOther
+}
+
+// shortHint is the one-line cause appended to an error of AddCgroup.
+func shortHint(err error) string {
+	switch {
+	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
+		return " (permission denied: run as root, or in a delegated subtree: systemd-run --user --scope -p Delegate=yes)"
+	case errors.Is(err, unix.EROFS):
+		return " (the cgroup filesystem is read-only, as in a container without a writable cgroup namespace)"
+	}
+	return ""
+}
+
+// describeBusy says what keeps name busy: its tasks, else its children.
+func (g *Group) describeBusy(name string) string {
+	if tasks := g.describeTasks(name); tasks != "" {
+		return "live tasks " + tasks
+	}
+	if kids := g.children(name); len(kids) > 0 {
+		return "child cgroups " + strings.Join(kids, ", ")
+	}
+	return ""
+}
+
+// children returns the paths of the child cgroups of name, for messages.
+func (g *Group) children(name string) []string {
+	if g.ext == nil {
+		return nil
+	}
+	kids, err := g.ext.Children(name)
+	if err != nil {
+		return nil
+	}
+	for i, k := range kids {
+		kids[i] = g.display(k)
+	}
+	return kids
+}
+
+// describeTasks lists the tasks in name and beneath it, each with its
+// command name and state from /proc, or "" when there are none.
+func (g *Group) describeTasks(name string) string {
+	if g.ext == nil {
+		return ""
+	}
+	tree, err := g.subtree(name)
+	if err != nil {
+		tree = []string{name}
+	}
+	var parts []string
+	for _, c := range tree {
+		pids, _ := g.ext.Procs(c)
+		for _, pid := range pids {
+			where := ""
+			if c != name {
+				where = " in " + g.display(c)
+			}
+			parts = append(parts, fmt.Sprintf("pid %d %s%s", pid, describeProcess(pid), where))
+		}
+	}
+	const most = 10
+	if len(parts) > most {
+		parts = append(parts[:most], fmt.Sprintf("and %d more", len(parts)-most))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// describeProcess returns "(comm, state)" for pid from /proc, or why
+// that cannot be known.
+func describeProcess(pid int) string {
+	if pid > pidMaxLimit {
+		return "(a fake task: its pid is above the kernel's limit, so /proc knows nothing of it)"
+	}
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil {
+		return "(gone from /proc: it exited meanwhile)"
+	}
+	return fmt.Sprintf("(%s, %s)", strings.TrimSpace(string(comm)), processState(pid))
+}
+
+// processState returns the state letter of pid from /proc/<pid>/stat,
+// with its meaning.
+func processState(pid int) string {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "state unknown"
+	}
+	// The command name in parentheses may contain spaces and
+	// parentheses: the state is the first field after the last ')'.
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 >= len(s) {
+		return "state unknown"
+	}
+	letter := s[i+2 : i+3]
+	meaning := map[string]string{
+		"R": "running", "S": "sleeping", "D": "in uninterruptible sleep, stuck in the kernel",
+		"Z": "a zombie, not yet reaped", "T": "stopped", "t": "stopped by a tracer",
+		"X": "dead", "I": "idle",
+	}[letter]
+	if meaning == "" {
+		return "state " + letter
+	}
+	return "state " + letter + ": " + meaning
+}
+
+// describeOwner says who owns name's directory and who we are, when the
+// FS is a real directory; otherwise "".
+func (g *Group) describeOwner(name string) string {
+	if g.ext == nil {
+		return ""
+	}
+	dirFS, ok := g.ext.FS().(interface{ Dir() string })
+	if !ok {
+		return ""
+	}
+	p, err := g.ext.Path(name)
+	if err != nil {
+		return ""
+	}
+	// rmdir needs write permission on the directory above the cgroup,
+	// so that directory's owner is the one that matters.
+	dir := filepath.Dir(filepath.Join(dirFS.Dir(), p))
+	info, err := os.Stat(dir)
+	if err != nil {
+		return ""
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf(" (%s is owned by uid %s, and this process runs as uid %d)", dir, strconv.FormatUint(uint64(st.Uid), 10), os.Geteuid())
+}

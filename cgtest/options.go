@@ -1,0 +1,87 @@
+package cgtest
+
+import (
+	"fmt"
+	"time"
+)
+
+// Policy says how teardown empties a cgroup that still holds tasks.
+type Policy int
+
+const (
+	// Kill, the default, kills every task in the cgroup and its
+	// descendants (cgroup.kill) and waits for the kernel to report the
+	// cgroup empty. It needs an Ops that implements cgroupfs.Extended;
+	// with a plain Ops teardown drains instead.
+	Kill Policy = iota
+	// Drain moves every task out of the cgroup and its descendants with
+	// Ops.DrainTasks (to wherever the Ops drains to; see
+	// cgroupfs.DrainTo) and waits for the cgroup to be empty. The tasks
+	// keep running.
+	Drain
+)
+
+// String returns "kill" or "drain".
+func (p Policy) String() string {
+	switch p {
+	case Kill:
+		return "kill"
+	case Drain:
+		return "drain"
+	}
+	return fmt.Sprintf("Policy(%d)", int(p))
+}
+
+// DefaultBudget is how long the teardown of one Group may take in total,
+// unless Budget says otherwise. It is generous: removing an empty cgroup
+// takes microseconds, and killed tasks are gone in about a millisecond;
+// only a task stuck in the kernel or a hung cgroupfs write uses it up.
+const DefaultBudget = 10 * time.Second
+
+// Option configures a Group. The defaults: the Kill policy, warnings
+// with t.Logf, and a teardown budget of DefaultBudget.
+type Option func(*config)
+
+type config struct {
+	policy Policy
+	strict bool
+	budget time.Duration
+}
+
+func newConfig(opts []Option) config {
+	c := config{policy: Kill, budget: DefaultBudget}
+	for _, opt := range opts {
+		opt(&c)
+	}
+	if c.budget <= 0 {
+		c.budget = DefaultBudget
+	}
+	return c
+}
+
+// WithPolicy sets how teardown empties a cgroup that still holds tasks:
+// Kill (the default) or Drain. An unknown policy is treated as Kill.
+func WithPolicy(p Policy) Option {
+	return func(c *config) {
+		if p != Drain {
+			p = Kill
+		}
+		c.policy = p
+	}
+}
+
+// Strict makes every teardown failure a test failure (t.Errorf) instead
+// of a warning (t.Logf). A cgroup that is already gone is still not a
+// failure.
+func Strict() Option {
+	return func(c *config) { c.strict = true }
+}
+
+// Budget bounds the whole teardown of the group: from the first of its
+// cleanups to run, every wait and retry stops after d. A cgroup whose
+// removal ran out of budget is reported with the state last observed,
+// and the remaining cgroups still get one removal attempt each, without
+// waiting. A d of zero or less means DefaultBudget.
+func Budget(d time.Duration) Option {
+	return func(c *config) { c.budget = d }
+}

@@ -1,0 +1,155 @@
+package cgtest
+
+import (
+	"errors"
+	"fmt"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"github.com/cgguard/cgguard/cgroupfs"
+	"golang.org/x/sys/unix"
+)
+
+// ErrKilledCgroup is wrapped by the error of Start into a cgroup that
+// had cgroup.kill written to it, or to an ancestor, while it existed.
+// On Linux 6.18 every later CLONE_INTO_CGROUP into such a cgroup is
+// SIGKILLed at once (Start succeeds, Wait says "signal: killed"), so the
+// group refuses instead of handing the test a dead process.
+var ErrKilledCgroup = errors.New("cgroup.kill was written to this cgroup or an ancestor, and the kernel kills every process later spawned into it")
+
+// startCmd starts cmd; a variable so that tests can make clone3 refuse.
+var startCmd = (*exec.Cmd).Start
+
+// Start starts cmd inside the group's cgroup name, which the group must
+// have created, and registers its kill-and-reap with t.Cleanup. That
+// cleanup is registered after the cgroup's, so it runs first: the
+// process is dead before its cgroup is removed. If the test waits for
+// cmd itself, it must do so before the test ends (cmd.Wait must not run
+// twice at once).
+//
+// The child is placed with clone3's CLONE_INTO_CGROUP
+// (SysProcAttr.UseCgroupFD): it is in the cgroup before its first
+// instruction. Where clone3 is refused (ENOSYS or EPERM, as under some
+// seccomp policies), Start falls back to starting cmd normally and then
+// moving it with ops.MoveTask; the child then runs briefly outside the
+// cgroup. cmd.SysProcAttr is created if nil; UseCgroupFD and CgroupFD
+// are overwritten.
+//
+// Start fails before starting anything when name is invalid, was not
+// created by the group, the test has ended (ErrTestEnded), cgroup.kill
+// was written to it (ErrKilledCgroup), or the Ops' FS cannot open
+// directories (fakefs: its cgroups cannot hold real processes). The
+// kernel refuses a cgroup whose cgroup.subtree_control is not empty
+// (EBUSY: the no-internal-process rule) and a removed one (ENOENT).
+func (g *Group) Start(name string, cmd *exec.Cmd) error {
+	g.t.Helper()
+	if err := checkName(name); err != nil {
+		return fmt.Errorf("cgtest: start in cgroup: %w", err)
+	}
+	opener, err := g.startCheck(name)
+	if err != nil {
+		return err
+	}
+	p, err := g.ext.Path(name)
+	if err != nil {
+		return fmt.Errorf("cgtest: start %s in cgroup %q: %w", cmd.Path, name, err)
+	}
+	dir, err := opener.OpenDir(p)
+	if err != nil {
+		return fmt.Errorf("cgtest: start %s in cgroup %s: open the cgroup: %w", cmd.Path, g.display(name), err)
+	}
+	defer dir.Close()
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.UseCgroupFD = true
+	cmd.SysProcAttr.CgroupFD = int(dir.Fd())
+	err = startCmd(cmd)
+	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) {
+		err = g.startThenMove(name, cmd, err)
+	}
+	if err != nil {
+		return fmt.Errorf("cgtest: start %s in cgroup %s: %w%s", cmd.Path, g.display(name), err, startHint(err))
+	}
+	g.t.Cleanup(func() { g.stop(cmd) })
+	return nil
+}
+
+// startCheck validates a Start before any I/O. It returns the FS as a
+// DirOpener.
+func (g *Group) startCheck(name string) (cgroupfs.DirOpener, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch {
+	case g.ended:
+		return nil, fmt.Errorf("cgtest: start in cgroup %q: %w", name, ErrTestEnded)
+	case !g.tracked[name]:
+		return nil, fmt.Errorf("cgtest: start in cgroup %q: the group did not create it (add it with AddCgroup first): %w", name, errNotTracked)
+	}
+	for _, level := range levels(name) {
+		if g.killed[level] {
+			return nil, fmt.Errorf("cgtest: start in cgroup %q: %w (written to %q): add a new cgroup for new processes", name, ErrKilledCgroup, level)
+		}
+	}
+	if g.ext == nil {
+		return nil, fmt.Errorf("cgtest: start in cgroup %q: the Ops does not implement cgroupfs.Extended, so the cgroup's directory cannot be opened", name)
+	}
+	opener, ok := g.ext.FS().(cgroupfs.DirOpener)
+	if !ok {
+		return nil, fmt.Errorf("cgtest: start in cgroup %q: the Ops' filesystem (%T) has no real directories (no cgroupfs.DirOpener), so no real process can live in its cgroups; spawn fake tasks with its own API instead", name, g.ext.FS())
+	}
+	return opener, nil
+}
+
+var errNotTracked = errors.New("not a cgroup of this group")
+
+// startThenMove is the fallback where clone3 is refused: start outside,
+// then move the process in. On a failed move the process is killed and
+// reaped, so that nothing the test did not ask for keeps running.
+func (g *Group) startThenMove(name string, cmd *exec.Cmd, cloneErr error) error {
+	cmd.SysProcAttr.UseCgroupFD = false
+	cmd.SysProcAttr.CgroupFD = 0
+	cmd.Process = nil
+	if err := startCmd(cmd); err != nil {
+		return fmt.Errorf("clone3 into the cgroup was refused (%v), and starting without it failed too: %w", cloneErr, err)
+	}
+	if err := g.ops.MoveTask(name, cmd.Process.Pid); err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return fmt.Errorf("clone3 into the cgroup was refused (%v); started pid %d outside and moving it in failed, so it was killed: %w", cloneErr, cmd.Process.Pid, err)
+	}
+	return nil
+}
+
+func startHint(err error) string {
+	switch {
+	case errors.Is(err, unix.EBUSY):
+		return " (the cgroup has controllers enabled in its cgroup.subtree_control, and the no-internal-process rule keeps tasks out of it: start in a leaf cgroup)"
+	case errors.Is(err, unix.ENOENT):
+		return " (the cgroup was removed)"
+	case errors.Is(err, unix.EBADF):
+		return " (the directory is not on a cgroup2 filesystem)"
+	}
+	return ""
+}
+
+// stop kills cmd's process and reaps it, waiting at most the teardown
+// budget: a grandchild that holds cmd's output pipe open can keep Wait
+// from returning, and the cgroup's own teardown kills that one.
+func (g *Group) stop(cmd *exec.Cmd) {
+	g.t.Helper()
+	_ = cmd.Process.Kill() // os.ErrProcessDone when the test reaped it
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait() // "Wait was already called" when the test did
+		close(done)
+	}()
+	timer := time.NewTimer(g.cfg.budget)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+		g.t.Logf("cgtest: killed pid %d (%s), but Wait did not return within %v: a child of it probably holds its output open; the cgroup's teardown kills the rest", cmd.Process.Pid, cmd.Path, g.cfg.budget)
+	}
+}

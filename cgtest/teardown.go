@@ -1,0 +1,380 @@
+package cgtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// keepEnv is gotest.tools' switch for keeping what a test made, for a
+// post-mortem; users already know it.
+const keepEnv = "TEST_NOCLEANUP"
+
+func keepAll() bool {
+	keep, _ := strconv.ParseBool(os.Getenv(keepEnv))
+	return keep
+}
+
+// maxBackoff caps the pause between two rmdir attempts that failed with
+// EBUSY while neither tasks nor child cgroups were visible (tasks still
+// exiting): short enough to notice the end quickly, long enough not to
+// starve the exiting tasks on a small machine.
+const maxBackoff = 50 * time.Millisecond
+
+// teardown is the t.Cleanup of the cgroup name: it removes name, and
+// everything beneath it first, and reports a failure as one warning.
+func (g *Group) teardown(name string) {
+	g.t.Helper()
+	if keepAll() {
+		g.t.Logf("cgtest: %s=true: keeping cgroup %s", keepEnv, g.display(name))
+		return
+	}
+	ctx, hardStop, cancel := g.teardownContext()
+	defer cancel()
+	// The removal runs in its own goroutine so that a cgroupfs call that
+	// never returns (a write blocked in the kernel, an injected hang)
+	// cannot hold the test beyond the budget: it is abandoned instead.
+	done := make(chan error, 1)
+	go func() { done <- g.remove(ctx, name) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-hardStop.Done():
+		select {
+		case err = <-done:
+		default:
+			err = &budgetError{budget: g.cfg.budget, stuck: true, err: context.DeadlineExceeded}
+		}
+	}
+	if err != nil {
+		g.warn(name, err)
+	}
+}
+
+// teardownContext starts the group's budget on the first call and
+// returns a context for waits and retries (it ends with the budget) and
+// a hard stop for the whole removal of one cgroup (the budget, but at
+// least a short grace after now, so that a cgroup torn down after the
+// budget still gets one quick attempt).
+func (g *Group) teardownContext() (ctx, hardStop context.Context, cancel func()) {
+	g.mu.Lock()
+	g.ended = true
+	if g.deadline.IsZero() {
+		g.deadline = time.Now().Add(g.cfg.budget)
+	}
+	deadline := g.deadline
+	g.mu.Unlock()
+	grace := min(max(g.cfg.budget/20, 10*time.Millisecond), time.Second)
+	ctx, cancel1 := context.WithDeadline(context.Background(), deadline)
+	hardStop, cancel2 := context.WithDeadline(context.Background(), later(deadline, time.Now().Add(grace)))
+	return ctx, hardStop, func() { cancel1(); cancel2() }
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// budgetError is a removal that ran out of the teardown budget.
+type budgetError struct {
+	budget time.Duration
+	stuck  bool  // an operation never returned
+	err    error // the last error seen (EBUSY, ...) or DeadlineExceeded
+}
+
+func (e *budgetError) Error() string {
+	if e.stuck {
+		return fmt.Sprintf("teardown budget of %v used up while a cgroupfs operation had not returned", e.budget)
+	}
+	return fmt.Sprintf("teardown budget of %v used up; last attempt: %v", e.budget, e.err)
+}
+
+func (e *budgetError) Unwrap() []error { return []error{context.DeadlineExceeded, e.err} }
+
+// removeError is a cgroup that could not be removed: the rmdir error,
+// and what went wrong on the way (emptying it, removing children).
+type removeError struct {
+	err   error   // of the final rmdir (or of listing the cgroup)
+	steps []error // earlier failures, for the error chain
+}
+
+func (e *removeError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.err.Error())
+	for _, s := range e.steps {
+		b.WriteString("; before that: ")
+		b.WriteString(s.Error())
+	}
+	return b.String()
+}
+
+func (e *removeError) Unwrap() []error { return append([]error{e.err}, e.steps...) }
+
+// remove removes name and everything beneath it.
+func (g *Group) remove(ctx context.Context, name string) error {
+	if g.ext == nil {
+		return g.removePlain(ctx, name)
+	}
+	return g.removeExtended(ctx, name)
+}
+
+// removeExtended removes the subtree at name deepest first, tracked or
+// not: rmdir of a cgroup with children fails with EBUSY, so whatever
+// order the cleanups run in (a child added before its parent's name),
+// the descendants go first.
+func (g *Group) removeExtended(ctx context.Context, name string) error {
+	tree, err := g.subtree(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // removed already: the post-condition holds
+	}
+	if err != nil {
+		return err
+	}
+	var steps []error
+	if err := g.leave(tree); err != nil {
+		steps = append(steps, err)
+	}
+	if err := g.empty(ctx, name, tree); err != nil {
+		steps = append(steps, err)
+	}
+	for _, c := range tree[:len(tree)-1] {
+		if err := g.rmdir(ctx, c); err != nil {
+			steps = append(steps, fmt.Errorf("remove child cgroup %s: %w", g.display(c), err))
+		}
+	}
+	if err := g.rmdir(ctx, name); err != nil {
+		return &removeError{err: err, steps: steps}
+	}
+	return nil
+}
+
+// subtree returns name and every cgroup beneath it, deepest first
+// (children before their parent), name last.
+func (g *Group) subtree(name string) ([]string, error) {
+	kids, err := g.ext.Children(name)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, k := range kids {
+		sub, err := g.subtree(k)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // gone meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sub...)
+	}
+	return append(out, name), nil
+}
+
+// rmdir removes the single cgroup name, retrying EBUSY within ctx. On
+// EBUSY it looks at why (the kernel gives the same errno for tasks and
+// for child cgroups) and deals with it: children that appeared are
+// removed, tasks that appeared are emptied out, and when neither is
+// visible (tasks still exiting) it backs off briefly.
+func (g *Group) rmdir(ctx context.Context, name string) error {
+	p, err := g.ext.Path(name)
+	if err != nil {
+		return err
+	}
+	backoff := time.Millisecond
+	for {
+		err := g.ext.FS().Rmdir(p)
+		if err == nil || errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if !errors.Is(err, unix.EBUSY) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return &budgetError{budget: g.cfg.budget, err: err}
+		}
+		kids, _ := g.ext.Children(name)
+		for _, k := range kids {
+			_ = g.removeExtended(ctx, k) // its failure shows in our own
+		}
+		if pop, known := g.populated(name); known && pop {
+			_ = g.empty(ctx, name, []string{name})
+		} else if len(kids) == 0 {
+			sleep(ctx, backoff)
+			backoff = min(2*backoff, maxBackoff)
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+}
+
+// populated reads the cgroup's "populated" key from cgroup.events: true
+// when any task lives in it or beneath it. known is false when the file
+// cannot be read (a plain directory standing in for cgroupfs).
+func (g *Group) populated(name string) (pop, known bool) {
+	p, err := g.ext.Path(name)
+	if err != nil {
+		return false, false
+	}
+	data, err := g.ext.FS().ReadFile(p + "/cgroup.events")
+	if err != nil {
+		return false, false
+	}
+	for line := range strings.Lines(string(data)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "populated "); ok {
+			return v != "0", true
+		}
+	}
+	return false, false
+}
+
+// empty makes the subtree at name (tree, deepest first) hold no task,
+// by the group's policy, and waits for the kernel to say so.
+func (g *Group) empty(ctx context.Context, name string, tree []string) error {
+	pop, known := g.populated(name)
+	if !known {
+		// Without cgroup.events (a plain directory), look at the pids.
+		for _, c := range tree {
+			if pids, _ := g.ext.Procs(c); len(pids) > 0 {
+				pop = true
+				break
+			}
+		}
+	}
+	if !pop {
+		return nil
+	}
+	switch {
+	case g.cfg.policy == Kill && !g.selfInside(tree):
+		g.markKilled(tree)
+		if err := g.ext.KillTasks(name); err != nil {
+			return fmt.Errorf("kill the tasks of cgroup %s: %w", g.display(name), err)
+		}
+	default:
+		// Drain, or Kill with the test process still inside (it could
+		// not be moved back): moving the tasks out is the only way that
+		// does not kill the test itself.
+		var errs []error
+		for _, c := range tree {
+			if err := g.ops.DrainTasks(c); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("drain the tasks of cgroup %s: %w", g.display(c), err))
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+	}
+	if !known {
+		return nil
+	}
+	if err := g.ext.WaitEmpty(ctx, name); err != nil {
+		return fmt.Errorf("wait for cgroup %s to be empty: %w", g.display(name), err)
+	}
+	return nil
+}
+
+func (g *Group) markKilled(tree []string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, c := range tree {
+		g.killed[c] = true
+	}
+}
+
+// selfInside reports whether the test process is in one of the cgroups
+// of tree. Only a real cgroupfs can hold it.
+func (g *Group) selfInside(tree []string) bool {
+	if !g.self.real {
+		return false
+	}
+	pid := os.Getpid()
+	for _, c := range tree {
+		if pids, _ := g.ext.Procs(c); slices.Contains(pids, pid) {
+			return true
+		}
+	}
+	return false
+}
+
+// leave moves the test process out of tree, back to the cgroup it was in
+// when the group was made, if the test moved itself in. Killing the
+// tasks of a cgroup that holds the test would kill the test.
+func (g *Group) leave(tree []string) error {
+	if !g.selfInside(tree) {
+		return nil
+	}
+	if err := g.self.moveBack(); err != nil {
+		return fmt.Errorf("the test process (pid %d) is inside the cgroup and could not be moved back: %w; its tasks are drained instead of killed", os.Getpid(), err)
+	}
+	return nil
+}
+
+// removePlain removes name with a plain Ops: the tracked names beneath it
+// first (deepest first), each with ops.RemoveCgroup (which drains it),
+// retrying EBUSY within ctx.
+func (g *Group) removePlain(ctx context.Context, name string) error {
+	g.mu.Lock()
+	var below []string
+	for _, n := range g.names {
+		if isBeneath(n, name) {
+			below = append(below, n)
+		}
+	}
+	g.mu.Unlock()
+	slices.SortStableFunc(below, func(a, b string) int { return depth(b) - depth(a) })
+	var steps []error
+	for _, n := range below {
+		if err := g.removePlainOne(ctx, n); err != nil {
+			steps = append(steps, fmt.Errorf("remove child cgroup %s: %w", g.display(n), err))
+		}
+	}
+	if err := g.removePlainOne(ctx, name); err != nil {
+		return &removeError{err: err, steps: steps}
+	}
+	return nil
+}
+
+func (g *Group) removePlainOne(ctx context.Context, name string) error {
+	backoff := time.Millisecond
+	for {
+		err := g.ops.RemoveCgroup(name)
+		if err == nil || errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if !errors.Is(err, unix.EBUSY) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return &budgetError{budget: g.cfg.budget, err: err}
+		}
+		sleep(ctx, backoff)
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// warn reports the cgroup name that teardown could not remove: its path,
+// the error chain, and a hint naming the cause.
+func (g *Group) warn(name string, err error) {
+	g.t.Helper()
+	msg := fmt.Sprintf("cgtest: teardown could not remove cgroup %s: %v\n\thint: %s", g.display(name), err, g.hint(name, err))
+	if g.cfg.strict {
+		g.t.Errorf("%s", msg)
+		return
+	}
+	g.t.Logf("%s", msg)
+}
