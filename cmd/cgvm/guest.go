@@ -1,0 +1,241 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// guestConfigPath is where the host packs the guest's instructions.
+const guestConfigPath = "/cgvm/config.json"
+
+// maxReturnBytes bounds what the guest sends back over the serial port
+// (~0.35 MB/s under TCG): coverage data is small, a runaway file is not.
+const maxReturnBytes = 64 << 20
+
+// isGuest reports whether this process is the VM's /init.
+func isGuest() bool {
+	return os.Getpid() == 1 || os.Args[0] == "/init"
+}
+
+// guestMain is /init in the VM. PID 1 must never return: the kernel panics
+// when init exits. Whatever happens, it reports an exit line if it can and
+// powers off; a Go panic here is recovered for the same reason.
+func guestMain() {
+	code := 1
+	var out, ctl *os.File
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(os.Stderr, "cgvm guest: panic: %v\n", r)
+			if out != nil {
+				fmt.Fprintf(out, "cgvm guest: internal panic: %v (the kernel log has more)\n", r)
+			}
+			code = 1
+		}
+		if ctl != nil {
+			fmt.Fprint(ctl, encodeExit(code))
+			drain(ctl)
+		}
+		powerOff()
+	}()
+	var err error
+	out, ctl, err = guestSetup()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cgvm guest: %v\n", err)
+		if out != nil {
+			fmt.Fprintf(out, "cgvm guest: %v\n", err)
+		}
+		return
+	}
+	code = guestRun(out, ctl)
+}
+
+// guestSetup mounts what a cgroup test expects and opens the serial ports
+// for the test's output (ttyS1) and the report (ttyS2).
+func guestSetup() (out, ctl *os.File, err error) {
+	mounts := []struct{ src, dir, fstype string }{
+		{"proc", "/proc", "proc"},
+		{"sysfs", "/sys", "sysfs"},
+		{"devtmpfs", "/dev", "devtmpfs"},
+		// The point of the VM: cgroup v2 owns every controller here.
+		{"cgroup2", "/sys/fs/cgroup", "cgroup2"},
+	}
+	for _, m := range mounts {
+		if err := os.MkdirAll(m.dir, 0o755); err != nil {
+			return nil, nil, err
+		}
+		if err := unix.Mount(m.src, m.dir, m.fstype, 0, ""); err != nil && !errors.Is(err, unix.EBUSY) {
+			return nil, nil, fmt.Errorf("mounting %s at %s: %w", m.fstype, m.dir, err)
+		}
+	}
+	// /tmp stays on the initramfs root, which is already a tmpfs: a tmpfs
+	// mounted over it would hide the test binary and working directory that
+	// the runner packs at their host paths, which often lie under /tmp.
+	if err := os.MkdirAll("/tmp", 0o1777); err != nil {
+		return nil, nil, err
+	}
+	if out, err = openSerial("/dev/ttyS1"); err != nil {
+		return nil, nil, err
+	}
+	if ctl, err = openSerial("/dev/ttyS2"); err != nil {
+		return out, nil, err
+	}
+	return out, ctl, nil
+}
+
+// openSerial opens a serial port in raw mode: the line discipline would
+// otherwise turn every "\n" into "\r\n" and mangle the test's output.
+func openSerial(name string) (*os.File, error) {
+	fd, err := unix.Open(name, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", name, err)
+	}
+	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("reading termios of %s: %w", name, err)
+	}
+	// cfmakeraw(3).
+	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
+	t.Oflag &^= unix.OPOST
+	t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+	t.Cflag &^= unix.CSIZE | unix.PARENB
+	t.Cflag |= unix.CS8
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS, t); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("setting %s raw: %w", name, err)
+	}
+	return os.NewFile(uintptr(fd), name), nil
+}
+
+// drain waits until the UART has sent everything written to it; power-off
+// would otherwise cut the tail of the output.
+func drain(f *os.File) {
+	unix.IoctlSetInt(int(f.Fd()), unix.TCSBRK, 1) // tcdrain(3)
+}
+
+func powerOff() {
+	unix.Sync()
+	unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+	// Power-off failed; PID 1 must still not exit. The host's timeout ends
+	// the VM.
+	for {
+		time.Sleep(time.Hour)
+	}
+}
+
+// guestRun runs the test binary and returns its exit code.
+func guestRun(out, ctl *os.File) int {
+	b, err := os.ReadFile(guestConfigPath)
+	if err != nil {
+		fmt.Fprintf(out, "cgvm guest: reading %s: %v (the initramfs was not packed by the cgvm host side)\n", guestConfigPath, err)
+		return 1
+	}
+	var cfg guestConfig
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		fmt.Fprintf(out, "cgvm guest: decoding %s: %v\n", guestConfigPath, err)
+		return 1
+	}
+	switch cfg.Hook {
+	case "panic":
+		// Init exiting is a kernel panic; with panic=-1 the guest reboots,
+		// and -no-reboot makes qemu exit without an exit line.
+		os.Exit(3)
+	case "hang":
+		select {}
+	}
+	before := map[string]fileStamp{}
+	for _, o := range cfg.Outputs {
+		dir := filepath.Dir(o.Path)
+		if o.Dir {
+			dir = o.Path
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			fmt.Fprintf(out, "cgvm guest: creating output directory %s: %v\n", dir, err)
+			return 1
+		}
+		if o.Dir {
+			stampTree(o.Path, before)
+		}
+	}
+
+	cmd := exec.Command(cfg.Binary, cfg.Args...)
+	cmd.Dir = cfg.Dir
+	cmd.Env = cfg.Env
+	cmd.Stdout = out
+	cmd.Stderr = out
+	err = cmd.Run()
+	code := 0
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exitErr):
+		code = exitErr.ExitCode()
+		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			fmt.Fprintf(out, "cgvm guest: %s was killed by %v\n", cfg.Binary, ws.Signal())
+			code = 128 + int(ws.Signal())
+		}
+	default:
+		fmt.Fprintf(out, "cgvm guest: running %s: %v\n", cfg.Binary, err)
+		code = 1
+	}
+	drain(out)
+	sendOutputs(ctl, out, cfg.Outputs, before)
+	return code
+}
+
+type fileStamp struct {
+	size int64
+	mod  time.Time
+}
+
+func stampTree(root string, into map[string]fileStamp) {
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				into[p] = fileStamp{fi.Size(), fi.ModTime()}
+			}
+		}
+		return nil
+	})
+}
+
+// sendOutputs sends back the output files the test wrote. Directories may
+// hold files that were there before the test ran (go test can name the
+// directory holding the test binary): only new or changed files go back.
+func sendOutputs(ctl, out *os.File, outs []output, before map[string]fileStamp) {
+	budget := int64(maxReturnBytes)
+	send := func(p string) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return
+		}
+		if int64(len(b)) > budget {
+			fmt.Fprintf(out, "cgvm guest: not copying %s back: over the %d MiB budget for output files\n", p, maxReturnBytes>>20)
+			return
+		}
+		budget -= int64(len(b))
+		fmt.Fprint(ctl, encodeFile(p, b))
+	}
+	for _, o := range outs {
+		if !o.Dir {
+			send(o.Path)
+			continue
+		}
+		after := map[string]fileStamp{}
+		stampTree(o.Path, after)
+		for p, st := range after {
+			if prev, ok := before[p]; !ok || prev != st {
+				send(p)
+			}
+		}
+	}
+}

@@ -1,0 +1,457 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"debug/elf"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+func init() {
+	// qemu is started with Pdeathsig, which fires when the *thread* that
+	// forked it exits. Pinning main to the main thread (which lives as long
+	// as the process) makes it fire exactly when the runner dies.
+	runtime.LockOSThread()
+}
+
+func main() {
+	if isGuest() {
+		guestMain()
+		return
+	}
+	os.Exit(hostMain(os.Args[1:]))
+}
+
+// settings are the runner's knobs, from flags or else the environment.
+type settings struct {
+	kernel  string
+	cpus    int
+	mem     string
+	accel   string
+	timeout time.Duration // 0: none
+	qemu    string
+}
+
+const usage = `usage: cgvm [flags] test-binary [test flags]
+
+cgvm runs a Go test binary inside a throwaway qemu VM whose kernel has the
+full cgroup v2 hierarchy. It is meant for go test -exec:
+
+	go test -exec "$(go env GOPATH)/bin/cgvm" ./pkg
+
+go test puts its own flags after the binary, so under -exec the runner is
+configured by the environment (a flag, when given, wins):
+
+`
+
+func hostMain(args []string) int {
+	fset := flag.NewFlagSet("cgvm", flag.ContinueOnError)
+	fset.Usage = func() {
+		fmt.Fprint(fset.Output(), usage)
+		fset.PrintDefaults()
+	}
+	var s settings
+	fset.StringVar(&s.kernel, "kernel", os.Getenv("CGVM_KERNEL"), "kernel bzImage to boot (env CGVM_KERNEL; default: newest vmlinuz-* in ${XDG_CACHE_HOME:-$HOME/.cache}/cgguard)")
+	fset.IntVar(&s.cpus, "cpus", envInt("CGVM_CPUS", 2), "guest CPUs (env CGVM_CPUS)")
+	fset.StringVar(&s.mem, "mem", envOr("CGVM_MEM", "512M"), "guest memory, in qemu's -m syntax (env CGVM_MEM)")
+	fset.StringVar(&s.accel, "accel", envOr("CGVM_ACCEL", "tcg"), "qemu accelerator: tcg, or kvm where it works (env CGVM_ACCEL)")
+	timeoutDefault := "" // decided below, from -test.timeout
+	fset.StringVar(&timeoutDefault, "timeout", os.Getenv("CGVM_TIMEOUT"), "kill the VM after this long; 0 for never (env CGVM_TIMEOUT; default: the test's -test.timeout plus 30s, else 10m)")
+	fset.StringVar(&s.qemu, "qemu", envOr("CGVM_QEMU", "qemu-system-x86_64"), "qemu binary (env CGVM_QEMU)")
+	if err := fset.Parse(args); err != nil {
+		return 2
+	}
+	if fset.NArg() == 0 {
+		fset.Usage()
+		return 2
+	}
+	bin, testArgs := fset.Arg(0), fset.Args()[1:]
+	var err error
+	if s.timeout, err = pickTimeout(timeoutDefault, testArgs); err != nil {
+		return fail("%v", err)
+	}
+
+	r, err := prepare(s, bin, testArgs)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer os.RemoveAll(r.tmp)
+	return r.run()
+}
+
+func fail(format string, args ...any) int {
+	fmt.Fprintf(os.Stderr, "cgvm: "+format+"\n", args...)
+	return 1
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
+
+// pickTimeout returns the VM's deadline. By default it is the test's own
+// -test.timeout plus room for booting and copying results out, so the test
+// binary's timeout panic (with its goroutine dump) fires first.
+func pickTimeout(v string, testArgs []string) (time.Duration, error) {
+	if v != "" {
+		d, err := time.ParseDuration(v)
+		if v == "0" {
+			d, err = 0, nil
+		}
+		if err != nil || d < 0 {
+			return 0, fmt.Errorf("timeout %q is not a duration like 90s or 10m (set CGVM_TIMEOUT or -timeout)", v)
+		}
+		return d, nil
+	}
+	for _, a := range testArgs {
+		if t, ok := strings.CutPrefix(a, "-test.timeout="); ok {
+			if d, err := time.ParseDuration(t); err == nil && d > 0 {
+				return d + 30*time.Second, nil
+			}
+		}
+	}
+	return 10 * time.Minute, nil
+}
+
+// runner is one prepared VM run.
+type runner struct {
+	s       settings
+	qemu    string
+	kernel  string
+	tmp     string
+	initrd  string
+	log     string
+	outputs []output
+}
+
+// prepare checks every input, each failure a line saying how to fix it,
+// and packs the initramfs.
+func prepare(s settings, bin string, testArgs []string) (*runner, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("cannot find my own executable to pack as the VM's /init: %v", err)
+	}
+	if interp, err := interpreter(self); err != nil {
+		return nil, fmt.Errorf("reading my own executable %s: %v", self, err)
+	} else if interp != "" {
+		return nil, fmt.Errorf("%s is dynamically linked (interpreter %s) but runs as the VM's /init, where there is no libc: reinstall it static with CGO_ENABLED=0 go install github.com/cgguard/cgguard/cmd/cgvm@latest", self, interp)
+	}
+	if bin, err = filepath.Abs(bin); err != nil {
+		return nil, err
+	}
+	if err := checkBinary(bin); err != nil {
+		return nil, err
+	}
+	qemu, err := exec.LookPath(s.qemu)
+	if err != nil {
+		return nil, fmt.Errorf("qemu not found (%s): install it with apt-get install --no-install-recommends qemu-system-x86 (scripts/vm-setup.sh does), or set CGVM_QEMU", s.qemu)
+	}
+	kernel, err := findKernel(s.kernel)
+	if err != nil {
+		return nil, err
+	}
+	switch s.accel {
+	case "tcg", "kvm":
+	default:
+		return nil, fmt.Errorf("accelerator %q is not tcg or kvm (set CGVM_ACCEL)", s.accel)
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp("", "cgvm-")
+	if err != nil {
+		return nil, fmt.Errorf("creating a temporary directory for the initramfs: %v (check TMPDIR)", err)
+	}
+	r := &runner{s: s, qemu: qemu, tmp: tmp,
+		initrd: filepath.Join(tmp, "initramfs.cpio"), log: filepath.Join(tmp, "kernel.log")}
+	r.outputs = findOutputs(testArgs, cwd, os.Getenv("GOCOVERDIR"))
+	p := plan{
+		self:    self,
+		workdir: cwd,
+		cfg: guestConfig{
+			Binary:  bin,
+			Args:    testArgs,
+			Dir:     cwd,
+			Env:     guestEnv(os.Environ()),
+			Outputs: r.outputs,
+			Hook:    os.Getenv("CGVM_GUEST_HOOK"),
+		},
+	}
+	for _, f := range strings.Split(os.Getenv("CGVM_FILES"), ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			if f, err = filepath.Abs(f); err == nil {
+				p.extra = append(p.extra, f)
+			}
+		}
+	}
+	if err := writeInitramfs(r.initrd, p); err != nil {
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("packing the initramfs: %v", err)
+	}
+	r.kernel = bootImage(kernel)
+	return r, nil
+}
+
+// checkBinary rejects what the guest could not run, before booting a VM.
+func checkBinary(bin string) error {
+	fi, err := os.Stat(bin)
+	if err != nil {
+		return fmt.Errorf("test binary %s: %v", bin, err)
+	}
+	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		return fmt.Errorf("test binary %s is not an executable file (mode %v): build it with go test -c, or let go test -exec pass it", bin, fi.Mode())
+	}
+	f, err := elf.Open(bin)
+	if err != nil {
+		return fmt.Errorf("test binary %s is not an ELF executable (%v): the VM runs linux/amd64 binaries only", bin, err)
+	}
+	defer f.Close()
+	if f.Machine != elf.EM_X86_64 {
+		return fmt.Errorf("test binary %s is for %v, but the VM is x86-64: build with GOARCH=amd64", bin, f.Machine)
+	}
+	return nil
+}
+
+// guestEnv is the test binary's environment in the guest: the settings a
+// Go test reads (GO*, TEST_*, CGGUARD_*, and names listed in CGVM_PASSENV),
+// and paths that exist there. Host paths like PATH and HOME do not.
+func guestEnv(host []string) []string {
+	pass := map[string]bool{}
+	for _, n := range strings.Split(os.Getenv("CGVM_PASSENV"), ",") {
+		pass[strings.TrimSpace(n)] = true
+	}
+	env := []string{"CGGUARD_VM=1", "HOME=/tmp", "TMPDIR=/tmp", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	for _, kv := range host {
+		name, _, _ := strings.Cut(kv, "=")
+		switch {
+		case name == "CGGUARD_VM", name == "GOROOT", name == "GOPATH", name == "GOCACHE", name == "GOMODCACHE":
+		case strings.HasPrefix(name, "GO"), strings.HasPrefix(name, "TEST_"), strings.HasPrefix(name, "CGGUARD_"), pass[name]:
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// qemuArgs builds the command line. Measured choices (see
+// shared/reference/vm-harness.md): -machine pc, since microvm hung about 1
+// boot in 15 under TCG; no default devices; panic=-1 with -no-reboot so a
+// guest panic ends qemu; three serial ports: kernel log, test output, report.
+func (r *runner) qemuArgs() []string {
+	args := []string{
+		"-machine", "pc", "-accel", r.s.accel,
+		"-smp", strconv.Itoa(r.s.cpus), "-m", r.s.mem,
+		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+		"-kernel", r.kernel, "-initrd", r.initrd,
+		"-append", "console=ttyS0 quiet panic=-1",
+		"-chardev", "file,id=log,path=" + r.log, "-serial", "chardev:log",
+		// fds 3 and 4 are pipes to this process (cmd.ExtraFiles).
+		"-chardev", "file,id=out,path=/dev/fd/3", "-serial", "chardev:out",
+		"-chardev", "file,id=ctl,path=/dev/fd/4", "-serial", "chardev:ctl",
+	}
+	if r.s.accel == "kvm" {
+		args = append(args, "-cpu", "host")
+	}
+	return args
+}
+
+// run boots the VM and returns the test's exit code, or 1 when the guest
+// never reported one. qemu is killed on every path out of here.
+func (r *runner) run() int {
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return fail("%v", err)
+	}
+	ctlR, ctlW, err := os.Pipe()
+	if err != nil {
+		return fail("%v", err)
+	}
+	var qerr bytes.Buffer
+	cmd := exec.Command(r.qemu, r.qemuArgs()...)
+	cmd.ExtraFiles = []*os.File{outW, ctlW}
+	cmd.Stderr = &limitedBuffer{buf: &qerr, max: 64 << 10}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	defer signal.Stop(sigs)
+
+	if err := cmd.Start(); err != nil {
+		return fail("starting %s: %v", r.qemu, err)
+	}
+	// Only qemu holds the write ends now, so the readers see EOF when it
+	// exits.
+	outW.Close()
+	ctlW.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	stop := func() {
+		cmd.Process.Kill()
+		<-done
+	}
+
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		io.Copy(os.Stdout, outR)
+	}()
+	exitCh := make(chan int, 1)
+	var writeErrs []string
+	go func() {
+		defer wg.Done()
+		br := bufio.NewReader(ctlR)
+		for {
+			line, err := br.ReadString('\n')
+			if line != "" && strings.HasSuffix(line, "\n") {
+				rep := parseReport(line)
+				switch {
+				case rep.exit:
+					exitCh <- rep.code
+				case rep.path != "":
+					if err := r.writeBack(rep.path, rep.data); err != nil {
+						writeErrs = append(writeErrs, err.Error())
+					}
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+
+	var deadline <-chan time.Time
+	if r.s.timeout > 0 {
+		t := time.NewTimer(r.s.timeout)
+		defer t.Stop()
+		deadline = t.C
+	}
+	code := -1
+	var qemuErr error
+wait:
+	for {
+		select {
+		case code = <-exitCh:
+			// The guest powers off right after reporting; a qemu that
+			// lingers is stopped rather than waited for.
+			select {
+			case qemuErr = <-done:
+			case <-time.After(10 * time.Second):
+				stop()
+			}
+			break wait
+		case qemuErr = <-done:
+			break wait
+		case <-deadline:
+			stop()
+			wg.Wait()
+			fmt.Fprintf(os.Stderr, "cgvm: the VM did not finish within %v and was killed (raise CGVM_TIMEOUT, or look for a hung test); kernel log tail:\n", r.s.timeout)
+			r.printLog()
+			return 1
+		case sig := <-sigs:
+			stop()
+			wg.Wait()
+			fmt.Fprintf(os.Stderr, "cgvm: got %v, stopped the VM; kernel log tail:\n", sig)
+			r.printLog()
+			return 1
+		}
+	}
+
+	wg.Wait()
+	// The reader may have seen the exit line after qemu exited.
+	if code < 0 {
+		select {
+		case code = <-exitCh:
+		default:
+		}
+	}
+	for _, e := range writeErrs {
+		fmt.Fprintf(os.Stderr, "cgvm: %s\n", e)
+	}
+	if code >= 0 {
+		if len(writeErrs) > 0 && code == 0 {
+			return 1
+		}
+		return code
+	}
+	if qemuErr != nil {
+		fmt.Fprintf(os.Stderr, "cgvm: qemu failed (%v): %s\n", qemuErr, strings.TrimSpace(qerr.String()))
+		r.printLog()
+		return 1
+	}
+	what := "the guest never reported an exit code (it crashed or powered off early)"
+	if log, _ := os.ReadFile(r.log); bytes.Contains(log, []byte("Kernel panic")) {
+		what = "the guest kernel panicked before the test reported an exit code"
+	}
+	fmt.Fprintf(os.Stderr, "cgvm: %s; kernel log tail:\n", what)
+	r.printLog()
+	return 1
+}
+
+// writeBack stores a file the guest sent at its host path.
+func (r *runner) writeBack(p string, data []byte) error {
+	if !allowed(r.outputs, p) {
+		return fmt.Errorf("ignored a file the guest sent for %s: not one of the test's output paths", p)
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("copying %s back from the VM: %v", p, err)
+	}
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		return fmt.Errorf("copying %s back from the VM: %v", p, err)
+	}
+	return nil
+}
+
+// printLog prints the tail of the guest's kernel log to stderr.
+func (r *runner) printLog() {
+	b, err := os.ReadFile(r.log)
+	if err != nil || len(bytes.TrimSpace(b)) == 0 {
+		fmt.Fprintln(os.Stderr, "\t(the kernel log is empty: qemu may not have started the kernel)")
+		return
+	}
+	lines := strings.Split(strings.TrimRight(strings.ReplaceAll(string(b), "\r", ""), "\n"), "\n")
+	if len(lines) > 60 {
+		lines = lines[len(lines)-60:]
+	}
+	for _, l := range lines {
+		fmt.Fprintf(os.Stderr, "\t%s\n", l)
+	}
+}
+
+// limitedBuffer keeps the first max bytes written to it.
+type limitedBuffer struct {
+	mu  sync.Mutex
+	buf *bytes.Buffer
+	max int
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if room := l.max - l.buf.Len(); room > 0 {
+		l.buf.Write(p[:min(room, len(p))])
+	}
+	return len(p), nil
+}
+
