@@ -1,0 +1,34 @@
+// Package fakefs is cgroup v2 in memory: an implementation of
+// cgroupfs.FS that answers like the kernel, for tests that must run
+// without root.
+//
+// New builds a machine (CPUs 0-3, memory node 0, root controllers
+// "cpuset cpu io memory hugetlb pids" unless options say otherwise)
+// whose hierarchy holds only the root. Mkdir, Rmdir, ReadFile,
+// WriteFile, ReadDir and Watch then behave as on cgroupfs, down to the
+// errno: EBUSY (never ENOTEMPTY) for a cgroup with tasks or children,
+// EEXIST for a name taken by an interface file, EINVAL for a write to a
+// read-only file, ENOENT for a controller file whose controller the
+// parent does not enable. The write parsers are the kernel's (kstrtoint
+// with base 0 for cgroup.procs, bitmap_parselist for cpuset.cpus, the
+// all-or-nothing cgroup.subtree_control parser, ...), so any byte string
+// gets the kernel's answer. The conformance suite in
+// cgroupfs/cgroupfstest checks this against the real kernel.
+//
+// Fake tasks stand in for processes: Spawn places one in a cgroup (its
+// pid is FirstPid or above, never a real pid), cgroup.procs moves it,
+// Exit, Kill and cgroup.kill end it, cgroup.freeze freezes it. SetLinger
+// keeps an exited task populating its cgroup for a number of
+// observations (reads of cgroup.events, rmdir attempts), so teardown
+// code that waits for "populated 0" can be tested deterministically,
+// without sleeping.
+//
+// Fail and Hang inject faults per operation and path; Snapshot and Log
+// show the state and the history.
+//
+// Not emulated: threaded mode (writing "threaded" to cgroup.type fails
+// with EOPNOTSUPP), pressure triggers (EOPNOTSUPP), partition validity,
+// resource accounting (usage files read zero), permissions and
+// delegation (every caller is root), and file descriptors held across a
+// removal (ENODEV).
+package fakefs

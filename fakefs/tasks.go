@@ -1,0 +1,226 @@
+package fakefs
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// task is a fake process with a single thread.
+type task struct {
+	pid    int
+	cg     *cgroup
+	exited bool // exited but lingering: counts as populated, not listed
+	linger int  // observations left after exit; <0: until Release
+}
+
+// Spawn starts a fake process directly in the cgroup name, as
+// clone(CLONE_INTO_CGROUP) does, and returns its pid (FirstPid and up,
+// never reused). It fails like the kernel: ENOENT for a missing cgroup,
+// ENOTDIR for a file, and EBUSY when the no-internal-process rule
+// forbids tasks there (a non-root cgroup whose cgroup.subtree_control
+// enables a domain controller, or has populated children).
+func (f *FS) Spawn(name string) (pid int, err error) {
+	err = f.do(OpSpawn, name, "", func() error {
+		elems, err := split(name)
+		if err != nil {
+			return err
+		}
+		c, err := f.walk(elems)
+		if err != nil {
+			return err
+		}
+		if !f.mayHostTasks(c) {
+			return unix.EBUSY
+		}
+		pid = f.nextPid
+		f.nextPid++
+		f.tasks[pid] = &task{pid: pid, cg: c}
+		c.procs = append(c.procs, pid)
+		f.refresh()
+		return nil
+	})
+	return pid, err
+}
+
+// mayHostTasks follows cgroup_migrate_vet_dst: the root may hold tasks
+// and child cgroups at once; so may a cgroup that enables only threaded
+// controllers and has no populated children (it could become a thread
+// root); any other cgroup with a non-empty subtree_control may not.
+func (f *FS) mayHostTasks(c *cgroup) bool {
+	return c.isRoot() || c.subtree == 0 || f.canBeThreadRoot(c)
+}
+
+// Exit makes the task pid exit now. With a linger set (SetLinger) it
+// stays in its cgroup as an exiting task: no longer in cgroup.procs, but
+// keeping the cgroup populated. Exit fails with ESRCH for a pid that is
+// not a live fake task.
+func (f *FS) Exit(pid int) error { return f.end(OpExit, pid) }
+
+// Kill kills the task pid, as SIGKILL does; for a fake task this is the
+// same as Exit (and lingers the same way). It fails with ESRCH for a pid
+// that is not a live fake task.
+func (f *FS) Kill(pid int) error { return f.end(OpKill, pid) }
+
+func (f *FS) end(op Op, pid int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, ok := f.tasks[pid]
+	if !ok || t.exited {
+		err := fmt.Errorf("fakefs: %s pid %d: no live fake task has this pid (it never existed, or exited): %w", op, pid, unix.ESRCH)
+		f.log = append(f.log, LogEntry{Op: op, Data: strconv.Itoa(pid), Err: err})
+		return err
+	}
+	f.log = append(f.log, LogEntry{Op: op, Path: t.cg.path(), Data: strconv.Itoa(pid)})
+	f.exitTask(t)
+	f.refresh()
+	return nil
+}
+
+// exitTask takes t out of cgroup.procs; it is gone at once unless it
+// lingers.
+func (f *FS) exitTask(t *task) {
+	c := t.cg
+	c.procs = slices.DeleteFunc(c.procs, func(p int) bool { return p == t.pid })
+	if t.linger == 0 {
+		delete(f.tasks, t.pid)
+		return
+	}
+	t.exited = true
+	c.exiting = append(c.exiting, t.pid)
+}
+
+// reap removes an exited, lingering task for good.
+func (f *FS) reap(t *task) {
+	c := t.cg
+	c.exiting = slices.DeleteFunc(c.exiting, func(p int) bool { return p == t.pid })
+	delete(f.tasks, t.pid)
+}
+
+// SetLinger makes the task pid linger after it exits (Exit, Kill, or
+// cgroup.kill): it keeps its cgroup populated, so rmdir fails with EBUSY
+// and cgroup.events reads "populated 1", for the next n observations,
+// and is gone right after the n-th, which notifies the watchers of
+// cgroup.events. An observation is any read of a cgroup.events file or
+// any Rmdir call, on any cgroup. This lets a test exercise a teardown
+// that waits for "populated 0" without sleeping: the waiter's own reads
+// and retries move time forward. n < 0 lingers until Release; n == 0 (the
+// default) exits at once. SetLinger also changes the count of a task
+// already lingering. It fails with ESRCH for an unknown pid.
+func (f *FS) SetLinger(pid int, n int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, ok := f.tasks[pid]
+	if !ok {
+		return fmt.Errorf("fakefs: set linger of pid %d: no fake task has this pid: %w", pid, unix.ESRCH)
+	}
+	t.linger = n
+	if t.exited && n == 0 {
+		f.reap(t)
+		f.refresh()
+	}
+	return nil
+}
+
+// Release ends the lingering of the exited task pid now: its cgroup
+// becomes unpopulated (if nothing else is in it) and watchers are
+// notified. It fails with ESRCH when pid is not an exited, lingering
+// fake task.
+func (f *FS) Release(pid int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, ok := f.tasks[pid]
+	if !ok || !t.exited {
+		return fmt.Errorf("fakefs: release pid %d: no lingering fake task has this pid: %w", pid, unix.ESRCH)
+	}
+	f.reap(t)
+	f.refresh()
+	return nil
+}
+
+// observe counts one observation for every lingering task and reaps
+// those whose count runs out. The caller holds the lock and has already
+// computed its answer.
+func (f *FS) observe() {
+	changed := false
+	for _, pid := range f.sortedPids() {
+		t := f.tasks[pid]
+		if !t.exited || t.linger <= 0 {
+			continue
+		}
+		t.linger--
+		if t.linger == 0 {
+			f.reap(t)
+			changed = true
+		}
+	}
+	if changed {
+		f.refresh()
+	}
+}
+
+func (f *FS) sortedPids() []int {
+	pids := make([]int, 0, len(f.tasks))
+	for pid := range f.tasks {
+		pids = append(pids, pid)
+	}
+	slices.Sort(pids)
+	return pids
+}
+
+// killSubtree kills every live task of c's subtree (cgroup.kill).
+func (f *FS) killSubtree(c *cgroup) {
+	for _, pid := range slices.Clone(c.procs) {
+		f.log = append(f.log, LogEntry{Op: OpKill, Path: c.path(), Data: strconv.Itoa(pid)})
+		f.exitTask(f.tasks[pid])
+	}
+	for _, ch := range c.sortedChildren() {
+		f.killSubtree(ch)
+	}
+}
+
+// Pids returns the live tasks of the cgroup name in join order, as its
+// cgroup.procs lists them, or nil when the cgroup does not exist.
+func (f *FS) Pids(name string) []int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	elems, err := split(name)
+	if err != nil {
+		return nil
+	}
+	c, err := f.walk(elems)
+	if err != nil {
+		return nil
+	}
+	return slices.Clone(c.procs)
+}
+
+// writeProcs follows __cgroup_procs_write: one pid per write, parsed by
+// kstrtoint with base 0 after strstrip (EINVAL for garbage, negative or
+// overflowing numbers, or two pids), ESRCH for a pid that is not a live
+// fake task (pid 0, the writer itself in the kernel, is never a fake
+// task), EBUSY when the no-internal-process rule forbids tasks in c. The
+// task leaves its old cgroup and joins the end of c's list.
+func writeProcs(f *FS, c *cgroup, s string) error {
+	pid, err := kstrtoint(strstrip(s))
+	if err != nil || pid < 0 {
+		return unix.EINVAL
+	}
+	t, ok := f.tasks[pid]
+	if !ok || t.exited {
+		return unix.ESRCH
+	}
+	if !f.mayHostTasks(c) {
+		return unix.EBUSY
+	}
+	if t.cg == c {
+		return nil
+	}
+	old := t.cg
+	old.procs = slices.DeleteFunc(old.procs, func(p int) bool { return p == pid })
+	t.cg = c
+	c.procs = append(c.procs, pid)
+	return nil
+}
