@@ -147,6 +147,10 @@ func (e *invalidNameError) Error() string {
 
 func (e *invalidNameError) Unwrap() error { return unix.EINVAL }
 
+// Is makes errors.Is(err, fs.ErrInvalid) hold: syscall.Errno does not
+// match fs.ErrInvalid by itself.
+func (e *invalidNameError) Is(target error) bool { return target == fs.ErrInvalid }
+
 // checkName refuses names that are malformed on their face. Escapes
 // ("../x", "a/../../x") are left to openat2, which refuses them with
 // EXDEV; the kernel is the one authority on what lies beneath the root.
@@ -163,6 +167,17 @@ func checkName(op, name string) error {
 		return nil
 	}
 	return &fs.PathError{Op: op, Path: name, Err: &invalidNameError{why: why}}
+}
+
+// cleanName checks name and returns it cleaned lexically, so that
+// "a/../../x" is refused as the escape it is (EXDEV) even when "a" does
+// not exist. Lexical cleaning cannot change what a name means here, as
+// no symlink is ever followed.
+func cleanName(op, name string) (string, error) {
+	if err := checkName(op, name); err != nil {
+		return "", err
+	}
+	return path.Clean(name), nil
 }
 
 // openBeneath opens name beneath the root with openat2. It retries EAGAIN
@@ -219,10 +234,10 @@ func (e *resolveError) Unwrap() error { return e.errno }
 // only mean an escape (Clean keeps ".." only as leading elements), so it
 // fails with EXDEV as openat2 would.
 func splitName(op, name string) (parent, last string, err error) {
-	if err := checkName(op, name); err != nil {
+	clean, err := cleanName(op, name)
+	if err != nil {
 		return "", "", err
 	}
-	clean := path.Clean(name)
 	parent, last = path.Split(clean)
 	if last == ".." {
 		return "", "", &fs.PathError{Op: op, Path: name, Err: &resolveError{errno: unix.EXDEV}}
@@ -278,10 +293,11 @@ func (f *OSFS) Rmdir(name string) error {
 // write-only interface file (cgroup.kill) fails with EINVAL.
 func (f *OSFS) ReadFile(name string) ([]byte, error) {
 	const op = "open"
-	if err := checkName(op, name); err != nil {
+	clean, err := cleanName(op, name)
+	if err != nil {
 		return nil, err
 	}
-	fd, err := f.openBeneath(name, unix.O_RDONLY, 0)
+	fd, err := f.openBeneath(clean, unix.O_RDONLY, 0)
 	if err != nil {
 		return nil, &fs.PathError{Op: op, Path: name, Err: err}
 	}
@@ -326,17 +342,18 @@ func underlyingErrno(err error) error {
 // ENODEV for a file of a removed cgroup, EACCES without permission.
 func (f *OSFS) WriteFile(name string, data []byte) error {
 	const op = "write"
-	if err := checkName(op, name); err != nil {
+	clean, err := cleanName(op, name)
+	if err != nil {
 		return err
 	}
 	if f.opts.writeTimeout <= 0 {
-		if err := f.writeOnce(name, data); err != nil {
+		if err := f.writeOnce(clean, data); err != nil {
 			return &fs.PathError{Op: op, Path: name, Err: err}
 		}
 		return nil
 	}
 	done := make(chan error, 1) // buffered: an abandoned writer never blocks on send
-	go func() { done <- f.writeOnce(name, data) }()
+	go func() { done <- f.writeOnce(clean, data) }()
 	timer := time.NewTimer(f.opts.writeTimeout)
 	defer timer.Stop()
 	select {
@@ -347,7 +364,7 @@ func (f *OSFS) WriteFile(name string, data []byte) error {
 		return nil
 	case <-timer.C:
 		return &fs.PathError{Op: op, Path: name, Err: &TimeoutError{
-			Path:  path.Join(f.dir, name),
+			Path:  path.Join(f.dir, clean),
 			Limit: f.opts.writeTimeout,
 		}}
 	}
@@ -393,10 +410,11 @@ func (f *OSFS) writeOnce(name string, data []byte) error {
 // directory fails with ENOENT, a file with ENOTDIR.
 func (f *OSFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	const op = "readdir"
-	if err := checkName(op, name); err != nil {
+	clean, err := cleanName(op, name)
+	if err != nil {
 		return nil, err
 	}
-	fd, err := f.openBeneath(name, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	fd, err := f.openBeneath(clean, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	if err != nil {
 		return nil, &fs.PathError{Op: op, Path: name, Err: err}
 	}
@@ -430,14 +448,15 @@ func (f *OSFS) ReadDir(name string) ([]fs.DirEntry, error) {
 // ELOOP.
 func (f *OSFS) OpenDir(name string) (*os.File, error) {
 	const op = "open"
-	if err := checkName(op, name); err != nil {
+	clean, err := cleanName(op, name)
+	if err != nil {
 		return nil, err
 	}
-	fd, err := f.openBeneath(name, unix.O_PATH|unix.O_DIRECTORY, 0)
+	fd, err := f.openBeneath(clean, unix.O_PATH|unix.O_DIRECTORY, 0)
 	if err != nil {
 		return nil, &fs.PathError{Op: op, Path: name, Err: err}
 	}
-	return os.NewFile(uintptr(fd), path.Join(f.dir, name)), nil
+	return os.NewFile(uintptr(fd), path.Join(f.dir, clean)), nil
 }
 
 // fileInfo is an fs.FileInfo built from a stat taken relative to a

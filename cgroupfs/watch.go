@@ -38,7 +38,8 @@ import (
 // the sysctl).
 func (f *OSFS) Watch(name string) (Watcher, error) {
 	const op = "watch"
-	if err := checkName(op, name); err != nil {
+	clean, err := cleanName(op, name)
+	if err != nil {
 		return nil, err
 	}
 	ifd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
@@ -60,7 +61,7 @@ func (f *OSFS) Watch(name string) (Watcher, error) {
 	// Watch the directory that holds the cgroup first, and only then
 	// open the file: a cgroup removed in between makes the open fail,
 	// one removed later is reported by this watch.
-	cgroup := path.Dir(path.Clean(name))
+	cgroup := path.Dir(clean)
 	holder, base := path.Dir(cgroup), path.Base(cgroup)
 	var hfd int
 	if cgroup == "." {
@@ -78,11 +79,11 @@ func (f *OSFS) Watch(name string) (Watcher, error) {
 		return fail(err)
 	}
 
-	ffd, err := f.openBeneath(name, unix.O_PATH, 0)
+	ffd, err := f.openBeneath(clean, unix.O_PATH, 0)
 	if err != nil {
 		return fail(err)
 	}
-	fileWd, err := addWatchFd(ifd, ffd, path.Join(f.dir, name), unix.IN_MODIFY|unix.IN_DELETE_SELF)
+	fileWd, err := addWatchFd(ifd, ffd, path.Join(f.dir, clean), unix.IN_MODIFY|unix.IN_DELETE_SELF)
 	unix.Close(ffd)
 	if err != nil {
 		return fail(err)

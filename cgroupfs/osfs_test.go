@@ -1,0 +1,806 @@
+package cgroupfs
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
+)
+
+// plainFS returns an OSFS on a fresh temporary directory.
+func plainFS(t *testing.T, opts ...Option) *OSFS {
+	t.Helper()
+	f, err := Open(t.TempDir(), append([]Option{PlainDirectory()}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// checkPathError fails the test unless err is an *fs.PathError for op and
+// name whose chain holds want.
+func checkPathError(t *testing.T, err error, op, name string, want error) {
+	t.Helper()
+	var pe *fs.PathError
+	if !errors.As(err, &pe) {
+		t.Errorf("%s %q: got %v (%T), want an *fs.PathError wrapping %v", op, name, err, err, want)
+		return
+	}
+	if pe.Op != op || pe.Path != name {
+		t.Errorf("%s %q: error names op %q path %q: %v", op, name, pe.Op, pe.Path, err)
+	}
+	if !errors.Is(err, want) {
+		t.Errorf("%s %q: got %v, want errors.Is %v", op, name, err, want)
+	}
+}
+
+// names returns the sorted names of entries.
+func names(entries []fs.DirEntry) []string {
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestOpenRefusesNonCgroup2(t *testing.T) {
+	dir := t.TempDir()
+	f, err := Open(dir)
+	if err == nil {
+		f.Close()
+		t.Fatalf("Open(%s) on a tmpdir without PlainDirectory succeeded, want ErrNotCgroup2", dir)
+	}
+	if !errors.Is(err, ErrNotCgroup2) {
+		t.Errorf("Open(%s) = %v, want errors.Is ErrNotCgroup2", dir, err)
+	}
+	for _, s := range []string{dir, "PlainDirectory", "Mountpoint"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("Open error does not mention %q: %v", s, err)
+		}
+	}
+}
+
+func TestOpenMissingDirectory(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope")
+	_, err := Open(missing, PlainDirectory())
+	checkPathError(t, err, "open", missing, fs.ErrNotExist)
+}
+
+func TestOpenDirIsAbsoluteAndClean(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.Mkdir("sub", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open("./sub/", PlainDirectory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if want := filepath.Join(dir, "sub"); f.Dir() != want {
+		t.Errorf("Dir() = %q, want %q", f.Dir(), want)
+	}
+}
+
+func TestPlainDirectoryOperations(t *testing.T) {
+	f := plainFS(t)
+	if err := f.Mkdir("a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Mkdir("a/b"); err != nil {
+		t.Fatal(err)
+	}
+	// WriteFile creates a missing file only in PlainDirectory mode, and a
+	// write replaces the contents, as an interface file reflects the
+	// last write.
+	if err := f.WriteFile("a/cpuset.cpus", []byte("0-3\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.WriteFile("a/cpuset.cpus", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	// A zero-length write changes nothing, as on cgroupfs.
+	if err := f.WriteFile("a/cpuset.cpus", nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.ReadFile("a/cpuset.cpus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != "1" {
+		t.Errorf("ReadFile after writes %q, %q, %q = %q, want %q", "0-3\n", "1", "", got, "1")
+	}
+	// Names are cleaned before use.
+	if got, err := f.ReadFile("a//b/../cpuset.cpus"); err != nil || string(got) != "1" {
+		t.Errorf("ReadFile(a//b/../cpuset.cpus) = %q, %v; want %q", got, err, "1")
+	}
+
+	entries, err := f.ReadDir("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"b", "cpuset.cpus"}, names(entries)); diff != "" {
+		t.Errorf("ReadDir(a) names (-want +got):\n%s", diff)
+	}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil {
+			t.Fatalf("Info of %s: %v", e.Name(), err)
+		}
+		wantDir := e.Name() == "b"
+		if e.IsDir() != wantDir || info.IsDir() != wantDir || info.Name() != e.Name() {
+			t.Errorf("entry %s: IsDir %v, Info().IsDir %v, Info().Name %q; want dir=%v", e.Name(), e.IsDir(), info.IsDir(), info.Name(), wantDir)
+		}
+		if !wantDir && info.Size() != 1 {
+			t.Errorf("entry %s: size %d, want 1", e.Name(), info.Size())
+		}
+	}
+	root, err := f.ReadDir(".")
+	if err != nil || !slices.Equal(names(root), []string{"a"}) {
+		t.Errorf("ReadDir(.) = %v, %v; want [a]", names(root), err)
+	}
+
+	// Unhappy paths keep the errno and name the FS-relative path.
+	checkPathError(t, f.Mkdir("a"), "mkdir", "a", fs.ErrExist)
+	checkPathError(t, f.Mkdir("x/y"), "mkdir", "x/y", fs.ErrNotExist)
+	checkPathError(t, f.Rmdir("nope"), "rmdir", "nope", unix.ENOENT)
+	checkPathError(t, f.Rmdir("a"), "rmdir", "a", unix.ENOTEMPTY)
+	checkPathError(t, f.Rmdir("a/cpuset.cpus"), "rmdir", "a/cpuset.cpus", unix.ENOTDIR)
+	_, err = f.ReadFile("a/nope")
+	checkPathError(t, err, "open", "a/nope", fs.ErrNotExist)
+	_, err = f.ReadDir("a/cpuset.cpus")
+	checkPathError(t, err, "readdir", "a/cpuset.cpus", unix.ENOTDIR)
+	checkPathError(t, f.WriteFile("x/cpuset.cpus", []byte("1")), "write", "x/cpuset.cpus", unix.ENOENT)
+	checkPathError(t, f.Rmdir("."), "rmdir", ".", unix.EINVAL)
+
+	if err := f.Rmdir("a/b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(f.Dir(), "a/cpuset.cpus")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Rmdir("a"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWriteFileNeedsExistingFileOnCgroupfs(t *testing.T) {
+	// Outside PlainDirectory mode WriteFile never creates: cgroupfs
+	// refuses it anyway (EACCES), and a typo must not become a file.
+	dir := t.TempDir()
+	f := &OSFS{dir: dir, opts: options{writeTimeout: time.Second}}
+	root, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.root = root
+	defer f.Close()
+	checkPathError(t, f.WriteFile("cgroup.procs", []byte("1")), "write", "cgroup.procs", fs.ErrNotExist)
+	if _, err := os.Stat(filepath.Join(dir, "cgroup.procs")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("WriteFile without PlainDirectory created a file: stat says %v", err)
+	}
+}
+
+func TestMalformedNamesAreRefusedBeforeAnySyscall(t *testing.T) {
+	f := plainFS(t)
+	for _, name := range []string{"", "/", "/etc", "/tmp/x", "a\x00b", "\x00"} {
+		checks := map[string]error{
+			"mkdir":   f.Mkdir(name),
+			"rmdir":   f.Rmdir(name),
+			"write":   f.WriteFile(name, []byte("1")),
+			"open":    func() error { _, err := f.ReadFile(name); return err }(),
+			"readdir": func() error { _, err := f.ReadDir(name); return err }(),
+			"watch":   func() error { _, err := f.Watch(name); return err }(),
+		}
+		for op, err := range checks {
+			checkPathError(t, err, op, name, unix.EINVAL)
+			if !errors.Is(err, fs.ErrInvalid) {
+				t.Errorf("%s %q: %v does not satisfy errors.Is(fs.ErrInvalid)", op, name, err)
+			}
+			if err != nil && !strings.Contains(err.Error(), "relative to the FS root") {
+				t.Errorf("%s %q: error does not say how names work: %v", op, name, err)
+			}
+		}
+		if _, err := f.OpenDir(name); !errors.Is(err, unix.EINVAL) {
+			t.Errorf("OpenDir(%q) = %v, want EINVAL", name, err)
+		}
+	}
+	if entries, _ := os.ReadDir(f.Dir()); len(entries) != 0 {
+		t.Errorf("malformed names created %v", names(entries))
+	}
+}
+
+// TestEscapesAreRefused plants symlinks in a plain directory, pointing
+// outside it, and checks that no operation reaches through them or
+// through "..": the outside sentinel and directory stay unchanged.
+func TestEscapesAreRefused(t *testing.T) {
+	outer := t.TempDir()
+	sentinel := filepath.Join(outer, "sentinel")
+	if err := os.WriteFile(sentinel, []byte("untouched"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(outer, "victim"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rootDir := filepath.Join(outer, "root")
+	if err := os.Mkdir(rootDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for link, target := range map[string]string{
+		"rel":   "..",
+		"abs":   outer,
+		"file":  sentinel,
+		"proc":  "/proc/self/root" + outer,
+		"inner": ".", // even a symlink that stays inside is refused
+	} {
+		if err := os.Symlink(target, filepath.Join(rootDir, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, err := os.ReadDir(outer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(rootDir, PlainDirectory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+
+	escapes := []string{
+		"..", "../sentinel", "../victim", "../victim/x", "../new", "a/../../new",
+		"rel/sentinel", "rel/victim", "rel/new", "abs/sentinel", "abs/victim", "abs/new",
+		"file", "proc/sentinel", "proc/new", "inner/new", "inner/file",
+		"rel", "abs", "proc",
+	}
+	for _, name := range escapes {
+		// The last component of a symlink itself ("rel") is no escape
+		// for mkdir (EEXIST) or rmdir (ENOTDIR): nothing is followed.
+		harmless := map[string][]error{
+			"rel":  {unix.EEXIST, unix.ENOTDIR},
+			"abs":  {unix.EEXIST, unix.ENOTDIR},
+			"proc": {unix.EEXIST, unix.ENOTDIR},
+			"file": {unix.EEXIST, unix.ENOTDIR},
+		}[name]
+		refused := func(op string, err error) {
+			t.Helper()
+			name := name
+			if op == "watch" {
+				name = path.Join(name, "cgroup.events")
+			}
+			if err == nil {
+				t.Errorf("%s %q succeeded through an escape", op, name)
+				return
+			}
+			ok := errors.Is(err, unix.EXDEV) || errors.Is(err, unix.ELOOP)
+			for _, h := range harmless {
+				ok = ok || errors.Is(err, h)
+			}
+			if !ok {
+				t.Errorf("%s %q = %v, want EXDEV or ELOOP", op, name, err)
+			}
+			var pe *fs.PathError
+			if !errors.As(err, &pe) || pe.Path != name {
+				t.Errorf("%s %q: error is not an *fs.PathError naming %q: %#v", op, name, name, err)
+			}
+		}
+		refused("mkdir", f.Mkdir(name))
+		refused("rmdir", f.Rmdir(name))
+		refused("write", f.WriteFile(name, []byte("overwritten")))
+		_, err := f.ReadFile(name)
+		if name != "rel" && name != "abs" && name != "proc" {
+			refused("read", err)
+		}
+		_, err = f.ReadDir(name)
+		refused("readdir", err)
+		d, err := f.OpenDir(name)
+		if err == nil {
+			d.Close()
+		}
+		refused("opendir", err)
+		w, err := f.Watch(path.Join(name, "cgroup.events"))
+		if err == nil {
+			w.Close()
+		}
+		refused("watch", err)
+	}
+
+	data, err := os.ReadFile(sentinel)
+	if err != nil || string(data) != "untouched" {
+		t.Errorf("sentinel outside the root: %q, %v; want %q", data, err, "untouched")
+	}
+	after, err := os.ReadDir(outer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(names(before), names(after)); diff != "" {
+		t.Errorf("directory outside the root changed (-before +after):\n%s", diff)
+	}
+	if victim, _ := os.ReadDir(filepath.Join(outer, "victim")); len(victim) != 0 {
+		t.Errorf("victim directory outside the root gained %v", names(victim))
+	}
+	if err := f.Mkdir("a"); err != nil { // and the FS still works
+		t.Fatal(err)
+	}
+}
+
+func TestEscapeErrorSaysWhy(t *testing.T) {
+	f := plainFS(t)
+	err := f.Mkdir("../x")
+	if !errors.Is(err, unix.EXDEV) || !strings.Contains(err.Error(), "outside the FS root") {
+		t.Errorf("Mkdir(../x) = %v, want EXDEV saying it leads outside the FS root", err)
+	}
+	if err := os.Symlink("/", filepath.Join(f.Dir(), "l")); err != nil {
+		t.Fatal(err)
+	}
+	err = f.WriteFile("l/x", []byte("1"))
+	if !errors.Is(err, unix.ELOOP) || !strings.Contains(err.Error(), "symlink") {
+		t.Errorf("WriteFile(l/x) = %v, want ELOOP saying a symlink is in the way", err)
+	}
+}
+
+// TestWriteFileTimeout blocks a write for real: opening a FIFO for writing
+// blocks until a reader comes. It then releases the stuck write by opening
+// the FIFO for reading, and checks the data arrived.
+func TestWriteFileTimeout(t *testing.T) {
+	const limit = 20 * time.Millisecond
+	f := plainFS(t, WithWriteTimeout(limit))
+	fifo := filepath.Join(f.Dir(), "cgroup.procs")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := f.WriteFile("cgroup.procs", []byte("1234"))
+	checkPathError(t, err, "write", "cgroup.procs", ErrWriteTimeout)
+	var te *TimeoutError
+	if !errors.As(err, &te) {
+		t.Fatalf("WriteFile = %v, want a *TimeoutError", err)
+	}
+	if te.Path != fifo || te.Limit != limit {
+		t.Errorf("TimeoutError{Path: %q, Limit: %v}, want {%q, %v}", te.Path, te.Limit, fifo, limit)
+	}
+	if !os.IsTimeout(err) {
+		t.Errorf("os.IsTimeout(%v) = false", err)
+	}
+	for _, s := range []string{fifo, limit.String(), "sched_ext", "WithWriteTimeout"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("timeout error does not mention %q: %v", s, err)
+		}
+	}
+
+	// Release the abandoned write: it goes on and delivers its data in
+	// one write; EOF comes when its goroutine has closed the fd.
+	r, err := os.OpenFile(fifo, os.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var got []byte
+	buf := make([]byte, 64)
+	for {
+		n, err := r.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	if string(got) != "1234" {
+		t.Errorf("the timed-out write delivered %q later, want %q", got, "1234")
+	}
+}
+
+func TestWriteFileWithoutTimeout(t *testing.T) {
+	f := plainFS(t, WithWriteTimeout(0))
+	if err := f.WriteFile("x", []byte("1\n")); err != nil {
+		t.Fatal(err)
+	}
+	checkPathError(t, f.WriteFile("d/x", []byte("1")), "write", "d/x", fs.ErrNotExist)
+	if got, err := f.ReadFile("x"); err != nil || string(got) != "1\n" {
+		t.Errorf("ReadFile(x) = %q, %v", got, err)
+	}
+}
+
+func TestUseAfterClose(t *testing.T) {
+	f, err := Open(t.TempDir(), PlainDirectory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); !errors.Is(err, fs.ErrClosed) {
+		t.Errorf("second Close = %v, want fs.ErrClosed", err)
+	}
+	checkPathError(t, f.Mkdir("a"), "mkdir", "a", fs.ErrClosed)
+	checkPathError(t, f.WriteFile("a", []byte("1")), "write", "a", fs.ErrClosed)
+	_, err = f.ReadFile("a")
+	checkPathError(t, err, "open", "a", fs.ErrClosed)
+	_, err = f.Watch("a")
+	checkPathError(t, err, "watch", "a", fs.ErrClosed)
+}
+
+// nextEvent waits for a value or the close of events, failing the test
+// when neither comes before a generous deadline.
+func nextEvent(t *testing.T, events <-chan struct{}) (open bool) {
+	t.Helper()
+	select {
+	case _, ok := <-events:
+		return ok
+	case <-time.After(kernelWait):
+		t.Fatalf("no event within %v", kernelWait)
+		return false
+	}
+}
+
+func TestWatchPlainDirectory(t *testing.T) {
+	f := plainFS(t)
+	if err := f.Mkdir("cg"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.WriteFile("cg/cgroup.events", []byte("populated 0\n")); err != nil {
+		t.Fatal(err)
+	}
+	w, err := f.Watch("cg/cgroup.events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	// Several writes before anyone receives coalesce in the one slot.
+	for _, s := range []string{"populated 1\n", "populated 0\n", "populated 1\n"} {
+		if err := f.WriteFile("cg/cgroup.events", []byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !nextEvent(t, w.Events()) {
+		t.Fatal("events channel closed, want a modification event")
+	}
+	// Removing the file (a cgroup's files vanish with it) ends the watch.
+	if err := os.Remove(filepath.Join(f.Dir(), "cg/cgroup.events")); err != nil {
+		t.Fatal(err)
+	}
+	for nextEvent(t, w.Events()) {
+		// Drain any modification still in flight; the close must come.
+	}
+	if err := w.Close(); err != nil {
+		t.Errorf("Close after the file went away: %v", err)
+	}
+	if err := w.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+
+	_, err = f.Watch("cg/nope")
+	checkPathError(t, err, "watch", "cg/nope", fs.ErrNotExist)
+	_, err = f.Watch("nope/cgroup.events")
+	checkPathError(t, err, "watch", "nope/cgroup.events", fs.ErrNotExist)
+}
+
+func TestWatchEndsWhenDirectoryIsRemoved(t *testing.T) {
+	// A removed cgroup takes its files along without any event on them;
+	// Watch learns it from the directory above. Emulate it with a
+	// rename, which the plain directory allows and which leaves the
+	// watched inode alive just as cgroupfs does.
+	f := plainFS(t)
+	if err := f.Mkdir("cg"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.WriteFile("cg/cgroup.events", []byte("populated 0\n")); err != nil {
+		t.Fatal(err)
+	}
+	w, err := f.Watch("cg/cgroup.events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := os.Rename(filepath.Join(f.Dir(), "cg"), filepath.Join(f.Dir(), "gone")); err != nil {
+		t.Fatal(err)
+	}
+	for nextEvent(t, w.Events()) {
+	}
+}
+
+func TestWatchCloseStopsGoroutine(t *testing.T) {
+	f := plainFS(t)
+	if err := f.WriteFile("x", []byte("0")); err != nil {
+		t.Fatal(err)
+	}
+	w, err := f.Watch("x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Close returns only after the reader goroutine has closed the
+	// channel, so this receive cannot block.
+	select {
+	case _, ok := <-w.Events():
+		if ok {
+			t.Error("a value arrived after Close, want the channel closed")
+		}
+	default:
+		t.Error("events channel still open after Close returned")
+	}
+}
+
+func TestParseInotify(t *testing.T) {
+	event := func(wd int32, mask uint32, name string) []byte {
+		b := make([]byte, inotifyEventSize)
+		padded := 0
+		if name != "" {
+			padded = (len(name) + 1 + 15) / 16 * 16
+		}
+		binary.NativeEndian.PutUint32(b[0:], uint32(wd))
+		binary.NativeEndian.PutUint32(b[4:], mask)
+		binary.NativeEndian.PutUint32(b[12:], uint32(padded))
+		nb := make([]byte, padded)
+		copy(nb, name)
+		return append(b, nb...)
+	}
+	const file, dir = 1, 2
+	tests := []struct {
+		desc          string
+		buf           []byte
+		modified, end bool
+	}{
+		{"modify", event(file, unix.IN_MODIFY, ""), true, false},
+		{"other cgroup removed", event(dir, unix.IN_DELETE|unix.IN_ISDIR, "cg2"), false, false},
+		{"prefix is not a match", event(dir, unix.IN_DELETE|unix.IN_ISDIR, "cg-longer"), false, false},
+		{"our cgroup removed", event(dir, unix.IN_DELETE|unix.IN_ISDIR, "cg"), false, true},
+		{"modify then removal", append(event(file, unix.IN_MODIFY, ""), event(dir, unix.IN_DELETE|unix.IN_ISDIR, "cg")...), true, true},
+		{"file deleted", append(event(file, unix.IN_DELETE_SELF, ""), event(file, unix.IN_IGNORED, "")...), false, true},
+		{"holder removed", event(dir, unix.IN_IGNORED, ""), false, true},
+		{"overflow", event(-1, unix.IN_Q_OVERFLOW, ""), true, false},
+		{"truncated", event(file, unix.IN_MODIFY, "")[:8], false, false},
+	}
+	for _, tc := range tests {
+		m, g := parseInotify(tc.buf, file, dir, "cg")
+		if m != tc.modified || g != tc.end {
+			t.Errorf("%s: modified %v, gone %v; want %v, %v", tc.desc, m, g, tc.modified, tc.end)
+		}
+	}
+}
+
+// --- Kernel tests: root and a cgroup2 mount; they skip with the reason
+// otherwise.
+
+func TestKernelMkdirRmdirErrnos(t *testing.T) {
+	f, _ := kernelRoot(t)
+	if err := f.Mkdir("a"); err != nil {
+		t.Fatal(err)
+	}
+	checkPathError(t, f.Mkdir("a"), "mkdir", "a", unix.EEXIST)
+	checkPathError(t, f.Mkdir("cgroup.procs"), "mkdir", "cgroup.procs", unix.EEXIST)
+	checkPathError(t, f.Mkdir("x/y"), "mkdir", "x/y", unix.ENOENT)
+	if err := f.Mkdir("a/b"); err != nil {
+		t.Fatal(err)
+	}
+	// A cgroup with a child cgroup is busy, not "not empty".
+	checkPathError(t, f.Rmdir("a"), "rmdir", "a", unix.EBUSY)
+	checkPathError(t, f.Rmdir("a/cgroup.procs"), "rmdir", "a/cgroup.procs", unix.ENOTDIR)
+	checkPathError(t, f.Rmdir("nope"), "rmdir", "nope", unix.ENOENT)
+	_, err := f.ReadFile("a/cgroup.kill") // write-only
+	checkPathError(t, err, "read", "a/cgroup.kill", unix.EINVAL)
+	checkPathError(t, f.WriteFile("a/nope", []byte("1")), "write", "a/nope", unix.ENOENT)
+
+	entries, err := f.ReadDir("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, e := range entries {
+		if e.IsDir() {
+			dirs = append(dirs, e.Name())
+		}
+	}
+	if !slices.Equal(dirs, []string{"b"}) || !slices.Contains(names(entries), "cgroup.events") {
+		t.Errorf("ReadDir(a): dirs %v, names %v; want dirs [b] and cgroup.events among the files", dirs, names(entries))
+	}
+	if err := f.Rmdir("a/b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Rmdir("a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ReadDir("a"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("ReadDir of a removed cgroup = %v, want ENOENT", err)
+	}
+}
+
+// startSleep starts a "sleep" the test owns, and registers its kill and
+// reap.
+func startSleep(t *testing.T, attr *syscall.SysProcAttr) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command("sleep", "300")
+	cmd.SysProcAttr = attr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start sleep: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd
+}
+
+func TestKernelProcsWritesAndWatch(t *testing.T) {
+	f, dir := kernelRoot(t)
+	if err := f.Mkdir("w"); err != nil {
+		t.Fatal(err)
+	}
+	w, err := f.Watch("w/cgroup.events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+
+	cmd := startSleep(t, nil)
+	pid := strconv.Itoa(cmd.Process.Pid)
+	// The kernel parses each write on its own: one pid per write, and a
+	// zero-length write never reaches the parser.
+	if err := f.WriteFile("w/cgroup.procs", nil); err != nil {
+		t.Errorf("zero-length write to cgroup.procs = %v, want nil (ignored by the kernel)", err)
+	}
+	checkPathError(t, f.WriteFile("w/cgroup.procs", []byte("\n")), "write", "w/cgroup.procs", unix.EINVAL)
+	checkPathError(t, f.WriteFile("w/cgroup.procs", []byte(pid+" "+pid)), "write", "w/cgroup.procs", unix.EINVAL)
+	if got, _ := f.ReadFile("w/cgroup.procs"); len(got) != 0 {
+		t.Fatalf("rejected writes moved something: cgroup.procs reads %q", got)
+	}
+	if err := f.WriteFile("w/cgroup.procs", []byte(pid+"\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.ReadFile("w/cgroup.procs"); err != nil || string(got) != pid+"\n" {
+		t.Errorf("cgroup.procs = %q, %v; want %q", got, err, pid+"\n")
+	}
+	if err := waitFileLine(f, "w/cgroup.events", "populated 1", kernelWait); err != nil {
+		t.Fatal(err)
+	}
+	checkPathError(t, f.Rmdir("w"), "rmdir", "w", unix.EBUSY)
+
+	// populated 1 -> 0 after cgroup.kill, seen through the watcher.
+	if err := f.WriteFile("w/cgroup.kill", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(kernelWait)
+	for {
+		data, err := f.ReadFile("w/cgroup.events")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(data), "populated 0\n") {
+			break
+		}
+		select {
+		case _, ok := <-w.Events():
+			if !ok {
+				t.Fatalf("watch ended before populated 0; last read %q", data)
+			}
+		case <-deadline:
+			t.Fatalf("no populated 0 within %v after cgroup.kill; last read %q", kernelWait, data)
+		}
+	}
+	if err := cmd.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Errorf("sleep after cgroup.kill: Wait = %v, want signal: killed", err)
+	}
+	// The cgroup's removal ends the watch: kernfs sends nothing on the
+	// file, the watch on the directory above sees the IN_DELETE.
+	if err := f.Rmdir("w"); err != nil {
+		t.Fatal(err)
+	}
+	for nextEvent(t, w.Events()) {
+	}
+	if _, err := os.Stat(path.Join(dir, "w")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("w still there after Rmdir: %v", err)
+	}
+}
+
+func TestKernelWatchRootCgroupRemoval(t *testing.T) {
+	f, dir := kernelRoot(t)
+	if err := f.Mkdir("sub"); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := Open(path.Join(dir, "sub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	// A file of the FS root itself: the holder watched is above the root.
+	w, err := sub.Watch("cgroup.events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := f.Rmdir("sub"); err != nil {
+		t.Fatal(err)
+	}
+	for nextEvent(t, w.Events()) {
+	}
+}
+
+func TestKernelOpenDirSpawnsIntoCgroup(t *testing.T) {
+	f, dir := kernelRoot(t)
+	if err := f.Mkdir("spawn"); err != nil {
+		t.Fatal(err)
+	}
+	d, err := f.OpenDir("spawn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if d.Name() != path.Join(dir, "spawn") {
+		t.Errorf("OpenDir name %q, want %q", d.Name(), path.Join(dir, "spawn"))
+	}
+	cmd := startSleep(t, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(d.Fd())})
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseProcCgroup(strings.NewReader(string(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mnt, err := Mountpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.TrimPrefix(path.Join(dir, "spawn"), mnt); got != want {
+		t.Errorf("child's cgroup %q, want %q", got, want)
+	}
+	if procs, err := f.ReadFile("spawn/cgroup.procs"); err != nil || string(procs) != fmt.Sprintf("%d\n", cmd.Process.Pid) {
+		t.Errorf("spawn/cgroup.procs = %q, %v; want the child's pid", procs, err)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+
+	_, err = f.OpenDir("spawn/cgroup.procs")
+	checkPathError(t, err, "open", "spawn/cgroup.procs", unix.ENOTDIR)
+	_, err = f.OpenDir("nope")
+	checkPathError(t, err, "open", "nope", fs.ErrNotExist)
+}
+
+func TestKernelEscapesAreRefused(t *testing.T) {
+	f, dir := kernelRoot(t)
+	outside := fmt.Sprintf("%sescape-%d", kernelRootPrefix, os.Getpid())
+	for _, name := range []string{"../" + outside, "a/../../" + outside, "./../" + outside} {
+		if err := f.Mkdir(name); !errors.Is(err, unix.EXDEV) {
+			t.Errorf("Mkdir(%q) = %v, want EXDEV", name, err)
+		}
+		if err := f.WriteFile(name+"/cgroup.procs", []byte("1")); !errors.Is(err, unix.EXDEV) {
+			t.Errorf("WriteFile(%q) = %v, want EXDEV", name+"/cgroup.procs", err)
+		}
+	}
+	// Writing the host root's files through ".." must fail before any
+	// write: the host root's cgroup.subtree_control is off limits.
+	if err := f.WriteFile("../cgroup.subtree_control", []byte("+hugetlb")); !errors.Is(err, unix.EXDEV) {
+		t.Errorf("WriteFile(../cgroup.subtree_control) = %v, want EXDEV", err)
+	}
+	if _, err := os.Stat(path.Join(path.Dir(dir), outside)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("escape created %s: %v", outside, err)
+	}
+	if err := f.Mkdir("/" + outside); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("Mkdir(/%s) = %v, want EINVAL", outside, err)
+	}
+}
+
+func TestKernelOpen(t *testing.T) {
+	f, dir := kernelRoot(t)
+	if f.Dir() != dir {
+		t.Errorf("Dir() = %q, want %q", f.Dir(), dir)
+	}
+	// A cgroupfs directory passes the magic check; a file does not open.
+	_, err := Open(path.Join(dir, "cgroup.procs"))
+	checkPathError(t, err, "open", path.Join(dir, "cgroup.procs"), unix.ENOTDIR)
+}
