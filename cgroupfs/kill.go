@@ -59,7 +59,7 @@ func (m *Manager) KillTasks(name string) error {
 		return fmt.Errorf("cgroupfs: refuse to kill the tasks of cgroup %s: %w: pid %d (this process) is in %s; move it out first (MoveTask to another cgroup)",
 			p, ErrCallerInside, self, where)
 	}
-	file := p + "/cgroup.kill"
+	file := joinName(p, "cgroup.kill")
 	err = m.fsys.WriteFile(file, []byte("1"))
 	if err == nil {
 		return nil

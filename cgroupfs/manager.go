@@ -131,7 +131,7 @@ func (m *Manager) Procs(name string) ([]int, error) {
 }
 
 func (m *Manager) procs(p string) ([]int, error) {
-	file := p + "/cgroup.procs"
+	file := joinName(p, "cgroup.procs")
 	data, err := m.fsys.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("cgroupfs: read the pids of cgroup %s: %w%s", p, err, accessHint(err))
@@ -396,7 +396,7 @@ func (m *Manager) writeCPUList(name, base string, set CPUSet, clear string) erro
 	if err != nil {
 		return err
 	}
-	file := p + "/" + base
+	file := joinName(p, base)
 	if set.IsEmpty() {
 		return fmt.Errorf("cgroupfs: write an empty set to %s: %w: the kernel ignores an empty write; call %s to inherit the parent's set", file, fs.ErrInvalid, clear)
 	}
@@ -411,7 +411,7 @@ func (m *Manager) clearFile(name, base string) error {
 	if err != nil {
 		return err
 	}
-	file := p + "/" + base
+	file := joinName(p, base)
 	if err := m.fsys.WriteFile(file, []byte("\n")); err != nil {
 		return fmt.Errorf("cgroupfs: clear %s (write %q): %w%s", file, "\n", err, cpusetHint(err))
 	}
@@ -441,7 +441,7 @@ func (m *Manager) MoveTask(name string, pid int) error {
 }
 
 func (m *Manager) moveTask(p string, pid int) error {
-	file := p + "/cgroup.procs"
+	file := joinName(p, "cgroup.procs")
 	if err := m.fsys.WriteFile(file, []byte(strconv.Itoa(pid))); err != nil {
 		return fmt.Errorf("cgroupfs: move pid %d into cgroup %s (write to %s): %w%s", pid, p, file, err, moveHint(err))
 	}
@@ -505,7 +505,7 @@ func (m *Manager) ClearSubtreeControl(name string) error {
 	if err != nil {
 		return err
 	}
-	file := p + "/cgroup.subtree_control"
+	file := joinName(p, "cgroup.subtree_control")
 	data, err := m.fsys.ReadFile(file)
 	if err != nil {
 		return fmt.Errorf("cgroupfs: read %s: %w%s", file, err, accessHint(err))

@@ -106,7 +106,7 @@ func removeHint(err error) string {
 // cgroup.events, pids and child cgroups, as far as they can be read.
 func (m *Manager) describe(p string) string {
 	var parts []string
-	if data, err := m.fsys.ReadFile(p + "/cgroup.events"); err == nil {
+	if data, err := m.fsys.ReadFile(joinName(p, "cgroup.events")); err == nil {
 		parts = append(parts, fmt.Sprintf("cgroup.events %q", string(data)))
 	}
 	if pids, err := m.procs(p); err == nil {

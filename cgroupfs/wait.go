@@ -31,7 +31,7 @@ func (m *Manager) WaitEmpty(ctx context.Context, name string) error {
 }
 
 func (m *Manager) waitEmpty(ctx context.Context, p string) error {
-	file := p + "/cgroup.events"
+	file := joinName(p, "cgroup.events")
 	w, err := m.fsys.Watch(file)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
