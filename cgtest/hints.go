@@ -38,21 +38,32 @@ const pidMaxLimit = 4194304
 // hint names the likely cause of err, the failure to remove name, from
 // what the cgroup looks like now.
 func (g *Group) hint(name string, err error) string {
+	// The final rmdir's error decides; earlier steps are in the chain.
+	var re *removeError
+	if errors.As(err, &re) {
+		err = re.err
+	}
+	timedOut := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, cgroupfs.ErrWriteTimeout)
 	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, cgroupfs.ErrWriteTimeout):
-		state := g.describeBusy(name)
-		if state != "" {
-			state = "; last seen: " + state
-		}
-		return fmt.Sprintf(hintTimeout, state)
 	case errors.Is(err, unix.EBUSY):
+		// The kernel gives EBUSY for tasks and for child cgroups alike:
+		// look which it is now.
 		if tasks := g.describeTasks(name); tasks != "" {
 			return fmt.Sprintf(hintTasks, tasks)
 		}
 		if kids := g.children(name); len(kids) > 0 {
 			return fmt.Sprintf(hintChildren, strings.Join(kids, ", "))
 		}
+		if timedOut {
+			return fmt.Sprintf(hintTimeout, "")
+		}
 		return hintBusyGone
+	case timedOut:
+		state := g.describeBusy(name)
+		if state != "" {
+			state = "; last seen: " + state
+		}
+		return fmt.Sprintf(hintTimeout, state)
 	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
 		return fmt.Sprintf(hintAccess, g.describeOwner(name))
 	case errors.Is(err, unix.EROFS):

@@ -1,6 +1,7 @@
 package cgtest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os/exec"
@@ -152,4 +153,49 @@ func (g *Group) stop(cmd *exec.Cmd) {
 	case <-timer.C:
 		g.t.Logf("cgtest: killed pid %d (%s), but Wait did not return within %v: a child of it probably holds its output open; the cgroup's teardown kills the rest", cmd.Process.Pid, cmd.Path, g.cfg.budget)
 	}
+}
+
+// Kill kills every task in the group's cgroup name and beneath it
+// (cgroup.kill) and waits, within the group's budget, for the kernel to
+// report it empty. The cgroup and its current descendants can no longer
+// be spawned into with Start (see ErrKilledCgroup); cgroups added
+// beneath it later can.
+//
+// Kill fails when name is invalid or not the group's, after the test
+// ended, with a plain Ops (no cgroupfs.Extended), and when the test
+// process itself is inside (cgroupfs.ErrCallerInside: nothing is killed).
+func (g *Group) Kill(name string) error {
+	g.t.Helper()
+	if err := checkName(name); err != nil {
+		return fmt.Errorf("cgtest: kill: %w", err)
+	}
+	g.mu.Lock()
+	switch {
+	case g.ended:
+		g.mu.Unlock()
+		return fmt.Errorf("cgtest: kill the tasks of cgroup %q: %w", name, ErrTestEnded)
+	case !g.tracked[name]:
+		g.mu.Unlock()
+		return fmt.Errorf("cgtest: kill the tasks of cgroup %q: the group did not create it: %w", name, errNotTracked)
+	case g.ext == nil:
+		g.mu.Unlock()
+		return fmt.Errorf("cgtest: kill the tasks of cgroup %q: the Ops does not implement cgroupfs.Extended", name)
+	}
+	g.mu.Unlock()
+	tree, err := g.subtree(name)
+	if err != nil {
+		return fmt.Errorf("cgtest: kill the tasks of cgroup %s: %w", g.display(name), err)
+	}
+	// Marked before the write: if it is half done, spawning into the
+	// cgroup is already unsafe.
+	g.markKilled(tree)
+	if err := g.ext.KillTasks(name); err != nil {
+		return fmt.Errorf("cgtest: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.budget)
+	defer cancel()
+	if err := g.ext.WaitEmpty(ctx, name); err != nil {
+		return fmt.Errorf("cgtest: wait for cgroup %s to be empty after the kill: %w", g.display(name), err)
+	}
+	return nil
 }

@@ -74,7 +74,9 @@ func (g *Group) teardownContext() (ctx, hardStop context.Context, cancel func())
 	g.mu.Unlock()
 	grace := min(max(g.cfg.budget/20, 10*time.Millisecond), time.Second)
 	ctx, cancel1 := context.WithDeadline(context.Background(), deadline)
-	hardStop, cancel2 := context.WithDeadline(context.Background(), later(deadline, time.Now().Add(grace)))
+	// The hard stop lies a grace after the budget, so that a removal
+	// that ran out of budget by itself reports its own last error.
+	hardStop, cancel2 := context.WithDeadline(context.Background(), later(deadline, time.Now()).Add(grace))
 	return ctx, hardStop, func() { cancel1(); cancel2() }
 }
 
@@ -203,7 +205,12 @@ func (g *Group) rmdir(ctx context.Context, name string) error {
 		}
 		kids, _ := g.ext.Children(name)
 		for _, k := range kids {
-			_ = g.removeExtended(ctx, k) // its failure shows in our own
+			// A child that cannot be removed for good (EACCES, ...)
+			// keeps us busy for good: say so now rather than at the end
+			// of the budget. The caller has the child's own error.
+			if kerr := g.removeExtended(ctx, k); kerr != nil && !retryable(kerr) {
+				return err
+			}
 		}
 		if pop, known := g.populated(name); known && pop {
 			_ = g.empty(ctx, name, []string{name})
@@ -212,6 +219,12 @@ func (g *Group) rmdir(ctx context.Context, name string) error {
 			backoff = min(2*backoff, maxBackoff)
 		}
 	}
+}
+
+// retryable reports whether a failure may go away by itself: EBUSY
+// (tasks exiting) or running out of budget, not a refusal.
+func retryable(err error) bool {
+	return errors.Is(err, unix.EBUSY) || errors.Is(err, context.DeadlineExceeded)
 }
 
 func sleep(ctx context.Context, d time.Duration) {
@@ -328,11 +341,22 @@ func (g *Group) leave(tree []string) error {
 // first (deepest first), each with ops.RemoveCgroup (which drains it),
 // retrying EBUSY within ctx.
 func (g *Group) removePlain(ctx context.Context, name string) error {
+	// The tracked names beneath name, and the levels between name and
+	// them ("a/b" of a tracked "a/b/c" under a tracked "a"): those were
+	// made by CreateCgroup inside a cgroup this group claims, so they
+	// are the group's too, though a plain Ops cannot list them.
 	g.mu.Lock()
+	seen := make(map[string]bool)
 	var below []string
 	for _, n := range g.names {
-		if isBeneath(n, name) {
-			below = append(below, n)
+		if !isBeneath(n, name) {
+			continue
+		}
+		for _, level := range levels(n) {
+			if isBeneath(level, name) && !seen[level] {
+				seen[level] = true
+				below = append(below, level)
+			}
 		}
 	}
 	g.mu.Unlock()

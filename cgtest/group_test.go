@@ -1,0 +1,390 @@
+package cgtest_test
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/cgguard/cgguard/cgroupfs"
+	"github.com/cgguard/cgguard/cgtest"
+	"github.com/cgguard/cgguard/fakefs"
+	"github.com/google/go-cmp/cmp"
+)
+
+var cpus01 = cgroupfs.NewCPUSet(0, 1)
+
+// The ktstr row "on drop, remove in reverse insertion order": three
+// siblings go in the reverse order they came, and nothing is reported.
+func TestTeardownRemovesEverythingInReverseOrder(t *testing.T) {
+	f := newFixture(t)
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, f.mgr)
+	for _, n := range []string{"cg_0", "cg_1", "cg_2"} {
+		if err := g.AddCgroup(n, cpus01); err != nil {
+			t.Fatalf("AddCgroup(%q): %v", n, err)
+		}
+	}
+	if got, err := f.fs.ReadFile("test/cg_1/cpuset.cpus"); err != nil || string(got) != "0-1\n" {
+		t.Errorf("cpuset.cpus of cg_1 = %q, %v; want \"0-1\\n\"", got, err)
+	}
+	if diff := cmp.Diff([]string{"cg_0", "cg_1", "cg_2"}, g.Names()); diff != "" {
+		t.Errorf("Names (-want +got):\n%s", diff)
+	}
+	rec.finish()
+	if diff := cmp.Diff([]string{"test"}, f.cgroups()); diff != "" {
+		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
+	}
+	want := []string{"rmdir test/cg_2: ok", "rmdir test/cg_1: ok", "rmdir test/cg_0: ok"}
+	if diff := cmp.Diff(want, f.ops(fakefs.OpRmdir)); diff != "" {
+		t.Errorf("rmdir log (-want +got):\n%s", diff)
+	}
+	if logs := rec.Logs(); len(logs) != 0 {
+		t.Errorf("teardown logged warnings, want none:\n%s", strings.Join(logs, "\n"))
+	}
+}
+
+// ktstr leaks the implicit parents of a nested name and removes a
+// parent added after its child first (EBUSY). Here both are removed,
+// deepest first, and a level that existed before stays.
+func TestNestedNamesTrackImplicitParentsDeepestFirst(t *testing.T) {
+	for _, tc := range []struct {
+		desc string
+		ops  func(*cgroupfs.Manager) cgroupfs.Ops
+	}{
+		{"Extended", func(m *cgroupfs.Manager) cgroupfs.Ops { return m }},
+		{"plain Ops", func(m *cgroupfs.Manager) cgroupfs.Ops { return plainOps{m} }},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			f := newFixture(t)
+			if err := f.fs.Mkdir("test/keep"); err != nil {
+				t.Fatal(err)
+			}
+			rec := newRecorder(t.Name())
+			g := cgtest.NewGroup(rec, tc.ops(f.mgr))
+			// The child first, then its parent's own name.
+			for _, n := range []string{"a/b/c", "a", "keep/x"} {
+				if err := g.AddCgroupNoCpuset(n); err != nil {
+					t.Fatalf("AddCgroupNoCpuset(%q): %v", n, err)
+				}
+			}
+			rec.finish()
+			if diff := cmp.Diff([]string{"test", "test/keep"}, f.cgroups()); diff != "" {
+				t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
+			}
+			mustNotContain(t, "rmdir log", f.ops(fakefs.OpRmdir), "EBUSY")
+			if logs := rec.Logs(); len(logs) != 0 {
+				t.Errorf("teardown logged warnings, want none:\n%s", strings.Join(logs, "\n"))
+			}
+		})
+	}
+}
+
+func TestNamesListsCreatedLevelsInOrder(t *testing.T) {
+	f := newFixture(t)
+	if err := f.fs.Mkdir("test/keep"); err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder(t.Name())
+	defer rec.finish()
+	g := cgtest.NewGroup(rec, f.mgr)
+	for _, n := range []string{"a/b", "keep/x", "a", "c"} {
+		if err := g.AddCgroupNoCpuset(n); err != nil {
+			t.Fatalf("AddCgroupNoCpuset(%q): %v", n, err)
+		}
+	}
+	if diff := cmp.Diff([]string{"a", "a/b", "keep/x", "c"}, g.Names()); diff != "" {
+		t.Errorf("Names (-want +got):\n%s", diff)
+	}
+}
+
+// ktstr's add_cgroup records the name only after the cpuset write
+// succeeded; a failing write leaked the cgroup.
+func TestFailedCpusetWriteStillRemovesTheCgroup(t *testing.T) {
+	f := newFixture(t)
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, f.mgr)
+	// CPU 9 is beyond the fake machine's 0-3: the kernel says ERANGE.
+	err := g.AddCgroup("a/b", cgroupfs.NewCPUSet(9))
+	if err == nil || !strings.Contains(err.Error(), "stays tracked") {
+		t.Fatalf("AddCgroup with CPU 9 = %v, want an error saying the cgroup stays tracked", err)
+	}
+	if diff := cmp.Diff([]string{"a", "a/b"}, g.Names()); diff != "" {
+		t.Errorf("Names (-want +got):\n%s", diff)
+	}
+	rec.finish()
+	if diff := cmp.Diff([]string{"test"}, f.cgroups()); diff != "" {
+		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
+	}
+}
+
+// A cgroup the test removed itself is gone: the post-condition holds, so
+// teardown says nothing (the ktstr ENOENT row).
+func TestAlreadyRemovedIsSilent(t *testing.T) {
+	f := newFixture(t)
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, f.mgr, cgtest.Strict())
+	if err := g.AddCgroupNoCpuset("a/b"); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"a/b", "a"} {
+		if err := f.mgr.RemoveCgroup(n); err != nil {
+			t.Fatalf("RemoveCgroup(%q): %v", n, err)
+		}
+	}
+	rec.finish()
+	if got := append(rec.Logs(), rec.Errors()...); len(got) != 0 {
+		t.Errorf("teardown reported, want silence:\n%s", strings.Join(got, "\n"))
+	}
+}
+
+// Cgroups that something else made beneath a tracked one (a scheduler,
+// a workload) go with it.
+func TestUntrackedChildrenAreRemovedToo(t *testing.T) {
+	f := newFixture(t)
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, f.mgr)
+	if err := g.AddCgroupNoCpuset("a"); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"test/a/x", "test/a/x/y", "test/a/z"} {
+		if err := f.fs.Mkdir(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec.finish()
+	if diff := cmp.Diff([]string{"test"}, f.cgroups()); diff != "" {
+		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
+	}
+	mustNotContain(t, "rmdir log", f.ops(fakefs.OpRmdir), "EBUSY")
+}
+
+// Tasks left in a cgroup (and beneath it) are killed by default, and
+// teardown waits for the last one to be gone instead of failing EBUSY.
+func TestLiveTasksAreKilledAndAwaited(t *testing.T) {
+	f := newFixture(t)
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, f.mgr, cgtest.Strict())
+	if err := g.AddCgroupNoCpuset("a/b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.AddCgroupNoCpuset("a/c"); err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, n := range []string{"test/a/b", "test/a/c", "test/a/c"} {
+		pid, err := f.fs.Spawn(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Each keeps its cgroup populated for a few observations after
+		// it dies, like a task still exiting.
+		if err := f.fs.SetLinger(pid, 1); err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, pid)
+	}
+	rec.finish()
+	if got := append(rec.Logs(), rec.Errors()...); len(got) != 0 {
+		t.Errorf("teardown reported, want silence:\n%s", strings.Join(got, "\n"))
+	}
+	if diff := cmp.Diff([]string{"test"}, f.cgroups()); diff != "" {
+		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
+	}
+	if !slices.ContainsFunc(f.ops(fakefs.OpWrite), func(l string) bool { return strings.HasPrefix(l, `write test/a/c/cgroup.kill "1"`) }) {
+		t.Errorf("teardown did not write cgroup.kill of test/a/c; writes:\n%s", strings.Join(f.ops(fakefs.OpWrite), "\n"))
+	}
+	for _, pid := range pids {
+		if err := f.fs.Kill(pid); err == nil {
+			t.Errorf("fake task %d still alive after teardown", pid)
+		}
+	}
+}
+
+// The Drain policy moves the tasks out and keeps them alive.
+func TestDrainPolicyMovesTasksOut(t *testing.T) {
+	f := newFixture(t, cgroupfs.DrainTo("parking"))
+	if err := f.fs.Mkdir("parking"); err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, f.mgr, cgtest.WithPolicy(cgtest.Drain), cgtest.Strict())
+	if err := g.AddCgroupNoCpuset("a/b"); err != nil {
+		t.Fatal(err)
+	}
+	pid, err := f.fs.Spawn("test/a/b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.finish()
+	if got := append(rec.Logs(), rec.Errors()...); len(got) != 0 {
+		t.Errorf("teardown reported, want silence:\n%s", strings.Join(got, "\n"))
+	}
+	if diff := cmp.Diff([]int{pid}, f.fs.Pids("parking")); diff != "" {
+		t.Errorf("tasks in parking (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"parking", "test"}, f.cgroups()); diff != "" {
+		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
+	}
+}
+
+// EBUSY for a moment (a scheduler refusing, tasks exiting) is retried.
+func TestTransientEBUSYIsRetried(t *testing.T) {
+	f := newFixture(t)
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, f.mgr, cgtest.Strict())
+	if err := g.AddCgroupNoCpuset("a"); err != nil {
+		t.Fatal(err)
+	}
+	f.fs.Fail(fakefs.OpRmdir, "test/a", errnoEBUSY, 3)
+	rec.finish()
+	if got := append(rec.Logs(), rec.Errors()...); len(got) != 0 {
+		t.Errorf("teardown reported, want silence:\n%s", strings.Join(got, "\n"))
+	}
+	if diff := cmp.Diff([]string{"test"}, f.cgroups()); diff != "" {
+		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
+	}
+}
+
+func TestBadNamesFailBeforeAnyIO(t *testing.T) {
+	f := newFixture(t)
+	rec := newRecorder(t.Name())
+	defer rec.finish()
+	g := cgtest.NewGroup(rec, f.mgr)
+	before := len(f.fs.Log())
+	for _, name := range []string{"", "/abs", "a/", "a//b", "./a", "a/..", "../escape", "a/../../b", "nul\x00", "new\nline", "cgroup.procs", "a/cgroup.kill", strings.Repeat("x", 256)} {
+		if err := g.AddCgroupNoCpuset(name); !errors.Is(err, cgtest.ErrInvalidName) || !errors.Is(err, fs.ErrInvalid) {
+			t.Errorf("AddCgroupNoCpuset(%q) = %v, want an error wrapping ErrInvalidName", name, err)
+		}
+		if err := g.AddCgroup(name, cpus01); !errors.Is(err, cgtest.ErrInvalidName) {
+			t.Errorf("AddCgroup(%q) = %v, want an error wrapping ErrInvalidName", name, err)
+		}
+		if err := g.Apply(cgtest.Layout{{Name: "fine"}, {Name: name}}); !errors.Is(err, cgtest.ErrInvalidName) {
+			t.Errorf("Apply with %q = %v, want an error wrapping ErrInvalidName", name, err)
+		}
+	}
+	if err := g.AddCgroup("a", cgroupfs.CPUSet{}); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("AddCgroup with an empty cpu set = %v, want an error wrapping fs.ErrInvalid", err)
+	}
+	if log := f.fs.Log()[before:]; len(log) != 0 {
+		t.Errorf("bad names reached the filesystem: %v", log)
+	}
+	if len(g.Names()) != 0 {
+		t.Errorf("Names = %q, want none", g.Names())
+	}
+}
+
+func TestAddingTwiceAndPreexisting(t *testing.T) {
+	f := newFixture(t)
+	if err := f.fs.Mkdir("test/stale"); err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, f.mgr)
+	if err := g.AddCgroup("a", cpus01); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.AddCgroup("a", cgroupfs.NewCPUSet(2)); err != nil {
+		t.Fatalf("adding a again: %v", err)
+	}
+	if got, _ := f.fs.ReadFile("test/a/cpuset.cpus"); string(got) != "2\n" {
+		t.Errorf("cpuset.cpus after adding again = %q, want \"2\\n\"", got)
+	}
+	if err := g.AddCgroupNoCpuset("stale"); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("adding a pre-existing cgroup = %v, want an error wrapping fs.ErrExist", err)
+	}
+	if diff := cmp.Diff([]string{"a"}, g.Names()); diff != "" {
+		t.Errorf("Names (-want +got):\n%s", diff)
+	}
+	rec.finish()
+	if diff := cmp.Diff([]string{"test", "test/stale"}, f.cgroups()); diff != "" {
+		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
+	}
+	if n := len(f.ops(fakefs.OpRmdir)); n != 1 {
+		t.Errorf("%d rmdirs, want 1: %q", n, f.ops(fakefs.OpRmdir))
+	}
+}
+
+func TestCallsAfterTheTestEnded(t *testing.T) {
+	f := newFixture(t)
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, f.mgr)
+	rec.finish()
+	before := len(f.fs.Log())
+	if err := g.AddCgroupNoCpuset("late"); !errors.Is(err, cgtest.ErrTestEnded) {
+		t.Errorf("AddCgroupNoCpuset after the end = %v, want ErrTestEnded", err)
+	}
+	if err := g.Kill("late"); !errors.Is(err, cgtest.ErrTestEnded) {
+		t.Errorf("Kill after the end = %v, want ErrTestEnded", err)
+	}
+	if log := f.fs.Log()[before:]; len(log) != 0 {
+		t.Errorf("calls after the end reached the filesystem: %v", log)
+	}
+}
+
+func TestMissingParentSaysSetup(t *testing.T) {
+	fsys := fakefs.New()
+	rec := newRecorder(t.Name())
+	defer rec.finish()
+	g := cgtest.NewGroup(rec, cgroupfs.NewManager(fsys, "nowhere"))
+	err := g.AddCgroupNoCpuset("a")
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "Setup") {
+		t.Errorf("AddCgroupNoCpuset under a missing parent = %v, want ENOENT and a word about Setup", err)
+	}
+}
+
+// Many goroutines add to one group at once, some the same names.
+func TestConcurrentAdds(t *testing.T) {
+	f := newFixture(t)
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, f.mgr, cgtest.Strict())
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			for j := range 5 {
+				if err := g.AddCgroupNoCpuset(fmt.Sprintf("shared/%d", j)); err != nil {
+					t.Errorf("goroutine %d: %v", i, err)
+				}
+				if err := g.AddCgroup(fmt.Sprintf("own%d/%d", i, j), cpus01); err != nil {
+					t.Errorf("goroutine %d: %v", i, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(g.Names()); n != 1+5+8*(1+5) {
+		t.Errorf("%d names, want %d: %q", n, 1+5+8*6, g.Names())
+	}
+	rec.finish()
+	if diff := cmp.Diff([]string{"test"}, f.cgroups()); diff != "" {
+		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
+	}
+	if got := append(rec.Logs(), rec.Errors()...); len(got) != 0 {
+		t.Errorf("teardown reported, want silence:\n%s", strings.Join(got, "\n"))
+	}
+}
+
+// TEST_NOCLEANUP=true keeps everything and says where.
+func TestNoCleanupKeepsAndSaysWhere(t *testing.T) {
+	t.Setenv("TEST_NOCLEANUP", "true")
+	f := newFixture(t)
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, f.mgr)
+	if err := g.AddCgroupNoCpuset("a/b"); err != nil {
+		t.Fatal(err)
+	}
+	rec.finish()
+	if diff := cmp.Diff([]string{"test", "test/a", "test/a/b"}, f.cgroups()); diff != "" {
+		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
+	}
+	want := []string{
+		"cgtest: TEST_NOCLEANUP=true: keeping cgroup /test/a/b",
+		"cgtest: TEST_NOCLEANUP=true: keeping cgroup /test/a",
+	}
+	if diff := cmp.Diff(want, rec.Logs()); diff != "" {
+		t.Errorf("logs (-want +got):\n%s", diff)
+	}
+}

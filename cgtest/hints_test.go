@@ -1,0 +1,118 @@
+package cgtest_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cgguard/cgguard/cgtest"
+	"github.com/cgguard/cgguard/fakefs"
+)
+
+// Every teardown failure is one warning naming the cgroup, carrying the
+// error chain, and a hint that names the cause.
+func TestTeardownFaultsGiveOneHintedWarningEach(t *testing.T) {
+	for _, tc := range []struct {
+		desc  string
+		setup func(t *testing.T, f fixture)
+		want  []string // substrings of the one warning
+	}{{
+		desc: "EACCES",
+		setup: func(t *testing.T, f fixture) {
+			f.fs.Fail(fakefs.OpRmdir, "test/a", errnoEACCES, -1)
+		},
+		want: []string{"cgroup /test/a:", "permission denied", "hint: permission denied", "systemd-run --user --scope -p Delegate=yes"},
+	}, {
+		desc: "EROFS",
+		setup: func(t *testing.T, f fixture) {
+			f.fs.Fail(fakefs.OpRmdir, "test/a", errnoEROFS, -1)
+		},
+		want: []string{"cgroup /test/a:", "read-only file system", "hint: the cgroup filesystem is mounted read-only", "container"},
+	}, {
+		desc: "EIO",
+		setup: func(t *testing.T, f fixture) {
+			f.fs.Fail(fakefs.OpRmdir, "test/a", errnoEIO, -1)
+		},
+		want: []string{"cgroup /test/a:", "input/output error", "hint: the cgroup is left behind", "rmdir(1)"},
+	}, {
+		desc: "EBUSY with live tasks that cannot be killed",
+		setup: func(t *testing.T, f fixture) {
+			if _, err := f.fs.Spawn("test/a"); err != nil {
+				t.Fatal(err)
+			}
+			f.fs.Fail(fakefs.OpWrite, "test/a/cgroup.kill", errnoEIO, -1)
+		},
+		want: []string{"cgroup /test/a:", "teardown budget of", "device or resource busy", "kill the tasks of cgroup /test/a",
+			"hint: the cgroup still has live tasks (pid 4194305 (a fake task: its pid is above the kernel's limit"},
+	}, {
+		desc: "EBUSY from a child cgroup that cannot be removed",
+		setup: func(t *testing.T, f fixture) {
+			if err := f.fs.Mkdir("test/a/x"); err != nil {
+				t.Fatal(err)
+			}
+			f.fs.Fail(fakefs.OpRmdir, "test/a/x", errnoEACCES, -1)
+		},
+		want: []string{"cgroup /test/a:", "device or resource busy", "remove child cgroup /test/a/x", "permission denied",
+			"hint: the cgroup still has child cgroups (/test/a/x)"},
+	}, {
+		desc: "tasks that never finish exiting",
+		setup: func(t *testing.T, f fixture) {
+			pid, err := f.fs.Spawn("test/a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.fs.SetLinger(pid, -1); err != nil {
+				t.Fatal(err)
+			}
+		},
+		want: []string{"cgroup /test/a:", "teardown budget of", "populated 1", "hint: teardown used up its budget"},
+	}, {
+		desc: "a cgroupfs call that never returns",
+		setup: func(t *testing.T, f fixture) {
+			t.Cleanup(f.fs.Hang(fakefs.OpRmdir, "test/a"))
+		},
+		want: []string{"cgroup /test/a:", "while a cgroupfs operation had not returned", "hint: teardown used up its budget"},
+	}} {
+		t.Run(tc.desc, func(t *testing.T) {
+			for _, strict := range []bool{false, true} {
+				t.Run(fmt.Sprintf("strict=%v", strict), func(t *testing.T) {
+					f := newFixture(t)
+					rec := newRecorder(t.Name())
+					opts := []cgtest.Option{cgtest.Budget(50 * time.Millisecond)}
+					if strict {
+						opts = append(opts, cgtest.Strict())
+					}
+					g := cgtest.NewGroup(rec, f.mgr, opts...)
+					if err := g.AddCgroupNoCpuset("a"); err != nil {
+						t.Fatal(err)
+					}
+					if err := g.AddCgroupNoCpuset("fine"); err != nil {
+						t.Fatal(err)
+					}
+					tc.setup(t, f)
+					rec.finish()
+					got, other := rec.Logs(), rec.Errors()
+					if strict {
+						got, other = other, got
+					}
+					if len(got) != 1 || len(other) != 0 {
+						t.Fatalf("got %d warnings and %d other reports, want exactly one warning (strict=%v):\n%s\n--\n%s",
+							len(got), len(other), strict, strings.Join(got, "\n"), strings.Join(other, "\n"))
+					}
+					t.Log(got[0])
+					for _, w := range tc.want {
+						if !strings.Contains(got[0], w) {
+							t.Errorf("warning lacks %q:\n%s", w, got[0])
+						}
+					}
+					for _, c := range f.cgroups() {
+						if c == "test/fine" {
+							t.Errorf("test/fine was not removed: a failure stopped the teardown early")
+						}
+					}
+				})
+			}
+		})
+	}
+}
