@@ -150,7 +150,10 @@ func guestRun(out, ctl *os.File) int {
 		// and -no-reboot makes qemu exit without an exit line.
 		os.Exit(3)
 	case "hang":
-		select {}
+		// Not select{}: the runtime would call that a deadlock and exit.
+		for {
+			time.Sleep(time.Hour)
+		}
 	}
 	before := map[string]fileStamp{}
 	for _, o := range cfg.Outputs {

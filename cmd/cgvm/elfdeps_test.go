@@ -1,0 +1,39 @@
+package main
+
+import (
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+func TestRuntimeDepsOfDynamicBinary(t *testing.T) {
+	bin, err := exec.LookPath("true")
+	if err != nil {
+		t.Skip("needs a true(1) binary on PATH (coreutils)")
+	}
+	interp, err := interpreter(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if interp == "" {
+		t.Skipf("%s is statically linked here; need a dynamically linked one", bin)
+	}
+	deps, err := runtimeDeps(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(deps, interp) {
+		t.Errorf("runtimeDeps(%s) = %q, missing its interpreter %s", bin, deps, interp)
+	}
+	if !slices.ContainsFunc(deps, func(p string) bool { return filepath.Base(p) == "libc.so.6" }) {
+		t.Errorf("runtimeDeps(%s) = %q, missing libc.so.6", bin, deps)
+	}
+}
+
+func TestRuntimeDepsOfStaticBinary(t *testing.T) {
+	deps, err := runtimeDeps(runnerBin(t))
+	if err != nil || len(deps) != 0 {
+		t.Errorf("runtimeDeps(static cgvm) = %q, %v; want nothing", deps, err)
+	}
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// fakeBzImage builds the parts of a bzImage the runner reads: the boot
+// header locating a gzip payload that holds an "ELF" file, with the 4-byte
+// size trailer the kernel build appends.
+func fakeBzImage(t *testing.T, elfData []byte) []byte {
+	t.Helper()
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write(elfData)
+	zw.Close()
+	binary.Write(&z, binary.LittleEndian, uint32(len(elfData)))
+	const setupSects = 3
+	img := make([]byte, (setupSects+1)*512+100)
+	img[0x1f1] = setupSects
+	copy(img[0x202:], "HdrS")
+	binary.LittleEndian.PutUint16(img[0x206:], 0x20f)
+	binary.LittleEndian.PutUint32(img[0x248:], 100) // payload offset past the setup code
+	binary.LittleEndian.PutUint32(img[0x24c:], uint32(z.Len()))
+	return append(img, z.Bytes()...)
+}
+
+func TestDecompressKernel(t *testing.T) {
+	elfData := append([]byte("\x7fELF"), bytes.Repeat([]byte("kernel"), 1000)...)
+	p := filepath.Join(t.TempDir(), "vmlinuz-test")
+	if err := os.WriteFile(p, fakeBzImage(t, elfData), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := decompressKernel(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, elfData) {
+		t.Errorf("decompressed %d bytes, want the %d-byte ELF image", len(got), len(elfData))
+	}
+}
+
+func TestBootImageCachesAndFallsBack(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	dir := t.TempDir()
+	good := filepath.Join(dir, "vmlinuz-good")
+	os.WriteFile(good, fakeBzImage(t, []byte("\x7fELF-image")), 0o644)
+	first := bootImage(good)
+	if first == good {
+		t.Fatalf("bootImage(%s) returned the bzImage; want a cached decompressed kernel", good)
+	}
+	if b, _ := os.ReadFile(first); string(b) != "\x7fELF-image" {
+		t.Errorf("cached kernel %s holds %q", first, b)
+	}
+	if again := bootImage(good); again != first {
+		t.Errorf("second bootImage = %s, want the cached %s", again, first)
+	}
+	// Not a bzImage: booted as given, qemu will say what it thinks of it.
+	bad := filepath.Join(dir, "vmlinuz-bad")
+	os.WriteFile(bad, []byte("not a kernel"), 0o644)
+	if got := bootImage(bad); got != bad {
+		t.Errorf("bootImage(not a bzImage) = %s, want it unchanged", got)
+	}
+}
+
+func TestFindKernelNewestInCache(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	if _, err := findKernel(""); err == nil {
+		t.Fatal("findKernel with an empty cache succeeded")
+	}
+	dir := filepath.Join(cache, "cgguard")
+	os.MkdirAll(dir, 0o755)
+	old, newer := filepath.Join(dir, "vmlinuz-1"), filepath.Join(dir, "vmlinuz-2")
+	os.WriteFile(old, nil, 0o644)
+	os.WriteFile(newer, nil, 0o644)
+	past := mustStat(t, newer).ModTime().Add(-3600e9)
+	os.Chtimes(old, past, past)
+	if got, err := findKernel(""); err != nil || got != newer {
+		t.Errorf("findKernel() = %s, %v; want the newest %s", got, err, newer)
+	}
+}
+
+func mustStat(t *testing.T, p string) os.FileInfo {
+	t.Helper()
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi
+}

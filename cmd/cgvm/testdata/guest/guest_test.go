@@ -1,0 +1,48 @@
+// Package guest is the test binary the cgvm runner's own tests boot: each
+// test checks one thing the runner promises about the guest.
+package guest
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+)
+
+var exitCode = flag.Int("exit", 0, "exit with this code after the tests, to check exit-code passing")
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	if *exitCode != 0 {
+		code = *exitCode
+	}
+	os.Exit(code)
+}
+
+// TestEcho prints what the runner passed in, for the host to check, and
+// fails on anything the guest environment promises but lacks.
+func TestEcho(t *testing.T) {
+	fmt.Printf("ARGS %q\n", flag.Args())
+	fmt.Printf("ENV TEST_GUEST_VALUE=%s HOME=%s\n", os.Getenv("TEST_GUEST_VALUE"), os.Getenv("HOME"))
+	if os.Getenv("CGGUARD_VM") != "1" {
+		t.Errorf("CGGUARD_VM = %q, want 1", os.Getenv("CGGUARD_VM"))
+	}
+	b, err := os.ReadFile("testdata/fixture.txt")
+	if err != nil {
+		t.Errorf("the package's testdata/ was not packed: %v", err)
+	} else {
+		fmt.Printf("FIXTURE %s", b)
+	}
+	c, err := os.ReadFile("/sys/fs/cgroup/cgroup.controllers")
+	if err != nil || !strings.Contains(string(c), "cpuset") {
+		t.Errorf("cgroup.controllers = %q, %v; want cpuset in it", c, err)
+	}
+	fmt.Println("LINE1\nLINE2")
+}
+
+// TestFail fails, for the host to see the failure come out.
+func TestFail(t *testing.T) {
+	t.Error("failing on purpose")
+}
