@@ -526,10 +526,10 @@ func (f *FS) effectiveMems(c *cgroup) cgroupfs.CPUSet {
 	return parent
 }
 
-func readCpus(_ *FS, c *cgroup) string       { return c.cpus.String() + "\n" }
-func readMems(_ *FS, c *cgroup) string       { return c.mems.String() + "\n" }
-func readCpusEff(f *FS, c *cgroup) string    { return f.effectiveCPUs(c).String() + "\n" }
-func readMemsEff(f *FS, c *cgroup) string    { return f.effectiveMems(c).String() + "\n" }
+func readCpus(_ *FS, c *cgroup) string        { return c.cpus.String() + "\n" }
+func readMems(_ *FS, c *cgroup) string        { return c.mems.String() + "\n" }
+func readCpusEff(f *FS, c *cgroup) string     { return f.effectiveCPUs(c).String() + "\n" }
+func readMemsEff(f *FS, c *cgroup) string     { return f.effectiveMems(c).String() + "\n" }
 func readPidsCurrent(_ *FS, c *cgroup) string { return "0\n" }
 
 // writeCpus follows update_cpumask: after strstrip an empty string

@@ -2,7 +2,6 @@ package fakefs
 
 import (
 	"io/fs"
-	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -480,12 +479,4 @@ func (f *FS) refresh() {
 		}
 	}
 	walk(f.root)
-}
-
-// pathJoin joins a cgroup path and a file name.
-func pathJoin(dir, name string) string {
-	if dir == "." {
-		return name
-	}
-	return path.Join(dir, name)
 }

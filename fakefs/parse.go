@@ -78,9 +78,7 @@ func isXDigit(c byte) bool {
 // newline is allowed and nothing else. It returns EINVAL for garbage and
 // ERANGE for overflow.
 func kstrtoull(s string) (uint64, error) {
-	if strings.HasPrefix(s, "+") {
-		s = s[1:]
-	}
+	s = strings.TrimPrefix(s, "+")
 	base := uint64(10)
 	switch {
 	case len(s) >= 3 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && isXDigit(s[2]):
