@@ -1,0 +1,444 @@
+package cgroupfs
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cgguard/cgguard/internal/vmtest"
+	"golang.org/x/sys/unix"
+)
+
+// The Manager on the real kernel, under the test's own cgroup from
+// kernelRoot (an OSFS rooted at it: "." is that cgroup, and the default
+// DrainTo target). On this host cgroup v2 has no cpuset; the cpuset
+// paths run in the VM.
+
+// noSuchPid is above the kernel's PID_MAX_LIMIT (4194304): no process
+// can have it, so a test may write it anywhere without touching a
+// process it did not start (a reaped pid could be reused meanwhile).
+const noSuchPid = 4194305
+
+// child is a process the test started; Cleanup kills and reaps it.
+type child struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+// startChild starts args, inside the cgroup cg of fsys when cg is not
+// "" (CLONE_INTO_CGROUP: every process it forks is inside from the
+// start), and registers its kill and reap with t.Cleanup.
+func startChild(t *testing.T, fsys *OSFS, cg string, args ...string) *child {
+	t.Helper()
+	c := &child{cmd: exec.Command(args[0], args[1:]...), done: make(chan struct{})}
+	if cg != "" {
+		dir, err := fsys.OpenDir(cg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer dir.Close()
+		c.cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(dir.Fd())}
+	}
+	if err := c.cmd.Start(); err != nil {
+		t.Fatalf("start %q: %v", args, err)
+	}
+	go func() { c.err = c.cmd.Wait(); close(c.done) }()
+	t.Cleanup(func() {
+		_ = c.cmd.Process.Kill() // by pidfd: never another process
+		<-c.done
+	})
+	return c
+}
+
+// wait returns how the child ended.
+func (c *child) wait(t *testing.T) error {
+	t.Helper()
+	select {
+	case <-c.done:
+		return c.err
+	case <-time.After(kernelWait):
+		t.Fatalf("pid %d still running after %v", c.cmd.Process.Pid, kernelWait)
+		return nil
+	}
+}
+
+func killedBySIGKILL(err error) bool {
+	var exit *exec.ExitError
+	return errors.As(err, &exit) && exit.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL
+}
+
+// cgroupOf returns the cgroup v2 path of pid from /proc/<pid>/cgroup.
+func cgroupOf(t *testing.T, pid int) string {
+	t.Helper()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if p, ok := strings.CutPrefix(sc.Text(), "0::"); ok {
+			return p
+		}
+	}
+	t.Fatalf("no cgroup v2 line in /proc/%d/cgroup", pid)
+	return ""
+}
+
+func TestKernelManagerSetupAndNesting(t *testing.T) {
+	fsys, dir := kernelRoot(t)
+	m := NewManager(fsys, "ktstr")
+	if got, want := m.ParentPath(), filepath.Join(dir, "ktstr"); got != want {
+		t.Errorf("ParentPath() = %q, want %q", got, want)
+	}
+	// No cpuset or cpu in cgroup.controllers here: Setup creates the
+	// parent and writes nothing, without error.
+	if err := m.Setup(true); err != nil {
+		t.Fatalf("Setup(true) where cpuset and cpu are absent: %v", err)
+	}
+	for _, level := range []string{".", "ktstr"} {
+		if data, err := fsys.ReadFile(joinName(level, "cgroup.subtree_control")); err != nil || len(data) != 0 {
+			t.Errorf("%s/cgroup.subtree_control = %q, %v; want it untouched (empty)", level, data, err)
+		}
+	}
+
+	for range 2 { // idempotent
+		if err := m.CreateCgroup("a/b/c"); err != nil {
+			t.Fatalf("CreateCgroup(a/b/c): %v", err)
+		}
+	}
+	for _, n := range []string{"a", "a/b", "a/b/c"} {
+		if ok, err := m.Exists(n); !ok || err != nil {
+			t.Errorf("Exists(%q) = %v, %v", n, ok, err)
+		}
+	}
+	// The kernel answers EEXIST for a name taken by an interface file.
+	wantErrContains(t, m.CreateCgroup("a/cgroup.procs"), fs.ErrExist, "interface file")
+
+	// cpuset is not available: the write says so.
+	wantErrContains(t, m.SetCpuset("a/b/c", NewCPUSet(0)), fs.ErrNotExist, "cpuset.cpus", "cpuset is not enabled")
+
+	// rmdir with a child cgroup is EBUSY on cgroupfs; the error says
+	// children, not tasks, and nothing is removed.
+	err := m.RemoveCgroup("a/b")
+	wantErrContains(t, err, unix.EBUSY, "child cgroup", "c")
+	if strings.Contains(err.Error(), "drain") {
+		t.Errorf("RemoveCgroup blamed tasks: %v", err)
+	}
+	if ok, _ := m.Exists("a/b/c"); !ok {
+		t.Errorf("a/b/c was removed by RemoveCgroup(a/b)")
+	}
+
+	if err := m.RemoveCgroup("a/b/c"); err != nil {
+		t.Errorf("RemoveCgroup(a/b/c): %v", err)
+	}
+	if err := m.RemoveCgroup("a/b/c"); err != nil {
+		t.Errorf("RemoveCgroup of a removed cgroup: %v", err)
+	}
+	if err := m.CreateCgroup("x/y"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CleanupAll(); err != nil {
+		t.Fatalf("CleanupAll: %v", err)
+	}
+	if kids, err := m.childDirs("ktstr"); err != nil || len(kids) != 0 {
+		t.Errorf("after CleanupAll the parent holds %v (err %v)", kids, err)
+	}
+	if ok, _ := m.dirExists("ktstr"); !ok {
+		t.Errorf("CleanupAll removed the parent")
+	}
+}
+
+func TestKernelRemoveCgroupDrainsALiveTask(t *testing.T) {
+	fsys, dir := kernelRoot(t)
+	m := NewManager(fsys, "p")
+	if err := m.CreateCgroup("a"); err != nil {
+		t.Fatal(err)
+	}
+	c := startChild(t, fsys, "", "sleep", "60")
+	pid := c.cmd.Process.Pid
+	if err := m.MoveTask("a", pid); err != nil {
+		t.Fatalf("MoveTask: %v", err)
+	}
+	if pids, err := m.Procs("a"); err != nil || !slices.Equal(pids, []int{pid}) {
+		t.Fatalf("Procs(a) = %v, %v; want [%d]", pids, err, pid)
+	}
+	if err := m.RemoveCgroup("a"); err != nil {
+		t.Fatalf("RemoveCgroup of a cgroup with a live task: %v", err)
+	}
+	if ok, _ := m.Exists("a"); ok {
+		t.Errorf("a still exists")
+	}
+	// Drained, not killed: the task lives on in the DrainTo cgroup (the
+	// FS root, the test's own cgroup).
+	if got, want := cgroupOf(t, pid), "/"+filepath.Base(dir); got != want {
+		t.Errorf("pid %d is in %s, want %s", pid, got, want)
+	}
+	select {
+	case <-c.done:
+		t.Errorf("the drained task died: %v", c.err)
+	default:
+	}
+}
+
+func TestKernelDrainToAnotherCgroup(t *testing.T) {
+	fsys, dir := kernelRoot(t)
+	m := NewManager(fsys, "p", DrainTo("keep"))
+	if err := NewManager(fsys, ".").CreateCgroup("keep"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CreateCgroup("a"); err != nil {
+		t.Fatal(err)
+	}
+	// A shell and its two children, all born in p/a.
+	c := startChild(t, fsys, "p/a", "sh", "-c", "sleep 60 & sleep 60 & wait")
+	if err := m.DrainTasks("a"); err != nil {
+		t.Fatalf("DrainTasks: %v", err)
+	}
+	if pids, _ := m.Procs("a"); len(pids) != 0 {
+		t.Errorf("a still holds %v", pids)
+	}
+	if got, want := cgroupOf(t, c.cmd.Process.Pid), "/"+filepath.Base(dir)+"/keep"; got != want {
+		t.Errorf("the shell is in %s, want %s", got, want)
+	}
+	if err := m.RemoveCgroup("a"); err != nil {
+		t.Errorf("RemoveCgroup after the drain: %v", err)
+	}
+	// Nothing of ours may survive: kill what went to keep.
+	if err := NewManager(fsys, ".").KillTasks("keep"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.wait(t); !killedBySIGKILL(err) {
+		t.Errorf("shell ended with %v, want SIGKILL", err)
+	}
+}
+
+func TestKernelKillTasksAndWaitEmpty(t *testing.T) {
+	fsys, _ := kernelRoot(t)
+	m := NewManager(fsys, "p")
+	if err := m.CreateCgroup("a/b"); err != nil {
+		t.Fatal(err)
+	}
+	// Tasks in the cgroup and below it, some the shell forked.
+	top := startChild(t, fsys, "p/a", "sleep", "60")
+	below := startChild(t, fsys, "p/a/b", "sh", "-c", "sleep 60 & sleep 60 & wait")
+	pids, err := m.subtreePids("p/a")
+	if err != nil || len(pids) < 2 {
+		t.Fatalf("subtree pids = %v, %v", pids, err)
+	}
+	if err := m.KillTasks("a"); err != nil {
+		t.Fatalf("KillTasks: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), kernelWait)
+	defer cancel()
+	if err := m.WaitEmpty(ctx, "a"); err != nil {
+		t.Fatalf("WaitEmpty after KillTasks: %v", err)
+	}
+	for _, c := range []*child{top, below} {
+		if err := c.wait(t); !killedBySIGKILL(err) {
+			t.Errorf("pid %d ended with %v, want SIGKILL", c.cmd.Process.Pid, err)
+		}
+	}
+	// Empty per the kernel: each cgroup goes with one rmdir.
+	for _, n := range []string{"a/b", "a"} {
+		p, _ := m.Path(n)
+		if err := fsys.Rmdir(p); err != nil {
+			t.Errorf("rmdir %s right after WaitEmpty: %v", p, err)
+		}
+	}
+	// Missing: empty, and nothing to kill.
+	if err := m.WaitEmpty(ctx, "a"); err != nil {
+		t.Errorf("WaitEmpty of a removed cgroup: %v", err)
+	}
+	if err := m.KillTasks("a"); err != nil {
+		t.Errorf("KillTasks of a removed cgroup: %v", err)
+	}
+}
+
+func TestKernelWaitEmptyTimesOutSayingWhatItSaw(t *testing.T) {
+	fsys, _ := kernelRoot(t)
+	m := NewManager(fsys, ".")
+	if err := m.CreateCgroup("a"); err != nil {
+		t.Fatal(err)
+	}
+	c := startChild(t, fsys, "a", "sleep", "60")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	err := m.WaitEmpty(ctx, "a")
+	wantErrContains(t, err, context.DeadlineExceeded, "populated 1", strconv.Itoa(c.cmd.Process.Pid))
+}
+
+func TestKernelKillTasksRefusesWithTheCallerInside(t *testing.T) {
+	fsys, _ := kernelRoot(t)
+	home, err := SelfCgroup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mnt, err := Mountpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewManager(fsys, ".")
+	if err := m.CreateCgroup("outer/self"); err != nil {
+		t.Fatal(err)
+	}
+	// Move back home first, before kernelRoot's cleanup removes (and
+	// kills) the cgroups: Cleanup runs last-registered first.
+	self := os.Getpid()
+	t.Cleanup(func() {
+		top, err := Open(mnt)
+		if err != nil {
+			t.Fatalf("cannot move the test process back to %s: %v", home, err)
+		}
+		defer top.Close()
+		back := NewManager(top, ".")
+		p := strings.TrimPrefix(home, "/")
+		if p == "" {
+			err = top.WriteFile("cgroup.procs", []byte(strconv.Itoa(self)))
+		} else {
+			err = back.MoveTask(p, self)
+		}
+		if err != nil {
+			t.Fatalf("cannot move the test process back to %s: %v", home, err)
+		}
+	})
+	if err := m.MoveTask("outer/self", self); err != nil {
+		t.Fatalf("move the test process into its test cgroup: %v", err)
+	}
+	for _, name := range []string{"outer/self", "outer"} {
+		err := m.KillTasks(name)
+		wantErrContains(t, err, ErrCallerInside, "refuse", strconv.Itoa(self), "outer/self")
+	}
+	// A sibling is fine.
+	if err := m.CreateCgroup("outer2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.KillTasks("outer2"); err != nil {
+		t.Errorf("KillTasks of a cgroup without the caller: %v", err)
+	}
+}
+
+func TestKernelMoveTasksSkipsGonePids(t *testing.T) {
+	fsys, _ := kernelRoot(t)
+	m := NewManager(fsys, ".")
+	if err := m.CreateCgroup("a"); err != nil {
+		t.Fatal(err)
+	}
+	c := startChild(t, fsys, "", "sleep", "60")
+	pid := c.cmd.Process.Pid
+	if err := m.MoveTasks("a", []int{noSuchPid, pid}); err != nil {
+		t.Fatalf("MoveTasks with a gone pid first: %v", err)
+	}
+	if pids, _ := m.Procs("a"); !slices.Equal(pids, []int{pid}) {
+		t.Errorf("Procs(a) = %v, want [%d]", pids, pid)
+	}
+	wantErrContains(t, m.MoveTask("a", noSuchPid), unix.ESRCH, strconv.Itoa(noSuchPid), "process is gone")
+
+}
+
+func TestKernelNoInternalProcessRule(t *testing.T) {
+	fsys, _ := kernelRoot(t)
+	avail, err := fsys.ReadFile("cgroup.controllers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctrl, _, _ := strings.Cut(strings.TrimSpace(string(avail)), " ")
+	if ctrl == "" {
+		// Enabling one at the host's root is not a test's business.
+		t.Skipf("the no-internal-process rule needs a controller in the test cgroup's cgroup.controllers, and it is empty "+
+			"(the host's cgroup v2 root enables none in cgroup.subtree_control); this runs in the cgguard VM: %s", vmtest.SkipReason)
+	}
+	m := NewManager(fsys, ".")
+	if err := m.CreateCgroup("busy/leaf"); err != nil {
+		t.Fatal(err)
+	}
+	// Enable the controller in busy (the test root must enable it
+	// first): busy may then hold no task.
+	for _, level := range []string{"cgroup.subtree_control", "busy/cgroup.subtree_control"} {
+		if err := fsys.WriteFile(level, []byte("+"+ctrl)); err != nil {
+			t.Fatalf("enable %s in %s: %v", ctrl, level, err)
+		}
+	}
+	c := startChild(t, fsys, "", "sleep", "60")
+	pid := c.cmd.Process.Pid
+	err = m.MoveTasks("busy", []int{pid})
+	wantErrContains(t, err, unix.EBUSY, strconv.Itoa(pid), "no-internal-process", "ClearSubtreeControl", "3 attempts")
+
+	// busy/leaf still enables nothing itself: clearing busy works, and
+	// then the move does.
+	if err := m.ClearSubtreeControl("busy"); err != nil {
+		t.Fatalf("ClearSubtreeControl(busy): %v", err)
+	}
+	if data, _ := fsys.ReadFile("busy/cgroup.subtree_control"); len(data) != 0 {
+		t.Errorf("busy/cgroup.subtree_control = %q after ClearSubtreeControl", data)
+	}
+	if err := m.MoveTask("busy", pid); err != nil {
+		t.Errorf("MoveTask after ClearSubtreeControl: %v", err)
+	}
+	// With a grandchild enabling it, the parent cannot let go: EBUSY, said.
+	if err := fsys.WriteFile("busy/cgroup.subtree_control", []byte("+"+ctrl)); err == nil {
+		t.Errorf("enabling %s in busy with a task inside succeeded; want EBUSY", ctrl)
+	}
+	if err := m.ClearSubtreeControl("."); !errors.Is(err, ErrInvalidName) {
+		t.Errorf("ClearSubtreeControl(.) = %v, want ErrInvalidName", err)
+	}
+}
+
+func TestKernelEscapesAreRefusedAndNothingIsTouched(t *testing.T) {
+	fsys, dir := kernelRoot(t)
+	m := NewManager(fsys, "p")
+	if err := m.Setup(false); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadDir(filepath.Dir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"../x", "../../x", "/abs", "a/../../x", "..", "/" + filepath.Base(dir)} {
+		for method, call := range nameMethods {
+			if err := call(m, name); !errors.Is(err, ErrInvalidName) {
+				t.Errorf("%s(%q) = %v, want ErrInvalidName", method, name, err)
+			}
+		}
+	}
+	// And a parent that escapes.
+	for _, parent := range []string{"..", "../..", "/sys/fs/cgroup/unified"} {
+		esc := NewManager(fsys, parent)
+		if err := esc.Setup(true); !errors.Is(err, ErrInvalidName) {
+			t.Errorf("Setup with parent %q = %v, want ErrInvalidName", parent, err)
+		}
+		if err := esc.CleanupAll(); !errors.Is(err, ErrInvalidName) {
+			t.Errorf("CleanupAll with parent %q = %v, want ErrInvalidName", parent, err)
+		}
+	}
+	after, err := os.ReadDir(filepath.Dir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := func(es []os.DirEntry) []string {
+		var out []string
+		for _, e := range es {
+			out = append(out, e.Name())
+		}
+		slices.Sort(out)
+		return out
+	}
+	if !slices.Equal(names(before), names(after)) {
+		t.Errorf("the hierarchy root changed: before %v, after %v", names(before), names(after))
+	}
+	if kids, _ := m.childDirs("p"); len(kids) != 0 {
+		t.Errorf("p gained %v", kids)
+	}
+}
