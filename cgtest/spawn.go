@@ -88,10 +88,11 @@ func (g *Group) startCheck(name string) (cgroupfs.DirOpener, error) {
 	case !g.tracked[name]:
 		return nil, fmt.Errorf("cgtest: start in cgroup %q: the group did not create it (add it with AddCgroup first): %w", name, errNotTracked)
 	}
-	for _, level := range levels(name) {
-		if g.killed[level] {
-			return nil, fmt.Errorf("cgtest: start in cgroup %q: %w (written to %q): add a new cgroup for new processes", name, ErrKilledCgroup, level)
-		}
+	// killed holds the cgroup a kill was written to and every cgroup
+	// beneath it at that moment: cgroups made beneath it later are not
+	// affected by the kernel bug.
+	if g.killed[name] {
+		return nil, fmt.Errorf("cgtest: start in cgroup %q: %w: add a new cgroup for new processes", name, ErrKilledCgroup)
 	}
 	if g.ext == nil {
 		return nil, fmt.Errorf("cgtest: start in cgroup %q: the Ops does not implement cgroupfs.Extended, so the cgroup's directory cannot be opened", name)

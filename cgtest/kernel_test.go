@@ -1,0 +1,269 @@
+package cgtest_test
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cgguard/cgguard/cgroupfs"
+	"github.com/cgguard/cgguard/cgtest"
+	"golang.org/x/sys/unix"
+)
+
+// kernelBase creates, under the real cgroup2 mount, a directory of this
+// test's own ("cgguard-test-<pid>-<random>") for Root to work beneath, so
+// that nothing this package's tests make is ever beside a cgroup they
+// did not create. Its cleanup fails the test if anything was left in it
+// (a leak) and removes it. It skips with the reason when the kernel
+// cannot be used here.
+func kernelBase(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skipf("kernel test needs root to create cgroups (euid is %d): run with sudo, e.g. go test -exec sudo ./cgtest/", os.Geteuid())
+	}
+	mnt, err := cgroupfs.Mountpoint()
+	if err != nil {
+		t.Skipf("kernel test needs a cgroup2 mount: %v", err)
+	}
+	var rnd [6]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(mnt, fmt.Sprintf("cgguard-test-%d-%s", os.Getpid(), hex.EncodeToString(rnd[:])))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		if errors.Is(err, unix.EROFS) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+			t.Skipf("kernel test cannot create a cgroup under %s (%v): run where cgroupfs is writable as root", mnt, err)
+		}
+		t.Fatalf("create the test's base cgroup: %v", err)
+	}
+	t.Cleanup(func() {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Errorf("list %s: %v", dir, err)
+		}
+		for _, e := range entries {
+			if e.IsDir() {
+				t.Errorf("leak: %s is left in %s", e.Name(), dir)
+			}
+		}
+		if err := unix.Rmdir(dir); err != nil {
+			t.Errorf("remove the test's base cgroup %s: %v", dir, err)
+		}
+	})
+	return dir
+}
+
+// cgroupOf returns the cgroup v2 path of pid from /proc/<pid>/cgroup.
+func cgroupOf(t *testing.T, pid int) string {
+	t.Helper()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p, err := cgroupfs.ParseProcCgroup(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Real processes, a shell with background children among them, are
+// started inside the group's cgroups and are all gone, with their
+// cgroups and the per-test root, when the test ends.
+func TestKernelStartAndTeardown(t *testing.T) {
+	base := kernelBase(t)
+	mnt, _ := cgroupfs.Mountpoint()
+	var rootDir string
+	var pids []int
+	t.Run("test", func(t *testing.T) {
+		mgr := cgtest.Root(t, cgtest.Under(base))
+		rootDir = mgr.ParentPath()
+		if got := filepath.Base(rootDir); !strings.HasPrefix(got, "cgguard-") || !strings.Contains(got, "-TestKernelStartAndTeardown_test-") {
+			t.Errorf("per-test root named %q, want cgguard-<pid>-<starttime>-<test>-<n>", got)
+		}
+		if owner, ok := cgtest.ParseRootName(rootDir); !ok || owner.PID != os.Getpid() {
+			t.Errorf("ParseRootName(%q) = %+v, %v; want this process", rootDir, owner, ok)
+		} else if alive, err := owner.Alive(); !alive || err != nil {
+			t.Errorf("the owner of the root, this process, is not alive: %v, %v", alive, err)
+		}
+		g := cgtest.NewGroup(t, mgr, cgtest.Strict())
+		for _, n := range []string{"work/a", "work/b"} {
+			if err := g.AddCgroupNoCpuset(n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, tc := range []struct {
+			cgroup string
+			args   []string
+		}{
+			{"work/a", []string{"sleep", "1000"}},
+			// The shell's children are in the cgroup too, and outlive
+			// the shell's own kill: teardown must wait for them.
+			{"work/b", []string{"sh", "-c", "sleep 1000 & sleep 1000 & wait"}},
+		} {
+			cmd := exec.Command(tc.args[0], tc.args[1:]...)
+			if err := g.Start(tc.cgroup, cmd); err != nil {
+				t.Fatalf("Start(%q, %v): %v", tc.cgroup, tc.args, err)
+			}
+			pids = append(pids, cmd.Process.Pid)
+			want := strings.TrimPrefix(filepath.Join(rootDir, tc.cgroup), mnt)
+			if got := cgroupOf(t, cmd.Process.Pid); got != want {
+				t.Errorf("pid %d is in cgroup %s, want %s", cmd.Process.Pid, got, want)
+			}
+		}
+		if err := g.Start("elsewhere", exec.Command("true")); err == nil {
+			t.Error("Start into a cgroup the group did not create succeeded, want an error")
+		}
+	})
+	if _, err := os.Stat(rootDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the per-test root %s still exists after the test: %v", rootDir, err)
+	}
+	for _, pid := range pids {
+		if err := unix.Kill(pid, 0); !errors.Is(err, unix.ESRCH) {
+			t.Errorf("pid %d survived the test: kill(0) = %v", pid, err)
+		}
+	}
+}
+
+// After cgroup.kill, the kernel kills what is spawned into the cgroup
+// (Linux 6.18): Start refuses instead.
+func TestKernelStartRefusesKilledCgroup(t *testing.T) {
+	base := kernelBase(t)
+	mgr := cgtest.Root(t, cgtest.Under(base))
+	g := cgtest.NewGroup(t, mgr, cgtest.Strict())
+	if err := g.AddCgroupNoCpuset("a/b"); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sleep", "1000")
+	if err := g.Start("a/b", cmd); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Kill("a"); err != nil {
+		t.Fatalf("Kill: %v", err)
+	}
+	if err := cmd.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Errorf("Wait after Kill = %v, want signal: killed", err)
+	}
+	for _, n := range []string{"a", "a/b"} {
+		if err := g.Start(n, exec.Command("true")); !errors.Is(err, cgtest.ErrKilledCgroup) {
+			t.Errorf("Start(%q) after Kill = %v, want ErrKilledCgroup", n, err)
+		}
+	}
+	// A cgroup made after the kill is a new one.
+	if err := g.AddCgroupNoCpuset("a/c"); err != nil {
+		t.Fatal(err)
+	}
+	fresh := exec.Command("true")
+	if err := g.Start("a/c", fresh); err != nil {
+		t.Fatalf("Start into a cgroup added after the kill: %v", err)
+	}
+	if err := fresh.Wait(); err != nil {
+		t.Errorf("a process started into a cgroup added after the kill: %v", err)
+	}
+}
+
+// Where clone3 is refused (seccomp, old kernels), Start starts the
+// process normally and moves it in.
+func TestKernelStartFallsBackWhenClone3IsRefused(t *testing.T) {
+	base := kernelBase(t)
+	mgr := cgtest.Root(t, cgtest.Under(base))
+	g := cgtest.NewGroup(t, mgr, cgtest.Strict())
+	if err := g.AddCgroupNoCpuset("w"); err != nil {
+		t.Fatal(err)
+	}
+	refused := 0
+	defer cgtest.SetStartCmd(func(c *exec.Cmd) error {
+		if c.SysProcAttr != nil && c.SysProcAttr.UseCgroupFD {
+			refused++
+			return &os.SyscallError{Syscall: "clone3", Err: unix.ENOSYS}
+		}
+		return c.Start()
+	})()
+	cmd := exec.Command("sleep", "1000")
+	if err := g.Start("w", cmd); err != nil {
+		t.Fatal(err)
+	}
+	if refused != 1 {
+		t.Errorf("clone3 was tried %d times, want 1", refused)
+	}
+	mnt, _ := cgroupfs.Mountpoint()
+	want := strings.TrimPrefix(filepath.Join(mgr.ParentPath(), "w"), mnt)
+	if got := cgroupOf(t, cmd.Process.Pid); got != want {
+		t.Errorf("pid %d is in cgroup %s, want %s", cmd.Process.Pid, got, want)
+	}
+}
+
+// A test that moved its own process into a tracked cgroup survives the
+// teardown (which would otherwise kill it) and is back where it was.
+func TestKernelTestProcessInsideSurvives(t *testing.T) {
+	base := kernelBase(t)
+	home := cgroupOf(t, os.Getpid())
+	t.Run("test", func(t *testing.T) {
+		mgr := cgtest.Root(t, cgtest.Under(base))
+		g := cgtest.NewGroup(t, mgr, cgtest.Strict())
+		if err := g.AddCgroupNoCpuset("me"); err != nil {
+			t.Fatal(err)
+		}
+		if err := mgr.MoveTask("me", os.Getpid()); err != nil {
+			t.Fatal(err)
+		}
+		if got := cgroupOf(t, os.Getpid()); got == home {
+			t.Fatalf("the test process did not move: still in %s", got)
+		}
+	})
+	if got := cgroupOf(t, os.Getpid()); got != home {
+		t.Errorf("after teardown the test process is in %s, want %s (where it was)", got, home)
+	}
+}
+
+// Root skips with the exact reason where cgroups cannot be made, and
+// cleans up what it made before skipping.
+func TestRootSkipsWithReason(t *testing.T) {
+	t.Run("not cgroup2", func(t *testing.T) {
+		rec := newRecorder(t.Name())
+		if mgr := cgtest.Root(rec, cgtest.Under(t.TempDir())); mgr != nil {
+			t.Errorf("Root on a tmpdir returned a Manager")
+		}
+		rec.finish()
+		if len(rec.skips) != 1 || !strings.Contains(rec.skips[0], "not a cgroup2 filesystem") {
+			t.Errorf("skips = %q, want one saying the directory is not cgroup2", rec.skips)
+		}
+	})
+	t.Run("controller missing", func(t *testing.T) {
+		base := kernelBase(t)
+		rec := newRecorder(t.Name())
+		mgr := cgtest.Root(rec, cgtest.Under(base), cgtest.RequireControllers("cpuset", "no_such_controller"))
+		if mgr != nil {
+			t.Errorf("Root returned a Manager although a controller is missing")
+		}
+		rec.finish()
+		if len(rec.skips) != 1 || !strings.Contains(rec.skips[0], "controller is not available to new cgroups here") {
+			t.Errorf("skips = %q, want one naming the missing controller", rec.skips)
+		}
+		// kernelBase's cleanup checks that the root was removed.
+	})
+}
+
+func TestDescribeProcess(t *testing.T) {
+	got := cgtest.DescribeProcess(os.Getpid())
+	comm, err := os.ReadFile("/proc/self/comm")
+	if err != nil {
+		t.Skipf("no /proc here: %v", err)
+	}
+	if want := "(" + strings.TrimSpace(string(comm)) + ", state "; !strings.HasPrefix(got, want) {
+		t.Errorf("DescribeProcess(self) = %q, want it to start with %q", got, want)
+	}
+	if got := cgtest.DescribeProcess(4194305); !strings.Contains(got, "fake task") {
+		t.Errorf("DescribeProcess(fake pid) = %q, want it to say it is a fake task", got)
+	}
+	if got := cgtest.DescribeProcess(4194304 - 1); !strings.Contains(got, "exited") && !strings.Contains(got, "state") {
+		t.Errorf("DescribeProcess(unused pid) = %q", got)
+	}
+}
