@@ -14,6 +14,7 @@ import (
 
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgroupfs/cgroupfstest"
+	"github.com/cgguard/cgguard/internal/vmtest"
 	"golang.org/x/sys/unix"
 )
 
@@ -48,8 +49,17 @@ func kernelRoot(t testing.TB) string {
 	if mnt == "" {
 		t.Skip("no cgroup v2 mount at /sys/fs/cgroup/unified or /sys/fs/cgroup: mount cgroup2 there, or set CGGUARD_CGROUP2 to its mount point")
 	}
-	// In the VM the test binary's cgroup may enable controllers for its
-	// children; on the host the v2 root offers none to children.
+	if vmtest.InVM() {
+		// The VM is throwaway and its root is ours: offer every
+		// controller to the test cgroup, one at a time (a combined write
+		// fails as a whole). On the host the v2 root is never written.
+		ctrls, _ := os.ReadFile(filepath.Join(mnt, "cgroup.controllers"))
+		for _, c := range strings.Fields(string(ctrls)) {
+			if err := os.WriteFile(filepath.Join(mnt, "cgroup.subtree_control"), []byte("+"+c), 0); err != nil {
+				t.Logf("VM: enable %s in the root's cgroup.subtree_control: %v", c, err)
+			}
+		}
+	}
 	dir := filepath.Join(mnt, fmt.Sprintf("cgguard-test-%d-%d-%d", os.Getpid(), time.Now().UnixNano()%1e9, seq.Add(1)))
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatalf("create the test cgroup %s: %v", dir, err)

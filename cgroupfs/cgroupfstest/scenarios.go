@@ -195,12 +195,12 @@ func subtreeParse(x *ctx) {
 		want unix.Errno
 	}{
 		{"+bogus", unix.EINVAL},
-		{"+cpuacct", unix.EINVAL},  // v1 only
-		{"+devices", unix.EINVAL},  // v1 only
-		{"+freezer", unix.EINVAL},  // v1 only
-		{"cpuset", unix.EINVAL},    // no sign
-		{"+", unix.EINVAL},         // no name
-		{"++cpuset", unix.EINVAL},  // name "+cpuset"
+		{"+cpuacct", unix.EINVAL},    // v1 only
+		{"+devices", unix.EINVAL},    // v1 only
+		{"+freezer", unix.EINVAL},    // v1 only
+		{"cpuset", unix.EINVAL},      // no sign
+		{"+", unix.EINVAL},           // no name
+		{"++cpuset", unix.EINVAL},    // name "+cpuset"
 		{"+perf_event", unix.ENOENT}, // implicit: never listed, never enabled
 		{" ", 0},
 		{"\n", 0},
@@ -349,7 +349,14 @@ func procsMove(x *ctx) {
 		x.Errorf("read %s/cgroup.procs after its task moved out: got %v, want none", x.p("a"), got)
 	}
 	x.write(x.p("c/cgroup.procs"), sb, 0) // already there
-	x.content(x.p("c/cgroup.threads"), x.read(x.p("c/cgroup.procs")))
+	// cgroup.threads lists every thread; a process's main thread has its
+	// pid (a real sleeper may have more threads).
+	threads := strings.Fields(x.read(x.p("c/cgroup.threads")))
+	for _, pid := range []string{sa, sb} {
+		if !slices.Contains(threads, pid) {
+			x.Errorf("read %s/cgroup.threads: %v lacks the main thread %s of a task in the cgroup", x.p("c"), threads, pid)
+		}
+	}
 	x.content(x.p("a/cgroup.events"), "populated 0\nfrozen 0\n")
 	x.content(x.p("c/cgroup.events"), "populated 1\nfrozen 0\n")
 	x.content(x.p("cgroup.events"), "populated 1\nfrozen 0\n")

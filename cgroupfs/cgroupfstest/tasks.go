@@ -7,16 +7,22 @@ import (
 	"os/exec"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/cgguard/cgguard/cgroupfs"
 	"golang.org/x/sys/unix"
 )
 
 // ProcessTasks is a Tasks made of real processes, for running TestFS
-// against the kernel: Spawn starts "sleep" directly inside a cgroup
-// (clone3 with CLONE_INTO_CGROUP, through SysProcAttr.UseCgroupFD), Kill
-// kills and reaps it. Close kills and reaps whatever is left; call it
-// (in t.Cleanup) so that no process outlives the test.
+// against the kernel: Spawn starts a sleeping process directly inside a
+// cgroup (clone3 with CLONE_INTO_CGROUP, through SysProcAttr.UseCgroupFD),
+// Kill kills and reaps it. Close kills and reaps whatever is left; call
+// it (in t.Cleanup) so that no process outlives the test.
+//
+// The sleeping process is the running program itself, started again with
+// SleeperEnv set: this package's init then sleeps until killed. It needs
+// no sleep binary, so it works in a VM whose initramfs holds only the
+// test binary.
 type ProcessTasks struct {
 	dirs cgroupfs.DirOpener
 	mu   sync.Mutex
@@ -29,8 +35,23 @@ func NewProcessTasks(dirs cgroupfs.DirOpener) *ProcessTasks {
 	return &ProcessTasks{dirs: dirs, cmds: make(map[int]*exec.Cmd)}
 }
 
-// Spawn starts "sleep 3600" inside the cgroup name and returns its pid.
-// The kernel's refusal keeps its errno: EBUSY under the
+// SleeperEnv is the environment variable that turns a program importing
+// this package into a sleeper (see ProcessTasks): with SleeperEnv=1 the
+// package's init sleeps until the process is killed, or for at most an
+// hour, then exits.
+const SleeperEnv = "CGROUPFSTEST_SLEEPER"
+
+func init() {
+	if os.Getenv(SleeperEnv) == "1" {
+		// A bounded sleep: should every killer fail, the process still
+		// goes away on its own.
+		time.Sleep(time.Hour)
+		os.Exit(0)
+	}
+}
+
+// Spawn starts the sleeper (see ProcessTasks) inside the cgroup name and
+// returns its pid. The kernel's refusal keeps its errno: EBUSY under the
 // no-internal-process rule, ENOENT for a missing cgroup.
 func (p *ProcessTasks) Spawn(name string) (int, error) {
 	dir, err := p.dirs.OpenDir(name)
@@ -38,7 +59,12 @@ func (p *ProcessTasks) Spawn(name string) (int, error) {
 		return 0, fmt.Errorf("cgroupfstest: spawn into %s: open the cgroup: %w", name, err)
 	}
 	defer dir.Close()
-	cmd := exec.Command("sleep", "3600")
+	self, err := os.Executable()
+	if err != nil {
+		return 0, fmt.Errorf("cgroupfstest: spawn into %s: find the running program to start as a sleeper: %w", name, err)
+	}
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), SleeperEnv+"=1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(dir.Fd())}
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("cgroupfstest: spawn sleep into %s: %w", name, err)
