@@ -1,6 +1,7 @@
 package cgroupfs
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -41,8 +42,10 @@ const resolveBeneath = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RE
 // no name, symlink or ".." reaches outside the root: such a name fails
 // with EXDEV or ELOOP and nothing is touched.
 //
-// Every error is an *fs.PathError whose Path is the FS-relative name as
-// the caller passed it ("a/b/cgroup.procs"; Dir gives the root), and
+// Every error is an *fs.PathError whose Op is the step that failed
+// ("mkdir", "rmdir", "open", "read", "write", "readdir", "stat", "watch")
+// and whose Path is the FS-relative name as the caller passed it
+// ("a/b/cgroup.procs"; Dir gives the root), and
 // whose Err is the kernel's errno (a syscall.Errno), except for a name
 // refused before any system call (its Err wraps unix.EINVAL), a name
 // refused by openat2 (its Err wraps EXDEV or ELOOP and says why), a write
@@ -126,9 +129,11 @@ func Open(dir string, opts ...Option) (*OSFS, error) {
 // Open.
 func (f *OSFS) Dir() string { return f.dir }
 
-// Close releases the root directory. Operations still running finish
-// normally (a write stuck in the kernel keeps its own descriptor); later
-// ones fail with fs.ErrClosed, as does a second Close.
+// Close releases the root directory. It does not wait for operations
+// still running: they finish normally, and the descriptor is released
+// when the last of them (possibly a write abandoned after its timeout) is
+// done with it. Later operations fail with fs.ErrClosed, as does a second
+// Close.
 func (f *OSFS) Close() error {
 	if err := f.root.Close(); err != nil {
 		return &fs.PathError{Op: "close", Path: f.dir, Err: fs.ErrClosed}
@@ -352,6 +357,9 @@ func (f *OSFS) WriteFile(name string, data []byte) error {
 		}
 		return nil
 	}
+	// The writer may outlive this call (timeout), so it gets its own
+	// copy: the caller may reuse data as soon as WriteFile returns.
+	data = bytes.Clone(data)
 	done := make(chan error, 1) // buffered: an abandoned writer never blocks on send
 	go func() { done <- f.writeOnce(clean, data) }()
 	timer := time.NewTimer(f.opts.writeTimeout)

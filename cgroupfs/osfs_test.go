@@ -804,3 +804,107 @@ func TestKernelOpen(t *testing.T) {
 	_, err := Open(path.Join(dir, "cgroup.procs"))
 	checkPathError(t, err, "open", path.Join(dir, "cgroup.procs"), unix.ENOTDIR)
 }
+
+// TestConcurrentUseAndClose runs operations from many goroutines while
+// the FS is closed under them: each must succeed or fail with
+// fs.ErrClosed, and the race detector must stay quiet.
+func TestConcurrentUseAndClose(t *testing.T) {
+	f, err := Open(t.TempDir(), PlainDirectory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers = 8
+	errs := make(chan error, workers)
+	ready := make(chan struct{}, workers) // one value per worker after a full round
+	for i := range workers {
+		go func() {
+			dir := fmt.Sprintf("w%d", i)
+			for j := 0; ; j++ {
+				var err error
+				switch j % 4 {
+				case 0:
+					err = f.Mkdir(dir)
+				case 1:
+					err = f.WriteFile(dir+"/x", []byte(strconv.Itoa(j)))
+				case 2:
+					_, err = f.ReadFile(dir + "/x")
+				case 3:
+					_, err = f.ReadDir(dir)
+				}
+				if errors.Is(err, fs.ErrClosed) {
+					errs <- nil
+					return
+				}
+				if err != nil && !errors.Is(err, fs.ErrExist) {
+					errs <- err
+					return
+				}
+				if j == 3 {
+					ready <- struct{}{}
+				}
+			}
+		}()
+	}
+	// Close only once every worker has done a full round, so Close
+	// lands in the middle of running operations.
+	for range workers {
+		select {
+		case <-ready:
+		case err := <-errs:
+			t.Fatalf("operation before Close: %v", err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Errorf("operation during Close: %v", err)
+		}
+	}
+}
+
+func BenchmarkPlainWriteFile(b *testing.B) {
+	for _, bc := range []struct {
+		name    string
+		timeout time.Duration
+	}{{"timeout", DefaultWriteTimeout}, {"noTimeout", 0}} {
+		b.Run(bc.name, func(b *testing.B) {
+			f, err := Open(b.TempDir(), PlainDirectory(), WithWriteTimeout(bc.timeout))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			data := []byte("0-1\n")
+			for b.Loop() {
+				if err := f.WriteFile("cpuset.cpus", data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkKernelMkdirRmdir(b *testing.B) {
+	f, _ := kernelRoot(b)
+	for b.Loop() {
+		if err := f.Mkdir("bench"); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Rmdir("bench"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkKernelReadEvents(b *testing.B) {
+	f, _ := kernelRoot(b)
+	if err := f.Mkdir("bench"); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := f.ReadFile("bench/cgroup.events"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
