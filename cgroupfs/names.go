@@ -11,7 +11,15 @@ import (
 // a trailing slash, an empty component ("a//b"), a "." or ".."
 // component, or a NUL or newline byte. errors.Is(err, fs.ErrInvalid)
 // holds for these errors as well. The message names the rule broken.
-var ErrInvalidName = fmt.Errorf("invalid cgroup name: %w", fs.ErrInvalid)
+var ErrInvalidName error = invalidNameErr{}
+
+type invalidNameErr struct{}
+
+func (invalidNameErr) Error() string { return "invalid cgroup name" }
+
+// Is makes errors.Is(err, fs.ErrInvalid) hold, without "invalid
+// argument" in every message.
+func (invalidNameErr) Is(target error) bool { return target == fs.ErrInvalid }
 
 // checkCgroupName returns nil when name is a relative, slash-separated cgroup
 // name that stays beneath the directory it is resolved against. The rules
