@@ -216,7 +216,12 @@ func stampTree(root string, into map[string]fileStamp) {
 // directory holding the test binary): only new or changed files go back.
 func sendOutputs(ctl, out *os.File, outs []output, before map[string]fileStamp) {
 	budget := int64(maxReturnBytes)
+	sent := map[string]bool{} // GOCOVERDIR and -test.gocoverdir name the same directory
 	send := func(p string) {
+		if sent[p] {
+			return
+		}
+		sent[p] = true
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return

@@ -166,7 +166,12 @@ func TestVMPassesArgsEnvOutputAndFiles(t *testing.T) {
 	needVM(t)
 	t.Parallel()
 	prof := filepath.Join(t.TempDir(), "cpu.prof")
-	r := runRunner(t, guestDir(t), []string{"TEST_GUEST_VALUE=from-host"},
+	echo, err := exec.LookPath("echo")
+	if err != nil {
+		t.Skip("needs echo(1) on PATH to check CGVM_FILES")
+	}
+	echo, _ = filepath.EvalSymlinks(echo)
+	r := runRunner(t, guestDir(t), []string{"TEST_GUEST_VALUE=from-host", "CGVM_FILES=" + echo, "TEST_GUEST_EXEC=" + echo},
 		guestBin(t), "-test.v", "-test.run=^TestEcho$", "-test.cpuprofile="+prof, "hello", "two words")
 	if r.code != 0 {
 		t.Fatalf("exit code %d, want 0\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
@@ -176,6 +181,7 @@ func TestVMPassesArgsEnvOutputAndFiles(t *testing.T) {
 		"ENV TEST_GUEST_VALUE=from-host HOME=/tmp\n",
 		"FIXTURE packed from testdata/\n",
 		"LINE1\nLINE2\n", // raw serial port: no "\r\n"
+		"EXEC packed\n",
 		"--- PASS: TestEcho",
 	} {
 		if !strings.Contains(r.stdout, want) {

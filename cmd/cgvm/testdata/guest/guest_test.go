@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -40,6 +41,14 @@ func TestEcho(t *testing.T) {
 		t.Errorf("cgroup.controllers = %q, %v; want cpuset in it", c, err)
 	}
 	fmt.Println("LINE1\nLINE2")
+	if p := os.Getenv("TEST_GUEST_EXEC"); p != "" {
+		// Packed by CGVM_FILES with its shared libraries.
+		if out, err := exec.Command(p, "packed").CombinedOutput(); err != nil {
+			t.Errorf("running %s in the guest: %v: %s", p, err, out)
+		} else {
+			fmt.Printf("EXEC %s", out)
+		}
+	}
 }
 
 // TestFail fails, for the host to see the failure come out.

@@ -1,0 +1,71 @@
+// Command cgvm runs a Go test binary inside a throwaway qemu VM whose
+// kernel has the full cgroup v2 hierarchy (cpuset, cpu, io, memory, pids,
+// ...) mounted at /sys/fs/cgroup, with the test running as root in the root
+// cgroup. It exists because hosts with cgroup v2 in hybrid mode cannot give
+// cpuset to v2, and because users without cgroup delegation can run qemu
+// (TCG needs no root) but cannot create cgroups.
+//
+// It is a go test -exec program:
+//
+//	scripts/vm-setup.sh   # qemu-system-x86 and a Debian kernel image, once
+//	CGO_ENABLED=0 go install github.com/cgguard/cgguard/cmd/cgvm@latest
+//	go test -exec "$(go env GOPATH)/bin/cgvm" ./pkg
+//
+// Give -exec an absolute path: go test resolves a relative one in each
+// package's directory. Results of -exec runs are never cached and every
+// package boots its own VM (about 2.5 s under TCG, 4 s with -race), so pass
+// -exec only for the packages that need the kernel. -v, -run, -count, -json,
+// -cover/-coverprofile, -cpuprofile and the other profiles, and -race work
+// through it. Tests find out where they run with internal/vmtest.
+//
+// # What happens
+//
+// cgvm packs an initramfs (a newc cpio written in Go): itself as /init, the
+// test binary at its host path, and for a dynamically linked binary (go test
+// -race links libc) its loader and libraries; the package directory's own
+// files and its testdata/ tree at their host paths (at most 128 MiB); and the
+// test's arguments and environment. It boots the kernel with qemu
+// (-machine pc, PVH boot of the kernel decompressed once and cached next to
+// the image; the bzImage itself when that is not possible), and the guest's
+// /init mounts proc, sysfs, devtmpfs and cgroup2, runs the test binary in
+// the package directory, and powers off. The test's output streams live
+// from the second serial port to stdout; the third carries back files the
+// test wrote to paths named by its flags (coverage, profiles) and the exit
+// code, which becomes cgvm's. The kernel's own log goes to the first port
+// and is printed only when something went wrong.
+//
+// The test binary's environment in the guest is CGGUARD_VM=1, HOME=/tmp,
+// TMPDIR=/tmp, a standard PATH (on which there are no programs: pack what a
+// test executes with CGVM_FILES), and the host's GO*, TEST_* and CGGUARD_*
+// variables plus those named in CGVM_PASSENV.
+//
+// # Settings
+//
+// go test puts its own flags after the test binary, so under -exec cgvm is
+// configured by the environment. When cgvm is run by hand, a flag before
+// the test binary wins over its variable.
+//
+//	-kernel  CGVM_KERNEL   bzImage to boot; default: the newest vmlinuz-* in
+//	                       ${XDG_CACHE_HOME:-$HOME/.cache}/cgguard (vm-setup.sh puts it there)
+//	-cpus    CGVM_CPUS     guest CPUs; default 2
+//	-mem     CGVM_MEM      guest memory in qemu's -m syntax; default 512M
+//	-accel   CGVM_ACCEL    tcg (default; works anywhere) or kvm (fast, where it works)
+//	-timeout CGVM_TIMEOUT  kill the VM after this long, 0 for never; default the
+//	                       test's -test.timeout plus 30s, else 10m
+//	-qemu    CGVM_QEMU     qemu binary; default qemu-system-x86_64 on PATH
+//	         CGVM_FILES    comma-separated host files to pack at their own paths
+//	                       (executables with their libraries), e.g. /bin/sleep
+//	         CGVM_PASSENV  comma-separated extra variables to pass to the test
+//
+// # Failures
+//
+// A missing kernel, a missing qemu, a test binary that is not an executable
+// ELF for x86-64, and a dynamically linked cgvm (it must be built with
+// CGO_ENABLED=0: it is the guest's /init and the guest has no libc) each
+// end the run with one line on stderr saying how to fix it, before any VM
+// boots. A guest that panics, powers off without reporting, or outlives the
+// timeout is reported with the tail of the kernel log, and cgvm exits 1.
+// SIGINT, SIGTERM, SIGHUP and SIGQUIT (go test's own timeout) stop the VM;
+// qemu is started with a parent-death signal, so it dies with cgvm even on
+// SIGKILL.
+package main
