@@ -42,15 +42,14 @@ const resolveBeneath = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RE
 // no name, symlink or ".." reaches outside the root: such a name fails
 // with EXDEV or ELOOP and nothing is touched.
 //
-// Every error is an *fs.PathError whose Op is the step that failed
-// ("mkdir", "rmdir", "open", "read", "write", "readdir", "stat", "watch")
-// and whose Path is the FS-relative name as the caller passed it
-// ("a/b/cgroup.procs"; Dir gives the root), and
-// whose Err is the kernel's errno (a syscall.Errno), except for a name
-// refused before any system call (its Err wraps unix.EINVAL), a name
-// refused by openat2 (its Err wraps EXDEV or ELOOP and says why), a write
-// that timed out (its Err is a *TimeoutError), and use after Close
-// (fs.ErrClosed). errors.Is(err, errno) holds in every case.
+// Every error is an *fs.PathError. Its Op is the step that failed
+// ("mkdir", "rmdir", "open", "read", "write", "readdir", "stat",
+// "watch"); its Path is the FS-relative name as the caller passed it
+// ("a/b/cgroup.procs"; Dir gives the root); its Err is the kernel's errno
+// (a syscall.Errno). Four kinds wrap instead, and say more: a name refused
+// before any system call (wraps unix.EINVAL and matches fs.ErrInvalid), a
+// name openat2 refused (wraps EXDEV or ELOOP), a write that timed out (a
+// *TimeoutError), and use after Close (fs.ErrClosed).
 //
 // OSFS implements FS and DirOpener and is safe for concurrent use.
 type OSFS struct {
@@ -176,8 +175,9 @@ func checkName(op, name string) error {
 
 // cleanName checks name and returns it cleaned lexically, so that
 // "a/../../x" is refused as the escape it is (EXDEV) even when "a" does
-// not exist. Lexical cleaning cannot change what a name means here, as
-// no symlink is ever followed.
+// not exist. Cleaning may let "a/../x" work where "a" is missing, which is
+// harmless: the result stays beneath the root, and as no symlink is ever
+// followed there is none whose target cleaning could misjudge.
 func cleanName(op, name string) (string, error) {
 	if err := checkName(op, name); err != nil {
 		return "", err

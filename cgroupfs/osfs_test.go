@@ -536,6 +536,21 @@ func TestWatchCloseStopsGoroutine(t *testing.T) {
 	}
 }
 
+func TestInotifyLimitErrorsSayWhichLimit(t *testing.T) {
+	for errno, want := range map[unix.Errno]string{
+		unix.EMFILE: "fs.inotify.max_user_instances",
+		unix.ENOSPC: "fs.inotify.max_user_watches",
+	} {
+		err := inotifyError(errno)
+		if !errors.Is(err, errno) || !strings.Contains(err.Error(), want) {
+			t.Errorf("inotifyError(%v) = %v, want it to wrap the errno and name %s", errno, err, want)
+		}
+	}
+	if err := inotifyError(unix.ENOENT); err != unix.ENOENT {
+		t.Errorf("inotifyError(ENOENT) = %#v, want ENOENT unchanged", err)
+	}
+}
+
 func TestParseInotify(t *testing.T) {
 	event := func(wd int32, mask uint32, name string) []byte {
 		b := make([]byte, inotifyEventSize)

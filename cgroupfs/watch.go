@@ -20,7 +20,8 @@ import (
 //
 // Removal needs care on cgroupfs: rmdir of a cgroup sends no IN_IGNORED
 // or IN_DELETE_SELF to watches on its files or on the cgroup directory
-// (the watch pins the inode, and kernfs never drops its link count), so
+// (measured on Linux 6.18: the watch pins the inode, which is never
+// evicted), so
 // Watch also watches the directory holding the cgroup and ends when that
 // reports the cgroup's IN_DELETE. For a file of the root itself that is
 // the root's parent directory, which may lie outside the root; it is only
@@ -44,7 +45,7 @@ func (f *OSFS) Watch(name string) (Watcher, error) {
 	}
 	ifd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
 	if err != nil {
-		return nil, &fs.PathError{Op: "inotify_init", Path: name, Err: err}
+		return nil, &fs.PathError{Op: op, Path: name, Err: inotifyError(err)}
 	}
 	// A non-blocking fd in an os.File sits in the runtime poller, so the
 	// reader goroutine's Read returns as soon as Close is called.
@@ -55,7 +56,7 @@ func (f *OSFS) Watch(name string) (Watcher, error) {
 	}
 	fail := func(err error) (Watcher, error) {
 		w.file.Close()
-		return nil, &fs.PathError{Op: op, Path: name, Err: err}
+		return nil, &fs.PathError{Op: op, Path: name, Err: inotifyError(err)}
 	}
 
 	// Watch the directory that holds the cgroup first, and only then
@@ -64,8 +65,10 @@ func (f *OSFS) Watch(name string) (Watcher, error) {
 	cgroup := path.Dir(clean)
 	holder, base := path.Dir(cgroup), path.Base(cgroup)
 	var hfd int
+	holderPath := path.Join(f.dir, holder)
 	if cgroup == "." {
 		base = filepath.Base(f.dir)
+		holderPath = filepath.Dir(f.dir)
 		hfd, err = f.openRootParent()
 	} else {
 		hfd, err = f.openBeneath(holder, unix.O_PATH|unix.O_DIRECTORY, 0)
@@ -73,7 +76,7 @@ func (f *OSFS) Watch(name string) (Watcher, error) {
 	if err != nil {
 		return fail(err)
 	}
-	dirWd, err := addWatchFd(ifd, hfd, "", unix.IN_DELETE|unix.IN_MOVED_FROM|unix.IN_DELETE_SELF|unix.IN_ONLYDIR)
+	dirWd, err := addWatchFd(ifd, hfd, holderPath, unix.IN_DELETE|unix.IN_MOVED_FROM|unix.IN_DELETE_SELF|unix.IN_ONLYDIR)
 	unix.Close(hfd)
 	if err != nil {
 		return fail(err)
@@ -90,6 +93,31 @@ func (f *OSFS) Watch(name string) (Watcher, error) {
 	}
 	go w.run(fileWd, dirWd, base)
 	return w, nil
+}
+
+// inotifyLimitError explains EMFILE and ENOSPC from inotify, which say a
+// per-user inotify limit is exhausted, not that a file or disk is full.
+// It unwraps to the errno.
+type inotifyLimitError struct{ errno unix.Errno }
+
+func (e *inotifyLimitError) Error() string {
+	if e.errno == unix.ENOSPC {
+		return e.errno.Error() + ": the inotify limit fs.inotify.max_user_watches is exhausted: " +
+			"close watchers no longer needed, or raise it (sysctl -w fs.inotify.max_user_watches=...)"
+	}
+	return e.errno.Error() + ": the inotify limit fs.inotify.max_user_instances (or the open file " +
+		"limit, ulimit -n) is exhausted: close watchers no longer needed, or raise it " +
+		"(sysctl -w fs.inotify.max_user_instances=...)"
+}
+
+func (e *inotifyLimitError) Unwrap() error { return e.errno }
+
+// inotifyError explains the limit errnos and returns others unchanged.
+func inotifyError(err error) error {
+	if errno, ok := err.(unix.Errno); ok && (errno == unix.EMFILE || errno == unix.ENOSPC) {
+		return &inotifyLimitError{errno: errno}
+	}
+	return err
 }
 
 // openRootParent opens the directory holding the root, for watching the
@@ -111,11 +139,12 @@ func (f *OSFS) openRootParent() (int, error) {
 }
 
 // addWatchFd adds an inotify watch on the object fd refers to, through its
-// /proc/self/fd link. When /proc is not mounted (ENOENT) and fallback is
-// not empty, it watches fallback without following a final symlink.
+// /proc/self/fd link. When /proc is not mounted (ENOENT) it watches
+// fallback, the same object's absolute path, without following a final
+// symlink.
 func addWatchFd(ifd, fd int, fallback string, mask uint32) (int, error) {
 	wd, err := unix.InotifyAddWatch(ifd, fmt.Sprintf("/proc/self/fd/%d", fd), mask)
-	if err == unix.ENOENT && fallback != "" {
+	if err == unix.ENOENT {
 		wd, err = unix.InotifyAddWatch(ifd, fallback, mask|unix.IN_DONT_FOLLOW)
 	}
 	return wd, err
