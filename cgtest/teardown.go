@@ -203,18 +203,27 @@ func (g *Group) rmdir(ctx context.Context, name string) error {
 		if ctx.Err() != nil {
 			return &budgetError{budget: g.cfg.budget, err: err}
 		}
+		progressed := false
 		kids, _ := g.ext.Children(name)
 		for _, k := range kids {
+			kerr := g.removeExtended(ctx, k)
+			if kerr == nil {
+				progressed = true
+				continue
+			}
 			// A child that cannot be removed for good (EACCES, ...)
 			// keeps us busy for good: say so now rather than at the end
 			// of the budget. The caller has the child's own error.
-			if kerr := g.removeExtended(ctx, k); kerr != nil && !retryable(kerr) {
+			if !retryable(kerr) {
 				return err
 			}
 		}
 		if pop, known := g.populated(name); known && pop {
-			_ = g.empty(ctx, name, []string{name})
-		} else if len(kids) == 0 {
+			progressed = g.empty(ctx, name, []string{name}) == nil
+		}
+		if !progressed {
+			// Nothing to act on, or acting failed: pause rather than
+			// spin, so exiting tasks get the CPU.
 			sleep(ctx, backoff)
 			backoff = min(2*backoff, maxBackoff)
 		}

@@ -1,0 +1,142 @@
+package cgtest_test
+
+import (
+	"fmt"
+	"os/exec"
+	"testing"
+
+	"github.com/cgguard/cgguard/cgroupfs"
+	"github.com/cgguard/cgguard/cgtest"
+	"github.com/cgguard/cgguard/fakefs"
+	"golang.org/x/sys/unix"
+)
+
+// exampleT stands in for the *testing.T of a test: an example has none.
+// It prints what cgtest reports and runs the cleanups, last in first
+// out, when the "test" ends.
+type exampleT struct{ cleanups []func() }
+
+func (t *exampleT) Helper()                           {}
+func (t *exampleT) Name() string                      { return "TestExample" }
+func (t *exampleT) Cleanup(f func())                  { t.cleanups = append(t.cleanups, f) }
+func (t *exampleT) Logf(format string, args ...any)   { fmt.Printf("LOG: "+format+"\n", args...) }
+func (t *exampleT) Errorf(format string, args ...any) { fmt.Printf("ERROR: "+format+"\n", args...) }
+func (t *exampleT) Skipf(format string, args ...any)  { fmt.Printf("SKIP: "+format+"\n", args...) }
+
+// end does what testing does when the test function returns.
+func (t *exampleT) end() {
+	for len(t.cleanups) > 0 {
+		f := t.cleanups[len(t.cleanups)-1]
+		t.cleanups = t.cleanups[:len(t.cleanups)-1]
+		f()
+	}
+}
+
+// cgroupsOf lists the cgroups of fsys, the root excepted.
+func cgroupsOf(fsys *fakefs.FS) []string {
+	var out []string
+	for _, c := range fsys.Snapshot().Cgroups {
+		if c.Path != "." {
+			out = append(out, c.Path)
+		}
+	}
+	return out
+}
+
+func ExampleNewGroup() {
+	fsys := fakefs.New() // in a real test: cgtest.Root(t)
+	ops := cgroupfs.NewManager(fsys, "sched")
+	if err := ops.Setup(false); err != nil {
+		panic(err)
+	}
+
+	t := &exampleT{} // in a real test: the test's *testing.T
+	g := cgtest.NewGroup(t, ops)
+	if err := g.AddCgroup("cg_0", cgroupfs.NewCPUSet(0, 1)); err != nil {
+		panic(err)
+	}
+	if err := g.AddCgroupNoCpuset("workers/w0"); err != nil {
+		panic(err)
+	}
+	cpus, _ := fsys.ReadFile("sched/cg_0/cpuset.cpus")
+	fmt.Printf("cg_0 runs on %s", cpus)
+	fmt.Println("tracked:", g.Names())
+
+	t.end()
+	fmt.Println("after the test:", cgroupsOf(fsys))
+	// Output:
+	// cg_0 runs on 0-1
+	// tracked: [cg_0 workers workers/w0]
+	// after the test: [sched]
+}
+
+// A teardown that fails is one warning with a hint naming the cause.
+func ExampleNewGroup_warning() {
+	fsys := fakefs.New()
+	ops := cgroupfs.NewManager(fsys, "sched")
+	if err := ops.Setup(false); err != nil {
+		panic(err)
+	}
+	t := &exampleT{}
+	g := cgtest.NewGroup(t, ops)
+	if err := g.AddCgroupNoCpuset("cg_0"); err != nil {
+		panic(err)
+	}
+	fsys.Fail(fakefs.OpRmdir, "sched/cg_0", unix.EACCES, -1)
+	t.end()
+	// Output:
+	// LOG: cgtest: teardown could not remove cgroup /sched/cg_0: rmdir sched/cg_0: permission denied
+	// 	hint: permission denied: run the test as root, or in a cgroup subtree delegated to your user, for example: systemd-run --user --scope -p Delegate=yes go test ./...
+}
+
+func ExampleGroup_Apply() {
+	fsys := fakefs.New()
+	ops := cgroupfs.NewManager(fsys, "sched")
+	if err := ops.Setup(false); err != nil {
+		panic(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		layout cgtest.Layout
+	}{
+		{"halves", cgtest.Layout{
+			{Name: "cg_0", CPUs: cgroupfs.NewCPUSet(0, 1)},
+			{Name: "cg_1", CPUs: cgroupfs.NewCPUSet(2, 3)},
+		}},
+		{"nested", cgtest.Layout{
+			{Name: "outer", CPUs: cgroupfs.NewCPUSet(0, 1, 2)},
+			{Name: "outer/inner", CPUs: cgroupfs.NewCPUSet(2)},
+		}},
+	} {
+		// In a real test: t.Run(tc.name, func(t *testing.T) { ... }).
+		t := &exampleT{}
+		g := cgtest.NewGroup(t, ops)
+		if err := g.Apply(tc.layout); err != nil {
+			panic(err)
+		}
+		fmt.Println(tc.name, "made", cgroupsOf(fsys))
+		t.end()
+	}
+	fmt.Println("after the subtests:", cgroupsOf(fsys))
+	// Output:
+	// halves made [sched sched/cg_0 sched/cg_1]
+	// nested made [sched sched/outer sched/outer/inner]
+	// after the subtests: [sched]
+}
+
+// Root gives the test its own cgroup on the real kernel, and skips it
+// with the reason where that is impossible (not root, no delegation, no
+// cgroup2). Start runs a process inside a cgroup; it is killed and
+// reaped before its cgroup is removed.
+func ExampleRoot() {
+	var t *testing.T // the test's own
+	ops := cgtest.Root(t, cgtest.RequireControllers("cpuset"))
+	g := cgtest.NewGroup(t, ops)
+	if err := g.AddCgroup("cg_0", cgroupfs.NewCPUSet(0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Start("cg_0", exec.Command("stress-ng", "--cpu", "1")); err != nil {
+		t.Fatal(err)
+	}
+	// ... check the scheduler; everything is gone when the test ends.
+}
