@@ -330,6 +330,9 @@ func (m *Manager) enableControllers(level string, ctrls []string) []error {
 	if err != nil {
 		return []error{fmt.Errorf("cgroupfs: read the controllers of %s: %w%s", level, err, accessHint(err))}
 	}
+	if !slices.ContainsFunc(ctrls, func(c string) bool { return hasField(avail, c) }) {
+		return nil // the usual case where cpuset is absent: one read per level
+	}
 	file := joinName(level, "cgroup.subtree_control")
 	on, err := m.fsys.ReadFile(file)
 	if err != nil {

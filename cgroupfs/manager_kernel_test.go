@@ -159,6 +159,14 @@ func TestKernelManagerSetupAndNesting(t *testing.T) {
 	if ok, _ := m.dirExists("ktstr"); !ok {
 		t.Errorf("CleanupAll removed the parent")
 	}
+	// The FS root here is the test's cgroup, not the hierarchy root: a
+	// Manager on "." may clean it (the guard only refuses the real root).
+	if err := NewManager(fsys, ".").CleanupAll(); err != nil {
+		t.Errorf("CleanupAll beneath the test cgroup: %v", err)
+	}
+	if ok, _ := m.dirExists("ktstr"); ok {
+		t.Errorf("CleanupAll of the test cgroup left ktstr")
+	}
 }
 
 func TestKernelRemoveCgroupDrainsALiveTask(t *testing.T) {

@@ -979,3 +979,25 @@ func TestCleanupAllOnAPlainDirectory(t *testing.T) {
 		t.Errorf("CleanupAll reached outside through the symlink: %v", err)
 	}
 }
+
+func TestCleanupAllRefusesTheHierarchyRoot(t *testing.T) {
+	mem := newMemFS("cpuset")
+	if err := mem.Mkdir("system.slice"); err != nil {
+		t.Fatal(err)
+	}
+	mem.ops()
+	err := NewManager(mem, ".").CleanupAll()
+	wantErrContains(t, err, fs.ErrInvalid, "refuse", "root of the cgroup2 hierarchy")
+	for _, op := range mem.ops() {
+		if !strings.HasPrefix(op, "read ") {
+			t.Errorf("the refused CleanupAll did %s", op)
+		}
+	}
+	if !slices.Contains(mem.paths(), "system.slice") {
+		t.Errorf("the refused CleanupAll removed system.slice")
+	}
+	// A cgroup of one's own as the FS root ("." has cgroup.events) is fine.
+	if err := NewManager(mem, "system.slice").CleanupAll(); err != nil {
+		t.Errorf("CleanupAll beneath a cgroup: %v", err)
+	}
+}

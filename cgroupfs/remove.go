@@ -127,9 +127,18 @@ func (m *Manager) describe(p string) string {
 // missing parent is not an error. It goes on past failures and returns
 // them joined; a cgroup whose child could not be removed is left alone
 // (its rmdir would only say EBUSY).
+//
+// It refuses, before removing anything, when the parent is the root of
+// a cgroup2 hierarchy (it has cgroup.controllers but no cgroup.events):
+// that would drain and remove every cgroup of the machine. Give the
+// Manager a parent cgroup of its own instead.
 func (m *Manager) CleanupAll() error {
 	if m.err != nil {
 		return m.err
+	}
+	if m.isHierarchyRoot(m.parent) {
+		return fmt.Errorf("cgroupfs: refuse to clean up beneath %s: %w: it is the root of the cgroup2 hierarchy, and every cgroup of the machine is beneath it; use a parent cgroup of your own (like ktstr's /sys/fs/cgroup/ktstr)",
+			m.ParentPath(), fs.ErrInvalid)
 	}
 	kids, err := m.childDirs(m.parent)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -143,6 +152,17 @@ func (m *Manager) CleanupAll() error {
 		errs = append(errs, m.removeTree(joinName(m.parent, k))...)
 	}
 	return errors.Join(errs...)
+}
+
+// isHierarchyRoot reports whether p is the root cgroup of a cgroup2
+// mount: the only cgroup with cgroup.controllers but no cgroup.events. A
+// plain directory has neither.
+func (m *Manager) isHierarchyRoot(p string) bool {
+	if _, err := m.fsys.ReadFile(joinName(p, "cgroup.controllers")); err != nil {
+		return false
+	}
+	_, err := m.fsys.ReadFile(joinName(p, "cgroup.events"))
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // removeTree removes p and everything beneath it, deepest first.
