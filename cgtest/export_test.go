@@ -1,13 +1,12 @@
 package cgtest
 
-import "os/exec"
 
-// SetStartCmd replaces how Start starts a command, so that a test can
-// make clone3 refuse; it returns the function that restores it.
-func SetStartCmd(f func(*exec.Cmd) error) (restore func()) {
-	old := startCmd
-	startCmd = f
-	return func() { startCmd = old }
+// RefuseClone3 makes Start take the way for kernels that refuse clone3;
+// it returns the function that restores the probe.
+func RefuseClone3() (restore func()) {
+	old := clone3Refused
+	clone3Refused = func() bool { return true }
+	return func() { clone3Refused = old }
 }
 
 // DescribeProcess exposes describeProcess to the tests of the hints.

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
@@ -386,5 +388,96 @@ func TestNoCleanupKeepsAndSaysWhere(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, rec.Logs()); diff != "" {
 		t.Errorf("logs (-want +got):\n%s", diff)
+	}
+}
+
+// Kill empties a cgroup mid-test; Start then refuses it, and refuses
+// fakefs cgroups altogether, before any process is made.
+func TestKillAndStartRefusals(t *testing.T) {
+	f := newFixture(t)
+	rec := newRecorder(t.Name())
+	defer rec.finish()
+	g := cgtest.NewGroup(rec, f.mgr, cgtest.Strict())
+	if err := g.AddCgroupNoCpuset("a/b"); err != nil {
+		t.Fatal(err)
+	}
+	pid, err := f.fs.Spawn("test/a/b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Kill("a"); err != nil {
+		t.Fatalf("Kill: %v", err)
+	}
+	if got := f.fs.Pids("test/a/b"); len(got) != 0 {
+		t.Errorf("pids in a/b after Kill = %v, want none (pid %d killed)", got, pid)
+	}
+	for _, n := range []string{"a", "a/b"} {
+		if err := g.Start(n, exec.Command("true")); !errors.Is(err, cgtest.ErrKilledCgroup) {
+			t.Errorf("Start(%q) after Kill = %v, want ErrKilledCgroup", n, err)
+		}
+	}
+	if err := g.AddCgroupNoCpuset("a/c"); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Start("a/c", exec.Command("true")); err == nil || !strings.Contains(err.Error(), "no cgroupfs.DirOpener") {
+		t.Errorf("Start into a fakefs cgroup = %v, want an error saying it cannot hold real processes", err)
+	}
+	if err := g.Start("never/added", exec.Command("true")); err == nil || errors.Is(err, cgtest.ErrKilledCgroup) {
+		t.Errorf("Start into a cgroup the group did not create = %v, want an error", err)
+	}
+	if err := g.Start("../x", exec.Command("true")); !errors.Is(err, cgtest.ErrInvalidName) {
+		t.Errorf("Start with a bad name = %v, want ErrInvalidName", err)
+	}
+	if err := g.Kill("never/added"); err == nil {
+		t.Error("Kill of a cgroup the group did not create succeeded")
+	}
+}
+
+// Once one cgroup used up the budget, the others still get one quick
+// attempt each: a teardown never stops early.
+func TestBudgetUsedUpStillTriesTheRest(t *testing.T) {
+	f := newFixture(t)
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, f.mgr, cgtest.Budget(20*time.Millisecond))
+	for _, n := range []string{"later", "stuck"} {
+		if err := g.AddCgroupNoCpuset(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	release := f.fs.Hang(fakefs.OpRmdir, "test/stuck")
+	defer release()
+	rec.finish()
+	for _, c := range f.cgroups() {
+		if c == "test/later" {
+			t.Errorf("test/later was not removed after the budget was used up")
+		}
+	}
+	if logs := rec.Logs(); len(logs) != 1 || !strings.Contains(logs[0], "/test/stuck") {
+		t.Errorf("warnings = %q, want one about test/stuck", logs)
+	}
+}
+
+// With a plain Ops, tasks are drained by RemoveCgroup and the cgroups
+// removed; nothing is reported.
+func TestPlainOpsWithTasks(t *testing.T) {
+	f := newFixture(t)
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, plainOps{f.mgr}, cgtest.Strict())
+	if err := g.AddCgroup("a/b", cpus01); err != nil {
+		t.Fatal(err)
+	}
+	pid, err := f.fs.Spawn("test/a/b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.finish()
+	if got := append(rec.Logs(), rec.Errors()...); len(got) != 0 {
+		t.Errorf("teardown reported, want silence:\n%s", strings.Join(got, "\n"))
+	}
+	if diff := cmp.Diff([]string{"test", "test/a"}, f.cgroups()); diff != "" {
+		t.Errorf("cgroups after teardown (-want +got), a plain Ops tracks only what it was asked for:\n%s", diff)
+	}
+	if !slices.Contains(f.fs.Pids("."), pid) {
+		t.Errorf("pid %d was not drained to the root", pid)
 	}
 }

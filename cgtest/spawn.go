@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"sync"
 	"syscall"
 	"time"
 
@@ -19,8 +20,17 @@ import (
 // group refuses instead of handing the test a dead process.
 var ErrKilledCgroup = errors.New("cgroup.kill was written to this cgroup or an ancestor, and the kernel kills every process later spawned into it")
 
-// startCmd starts cmd; a variable so that tests can make clone3 refuse.
-var startCmd = (*exec.Cmd).Start
+// clone3Refused reports whether clone3 is refused here: ENOSYS from a
+// kernel before 5.3 or from a seccomp policy (Docker's default profile
+// answers ENOSYS so that libc falls back to clone), EPERM from other
+// policies. It is probed once, with a zero-sized argument that the
+// kernel rejects (EINVAL) before creating anything, because an exec.Cmd
+// cannot be started twice: Start must choose its way before trying.
+// A variable, so that tests can take the fallback on any kernel.
+var clone3Refused = sync.OnceValue(func() bool {
+	_, _, errno := unix.Syscall(unix.SYS_CLONE3, 0, 0, 0)
+	return errno == unix.ENOSYS || errno == unix.EPERM
+})
 
 // Start starts cmd inside the group's cgroup name, which the group must
 // have created, and registers its kill-and-reap with t.Cleanup. That
@@ -30,12 +40,13 @@ var startCmd = (*exec.Cmd).Start
 // twice at once).
 //
 // The child is placed with clone3's CLONE_INTO_CGROUP
-// (SysProcAttr.UseCgroupFD): it is in the cgroup before its first
-// instruction. Where clone3 is refused (ENOSYS or EPERM, as under some
-// seccomp policies), Start falls back to starting cmd normally and then
-// moving it with ops.MoveTask; the child then runs briefly outside the
-// cgroup. cmd.SysProcAttr is created if nil; UseCgroupFD and CgroupFD
-// are overwritten.
+// (SysProcAttr.UseCgroupFD, Linux 5.7 and later): it is in the cgroup
+// before its first instruction. Where clone3 is refused (ENOSYS or
+// EPERM, as under some seccomp policies; probed once per process), Start
+// starts cmd normally and then moves it with ops.MoveTask; the child
+// then runs briefly outside the cgroup, and if the move fails it is
+// killed and reaped. cmd.SysProcAttr is created if nil; UseCgroupFD and
+// CgroupFD are overwritten.
 //
 // Start fails before starting anything when name is invalid, was not
 // created by the group, the test has ended (ErrTestEnded), cgroup.kill
@@ -56,19 +67,13 @@ func (g *Group) Start(name string, cmd *exec.Cmd) error {
 	if err != nil {
 		return fmt.Errorf("cgtest: start %s in cgroup %q: %w", cmd.Path, name, err)
 	}
-	dir, err := opener.OpenDir(p)
-	if err != nil {
-		return fmt.Errorf("cgtest: start %s in cgroup %s: open the cgroup: %w", cmd.Path, g.display(name), err)
-	}
-	defer dir.Close()
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
-	cmd.SysProcAttr.UseCgroupFD = true
-	cmd.SysProcAttr.CgroupFD = int(dir.Fd())
-	err = startCmd(cmd)
-	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) {
-		err = g.startThenMove(name, cmd, err)
+	if clone3Refused() {
+		err = g.startThenMove(name, cmd)
+	} else {
+		err = startInto(opener, p, cmd)
 	}
 	if err != nil {
 		return fmt.Errorf("cgtest: start %s in cgroup %s: %w%s", cmd.Path, g.display(name), err, startHint(err))
@@ -106,20 +111,31 @@ func (g *Group) startCheck(name string) (cgroupfs.DirOpener, error) {
 
 var errNotTracked = errors.New("not a cgroup of this group")
 
-// startThenMove is the fallback where clone3 is refused: start outside,
-// then move the process in. On a failed move the process is killed and
+// startInto starts cmd with CLONE_INTO_CGROUP into the directory p.
+func startInto(opener cgroupfs.DirOpener, p string, cmd *exec.Cmd) error {
+	dir, err := opener.OpenDir(p)
+	if err != nil {
+		return fmt.Errorf("open the cgroup: %w", err)
+	}
+	defer dir.Close()
+	cmd.SysProcAttr.UseCgroupFD = true
+	cmd.SysProcAttr.CgroupFD = int(dir.Fd())
+	return cmd.Start()
+}
+
+// startThenMove is the way where clone3 is refused: start outside, then
+// move the process in. On a failed move the process is killed and
 // reaped, so that nothing the test did not ask for keeps running.
-func (g *Group) startThenMove(name string, cmd *exec.Cmd, cloneErr error) error {
+func (g *Group) startThenMove(name string, cmd *exec.Cmd) error {
 	cmd.SysProcAttr.UseCgroupFD = false
 	cmd.SysProcAttr.CgroupFD = 0
-	cmd.Process = nil
-	if err := startCmd(cmd); err != nil {
-		return fmt.Errorf("clone3 into the cgroup was refused (%v), and starting without it failed too: %w", cloneErr, err)
+	if err := cmd.Start(); err != nil {
+		return err
 	}
 	if err := g.ops.MoveTask(name, cmd.Process.Pid); err != nil {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
-		return fmt.Errorf("clone3 into the cgroup was refused (%v); started pid %d outside and moving it in failed, so it was killed: %w", cloneErr, cmd.Process.Pid, err)
+		return fmt.Errorf("clone3 is refused here, so pid %d was started outside and moved in, but the move failed and it was killed: %w", cmd.Process.Pid, err)
 	}
 	return nil
 }
@@ -132,6 +148,8 @@ func startHint(err error) string {
 		return " (the cgroup was removed)"
 	case errors.Is(err, unix.EBADF):
 		return " (the directory is not on a cgroup2 filesystem)"
+	case errors.Is(err, unix.EINVAL):
+		return " (spawning into a cgroup, CLONE_INTO_CGROUP, needs Linux 5.7 or later)"
 	}
 	return ""
 }
