@@ -1,6 +1,5 @@
 package cgtest
 
-
 // RefuseClone3 makes Start take the way for kernels that refuse clone3;
 // it returns the function that restores the probe.
 func RefuseClone3() (restore func()) {

@@ -5,7 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cgguard/cgguard/cgtest")
+	"github.com/cgguard/cgguard/cgtest"
+)
 
 func TestRootNameRoundTrip(t *testing.T) {
 	for _, tc := range []struct {
