@@ -51,8 +51,11 @@ echo "vm-setup: fetching $pkg (image only, not installed)" >&2
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# apt-get download runs as _apt when root, which needs to enter the directory.
-chmod 0755 "$work"
+# As root, apt-get downloads as the unprivileged _apt user, which must be
+# able to write the directory (else it warns and downloads unsandboxed).
+if [ "$(id -u)" = 0 ] && id _apt >/dev/null 2>&1; then
+	chown _apt "$work"
+fi
 (cd "$work" && apt-get download -qq "$pkg" >&2)
 deb=$(ls -1 "$work"/*.deb | head -n 1)
 dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$work" --wildcards './boot/vmlinuz-*'

@@ -56,6 +56,8 @@
 //	         CGVM_FILES    comma-separated host files to pack at their own paths
 //	                       (executables with their libraries), e.g. /bin/sleep
 //	         CGVM_PASSENV  comma-separated extra variables to pass to the test
+//	         CGVM_APPEND   extra kernel command line, e.g. loglevel=7
+//	         CGVM_LOG      also write the guest's kernel log to this file
 //
 // # Failures
 //

@@ -88,7 +88,15 @@ func hostMain(args []string) int {
 		return fail("%v", err)
 	}
 	defer os.RemoveAll(r.tmp)
-	return r.run()
+	code := r.run()
+	if keep := os.Getenv("CGVM_LOG"); keep != "" {
+		if b, err := os.ReadFile(r.log); err == nil {
+			if err := os.WriteFile(keep, b, 0o644); err != nil {
+				fmt.Fprintf(os.Stderr, "cgvm: keeping the kernel log as CGVM_LOG asked: %v\n", err)
+			}
+		}
+	}
+	return code
 }
 
 func fail(format string, args ...any) int {
@@ -264,7 +272,7 @@ func (r *runner) qemuArgs() []string {
 		"-smp", strconv.Itoa(r.s.cpus), "-m", r.s.mem,
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
 		"-kernel", r.kernel, "-initrd", r.initrd,
-		"-append", "console=ttyS0 quiet panic=-1",
+		"-append", strings.TrimSpace("console=ttyS0 quiet panic=-1 " + os.Getenv("CGVM_APPEND")),
 		"-chardev", "file,id=log,path=" + r.log, "-serial", "chardev:log",
 		// fds 3 and 4 are pipes to this process (cmd.ExtraFiles).
 		"-chardev", "file,id=out,path=/dev/fd/3", "-serial", "chardev:out",
@@ -396,7 +404,13 @@ wait:
 		return code
 	}
 	if qemuErr != nil {
-		fmt.Fprintf(os.Stderr, "cgvm: qemu failed (%v): %s\n", qemuErr, strings.TrimSpace(qerr.String()))
+		hint := ""
+		if r.s.accel == "kvm" {
+			// Measured: a nested hypervisor's /dev/kvm can exist and still
+			// fail to run the kernel (qemu aborts setting an MSR).
+			hint = " (KVM does not work here: use CGVM_ACCEL=tcg)"
+		}
+		fmt.Fprintf(os.Stderr, "cgvm: qemu failed (%v)%s: %s\n", qemuErr, hint, strings.TrimSpace(qerr.String()))
 		r.printLog()
 		return 1
 	}
