@@ -460,23 +460,24 @@ func frozenEff(c *cgroup) bool {
 	return false
 }
 
-// refresh recomputes populated and frozen for every cgroup and notifies
-// the watchers of cgroup.events where either changed, as the kernel
-// notifies on every change of the subtree's state.
+// refresh recomputes populated and frozen for every cgroup, in one walk,
+// and notifies the watchers of cgroup.events where either changed, as the
+// kernel notifies on every change of the subtree's state.
 func (f *FS) refresh() {
-	var walk func(c *cgroup)
-	walk = func(c *cgroup) {
-		p, fr := f.populated(c), frozenEff(c)
-		if c.isRoot() {
-			fr = false // the root cannot be frozen
+	var walk func(c *cgroup, parentFrozen bool) bool
+	walk = func(c *cgroup, parentFrozen bool) bool {
+		fr := (parentFrozen || c.freeze) && !c.isRoot() // the root cannot be frozen
+		p := len(c.procs) > 0 || len(c.exiting) > 0
+		for _, ch := range c.children {
+			if walk(ch, fr) {
+				p = true
+			}
 		}
 		if p != c.populated || fr != c.frozen {
 			c.populated, c.frozen = p, fr
 			c.notifyFile("cgroup.events")
 		}
-		for _, ch := range c.children {
-			walk(ch)
-		}
+		return p
 	}
-	walk(f.root)
+	walk(f.root, false)
 }

@@ -104,9 +104,11 @@ func (f *FS) reap(t *task) {
 // and cgroup.events reads "populated 1", for the next n observations,
 // and is gone right after the n-th, which notifies the watchers of
 // cgroup.events. An observation is any read of a cgroup.events file or
-// any Rmdir call, on any cgroup. This lets a test exercise a teardown
-// that waits for "populated 0" without sleeping: the waiter's own reads
-// and retries move time forward. n < 0 lingers until Release; n == 0 (the
+// any Rmdir call, on any cgroup; each one that leaves the task lingering
+// also wakes the watchers of cgroup.events of its cgroup and ancestors.
+// This lets a test exercise a teardown that waits for "populated 0"
+// without sleeping: the waiter's own reads and retries move time
+// forward, as a watch-read-wait loop needs n+1 reads to see it empty. n < 0 lingers until Release; n == 0 (the
 // default) exits at once. SetLinger also changes the count of a task
 // already lingering. It fails with ESRCH for an unknown pid.
 func (f *FS) SetLinger(pid int, n int) error {
@@ -154,6 +156,14 @@ func (f *FS) observe() {
 		if t.linger == 0 {
 			f.reap(t)
 			changed = true
+			continue
+		}
+		// Still exiting: wake the waiters anyway, so that one that read
+		// "populated 1" and waits for a change reads again and moves
+		// time on. Watchers must tolerate such extra events (they
+		// re-read after every event), as with the kernel's coalescing.
+		for g := t.cg; g != nil; g = g.parent {
+			g.notifyFile("cgroup.events")
 		}
 	}
 	if changed {
