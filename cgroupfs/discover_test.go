@@ -203,7 +203,7 @@ func TestProcessStartTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := startSleep(t, nil)
+	cmd := startSleeper(t, nil, 0)
 	child, err := ProcessStartTime(cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)

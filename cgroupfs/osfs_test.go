@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
@@ -635,22 +634,6 @@ func TestKernelMkdirRmdirErrnos(t *testing.T) {
 	}
 }
 
-// startSleep starts a "sleep" the test owns, and registers its kill and
-// reap.
-func startSleep(t *testing.T, attr *syscall.SysProcAttr) *exec.Cmd {
-	t.Helper()
-	cmd := exec.Command("sleep", "300")
-	cmd.SysProcAttr = attr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start sleep: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	return cmd
-}
-
 func TestKernelProcsWritesAndWatch(t *testing.T) {
 	f, dir := kernelRoot(t)
 	if err := f.Mkdir("w"); err != nil {
@@ -662,7 +645,7 @@ func TestKernelProcsWritesAndWatch(t *testing.T) {
 	}
 	defer w.Close()
 
-	cmd := startSleep(t, nil)
+	cmd := startSleeper(t, nil, 0)
 	pid := strconv.Itoa(cmd.Process.Pid)
 	// The kernel parses each write on its own: one pid per write, and a
 	// zero-length write never reaches the parser.
@@ -708,7 +691,7 @@ func TestKernelProcsWritesAndWatch(t *testing.T) {
 		}
 	}
 	if err := cmd.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
-		t.Errorf("sleep after cgroup.kill: Wait = %v, want signal: killed", err)
+		t.Errorf("sleeper after cgroup.kill: Wait = %v, want signal: killed", err)
 	}
 	// The cgroup's removal ends the watch: kernfs sends nothing on the
 	// file, the watch on the directory above sees the IN_DELETE.
@@ -719,6 +702,33 @@ func TestKernelProcsWritesAndWatch(t *testing.T) {
 	}
 	if _, err := os.Stat(path.Join(dir, "w")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("w still there after Rmdir: %v", err)
+	}
+}
+
+// TestKernelSleeperChildrenDieWithIt checks the test helper the kernel
+// tests share: a sleeper's children run in its cgroup and die with it.
+func TestKernelSleeperChildrenDieWithIt(t *testing.T) {
+	f, _ := kernelRoot(t)
+	if err := f.Mkdir("s"); err != nil {
+		t.Fatal(err)
+	}
+	d, err := f.OpenDir("s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	cmd := startSleeper(t, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(d.Fd())}, 2)
+	procs, err := f.ReadFile("s/cgroup.procs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pids := strings.Fields(string(procs)); len(pids) != 3 || !slices.Contains(pids, strconv.Itoa(cmd.Process.Pid)) {
+		t.Fatalf("s/cgroup.procs = %q, want the sleeper %d and its 2 children", procs, cmd.Process.Pid)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	if err := waitFileLine(f, "s/cgroup.events", "populated 0", kernelWait); err != nil {
+		t.Fatalf("the sleeper's children outlived it: %v", err)
 	}
 }
 
@@ -758,7 +768,7 @@ func TestKernelOpenDirSpawnsIntoCgroup(t *testing.T) {
 	if d.Name() != path.Join(dir, "spawn") {
 		t.Errorf("OpenDir name %q, want %q", d.Name(), path.Join(dir, "spawn"))
 	}
-	cmd := startSleep(t, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(d.Fd())})
+	cmd := startSleeper(t, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(d.Fd())}, 0)
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", cmd.Process.Pid))
 	if err != nil {
 		t.Fatal(err)
