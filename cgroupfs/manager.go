@@ -354,9 +354,11 @@ func (m *Manager) enableControllers(level string, ctrls []string) []error {
 func enableHint(err error) string {
 	switch {
 	case errors.Is(err, unix.EBUSY):
-		return "; the cgroup holds tasks (no-internal-process rule): move them to a leaf cgroup first"
+		return "; the cgroup holds tasks, and a domain controller may not be enabled above them (no-internal-process rule): move them to a leaf cgroup first"
 	case errors.Is(err, unix.ENOENT):
 		return "; the controller is not available here (its parent does not enable it in cgroup.subtree_control)"
+	case errors.Is(err, unix.EOPNOTSUPP):
+		return "; the cgroup is threaded or \"domain invalid\" (see its cgroup.type): an ancestor holds tasks while enabling threaded controllers; move those tasks into a leaf"
 	}
 	return accessHint(err)
 }
@@ -456,7 +458,9 @@ func moveHint(err error) string {
 	case errors.Is(err, unix.ESRCH):
 		return "; the process is gone"
 	case errors.Is(err, unix.EBUSY):
-		return "; the cgroup enables controllers in its cgroup.subtree_control (no-internal-process rule): move tasks into a leaf, or call ClearSubtreeControl first"
+		return "; the cgroup enables a domain controller (memory, io, ...) in its cgroup.subtree_control (no-internal-process rule): move tasks into a leaf, or call ClearSubtreeControl first"
+	case errors.Is(err, unix.EOPNOTSUPP):
+		return "; the cgroup is \"domain invalid\" (see its cgroup.type): an ancestor holds tasks while enabling threaded controllers such as cpuset or cpu, which makes it a thread root; move that ancestor's tasks into a leaf"
 	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
 		return "; permission denied: moving a process needs write access to cgroup.procs of the target and of the common ancestor of both cgroups (run as root, or stay within a delegated subtree)"
 	}

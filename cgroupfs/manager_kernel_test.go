@@ -30,6 +30,52 @@ import (
 // process it did not start (a reaped pid could be reused meanwhile).
 const noSuchPid = 4194305
 
+// helperEnv makes the test binary a helper process instead of running
+// tests (see init): the cgvm VM has no shell and no sleep binary, so the
+// tests start copies of themselves. Its values are the helper modes:
+// "sleep" sleeps for an hour; "fork2" starts two sleeping helpers of its
+// own and waits for them, like "sh -c 'sleep & sleep & wait'".
+const helperEnv = "CGGUARD_CGROUPFS_TEST_HELPER"
+
+func init() {
+	switch os.Getenv(helperEnv) {
+	case "":
+		return
+	case "sleep":
+		time.Sleep(time.Hour)
+	case "fork2":
+		var kids []*exec.Cmd
+		for range 2 {
+			kid := helperCommand("sleep")
+			if err := kid.Start(); err != nil {
+				fmt.Fprintln(os.Stderr, "helper:", err)
+				os.Exit(2)
+			}
+			kids = append(kids, kid)
+		}
+		for _, kid := range kids {
+			_ = kid.Wait()
+		}
+	default:
+		fmt.Fprintf(os.Stderr, "helper: unknown mode %q\n", os.Getenv(helperEnv))
+		os.Exit(2)
+	}
+	os.Exit(0)
+}
+
+// helperCommand returns a command running this test binary as a helper
+// in mode (see helperEnv). Other tests of the package may use it
+// wherever they would start "sleep".
+func helperCommand(mode string) *exec.Cmd {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	cmd := exec.Command(exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), helperEnv+"="+mode) // the last value wins
+	return cmd
+}
+
 // child is a process the test started; Cleanup kills and reaps it.
 type child struct {
 	cmd  *exec.Cmd
@@ -37,12 +83,13 @@ type child struct {
 	err  error
 }
 
-// startChild starts args, inside the cgroup cg of fsys when cg is not
-// "" (CLONE_INTO_CGROUP: every process it forks is inside from the
-// start), and registers its kill and reap with t.Cleanup.
-func startChild(t *testing.T, fsys *OSFS, cg string, args ...string) *child {
+// startChild starts a helper in mode (see helperEnv), inside the cgroup
+// cg of fsys when cg is not "" (CLONE_INTO_CGROUP: every process it
+// forks is inside from the start), and registers its kill and reap with
+// t.Cleanup.
+func startChild(t *testing.T, fsys *OSFS, cg string, mode string) *child {
 	t.Helper()
-	c := &child{cmd: exec.Command(args[0], args[1:]...), done: make(chan struct{})}
+	c := &child{cmd: helperCommand(mode), done: make(chan struct{})}
 	if cg != "" {
 		dir, err := fsys.OpenDir(cg)
 		if err != nil {
@@ -52,7 +99,7 @@ func startChild(t *testing.T, fsys *OSFS, cg string, args ...string) *child {
 		c.cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(dir.Fd())}
 	}
 	if err := c.cmd.Start(); err != nil {
-		t.Fatalf("start %q: %v", args, err)
+		t.Fatalf("start a %s helper: %v", mode, err)
 	}
 	go func() { c.err = c.cmd.Wait(); close(c.done) }()
 	t.Cleanup(func() {
@@ -175,7 +222,7 @@ func TestKernelRemoveCgroupDrainsALiveTask(t *testing.T) {
 	if err := m.CreateCgroup("a"); err != nil {
 		t.Fatal(err)
 	}
-	c := startChild(t, fsys, "", "sleep", "60")
+	c := startChild(t, fsys, "", "sleep")
 	pid := c.cmd.Process.Pid
 	if err := m.MoveTask("a", pid); err != nil {
 		t.Fatalf("MoveTask: %v", err)
@@ -211,7 +258,7 @@ func TestKernelDrainToAnotherCgroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A shell and its two children, all born in p/a.
-	c := startChild(t, fsys, "p/a", "sh", "-c", "sleep 60 & sleep 60 & wait")
+	c := startChild(t, fsys, "p/a", "fork2")
 	if err := m.DrainTasks("a"); err != nil {
 		t.Fatalf("DrainTasks: %v", err)
 	}
@@ -240,8 +287,8 @@ func TestKernelKillTasksAndWaitEmpty(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Tasks in the cgroup and below it, some the shell forked.
-	top := startChild(t, fsys, "p/a", "sleep", "60")
-	below := startChild(t, fsys, "p/a/b", "sh", "-c", "sleep 60 & sleep 60 & wait")
+	top := startChild(t, fsys, "p/a", "sleep")
+	below := startChild(t, fsys, "p/a/b", "fork2")
 	pids, err := m.subtreePids("p/a")
 	if err != nil || len(pids) < 2 {
 		t.Fatalf("subtree pids = %v, %v", pids, err)
@@ -281,7 +328,7 @@ func TestKernelWaitEmptyTimesOutSayingWhatItSaw(t *testing.T) {
 	if err := m.CreateCgroup("a"); err != nil {
 		t.Fatal(err)
 	}
-	c := startChild(t, fsys, "a", "sleep", "60")
+	c := startChild(t, fsys, "a", "sleep")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	err := m.WaitEmpty(ctx, "a")
@@ -344,7 +391,7 @@ func TestKernelMoveTasksSkipsGonePids(t *testing.T) {
 	if err := m.CreateCgroup("a"); err != nil {
 		t.Fatal(err)
 	}
-	c := startChild(t, fsys, "", "sleep", "60")
+	c := startChild(t, fsys, "", "sleep")
 	pid := c.cmd.Process.Pid
 	if err := m.MoveTasks("a", []int{noSuchPid, pid}); err != nil {
 		t.Fatalf("MoveTasks with a gone pid first: %v", err)
@@ -354,54 +401,6 @@ func TestKernelMoveTasksSkipsGonePids(t *testing.T) {
 	}
 	wantErrContains(t, m.MoveTask("a", noSuchPid), unix.ESRCH, strconv.Itoa(noSuchPid), "process is gone")
 
-}
-
-func TestKernelNoInternalProcessRule(t *testing.T) {
-	fsys, _ := kernelRoot(t)
-	avail, err := fsys.ReadFile("cgroup.controllers")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctrl, _, _ := strings.Cut(strings.TrimSpace(string(avail)), " ")
-	if ctrl == "" {
-		// Enabling one at the host's root is not a test's business.
-		t.Skipf("the no-internal-process rule needs a controller in the test cgroup's cgroup.controllers, and it is empty "+
-			"(the host's cgroup v2 root enables none in cgroup.subtree_control); this runs in the cgguard VM: %s", vmtest.SkipReason)
-	}
-	m := NewManager(fsys, ".")
-	if err := m.CreateCgroup("busy/leaf"); err != nil {
-		t.Fatal(err)
-	}
-	// Enable the controller in busy (the test root must enable it
-	// first): busy may then hold no task.
-	for _, level := range []string{"cgroup.subtree_control", "busy/cgroup.subtree_control"} {
-		if err := fsys.WriteFile(level, []byte("+"+ctrl)); err != nil {
-			t.Fatalf("enable %s in %s: %v", ctrl, level, err)
-		}
-	}
-	c := startChild(t, fsys, "", "sleep", "60")
-	pid := c.cmd.Process.Pid
-	err = m.MoveTasks("busy", []int{pid})
-	wantErrContains(t, err, unix.EBUSY, strconv.Itoa(pid), "no-internal-process", "ClearSubtreeControl", "3 attempts")
-
-	// busy/leaf still enables nothing itself: clearing busy works, and
-	// then the move does.
-	if err := m.ClearSubtreeControl("busy"); err != nil {
-		t.Fatalf("ClearSubtreeControl(busy): %v", err)
-	}
-	if data, _ := fsys.ReadFile("busy/cgroup.subtree_control"); len(data) != 0 {
-		t.Errorf("busy/cgroup.subtree_control = %q after ClearSubtreeControl", data)
-	}
-	if err := m.MoveTask("busy", pid); err != nil {
-		t.Errorf("MoveTask after ClearSubtreeControl: %v", err)
-	}
-	// With a grandchild enabling it, the parent cannot let go: EBUSY, said.
-	if err := fsys.WriteFile("busy/cgroup.subtree_control", []byte("+"+ctrl)); err == nil {
-		t.Errorf("enabling %s in busy with a task inside succeeded; want EBUSY", ctrl)
-	}
-	if err := m.ClearSubtreeControl("."); !errors.Is(err, ErrInvalidName) {
-		t.Errorf("ClearSubtreeControl(.) = %v, want ErrInvalidName", err)
-	}
 }
 
 func TestKernelEscapesAreRefusedAndNothingIsTouched(t *testing.T) {
@@ -448,5 +447,140 @@ func TestKernelEscapesAreRefusedAndNothingIsTouched(t *testing.T) {
 	}
 	if kids, _ := m.childDirs("p"); len(kids) != 0 {
 		t.Errorf("p gained %v", kids)
+	}
+}
+
+// TestVMManagerCpuset runs the cpuset paths on a kernel whose cgroup v2
+// has cpuset: the cgvm VM (this host binds cpuset to cgroup v1). The VM
+// is throwaway, so Setup may enable controllers at its root.
+func TestVMManagerCpuset(t *testing.T) {
+	vmtest.SkipUnlessVM(t)
+	top, err := Open(vmtest.CgroupRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { top.Close() })
+	parent := fmt.Sprintf("%s%d-manager", kernelRootPrefix, os.Getpid())
+	m := NewManager(top, parent)
+	t.Cleanup(func() {
+		if err := m.CleanupAll(); err != nil {
+			t.Errorf("CleanupAll: %v", err)
+		}
+		if err := top.Rmdir(parent); err != nil {
+			t.Errorf("remove %s: %v", parent, err)
+		}
+	})
+	if err := m.Setup(true); err != nil {
+		t.Fatalf("Setup(true): %v", err)
+	}
+	for _, level := range []string{"cgroup.subtree_control", parent + "/cgroup.subtree_control"} {
+		data, err := top.ReadFile(level)
+		if err != nil || !hasField(data, "cpuset") || !hasField(data, "cpu") {
+			t.Errorf("%s = %q, %v; want cpuset and cpu enabled", level, data, err)
+		}
+	}
+	if err := m.CreateCgroup("a/b"); err != nil {
+		t.Fatalf("CreateCgroup(a/b): %v", err)
+	}
+	if data, _ := top.ReadFile(parent + "/a/cgroup.subtree_control"); !hasField(data, "cpuset") {
+		t.Errorf("a/cgroup.subtree_control = %q; want cpuset (enabled above the leaf)", data)
+	}
+	effective := func(name, file string) CPUSet {
+		t.Helper()
+		p, _ := m.Path(name)
+		data, err := top.ReadFile(p + "/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := ParseCPUSet(string(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	online := effective("a", "cpuset.cpus.effective")
+	first := NewCPUSet(online.IDs()[0])
+	if err := m.SetCpuset("a", first); err != nil {
+		t.Fatalf("SetCpuset(a, %v): %v", first, err)
+	}
+	for _, n := range []string{"a", "a/b"} {
+		if got := effective(n, "cpuset.cpus.effective"); !got.Equal(first) {
+			t.Errorf("%s cpuset.cpus.effective = %v, want %v", n, got, first)
+		}
+	}
+	// Clearing really clears (ktstr's "" did nothing): a inherits again.
+	if err := m.ClearCpuset("a"); err != nil {
+		t.Fatalf("ClearCpuset: %v", err)
+	}
+	if got := effective("a", "cpuset.cpus"); !got.IsEmpty() {
+		t.Errorf("a cpuset.cpus = %v after ClearCpuset, want empty", got)
+	}
+	if got := effective("a/b", "cpuset.cpus.effective"); !got.Equal(online) {
+		t.Errorf("a/b cpuset.cpus.effective = %v after ClearCpuset, want %v", got, online)
+	}
+	if err := m.SetCpusetMems("a", NewCPUSet(0)); err != nil {
+		t.Errorf("SetCpusetMems: %v", err)
+	}
+	if err := m.ClearCpusetMems("a"); err != nil {
+		t.Errorf("ClearCpusetMems: %v", err)
+	}
+	// CPUs the machine lacks: ERANGE, with what to look at.
+	wantErrContains(t, m.SetCpuset("a", NewCPUSet(1000)), unix.ERANGE, `"1000"`, "cpuset.cpus.effective")
+
+	// cpuset and cpu are threaded controllers, exempt from the
+	// no-internal-process rule: a task may live in a although a enables
+	// them for b.
+	c := startChild(t, nil, "", "sleep")
+	pid := c.cmd.Process.Pid
+	if err := m.MoveTask("a", pid); err != nil {
+		t.Fatalf("MoveTask into a cgroup enabling only cpuset and cpu: %v", err)
+	}
+	// But a domain holding tasks with threaded controllers enabled is a
+	// thread root: its domain children turn "domain invalid" and refuse
+	// tasks with EOPNOTSUPP until a is empty again.
+	if data, _ := top.ReadFile(parent + "/a/b/cgroup.type"); strings.TrimSpace(string(data)) != "domain invalid" {
+		t.Errorf("a/b/cgroup.type = %q with a task in a, want \"domain invalid\"", data)
+	}
+	wantErrContains(t, m.MoveTask("a/b", pid), unix.EOPNOTSUPP, "domain invalid")
+	if err := top.WriteFile("cgroup.procs", []byte(strconv.Itoa(pid))); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.MoveTask("a/b", pid); err != nil {
+		t.Fatalf("MoveTask(a/b) once a is empty: %v", err)
+	}
+	// A domain controller (memory) is not exempt: once a enables it,
+	// moving a task into a is EBUSY; and with a task inside a, enabling
+	// it is EBUSY.
+	if avail, _ := top.ReadFile("cgroup.controllers"); !hasField(avail, "memory") {
+		t.Fatalf("the VM's cgroup v2 lacks the memory controller (cgroup.controllers %q)", avail)
+	}
+	for _, level := range []string{".", parent, parent + "/a"} {
+		if err := top.WriteFile(joinName(level, "cgroup.subtree_control"), []byte("+memory")); err != nil {
+			t.Fatalf("enable memory in %s: %v", level, err)
+		}
+	}
+	err = m.MoveTasks("a", []int{pid})
+	wantErrContains(t, err, unix.EBUSY, strconv.Itoa(pid), "no-internal-process", "3 attempts")
+	if err := m.ClearSubtreeControl("a"); err != nil {
+		t.Fatalf("ClearSubtreeControl(a): %v", err)
+	}
+	if data, _ := top.ReadFile(parent + "/a/cgroup.subtree_control"); len(data) != 0 {
+		t.Errorf("a/cgroup.subtree_control = %q after ClearSubtreeControl", data)
+	}
+	if err := m.MoveTask("a", pid); err != nil {
+		t.Errorf("MoveTask after ClearSubtreeControl: %v", err)
+	}
+	// Now a holds a task: enabling memory for its children is refused,
+	// and Setup-style enabling says why.
+	errs := m.enableControllers(parent+"/a", []string{"memory"})
+	if len(errs) != 1 {
+		t.Fatalf("enable memory in a with a task inside: %v, want one EBUSY", errs)
+	}
+	wantErrContains(t, errs[0], unix.EBUSY, "no-internal-process")
+	if err := m.KillTasks("a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.wait(t); !killedBySIGKILL(err) {
+		t.Errorf("helper ended with %v, want SIGKILL", err)
 	}
 }

@@ -133,13 +133,16 @@ func TestSetupWritesOnlyListedControllers(t *testing.T) {
 
 func TestSetupGoesOnPastEnableFailures(t *testing.T) {
 	mem := newMemFS("cpuset", "cpu")
-	if err := mem.Mkdir("a"); err != nil {
-		t.Fatal(err)
+	// The kernel refuses enabling in a threaded or "domain invalid"
+	// cgroup with EOPNOTSUPP (memFS does not model threaded mode).
+	mem.fail = func(op, name string) error {
+		if op == "write" && name == "a/cgroup.subtree_control" {
+			return memErr(op, name, unix.EOPNOTSUPP)
+		}
+		return nil
 	}
-	mem.place("a", fakePid(1)) // no-internal-process rule: "a" cannot enable
-	mem.ops()
 	err := NewManager(mem, "a/b").Setup(true)
-	wantErrContains(t, err, unix.EBUSY, `write "+cpuset" to a/cgroup.subtree_control`, `write "+cpu" to a/cgroup.subtree_control`, "no-internal-process")
+	wantErrContains(t, err, unix.EOPNOTSUPP, `write "+cpuset" to a/cgroup.subtree_control`, `write "+cpu" to a/cgroup.subtree_control`, "cgroup.type")
 	// The root still got both, each in its own write, and the parent exists.
 	got := writes(mem.ops())
 	for _, w := range []string{`write cgroup.subtree_control "+cpuset"`, `write cgroup.subtree_control "+cpu"`} {
@@ -150,6 +153,7 @@ func TestSetupGoesOnPastEnableFailures(t *testing.T) {
 	if !slices.Contains(mem.paths(), "a/b") {
 		t.Errorf("parent a/b not created: %q", mem.paths())
 	}
+	mem.fail = nil
 }
 
 func TestSetupStopsWhenTheParentCannotBeCreated(t *testing.T) {
@@ -260,9 +264,15 @@ func TestCreateCgroupReportsEnableFailuresAndStillCreates(t *testing.T) {
 	if err := m.CreateCgroup("a"); err != nil {
 		t.Fatal(err)
 	}
-	mem.place("a", fakePid(1))
+	mem.fail = func(op, name string) error {
+		if op == "write" && name == "a/cgroup.subtree_control" {
+			return memErr(op, name, unix.EBUSY)
+		}
+		return nil
+	}
 	err := m.CreateCgroup("a/b")
-	wantErrContains(t, err, unix.EBUSY, "cpuset", "a/cgroup.subtree_control")
+	wantErrContains(t, err, unix.EBUSY, "cpuset", "a/cgroup.subtree_control", "no-internal-process")
+	mem.fail = nil
 	if ok, _ := m.Exists("a/b"); !ok {
 		t.Errorf("a/b not created after the enable failure")
 	}
@@ -385,10 +395,16 @@ func TestMoveTasks(t *testing.T) {
 }
 
 func TestMoveTasksGivesUpOnPersistentEBUSY(t *testing.T) {
-	mem := newMemFS("cpuset")
+	mem := newMemFS("memory")
 	m := NewManager(mem, ".")
-	if err := m.CreateCgroup("a/b"); err != nil { // "a" now enables cpuset
+	if err := m.CreateCgroup("a/b"); err != nil {
 		t.Fatal(err)
+	}
+	// A domain controller enabled in a: no task may live there.
+	for _, f := range []string{"cgroup.subtree_control", "a/cgroup.subtree_control"} {
+		if err := mem.WriteFile(f, []byte("+memory")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	mem.ops()
 	err := m.MoveTasks("a", []int{fakePid(1)})
@@ -730,7 +746,7 @@ func TestKillTasksWithoutCgroupKill(t *testing.T) {
 	var cmds []*exec.Cmd
 	done := make(chan error, 2)
 	for _, cg := range []string{"a", "a/b"} {
-		cmd := exec.Command("sleep", "60")
+		cmd := helperCommand("sleep")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}

@@ -15,9 +15,10 @@ import (
 
 // memFS is a small in-memory cgroup v2 for the Manager's unit tests: just
 // enough of the kernel's rules (controllers, the no-internal-process
-// rule, EBUSY for children and tasks, cgroup.events, cgroup.kill) to
-// drive every branch, plus a log of operations and a hook to inject
-// errors. The full fake is package fakefs; cgroupfs tests stay
+// rule for domain controllers, EBUSY for children and tasks,
+// cgroup.events, cgroup.kill) to drive every branch, plus a log of
+// operations and a hook to inject errors. Threaded mode (thread roots,
+// "domain invalid") is not modelled. The full fake is package fakefs; cgroupfs tests stay
 // independent of it.
 //
 // Pids are plain numbers. Tests use pids above the kernel's PID_MAX_LIMIT
@@ -122,6 +123,11 @@ func (m *memFS) controllers(p string) []string {
 	}
 	return m.cgroups[parentOf(p)].subtree
 }
+
+// memThreaded are the threaded controllers, exempt from the
+// no-internal-process rule (measured in the VM: a task may be moved into
+// a cgroup enabling cpuset and cpu for its children).
+var memThreaded = map[string]bool{"cpuset": true, "cpu": true, "perf_event": true, "pids": true}
 
 var memInterfaceFiles = []string{"cgroup.controllers", "cgroup.events", "cgroup.kill", "cgroup.procs", "cgroup.subtree_control"}
 
@@ -249,7 +255,7 @@ func (m *memFS) WriteFile(name string, data []byte) error {
 		switch {
 		case sign == '+' && !slices.Contains(m.controllers(dir), c):
 			return memErr("write", name, unix.ENOENT)
-		case sign == '+' && dir != "." && len(cg.procs) > 0:
+		case sign == '+' && dir != "." && len(cg.procs) > 0 && !memThreaded[c]:
 			return memErr("write", name, unix.EBUSY)
 		case sign == '+':
 			if !slices.Contains(cg.subtree, c) {
@@ -273,7 +279,7 @@ func (m *memFS) WriteFile(name string, data []byte) error {
 		if m.dead[pid] {
 			return memErr("write", name, unix.ESRCH)
 		}
-		if dir != "." && len(cg.subtree) > 0 {
+		if dir != "." && slices.ContainsFunc(cg.subtree, func(c string) bool { return !memThreaded[c] }) {
 			return memErr("write", name, unix.EBUSY)
 		}
 		for _, other := range m.cgroups {
