@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
@@ -262,4 +263,55 @@ func TestDescribeProcess(t *testing.T) {
 	if got := cgtest.DescribeProcess(4194304 - 1); !strings.Contains(got, "exited") && !strings.Contains(got, "state") {
 		t.Errorf("DescribeProcess(unused pid) = %q", got)
 	}
+}
+
+// Root honours $CGGUARD_CGROUP_PARENT, the way to point it at a
+// delegated subtree.
+func TestKernelRootUnderEnvParent(t *testing.T) {
+	base := kernelBase(t)
+	t.Setenv(cgtest.ParentEnv, base)
+	var dir string
+	t.Run("test", func(t *testing.T) {
+		mgr := cgtest.Root(t)
+		dir = mgr.ParentPath()
+		if filepath.Dir(dir) != base {
+			t.Errorf("the per-test root is %s, want it under %s", dir, base)
+		}
+	})
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the per-test root %s still exists after the test: %v", dir, err)
+	}
+}
+
+// A real task that teardown cannot get rid of is named in the hint,
+// with its command and state from /proc.
+func TestKernelHintNamesLiveTasks(t *testing.T) {
+	base := kernelBase(t)
+	mgr := cgtest.Root(t, cgtest.Under(base))
+	// Drain to a cgroup that does not exist: every drain fails, so the
+	// task stays and rmdir keeps answering EBUSY.
+	ops := cgroupfs.NewManager(mgr.FS(), ".", cgroupfs.DrainTo("nowhere"))
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, ops, cgtest.WithPolicy(cgtest.Drain), cgtest.Budget(100*time.Millisecond))
+	if err := g.AddCgroupNoCpuset("stuck"); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sleep", "1000")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }) // runs before Root's cleanup
+	if err := ops.MoveTask("stuck", cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	rec.finish()
+	logs := rec.Logs()
+	if len(logs) != 1 {
+		t.Fatalf("warnings = %q, want one", logs)
+	}
+	want := fmt.Sprintf("hint: the cgroup still has live tasks (pid %d (sleep, state S: sleeping))", cmd.Process.Pid)
+	if !strings.Contains(logs[0], want) {
+		t.Errorf("warning lacks %q:\n%s", want, logs[0])
+	}
+	t.Log(logs[0])
 }

@@ -17,7 +17,8 @@ import (
 // create per-test roots: the absolute path of a cgroup v2 directory the
 // test may write, such as a subtree delegated to the user (see
 // systemd-run --user --scope -p Delegate=yes). Without it, and without
-// the Under option, Root uses the root of the cgroup2 mount.
+// the Under option, Root asks cgroupfs.Discover: the root of the cgroup2
+// mount for root, the process's own cgroup (if delegated) otherwise.
 const ParentEnv = "CGGUARD_CGROUP_PARENT"
 
 // RootOption configures Root.
@@ -76,9 +77,9 @@ func Root(t T, opts ...RootOption) *cgroupfs.Manager {
 	for _, opt := range opts {
 		opt(&cfg)
 	}
-	base, err := rootBase(cfg)
-	if err != nil {
-		t.Skipf("cgtest: no cgroup v2 hierarchy to create test cgroups in: %v; mount one (mount -t cgroup2 none /sys/fs/cgroup), set %s to a writable cgroup2 directory, or test against fakefs", err, ParentEnv)
+	base, reason := rootBase(cfg)
+	if reason != "" {
+		t.Skipf("cgtest: cannot create test cgroups here: %s", reason)
 		return nil
 	}
 	baseFS, err := cgroupfs.Open(base)
@@ -112,15 +113,25 @@ func Root(t T, opts ...RootOption) *cgroupfs.Manager {
 	return cgroupfs.NewManager(rootFS, ".")
 }
 
-// rootBase returns the directory per-test roots go beneath.
-func rootBase(cfg rootConfig) (string, error) {
+// rootBase returns the directory per-test roots go beneath, or why
+// there is none: the Under option, else $CGGUARD_CGROUP_PARENT, else
+// where cgroupfs.Discover says this process may create cgroups (the
+// cgroup2 mount for root, its own cgroup in a delegated subtree).
+func rootBase(cfg rootConfig) (dir, reason string) {
 	if cfg.under != "" {
-		return cfg.under, nil
+		return cfg.under, ""
 	}
 	if env := os.Getenv(ParentEnv); env != "" {
-		return env, nil
+		return env, ""
 	}
-	return cgroupfs.Mountpoint()
+	c, err := cgroupfs.Discover()
+	if err != nil {
+		return "", fmt.Sprintf("%v (or set %s to a writable cgroup2 directory, or test against fakefs)", err, ParentEnv)
+	}
+	if !c.CanCreate {
+		return "", fmt.Sprintf("%s (or set %s to a writable cgroup2 directory, or test against fakefs)", c.Reason, ParentEnv)
+	}
+	return c.Parent, ""
 }
 
 // adopt creates the top-level cgroup name with a single mkdir, tracking
