@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // maxWorkdirBytes bounds what is packed from the package directory: the
@@ -43,15 +44,26 @@ func writeInitramfs(dst string, p plan) error {
 	}
 	c.file(guestConfigPath, 0o644, int64(len(cfg)), bytesReader(cfg))
 
-	// The test binary and anything else executable, with the loader and
-	// libraries of dynamically linked ones (go test -race links libc).
+	// The test binary at its host path (os.Args[0] re-execs must work), and
+	// the host files and tools the test may run, each with the loader and
+	// libraries it needs when dynamically linked (go test -race links libc).
+	if err := packFile(c, p.cfg.Binary, p.cfg.Binary); err != nil {
+		return err
+	}
 	for _, exe := range append([]string{p.cfg.Binary}, p.extra...) {
-		deps, err := runtimeDeps(exe)
+		var deps []string
+		var err error
+		if isELF(exe) {
+			deps, err = runtimeDeps(exe)
+		}
 		if err != nil {
 			return fmt.Errorf("finding the shared libraries of %s: %w", exe, err)
 		}
-		for _, path := range append([]string{exe}, deps...) {
-			if err := packFile(c, path, path); err != nil {
+		if exe != p.cfg.Binary {
+			deps = append([]string{exe}, deps...)
+		}
+		for _, path := range deps {
+			if err := packHostPath(c, path, 0); err != nil {
 				return err
 			}
 		}
@@ -63,6 +75,48 @@ func writeInitramfs(dst string, p plan) error {
 		return err
 	}
 	return f.Close()
+}
+
+// packHostPath packs the host file p so that it resolves in the guest as
+// it does on the host: every symlink met on the way (/bin -> usr/bin and
+// /lib64 -> usr/lib64 on merged-/usr systems, libc.so.6 -> libc-2.36.so
+// elsewhere) is packed as a symlink and the file at the end of the chain as
+// a regular file. Packing the resolved file under the unresolved name would
+// create a real /lib directory and hide the rest of the host's layout.
+func packHostPath(c *cpioWriter, p string, depth int) error {
+	if depth > 40 {
+		return fmt.Errorf("too many levels of symbolic links packing %s", p)
+	}
+	p = filepath.Clean(p)
+	cur := "/"
+	parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	for i, part := range parts {
+		next := filepath.Join(cur, part)
+		fi, err := os.Lstat(next)
+		if err != nil {
+			return err
+		}
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(next)
+			if err != nil {
+				return err
+			}
+			c.symlink(next, target)
+			if !filepath.IsAbs(target) {
+				target = filepath.Join(cur, target)
+			}
+			return packHostPath(c, filepath.Join(append([]string{target}, parts[i+1:]...)...), depth+1)
+		case i == len(parts)-1:
+			return packFile(c, next, next)
+		case fi.IsDir():
+			c.mkdirAll(next, uint32(fi.Mode().Perm()))
+		default:
+			return fmt.Errorf("packing %s: %s is not a directory", p, next)
+		}
+		cur = next
+	}
+	return nil
 }
 
 // packFile packs the host file src (following symlinks) as name.

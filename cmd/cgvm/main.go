@@ -207,12 +207,9 @@ func prepare(s settings, bin string, testArgs []string) (*runner, error) {
 			Hook:    os.Getenv("CGVM_GUEST_HOOK"),
 		},
 	}
-	for _, f := range strings.Split(os.Getenv("CGVM_FILES"), ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			if f, err = filepath.Abs(f); err == nil {
-				p.extra = append(p.extra, f)
-			}
-		}
+	if p.extra, err = extraFiles(os.Getenv("CGVM_FILES")); err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
 	}
 	if err := writeInitramfs(r.initrd, p); err != nil {
 		os.RemoveAll(tmp)
@@ -220,6 +217,40 @@ func prepare(s settings, bin string, testArgs []string) (*runner, error) {
 	}
 	r.kernel = bootImage(kernel)
 	return r, nil
+}
+
+// defaultTools are packed when the host has them: cgroup tests often start
+// a sleep or a shell to have a task to move between cgroups.
+var defaultTools = []string{"sh", "sleep", "true", "false", "cat"}
+
+// extraFiles resolves the host files to pack besides the test binary: the
+// default tools found on PATH, and CGVM_FILES's comma-separated paths or
+// command names. A name in CGVM_FILES that is not found is an error.
+func extraFiles(list string) ([]string, error) {
+	var out []string
+	for _, t := range defaultTools {
+		if p, err := exec.LookPath(t); err == nil && filepath.IsAbs(p) {
+			out = append(out, p)
+		}
+	}
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, err := exec.LookPath(f)
+		if err != nil && strings.Contains(f, "/") && isFile(f) {
+			p, err = f, nil // a data file, not an executable
+		}
+		if err != nil {
+			return nil, fmt.Errorf("CGVM_FILES names %s, which is not a file here (%v): give host paths or commands on PATH, comma-separated", f, err)
+		}
+		if p, err = filepath.Abs(p); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // checkBinary rejects what the guest could not run, before booting a VM.

@@ -41,6 +41,14 @@ func TestEcho(t *testing.T) {
 		t.Errorf("cgroup.controllers = %q, %v; want cpuset in it", c, err)
 	}
 	fmt.Println("LINE1\nLINE2")
+	if os.Getenv("TEST_GUEST_TOOLS") == "1" {
+		// The runner packs a shell and a few tools by default.
+		out, err := exec.Command("sh", "-c", "sleep 0 && true && cat testdata/fixture.txt").CombinedOutput()
+		if err != nil {
+			t.Errorf("running sh in the guest: %v: %s", err, out)
+		}
+		fmt.Printf("TOOLS %s", out)
+	}
 	if p := os.Getenv("TEST_GUEST_EXEC"); p != "" {
 		// Packed by CGVM_FILES with its shared libraries.
 		if out, err := exec.Command(p, "packed").CombinedOutput(); err != nil {
