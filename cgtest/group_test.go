@@ -481,3 +481,23 @@ func TestPlainOpsWithTasks(t *testing.T) {
 		t.Errorf("pid %d was not drained to the root", pid)
 	}
 }
+
+// A mkdir that fails halfway down a nested name leaves the levels made
+// so far tracked, and they are removed.
+func TestFailedMkdirKeepsUpperLevelsTracked(t *testing.T) {
+	f := newFixture(t)
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, f.mgr)
+	f.fs.Fail(fakefs.OpMkdir, "test/a/b/c", errnoEACCES, 1)
+	err := g.AddCgroupNoCpuset("a/b/c")
+	if !errors.Is(err, errnoEACCES) || !strings.Contains(err.Error(), "Delegate=yes") {
+		t.Errorf("AddCgroupNoCpuset with a refused mkdir = %v, want EACCES and the delegation hint", err)
+	}
+	if diff := cmp.Diff([]string{"a", "a/b"}, g.Names()); diff != "" {
+		t.Errorf("Names (-want +got):\n%s", diff)
+	}
+	rec.finish()
+	if diff := cmp.Diff([]string{"test"}, f.cgroups()); diff != "" {
+		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
+	}
+}

@@ -18,7 +18,7 @@ import (
 // On Linux 6.18 every later CLONE_INTO_CGROUP into such a cgroup is
 // SIGKILLed at once (Start succeeds, Wait says "signal: killed"), so the
 // group refuses instead of handing the test a dead process.
-var ErrKilledCgroup = errors.New("cgroup.kill was written to this cgroup or an ancestor, and the kernel kills every process later spawned into it")
+var ErrKilledCgroup = errors.New("cgroup.kill was written to this cgroup, or to an ancestor while it existed, and the kernel kills every process later spawned into it")
 
 // clone3Refused reports whether clone3 is refused here: ENOSYS from a
 // kernel before 5.3 or from a seccomp policy (Docker's default profile

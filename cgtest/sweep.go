@@ -1,0 +1,294 @@
+package cgtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cgguard/cgguard/cgroupfs"
+)
+
+// Verdict is what Sweep decided about one cgroup it found.
+type Verdict string
+
+const (
+	// SweepLive is a per-test root whose owner still runs (same pid and
+	// same start time): it is left alone, not even read.
+	SweepLive Verdict = "live"
+	// SweepStale is a per-test root whose owner is gone, or whose pid now
+	// names another process (the start time differs): its tasks are
+	// killed and its subtree removed, deepest first (or, with
+	// SweepDryRun, only listed).
+	SweepStale Verdict = "stale"
+	// SweepForeign is a cgroup whose name is not a per-test root's (see
+	// RootName): somebody else's, never touched.
+	SweepForeign Verdict = "foreign"
+	// SweepUnknown is a per-test root whose owner cannot be checked
+	// (/proc unreadable): it is kept, and the error says why.
+	SweepUnknown Verdict = "unknown"
+)
+
+// SweptCgroup is what Sweep found and did for one child cgroup of the
+// directory it swept.
+type SweptCgroup struct {
+	// Name is the child's name in the swept directory.
+	Name string
+	// Owner is the process encoded in the name; zero for a foreign one.
+	Owner Owner
+	// Verdict says whether the cgroup was kept or reclaimed, and why.
+	Verdict Verdict
+	// Cgroups lists, for a stale root, the cgroups of its subtree
+	// (relative to the swept directory, the root itself last): the
+	// ones removed, or with SweepDryRun the ones that would be.
+	Cgroups []string
+	// Pids lists, for a stale root, the tasks found in its subtree
+	// before the kill (with SweepDryRun: the tasks that would be killed).
+	Pids []int
+	// Removed is true when the stale root is gone after the sweep (it
+	// was removed, or vanished meanwhile). Always false with
+	// SweepDryRun.
+	Removed bool
+	// Err is why the owner could not be checked (SweepUnknown) or why
+	// a stale root could not be listed, emptied or removed; nil
+	// otherwise.
+	Err error
+	// Took is how long reclaiming the stale root took.
+	Took time.Duration
+}
+
+// SweepReport is the result of Sweep: one entry per child cgroup of the
+// swept directory, sorted by name.
+type SweepReport struct {
+	// Dir is the directory swept, as given to Sweep.
+	Dir string
+	// DryRun is true when the sweep only listed (SweepDryRun).
+	DryRun bool
+	// Cgroups holds one entry per child cgroup found.
+	Cgroups []SweptCgroup
+}
+
+// Count returns how many entries have the verdict v.
+func (r SweepReport) Count(v Verdict) int {
+	n := 0
+	for _, c := range r.Cgroups {
+		if c.Verdict == v {
+			n++
+		}
+	}
+	return n
+}
+
+// Err returns the errors of every entry, joined (each prefixed with the
+// entry's name), or nil when the sweep met none.
+func (r SweepReport) Err() error {
+	var errs []error
+	for _, c := range r.Cgroups {
+		if c.Err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", path.Join(r.Dir, c.Name), c.Err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// String renders the report for people: one line per per-test root
+// (live, stale, unknown), foreign cgroups counted on a last line.
+func (r SweepReport) String() string {
+	var b strings.Builder
+	for _, c := range r.Cgroups {
+		if c.Verdict == SweepForeign {
+			continue
+		}
+		fmt.Fprintf(&b, "%-7s %s (pid %d, start time %d)", c.Verdict, c.Name, c.Owner.PID, c.Owner.StartTime)
+		switch {
+		case c.Verdict == SweepLive:
+			b.WriteString(": owner running, kept")
+		case c.Verdict == SweepUnknown:
+			b.WriteString(": kept")
+		case r.DryRun:
+			fmt.Fprintf(&b, ": would remove %d cgroup(s) and kill %d task(s)", len(c.Cgroups), len(c.Pids))
+		case c.Removed:
+			fmt.Fprintf(&b, ": removed %d cgroup(s), killed %d task(s) in %v", len(c.Cgroups), len(c.Pids), c.Took.Round(time.Microsecond))
+		default:
+			b.WriteString(": NOT removed")
+		}
+		if c.Err != nil {
+			fmt.Fprintf(&b, ": %v", c.Err)
+		}
+		b.WriteByte('\n')
+	}
+	if n := r.Count(SweepForeign); n > 0 {
+		fmt.Fprintf(&b, "foreign %d other cgroup(s), not made by cgtest.Root: left alone\n", n)
+	}
+	return b.String()
+}
+
+// SweepOption configures Sweep.
+type SweepOption func(*sweepConfig)
+
+type sweepConfig struct {
+	dryRun bool
+	budget time.Duration
+}
+
+// SweepDryRun makes Sweep only list: it decides every verdict, and for
+// stale roots lists their cgroups and tasks, but kills and removes
+// nothing.
+func SweepDryRun() SweepOption {
+	return func(c *sweepConfig) { c.dryRun = true }
+}
+
+// SweepBudget bounds the wait, per stale root, for its killed tasks to
+// be gone (default DefaultBudget). A d of zero or less means the default.
+func SweepBudget(d time.Duration) SweepOption {
+	return func(c *sweepConfig) { c.budget = d }
+}
+
+// ownerAlive is Owner.Alive, a variable so that the tests can make
+// liveness unknowable, which /proc never is for root.
+var ownerAlive = Owner.Alive
+
+// Sweep reclaims the per-test roots (see Root and RootName) that dead
+// test runs left in the directory dir of fsys ("." for its root): a run
+// killed by SIGKILL, by go test's -timeout panic or by a crash never ran
+// its cleanups. It lists the child cgroups of dir and, for each:
+//
+//   - a name that does not parse with ParseRootName is foreign and
+//     never touched;
+//   - an owner that still runs, with the same pid and start time, is
+//     live: kept, not even read;
+//   - an owner that is gone, or whose pid now names a process with
+//     another start time (pid reuse), is stale: every task in the
+//     subtree is killed (cgroup.kill), Sweep waits for the kernel to
+//     report "populated 0", and removes the subtree deepest first;
+//   - an owner that cannot be checked (/proc unreadable) is unknown:
+//     kept, and reported with the error.
+//
+// It never kills when the calling process is inside the stale root
+// (cgroupfs.ErrCallerInside); the root is then kept and the entry's Err
+// says so. A root that vanishes meanwhile (another sweep took it) is
+// not an error. Owners are looked up in this process's pid namespace: a
+// root made by a process in another pid namespace that shares this
+// cgroup hierarchy looks stale, so sweep only where the test runs live
+// in the same pid namespace as the sweeper.
+//
+// The error is non-nil only when dir cannot be listed; failures for
+// single cgroups are in their entries (see SweepReport.Err).
+func Sweep(fsys cgroupfs.FS, dir string, opts ...SweepOption) (SweepReport, error) {
+	cfg := sweepConfig{budget: DefaultBudget}
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	if cfg.budget <= 0 {
+		cfg.budget = DefaultBudget
+	}
+	rep := SweepReport{Dir: dir, DryRun: cfg.dryRun}
+	m := cgroupfs.NewManager(fsys, dir)
+	if _, err := m.Path("x"); err != nil { // a bad dir: no I/O yet
+		return rep, fmt.Errorf("cgtest: sweep %s: %w", dir, err)
+	}
+	entries, err := fsys.ReadDir(dir)
+	if err != nil {
+		return rep, fmt.Errorf("cgtest: sweep %s for stale per-test roots: list it: %w", dir, err)
+	}
+	for _, e := range entries {
+		// IsDir does not follow symlinks: only real cgroups count.
+		if !e.IsDir() {
+			continue
+		}
+		c := SweptCgroup{Name: e.Name(), Verdict: SweepForeign}
+		owner, ok := ParseRootName(c.Name)
+		if !ok {
+			rep.Cgroups = append(rep.Cgroups, c)
+			continue
+		}
+		c.Owner = owner
+		alive, err := ownerAlive(owner)
+		switch {
+		case err != nil:
+			c.Verdict = SweepUnknown
+			c.Err = fmt.Errorf("cannot tell whether its owner, pid %d, still runs, so it is kept: %w", owner.PID, err)
+		case alive:
+			c.Verdict = SweepLive
+		default:
+			c.Verdict = SweepStale
+			start := time.Now()
+			reclaim(m, &c, cfg)
+			c.Took = time.Since(start)
+		}
+		rep.Cgroups = append(rep.Cgroups, c)
+	}
+	slices.SortFunc(rep.Cgroups, func(a, b SweptCgroup) int { return strings.Compare(a.Name, b.Name) })
+	return rep, nil
+}
+
+// reclaim lists, then (unless dry) kills and removes the stale root
+// c.Name, recording what it found and did in c.
+func reclaim(m *cgroupfs.Manager, c *SweptCgroup, cfg sweepConfig) {
+	tree, pids, err := subtreeOf(m, c.Name)
+	c.Cgroups, c.Pids = tree, pids
+	if errors.Is(err, fs.ErrNotExist) && len(tree) == 0 {
+		c.Removed = !cfg.dryRun // another sweep was faster
+		return
+	}
+	if err != nil {
+		c.Err = fmt.Errorf("its owner, pid %d, is gone, but its cgroups could not be listed, so nothing was removed: %w", c.Owner.PID, err)
+		return
+	}
+	if cfg.dryRun {
+		return
+	}
+	// Kill before removing: rmdir of a populated cgroup says EBUSY, and
+	// the tasks of a dead run (its workload, a sleeper) would otherwise
+	// run on. KillTasks refuses when this process is inside.
+	if err := m.KillTasks(c.Name); err != nil {
+		c.Err = fmt.Errorf("its owner, pid %d, is gone, but killing its tasks failed, so nothing was removed: %w", c.Owner.PID, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.budget)
+	defer cancel()
+	if err := m.WaitEmpty(ctx, c.Name); err != nil {
+		c.Err = fmt.Errorf("its owner, pid %d, is gone and its tasks were killed, but: %w", c.Owner.PID, err)
+		return
+	}
+	// tree is deepest first: every child is removed before its parent.
+	var errs []error
+	for _, name := range tree {
+		if err := m.RemoveCgroup(name); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		c.Err = fmt.Errorf("its owner, pid %d, is gone and its tasks were killed, but removing its cgroups failed: %w", c.Owner.PID, errors.Join(errs...))
+		return
+	}
+	c.Removed = true
+}
+
+// subtreeOf returns the cgroups of the subtree name, deepest first
+// (children in sorted order, each parent after its children), and the
+// pids in them. Cgroups that vanish while walked are left out; the
+// error wraps fs.ErrNotExist when name itself is missing.
+func subtreeOf(m *cgroupfs.Manager, name string) (tree []string, pids []int, err error) {
+	kids, err := m.Children(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, k := range kids {
+		t, p, err := subtreeOf(m, k)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return tree, pids, err
+		}
+		tree = append(tree, t...)
+		pids = append(pids, p...)
+	}
+	procs, err := m.Procs(name)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return tree, pids, err
+	}
+	return append(tree, name), append(pids, procs...), nil
+}
