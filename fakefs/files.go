@@ -264,6 +264,9 @@ func parseMax(s string) (int, error) {
 	if v < 0 {
 		return 0, unix.ERANGE
 	}
+	if v == 1<<31-1 {
+		return -1, nil // the kernel's "max" is INT_MAX
+	}
 	return v, nil
 }
 
@@ -285,37 +288,18 @@ func writeMaxDesc(_ *FS, c *cgroup, s string) error {
 
 func readPressureSwitch(_ *FS, c *cgroup) string { return fmt.Sprintf("%d\n", boolDigit(c.pressure)) }
 
-// writePressureSwitch follows cgroup_pressure_write: kstrtobool.
+// writePressureSwitch follows cgroup_pressure_write: kstrtoint, then 0
+// or 1 (ERANGE otherwise), as measured.
 func writePressureSwitch(_ *FS, c *cgroup, s string) error {
-	v, err := kstrtobool(strstrip(s))
-	if err == nil {
-		c.pressure = v
+	v, err := kstrtoint(strstrip(s))
+	if err != nil {
+		return err
 	}
-	return err
-}
-
-// kstrtobool looks at the first one or two characters only, as the
-// kernel does: y/Y/1/on are true, n/N/0/off are false.
-func kstrtobool(s string) (bool, error) {
-	if s == "" {
-		return false, unix.EINVAL
+	if v < 0 || v > 1 {
+		return unix.ERANGE
 	}
-	switch s[0] {
-	case 'y', 'Y', '1':
-		return true, nil
-	case 'n', 'N', '0':
-		return false, nil
-	case 'o', 'O':
-		if len(s) > 1 {
-			switch s[1] {
-			case 'n', 'N':
-				return true, nil
-			case 'f', 'F':
-				return false, nil
-			}
-		}
-	}
-	return false, unix.EINVAL
+	c.pressure = v == 1
+	return nil
 }
 
 func readPSI(*FS, *cgroup) string {

@@ -1,0 +1,119 @@
+package fakefs_test
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/cgguard/cgguard/cgroupfs"
+	"github.com/cgguard/cgguard/fakefs"
+)
+
+// trickyInputs exercise the kernel's parsers: bases, signs, overflow,
+// whitespace, NUL bytes, booleans, controller lists and CPU lists.
+var trickyInputs = []string{
+	"", "0", "1", "2", "-1", "-0", "+1", "--1", "-+1", "0x1", "0X1", "0x", "01", "08", "1\n", "1\n\n", " 1 ", "\t1",
+	"1 1", "1\x00junk", "\x001", "max", "max\n", " max ", "MAX", "maxx", "2147483647", "2147483648", "-2147483648",
+	"4294967296", "99999999999999999999", "y", "n", "on", "off", "of", "yes", "Y", "+cpuset", "-cpuset", "+hugetlb",
+	"+memory +bogus", "+cpuset\t+cpu", "+cpu  +cpuset", "+pids -pids", "-pids +pids", "+perf_event", "0-1", "0,1",
+	"0-0", "1-0", "N", "all", "ALL", "0-1:1/2", "0-1:2/1", "0-N:1/1", ",", ",0", "0,", "0 1", "0-", "-0", "0--1",
+	"0-1-2", "0:1/2", "0-1:1", "0-1:1/0", "0-65535", "65535", "domain threaded", "\n", " ",
+}
+
+// TestParsersMatchKernel writes every tricky input to the parsing files
+// of a fresh child cgroup on the kernel and on a fake offering the same
+// controllers, one after another, and compares the errno of each write
+// and what the file reads afterwards. cgroup.procs is left out (a
+// random pid names someone else's process on the kernel; the
+// conformance suite checks it with its own tasks), and so is
+// "threaded" for cgroup.type (threaded mode is not emulated).
+func TestParsersMatchKernel(t *testing.T) {
+	_, dir := kernelCgroup(t)
+	kfs, err := cgroupfs.Open(dir)
+	if err != nil {
+		t.Fatalf("open %s: %v", dir, err)
+	}
+	defer kfs.Close()
+	ctrlData, err := kfs.ReadFile("cgroup.controllers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctrls := strings.Fields(string(ctrlData))
+	opts := []fakefs.Option{fakefs.WithControllers(ctrls...)}
+	files := []string{"cgroup.max.depth", "cgroup.max.descendants", "cgroup.freeze", "cgroup.kill", "cgroup.subtree_control", "cgroup.pressure", "cgroup.type"}
+	if slices.Contains(ctrls, "cpuset") {
+		files = append(files, "cpuset.cpus", "cpuset.mems")
+		for _, f := range []struct {
+			file string
+			opt  func(cgroupfs.CPUSet) fakefs.Option
+		}{{"cpuset.cpus.effective", fakefs.WithCPUs}, {"cpuset.mems.effective", fakefs.WithMems}} {
+			data, err := kfs.ReadFile(f.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			set, err := cgroupfs.ParseCPUSet(string(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts = append(opts, f.opt(set))
+		}
+	}
+	ffs := fakefs.New(opts...)
+	for _, fsys := range []cgroupfs.FS{kfs, ffs} {
+		for _, c := range ctrls {
+			if err := fsys.WriteFile("cgroup.subtree_control", []byte("+"+c)); err != nil {
+				t.Fatalf("enable %s: %v", c, err)
+			}
+		}
+		if err := fsys.Mkdir("p"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		_ = kfs.WriteFile("p/cgroup.subtree_control", []byte("\n"))
+		for _, c := range ctrls {
+			_ = kfs.WriteFile("p/cgroup.subtree_control", []byte("-"+c))
+		}
+		_ = kfs.WriteFile("p/cgroup.freeze", []byte("0"))
+		_ = kfs.Rmdir("p")
+		for _, c := range slices.Backward(ctrls) {
+			_ = kfs.WriteFile("cgroup.subtree_control", []byte("-"+c))
+		}
+	})
+	errnoOf := func(err error) string {
+		if err == nil {
+			return "ok"
+		}
+		var e syscall.Errno
+		if errors.As(err, &e) {
+			return e.Error()
+		}
+		return err.Error()
+	}
+	compared := 0
+	for _, file := range files {
+		for _, in := range trickyInputs {
+			if file == "cgroup.type" && strings.Contains(in, "threaded") {
+				continue
+			}
+			name := "p/" + file
+			kerr := kfs.WriteFile(name, []byte(in))
+			ferr := ffs.WriteFile(name, []byte(in))
+			compared++
+			if errnoOf(kerr) != errnoOf(ferr) {
+				t.Errorf("write %q to %s: kernel %s, fake %s", in, file, errnoOf(kerr), errnoOf(ferr))
+			}
+			if file == "cgroup.kill" {
+				continue
+			}
+			kdata, kerr := kfs.ReadFile(name)
+			fdata, ferr := ffs.ReadFile(name)
+			if kerr != nil || ferr != nil || string(kdata) != string(fdata) {
+				t.Errorf("read %s after writing %q: kernel %q (%v), fake %q (%v)", file, in, kdata, kerr, fdata, ferr)
+			}
+		}
+	}
+	t.Logf("compared %d writes to %d files (controllers %q)", compared, len(files), ctrls)
+}
