@@ -30,78 +30,32 @@ import (
 // process it did not start (a reaped pid could be reused meanwhile).
 const noSuchPid = 4194305
 
-// helperEnv makes the test binary a helper process instead of running
-// tests (see init): the cgvm VM has no shell and no sleep binary, so the
-// tests start copies of themselves. Its values are the helper modes:
-// "sleep" sleeps for an hour; "fork2" starts two sleeping helpers of its
-// own and waits for them, like "sh -c 'sleep & sleep & wait'".
-const helperEnv = "CGGUARD_CGROUPFS_TEST_HELPER"
-
-func init() {
-	switch os.Getenv(helperEnv) {
-	case "":
-		return
-	case "sleep":
-		time.Sleep(time.Hour)
-	case "fork2":
-		var kids []*exec.Cmd
-		for range 2 {
-			kid := helperCommand("sleep")
-			if err := kid.Start(); err != nil {
-				fmt.Fprintln(os.Stderr, "helper:", err)
-				os.Exit(2)
-			}
-			kids = append(kids, kid)
-		}
-		for _, kid := range kids {
-			_ = kid.Wait()
-		}
-	default:
-		fmt.Fprintf(os.Stderr, "helper: unknown mode %q\n", os.Getenv(helperEnv))
-		os.Exit(2)
-	}
-	os.Exit(0)
-}
-
-// helperCommand returns a command running this test binary as a helper
-// in mode (see helperEnv). Other tests of the package may use it
-// wherever they would start "sleep".
-func helperCommand(mode string) *exec.Cmd {
-	exe, err := os.Executable()
-	if err != nil {
-		exe = os.Args[0]
-	}
-	cmd := exec.Command(exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperEnv+"="+mode) // the last value wins
-	return cmd
-}
-
-// child is a process the test started; Cleanup kills and reaps it.
+// child is a sleeper the test started (see startSleeper), with its end
+// observable: done closes once it is reaped, and err says how it ended.
 type child struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 	err  error
 }
 
-// startChild starts a helper in mode (see helperEnv), inside the cgroup
-// cg of fsys when cg is not "" (CLONE_INTO_CGROUP: every process it
-// forks is inside from the start), and registers its kill and reap with
-// t.Cleanup.
-func startChild(t *testing.T, fsys *OSFS, cg string, mode string) *child {
+// startChild starts a sleeper with children sleepers of its own, inside
+// the cgroup cg of fsys when cg is not "" (CLONE_INTO_CGROUP: every
+// process it forks is inside from the start). It returns once all of
+// them run; Cleanup kills and reaps them.
+func startChild(t *testing.T, fsys *OSFS, cg string, children int) *child {
 	t.Helper()
-	c := &child{cmd: helperCommand(mode), done: make(chan struct{})}
+	var attr *syscall.SysProcAttr
 	if cg != "" {
 		dir, err := fsys.OpenDir(cg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer dir.Close()
-		c.cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(dir.Fd())}
+		attr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(dir.Fd())}
 	}
-	if err := c.cmd.Start(); err != nil {
-		t.Fatalf("start a %s helper: %v", mode, err)
-	}
+	c := &child{cmd: startSleeper(t, attr, children), done: make(chan struct{})}
 	go func() { c.err = c.cmd.Wait(); close(c.done) }()
+	// Runs before startSleeper's cleanup, so its Wait comes after ours.
 	t.Cleanup(func() {
 		_ = c.cmd.Process.Kill() // by pidfd: never another process
 		<-c.done
@@ -222,7 +176,7 @@ func TestKernelRemoveCgroupDrainsALiveTask(t *testing.T) {
 	if err := m.CreateCgroup("a"); err != nil {
 		t.Fatal(err)
 	}
-	c := startChild(t, fsys, "", "sleep")
+	c := startChild(t, fsys, "", 0)
 	pid := c.cmd.Process.Pid
 	if err := m.MoveTask("a", pid); err != nil {
 		t.Fatalf("MoveTask: %v", err)
@@ -241,10 +195,8 @@ func TestKernelRemoveCgroupDrainsALiveTask(t *testing.T) {
 	if got, want := cgroupOf(t, pid), "/"+filepath.Base(dir); got != want {
 		t.Errorf("pid %d is in %s, want %s", pid, got, want)
 	}
-	select {
-	case <-c.done:
-		t.Errorf("the drained task died: %v", c.err)
-	default:
+	if err := c.cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Errorf("the drained task died: %v", err)
 	}
 }
 
@@ -258,7 +210,7 @@ func TestKernelDrainToAnotherCgroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A shell and its two children, all born in p/a.
-	c := startChild(t, fsys, "p/a", "fork2")
+	c := startChild(t, fsys, "p/a", 2)
 	if err := m.DrainTasks("a"); err != nil {
 		t.Fatalf("DrainTasks: %v", err)
 	}
@@ -287,8 +239,8 @@ func TestKernelKillTasksAndWaitEmpty(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Tasks in the cgroup and below it, some the shell forked.
-	top := startChild(t, fsys, "p/a", "sleep")
-	below := startChild(t, fsys, "p/a/b", "fork2")
+	top := startChild(t, fsys, "p/a", 0)
+	below := startChild(t, fsys, "p/a/b", 2)
 	pids, err := m.subtreePids("p/a")
 	if err != nil || len(pids) < 2 {
 		t.Fatalf("subtree pids = %v, %v", pids, err)
@@ -328,7 +280,7 @@ func TestKernelWaitEmptyTimesOutSayingWhatItSaw(t *testing.T) {
 	if err := m.CreateCgroup("a"); err != nil {
 		t.Fatal(err)
 	}
-	c := startChild(t, fsys, "a", "sleep")
+	c := startChild(t, fsys, "a", 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	err := m.WaitEmpty(ctx, "a")
@@ -391,7 +343,7 @@ func TestKernelMoveTasksSkipsGonePids(t *testing.T) {
 	if err := m.CreateCgroup("a"); err != nil {
 		t.Fatal(err)
 	}
-	c := startChild(t, fsys, "", "sleep")
+	c := startChild(t, fsys, "", 0)
 	pid := c.cmd.Process.Pid
 	if err := m.MoveTasks("a", []int{noSuchPid, pid}); err != nil {
 		t.Fatalf("MoveTasks with a gone pid first: %v", err)
@@ -530,7 +482,7 @@ func TestVMManagerCpuset(t *testing.T) {
 	// cpuset and cpu are threaded controllers, exempt from the
 	// no-internal-process rule: a task may live in a although a enables
 	// them for b.
-	c := startChild(t, nil, "", "sleep")
+	c := startChild(t, nil, "", 0)
 	pid := c.cmd.Process.Pid
 	if err := m.MoveTask("a", pid); err != nil {
 		t.Fatalf("MoveTask into a cgroup enabling only cpuset and cpu: %v", err)

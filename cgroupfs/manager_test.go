@@ -5,12 +5,10 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -743,25 +741,17 @@ func TestKillTasksWithoutCgroupKill(t *testing.T) {
 	}
 	// memFS pids are numbers; the fallback signals them for real, so
 	// they must be this test's own children.
-	var cmds []*exec.Cmd
-	done := make(chan error, 2)
+	var kids []*child
 	for _, cg := range []string{"a", "a/b"} {
-		cmd := helperCommand("sleep")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill() })
-		go func() { done <- cmd.Wait() }()
-		mem.place(cg, cmd.Process.Pid)
-		cmds = append(cmds, cmd)
+		c := startChild(t, nil, "", 0)
+		mem.place(cg, c.cmd.Process.Pid)
+		kids = append(kids, c)
 	}
 	if err := m.KillTasks("a"); err != nil {
 		t.Fatalf("KillTasks without cgroup.kill: %v", err)
 	}
-	for range cmds {
-		err := <-done
-		var exit *exec.ExitError
-		if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+	for _, c := range kids {
+		if err := c.wait(t); !killedBySIGKILL(err) {
 			t.Errorf("child ended with %v, want killed by SIGKILL", err)
 		}
 	}
