@@ -435,8 +435,11 @@ func cpusetHint(err error) string {
 
 // MoveTask moves the process pid into the cgroup with one write of the
 // pid to its cgroup.procs (the kernel parses each write as one pid). The
-// kernel answers ESRCH when the process is gone and EBUSY when the
-// cgroup has controllers enabled in its own cgroup.subtree_control.
+// kernel answers ESRCH when the process is gone, EBUSY when the cgroup
+// enables a domain controller (memory, io, ...) in its own
+// cgroup.subtree_control (threaded ones, cpuset and cpu, are exempt),
+// and EOPNOTSUPP when the cgroup is "domain invalid" (an ancestor holds
+// tasks and enables threaded controllers).
 func (m *Manager) MoveTask(name string, pid int) error {
 	p, err := m.Path(name)
 	if err != nil {
