@@ -35,9 +35,11 @@
 // and is printed only when something went wrong.
 //
 // The test binary's environment in the guest is CGGUARD_VM=1, HOME=/tmp,
-// TMPDIR=/tmp, a standard PATH (on which there are no programs: pack what a
-// test executes with CGVM_FILES), and the host's GO*, TEST_* and CGGUARD_*
-// variables plus those named in CGVM_PASSENV.
+// TMPDIR=/tmp, a standard PATH, and the host's GO*, TEST_* and CGGUARD_*
+// variables plus those named in CGVM_PASSENV. The only programs in the
+// guest are the host's sh, sleep, true, false and cat (cgroup tests start
+// them to have tasks to move), packed with their libraries and symlinks at
+// their host paths; pack anything else a test runs with CGVM_FILES.
 //
 // # Settings
 //
@@ -53,8 +55,8 @@
 //	-timeout CGVM_TIMEOUT  kill the VM after this long, 0 for never; default the
 //	                       test's -test.timeout plus 30s, else 10m
 //	-qemu    CGVM_QEMU     qemu binary; default qemu-system-x86_64 on PATH
-//	         CGVM_FILES    comma-separated host files to pack at their own paths
-//	                       (executables with their libraries), e.g. /bin/sleep
+//	         CGVM_FILES    comma-separated host files or commands on PATH to pack
+//	                       at their host paths (executables with their libraries)
 //	         CGVM_PASSENV  comma-separated extra variables to pass to the test
 //	         CGVM_APPEND   extra kernel command line, e.g. loglevel=7
 //	         CGVM_LOG      also write the guest's kernel log to this file

@@ -146,7 +146,8 @@ func pickTimeout(v string, testArgs []string) (time.Duration, error) {
 type runner struct {
 	s       settings
 	qemu    string
-	kernel  string
+	kernel  string // what qemu boots: bzImage or its decompressed vmlinux
+	bzImage string
 	tmp     string
 	initrd  string
 	log     string
@@ -215,7 +216,7 @@ func prepare(s settings, bin string, testArgs []string) (*runner, error) {
 		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("packing the initramfs: %v", err)
 	}
-	r.kernel = bootImage(kernel)
+	r.bzImage, r.kernel = kernel, bootImage(kernel)
 	return r, nil
 }
 
@@ -433,6 +434,12 @@ wait:
 			return 1
 		}
 		return code
+	}
+	if qemuErr != nil && r.kernel != r.bzImage && strings.Contains(qerr.String(), "PVH") {
+		// A kernel built without CONFIG_PVH cannot be booted decompressed;
+		// the guest never started, so booting the bzImage is safe.
+		r.kernel = r.bzImage
+		return r.run()
 	}
 	if qemuErr != nil {
 		hint := ""

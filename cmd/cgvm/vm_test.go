@@ -348,3 +348,30 @@ func TestBadInput(t *testing.T) {
 		_ = err
 	})
 }
+
+// TestFallsBackToBzImageWithoutPVH uses a fake qemu that refuses the
+// decompressed kernel the way qemu refuses a kernel built without PVH, and
+// reports success when given the bzImage: the runner must retry with it.
+func TestFallsBackToBzImageWithoutPVH(t *testing.T) {
+	dir := t.TempDir()
+	kernel := filepath.Join(dir, "vmlinuz-nopvh")
+	if err := os.WriteFile(kernel, fakeBzImage(t, []byte("\x7fELF-without-pvh")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fakeQemu := filepath.Join(dir, "qemu")
+	script := `#!/bin/sh
+while [ $# -gt 0 ]; do [ "$1" = -kernel ] && k=$2; shift; done
+case "$k" in
+*/vmlinux-*) echo "qemu-system-x86_64: Error loading uncompressed kernel without PVH ELF Note" >&2; exit 1;;
+esac
+echo "booted $k" >/dev/fd/3
+echo "CGVM-EXIT 0" >/dev/fd/4
+`
+	if err := os.WriteFile(fakeQemu, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := runRunner(t, dir, []string{"CGVM_QEMU=" + fakeQemu, "CGVM_KERNEL=" + kernel, "XDG_CACHE_HOME=" + t.TempDir()}, guestBin(t))
+	if r.code != 0 || r.stdout != "booted "+kernel+"\n" {
+		t.Errorf("exit %d, stdout %q, want 0 and a boot of the bzImage %s\nstderr:\n%s", r.code, r.stdout, kernel, r.stderr)
+	}
+}
