@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -63,6 +64,7 @@ func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = 
 // scenarios create children under it and enable the controllers its
 // cgroup.controllers offers (they restore it afterwards). Never root it
 // at a cgroup other software uses. The hierarchy root of a fake is fine.
+// TestFS stops the test (t.Fatalf) when the root is not such a cgroup.
 //
 // Scenarios needing a controller (cpuset, or any domain controller) are
 // skipped, with the reason, when the root's cgroup.controllers lacks it;
@@ -70,32 +72,118 @@ func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = 
 // scenario makes is removed when it ends, tasks killed first.
 func TestFS(t *testing.T, fsys cgroupfs.FS, opts ...Option) {
 	t.Helper()
+	cfg, ctrls, err := prepare(fsys, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range scenarios {
+		t.Run(s.name, func(t *testing.T) { runScenario(t, s, fsys, cfg, ctrls) })
+	}
+}
+
+// Check runs the same scenarios as TestFS without a testing.T, as
+// testing/fstest.TestFS does: it returns nil when fsys behaves like the
+// kernel, and otherwise one error joining every difference, one line
+// each, prefixed with the scenario's name. Skipped scenarios are not
+// errors; their names and reasons go to skipped, when not nil. The
+// requirements on fsys are TestFS's.
+func Check(fsys cgroupfs.FS, skipped func(scenario, reason string), opts ...Option) error {
+	cfg, ctrls, err := prepare(fsys, opts)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, s := range scenarios {
+		r := &recorder{}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			defer r.runCleanups()
+			runScenario(r, s, fsys, cfg, ctrls)
+		}()
+		<-done
+		for _, msg := range r.errs {
+			errs = append(errs, fmt.Errorf("%s: %s", s.name, msg))
+		}
+		if r.skip != "" && skipped != nil {
+			skipped(s.name, r.skip)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// prepare applies the options and checks that the root is an empty
+// cgroup.
+func prepare(fsys cgroupfs.FS, opts []Option) (config, []string, error) {
 	cfg := config{timeout: 10 * time.Second}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	ctrls, err := fsys.ReadFile("cgroup.controllers")
 	if err != nil {
-		t.Fatalf("cgroupfstest: read cgroup.controllers of the FS root: %v; TestFS needs an FS rooted at a cgroup", err)
+		return cfg, nil, fmt.Errorf("cgroupfstest: read cgroup.controllers of the FS root: %w; the conformance suite needs an FS rooted at a cgroup", err)
 	}
 	entries, err := fsys.ReadDir(".")
 	if err != nil {
-		t.Fatalf("cgroupfstest: list the FS root: %v", err)
+		return cfg, nil, fmt.Errorf("cgroupfstest: list the FS root: %w", err)
 	}
 	for _, e := range entries {
 		if e.IsDir() {
-			t.Fatalf("cgroupfstest: the FS root already has the child cgroup %q; TestFS needs an empty cgroup it may fill", e.Name())
+			return cfg, nil, fmt.Errorf("cgroupfstest: the FS root already has the child cgroup %q; the conformance suite needs an empty cgroup it may fill (make a fresh one for it)", e.Name())
 		}
 	}
-	for _, s := range scenarios {
-		t.Run(s.name, func(t *testing.T) {
-			x := &ctx{T: t, fsys: fsys, cfg: cfg, rootCtrls: strings.Fields(string(ctrls)), dir: strings.ReplaceAll(s.name, "/", "-")}
-			if s.needTasks && cfg.tasks == nil {
-				t.Skip("needs live tasks: pass cgroupfstest.WithTasks (fakefs.FS is one; for the kernel, NewProcessTasks)")
-			}
-			t.Cleanup(x.cleanup)
-			s.run(x)
-		})
+	return cfg, strings.Fields(string(ctrls)), nil
+}
+
+func runScenario(t reporter, s scenario, fsys cgroupfs.FS, cfg config, ctrls []string) {
+	x := &ctx{reporter: t, fsys: fsys, cfg: cfg, rootCtrls: ctrls, dir: strings.ReplaceAll(s.name, "/", "-")}
+	if s.needTasks && cfg.tasks == nil {
+		t.Skip("needs live tasks: pass cgroupfstest.WithTasks (fakefs.FS is one; for the kernel, NewProcessTasks)")
+	}
+	t.Cleanup(x.cleanup)
+	s.run(x)
+}
+
+// reporter is the part of *testing.T the scenarios use; Check provides
+// its own.
+type reporter interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Skip(args ...any)
+	Skipf(format string, args ...any)
+	Cleanup(func())
+}
+
+// recorder is Check's reporter. Fatalf and Skip end the scenario's
+// goroutine with runtime.Goexit, as testing.T does.
+type recorder struct {
+	errs     []string
+	skip     string
+	cleanups []func()
+}
+
+func (r *recorder) Helper() {}
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.Errorf(format, args...)
+	runtime.Goexit()
+}
+func (r *recorder) Skip(args ...any) {
+	r.skip = fmt.Sprint(args...)
+	runtime.Goexit()
+}
+func (r *recorder) Skipf(format string, args ...any) {
+	r.skip = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+func (r *recorder) Cleanup(f func()) { r.cleanups = append(r.cleanups, f) }
+
+func (r *recorder) runCleanups() {
+	for _, f := range slices.Backward(r.cleanups) {
+		f()
 	}
 }
 
@@ -109,7 +197,7 @@ type scenario struct {
 // ctx is what a scenario works with: its own directory under the root,
 // and everything it made, for cleanup.
 type ctx struct {
-	*testing.T
+	reporter
 	fsys      cgroupfs.FS
 	cfg       config
 	rootCtrls []string
