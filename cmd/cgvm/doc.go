@@ -60,6 +60,7 @@
 //	         CGVM_PASSENV  comma-separated extra variables to pass to the test
 //	         CGVM_APPEND   extra kernel command line, e.g. loglevel=7
 //	         CGVM_LOG      also write the guest's kernel log to this file
+//	         CGVM_GUEST_HOOK  panic or hang: make the guest misbehave, for cgvm's own tests
 //
 // # Failures
 //

@@ -77,6 +77,9 @@ func hostMain(args []string) int {
 		fset.Usage()
 		return 2
 	}
+	if v := os.Getenv("CGVM_CPUS"); v != "" && envInt("CGVM_CPUS", 0) == 0 {
+		return fail("CGVM_CPUS=%q is not a positive number of guest CPUs", v)
+	}
 	bin, testArgs := fset.Arg(0), fset.Args()[1:]
 	var err error
 	if s.timeout, err = pickTimeout(timeoutDefault, testArgs); err != nil {
@@ -323,10 +326,13 @@ func (r *runner) run() int {
 	if err != nil {
 		return fail("%v", err)
 	}
+	defer outR.Close()
 	ctlR, ctlW, err := os.Pipe()
 	if err != nil {
+		outW.Close()
 		return fail("%v", err)
 	}
+	defer ctlR.Close()
 	var qerr bytes.Buffer
 	cmd := exec.Command(r.qemu, r.qemuArgs()...)
 	cmd.ExtraFiles = []*os.File{outW, ctlW}
@@ -338,6 +344,8 @@ func (r *runner) run() int {
 	defer signal.Stop(sigs)
 
 	if err := cmd.Start(); err != nil {
+		outW.Close()
+		ctlW.Close()
 		return fail("starting %s: %v", r.qemu, err)
 	}
 	// Only qemu holds the write ends now, so the readers see EOF when it
@@ -368,7 +376,10 @@ func (r *runner) run() int {
 				rep := parseReport(line)
 				switch {
 				case rep.exit:
-					exitCh <- rep.code
+					select {
+					case exitCh <- rep.code:
+					default: // only the first exit line counts; never block the reader
+					}
 				case rep.path != "":
 					if err := r.writeBack(rep.path, rep.data); err != nil {
 						writeErrs = append(writeErrs, err.Error())
