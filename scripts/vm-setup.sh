@@ -12,7 +12,14 @@ cache="${XDG_CACHE_HOME:-$HOME/.cache}/cgguard"
 mkdir -p "$cache"
 
 as_root() {
-	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+	if [ "$(id -u)" = 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		echo "vm-setup: installing qemu needs root; run as root, or as root: apt-get install --no-install-recommends qemu-system-x86" >&2
+		exit 1
+	fi
 }
 
 updated=
