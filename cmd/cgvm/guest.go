@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -170,29 +168,53 @@ func guestRun(out, ctl *os.File) int {
 		}
 	}
 
-	cmd := exec.Command(cfg.Binary, cfg.Args...)
-	cmd.Dir = cfg.Dir
-	cmd.Env = cfg.Env
-	cmd.Stdout = out
-	cmd.Stderr = out
-	err = cmd.Run()
-	code := 0
-	var exitErr *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exitErr):
-		code = exitErr.ExitCode()
-		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			fmt.Fprintf(out, "cgvm guest: %s was killed by %v\n", cfg.Binary, ws.Signal())
-			code = 128 + int(ws.Signal())
-		}
-	default:
-		fmt.Fprintf(out, "cgvm guest: running %s: %v\n", cfg.Binary, err)
-		code = 1
-	}
+	code := runReaping(cfg, out)
 	drain(out)
 	sendOutputs(ctl, out, cfg.Outputs, before)
 	return code
+}
+
+// runReaping runs the test binary and returns its exit code. As PID 1 the
+// guest's init inherits every orphan (a shell's background sleep, a task a
+// test forgot), so rather than waiting for the test's pid alone it reaps
+// every child, the way an init must.
+func runReaping(cfg guestConfig, out *os.File) int {
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		fmt.Fprintf(out, "cgvm guest: opening %s: %v\n", os.DevNull, err)
+		return 1
+	}
+	defer devnull.Close()
+	proc, err := os.StartProcess(cfg.Binary, append([]string{cfg.Binary}, cfg.Args...), &os.ProcAttr{
+		Dir:   cfg.Dir,
+		Env:   cfg.Env,
+		Files: []*os.File{devnull, out, out},
+	})
+	if err != nil {
+		fmt.Fprintf(out, "cgvm guest: starting %s: %v\n", cfg.Binary, err)
+		return 1
+	}
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, 0, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			fmt.Fprintf(out, "cgvm guest: waiting for %s: %v\n", cfg.Binary, err)
+			return 1
+		}
+		if pid != proc.Pid {
+			continue // an orphan, reaped
+		}
+		switch {
+		case ws.Exited():
+			return ws.ExitStatus()
+		case ws.Signaled():
+			fmt.Fprintf(out, "cgvm guest: %s was killed by %v\n", cfg.Binary, ws.Signal())
+			return 128 + int(ws.Signal())
+		}
+	}
 }
 
 type fileStamp struct {

@@ -184,6 +184,7 @@ func TestVMPassesArgsEnvOutputAndFiles(t *testing.T) {
 		"LINE1\nLINE2\n", // raw serial port: no "\r\n"
 		"EXEC packed\n",
 		"TOOLS packed from testdata/\n",
+		"ORPHAN reaped\n",
 		"--- PASS: TestEcho",
 	} {
 		if !strings.Contains(r.stdout, want) {

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 var exitCode = flag.Int("exit", 0, "exit with this code after the tests, to check exit-code passing")
@@ -48,6 +49,7 @@ func TestEcho(t *testing.T) {
 			t.Errorf("running sh in the guest: %v: %s", err, out)
 		}
 		fmt.Printf("TOOLS %s", out)
+		checkOrphanReaped(t)
 	}
 	if p := os.Getenv("TEST_GUEST_EXEC"); p != "" {
 		// Packed by CGVM_FILES with its shared libraries.
@@ -62,4 +64,28 @@ func TestEcho(t *testing.T) {
 // TestFail fails, for the host to see the failure come out.
 func TestFail(t *testing.T) {
 	t.Error("failing on purpose")
+}
+
+// checkOrphanReaped starts a background sleep whose shell exits at once, so
+// the sleep is reparented to the guest's init; init must reap it when it
+// exits, or it stays a zombie.
+func checkOrphanReaped(t *testing.T) {
+	out, err := exec.Command("sh", "-c", "sleep 0.1 & echo $!").Output()
+	if err != nil {
+		t.Fatalf("starting an orphan: %v", err)
+	}
+	pid := strings.TrimSpace(string(out))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		stat, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil {
+			fmt.Println("ORPHAN reaped")
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("orphan %s not reaped by init within 30s: %s", pid, stat)
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
