@@ -253,4 +253,3 @@ func demoFake(out io.Writer) demoJSON {
 	leftLine(out, d.res.LeftBehind)
 	return d.res
 }
-

@@ -248,12 +248,18 @@ type probeT struct {
 	msgs     []string
 }
 
-func (t *probeT) Helper()                           {}
-func (t *probeT) Name() string                      { return "doctor-probe" }
-func (t *probeT) Cleanup(f func())                  { t.cleanups = append(t.cleanups, f) }
-func (t *probeT) Logf(format string, args ...any)   { t.msgs = append(t.msgs, fmt.Sprintf(format, args...)) }
-func (t *probeT) Errorf(format string, args ...any) { t.msgs = append(t.msgs, fmt.Sprintf(format, args...)) }
-func (t *probeT) Skipf(format string, args ...any)  { t.msgs = append(t.msgs, fmt.Sprintf(format, args...)) }
+func (t *probeT) Helper()          {}
+func (t *probeT) Name() string     { return "doctor-probe" }
+func (t *probeT) Cleanup(f func()) { t.cleanups = append(t.cleanups, f) }
+func (t *probeT) Logf(format string, args ...any) {
+	t.msgs = append(t.msgs, fmt.Sprintf(format, args...))
+}
+func (t *probeT) Errorf(format string, args ...any) {
+	t.msgs = append(t.msgs, fmt.Sprintf(format, args...))
+}
+func (t *probeT) Skipf(format string, args ...any) {
+	t.msgs = append(t.msgs, fmt.Sprintf(format, args...))
+}
 func (t *probeT) end() {
 	for i := len(t.cleanups) - 1; i >= 0; i-- {
 		t.cleanups[i]()

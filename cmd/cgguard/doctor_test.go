@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/cgguard/cgguard/cgroupfs"
+)
+
+func TestDoctorSections(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run([]string{"doctor"}, &out, &errb)
+	s := out.String()
+	t.Logf("cgguard doctor:\n%s", s)
+	for _, want := range []string{
+		"cgroups on this host", "cgroup2 mount", "own cgroup", "create cgroups", "controllers", "cpuset",
+		"kernel ", "Linux ", "cgroup.kill", "CLONE_INTO_CGROUP", "stale roots",
+		"VM runner", "qemu", "kernel image", "kvm", "cgvm",
+		"Demonstration", "per-test root", "nested cgroups", "spawn", "teardown", "left behind     nothing", "Summary:",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("doctor output lacks %q", want)
+		}
+	}
+	caps, _ := cgroupfs.Discover()
+	if !caps.CanCreate {
+		t.Skipf("the rest needs real cgroups, which cannot be made here: %s", caps.Reason)
+	}
+	if code != exitOK {
+		t.Errorf("doctor exit %d on a machine that can create cgroups, want 0; stderr %s", code, errb.String())
+	}
+	for _, want := range []string{"Demonstration on the real kernel", "by clone3 CLONE_INTO_CGROUP"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("doctor output lacks %q", want)
+		}
+	}
+	checkNoRootsOfOurs(t, caps.Parent)
+}
+
+// checkNoRootsOfOurs fails the test for a per-test root of this process
+// left in dir.
+func checkNoRootsOfOurs(t *testing.T, dir string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "cgguard-"+strconv.Itoa(os.Getpid())+"-") {
+			t.Errorf("leak: doctor left %s", filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+func TestDoctorJSON(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run([]string{"doctor", "-json"}, &out, &errb)
+	var got doctorJSON
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("doctor -json printed invalid JSON: %v\n%s", err, out.String())
+	}
+	if got.OK != (code == exitOK) {
+		t.Errorf("ok=%v but exit %d", got.OK, code)
+	}
+	names := map[string]string{}
+	for _, c := range got.Checks {
+		names[c.Name] = c.Status
+		if c.Status == statusFail && c.Fix == "" && c.Name == "create cgroups" {
+			t.Errorf("a failed check without a fix: %+v", c)
+		}
+	}
+	for _, n := range []string{"cgroup2 mount", "create cgroups", "cpuset", "kernel", "cgroup.kill", "CLONE_INTO_CGROUP", "qemu", "kernel image"} {
+		if names[n] == "" {
+			t.Errorf("doctor -json has no %q check", n)
+		}
+	}
+	if len(got.Demo.Steps) != 4 || len(got.Demo.LeftBehind) != 0 || got.Demo.Error != "" {
+		t.Errorf("demo = %+v, want 4 steps, nothing left, no error", got.Demo)
+	}
+	for _, s := range got.Demo.Steps {
+		if s.Took <= 0 {
+			t.Errorf("step %q has no timing", s.Step)
+		}
+	}
+	caps, _ := cgroupfs.Discover()
+	if caps.CanCreate {
+		if got.Demo.Backend != "kernel" || names["create cgroups"] != statusOK || names["CLONE_INTO_CGROUP"] != statusOK {
+			t.Errorf("on a machine that creates cgroups: backend %q, create %q, clone %q; want kernel, ok, ok", got.Demo.Backend, names["create cgroups"], names["CLONE_INTO_CGROUP"])
+		}
+		if caps.HasController("cpuset") == (names["cpuset"] == statusWarn) {
+			t.Errorf("cpuset check %q disagrees with the controllers %q", names["cpuset"], caps.Controllers)
+		}
+		checkNoRootsOfOurs(t, caps.Parent)
+	}
+}
+
+// Where real cgroups cannot be made, the same demonstration runs on
+// fakefs, cpusets included.
+func TestDemoFake(t *testing.T) {
+	var out bytes.Buffer
+	res := demoFake(&out)
+	s := out.String()
+	if res.Backend != "fakefs" || res.Error != "" || len(res.LeftBehind) != 0 || len(res.Steps) != 4 {
+		t.Errorf("demoFake = %+v\n%s", res, s)
+	}
+	for _, want := range []string{"cpusets workers/w0=0-1 workers/w1=2-3", "fake task", "task killed (cgroup.kill)", "left behind     nothing"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("demoFake output lacks %q:\n%s", want, s)
+		}
+	}
+}
