@@ -123,7 +123,7 @@ func demoKernel(out io.Writer, caps cgroupfs.Capabilities) demoJSON {
 			return d.fail(t, err)
 		}
 	}
-	how := "no cpusets: cpuset is not available in cgroup v2 here (see the cpuset line above)"
+	how := "no cpusets: the per-test root does not get the cpuset controller here (see the cpuset line above)"
 	if len(cpus) > 0 {
 		how = fmt.Sprintf("cpusets workers/w0=%s workers/w1=%s", cpus["workers/w0"], cpus["workers/w1"])
 	}

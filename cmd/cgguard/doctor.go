@@ -91,8 +91,7 @@ func doctorCmd(args []string, stdout, stderr io.Writer) int {
 	if caps.CanCreate {
 		demo = demoKernel(out, caps)
 	} else {
-		why := caps.Reason
-		fmt.Fprintf(out, "Demonstration on fakefs, the in-memory kernel: real cgroups cannot be made here (%s)\n", why)
+		fmt.Fprintln(out, "Demonstration on fakefs, the in-memory kernel, as real cgroups cannot be made here (see \"create cgroups\" above)")
 		demo = demoFake(out)
 	}
 	ok := demo.Error == "" && len(demo.LeftBehind) == 0
@@ -103,7 +102,7 @@ func doctorCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(out)
 	switch {
-	case ok && caps.HasController("cpuset"):
+	case ok && cpusetUsable(caps):
 		fmt.Fprintln(out, "Summary: cgroup tests, cpuset included, can run on this machine.")
 	case ok:
 		fmt.Fprintln(out, "Summary: cgroup tests can run on this machine; those that need cpuset skip here and run in the VM runner.")
@@ -173,8 +172,12 @@ func hostChecks(caps cgroupfs.Capabilities, capsErr error, emit func(check)) {
 
 	c = check{Section: secHost, Name: "cpuset"}
 	switch {
+	case cpusetUsable(caps):
+		c.Status, c.Detail = statusOK, "available in cgroup v2 and enabled in "+filepath.Join(caps.Parent, "cgroup.subtree_control")+": per-test roots get it, groups can pin CPUs"
 	case caps.HasController("cpuset"):
-		c.Status, c.Detail = statusOK, "available in cgroup v2: groups can pin CPUs"
+		c.Status = statusWarn
+		c.Detail = "available at " + caps.Parent + " but not enabled in its cgroup.subtree_control, so per-test roots made there lack it (cgtest.Root never changes the cgroup2 mount's root, a host-wide setting), and tests that need cpuset skip"
+		c.Fix = "as root: echo +cpuset > " + filepath.Join(caps.Parent, "cgroup.subtree_control") + " (host-wide), or set " + cgtest.ParentEnv + " to a cgroup that enables cpuset for its children"
 	case slices.Contains(v1, "cpuset"):
 		c.Status = statusWarn
 		c.Detail = "bound to a cgroup v1 hierarchy (hybrid mode), so cgroup v2 cannot have it: cgroups made here have no cpuset files, and tests that need cpuset (cgtest.RequireControllers(\"cpuset\")) skip"
@@ -191,6 +194,17 @@ func hostChecks(caps cgroupfs.Capabilities, capsErr error, emit func(check)) {
 		emit(c)
 	}
 	emit(staleCheck(caps))
+}
+
+// cpusetUsable reports whether per-test roots made under caps.Parent get
+// the cpuset controller: Parent offers it and enables it for its
+// children.
+func cpusetUsable(caps cgroupfs.Capabilities) bool {
+	if !caps.HasController("cpuset") {
+		return false
+	}
+	on, err := os.ReadFile(filepath.Join(caps.Parent, "cgroup.subtree_control"))
+	return err == nil && slices.Contains(strings.Fields(string(on)), "cpuset")
 }
 
 // v1Controllers returns the controllers /proc/cgroups lists as enabled
