@@ -52,6 +52,9 @@ func TestCrashHelper(t *testing.T) {
 		// net should everything else fail.
 		time.Sleep(10 * time.Minute)
 		return
+	case "inside":
+		sweepFromInside(t)
+		return
 	}
 	mgr := cgtest.Root(t, cgtest.Under(os.Getenv(crashBaseEnv)))
 	g := cgtest.NewGroup(t, mgr)
@@ -73,6 +76,51 @@ func TestCrashHelper(t *testing.T) {
 		t.Errorf("mode %s: stdin closed before the process was killed", mode)
 	}
 }
+
+// sweepFromInside moves this process into a stale root under the base,
+// sweeps, prints what Sweep said, and moves back: the child half of
+// TestSweepRefusesWhenInside. Should Sweep kill, only this child dies.
+func sweepFromInside(t *testing.T) {
+	base := os.Getenv(crashBaseEnv)
+	stale := filepath.Join(base, cgtest.RootName(cgtest.Owner{PID: neverPid, StartTime: 1}, "TestInside", 1))
+	for _, d := range []string{stale, stale + "/work"} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	home, err := cgroupfs.SelfCgroup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mnt, err := cgroupfs.Mountpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := []byte(strconv.Itoa(os.Getpid()))
+	if err := os.WriteFile(stale+"/work/cgroup.procs", pid, 0); err != nil {
+		t.Fatal(err)
+	}
+	fsys, err := cgroupfs.Open(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := cgtest.Sweep(fsys, ".")
+	fsys.Close()
+	if err := os.WriteFile(filepath.Join(mnt, home, "cgroup.procs"), pid, 0); err != nil {
+		t.Fatalf("move back home to %s: %v", home, err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rep.Cgroups {
+		fmt.Printf("RESULT %s %s removed=%v inside=%v\n", c.Name, c.Verdict, c.Removed, errors.Is(c.Err, cgroupfs.ErrCallerInside))
+		fmt.Printf("ERROR %v\n", c.Err)
+	}
+}
+
+// neverPid is above the kernel's PID_MAX_LIMIT (4194304): an owner with
+// it is dead for sure.
+const neverPid = 4194305
 
 // sleeperCmd returns a command that runs this test binary as a sleeper.
 func sleeperCmd() *exec.Cmd {
@@ -579,4 +627,39 @@ func TestCrashNextRunReclaims(t *testing.T) {
 		t.Errorf("the killed child's sleeper %d survived the next run's Root", killed.sleeper.pid)
 	}
 	killed.sleeper.reap(t)
+}
+
+// Sweep never kills the process that runs it: a sweeper that sits in a
+// stale root (it moved itself there) keeps the root and says why. The
+// sweeper is a child process, so that a bug kills only the child.
+func TestSweepRefusesWhenInside(t *testing.T) {
+	_, base := crashBase(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$")
+	cmd.Env = append(os.Environ(), crashModeEnv+"=inside", crashBaseEnv+"="+base)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("the sweeping child failed: %v\nstdout:\n%s\nstderr:\n%s", err, out, stderr.String())
+	}
+	stale := cgtest.RootName(cgtest.Owner{PID: neverPid, StartTime: 1}, "TestInside", 1)
+	if want := "RESULT " + stale + " stale removed=false inside=true"; !strings.Contains(string(out), want) {
+		t.Errorf("the child's sweep said:\n%s\nwant %q", out, want)
+	}
+	if !strings.Contains(string(out), "is inside") {
+		t.Errorf("the error does not say the sweeper is inside:\n%s", out)
+	}
+	if !exists(filepath.Join(base, stale, "work")) {
+		t.Fatalf("the root the sweeper sat in was removed")
+	}
+	// Now that nobody is inside, a sweep reclaims it.
+	fsys, err := cgroupfs.Open(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fsys.Close()
+	rep, err := cgtest.Sweep(fsys, ".")
+	if err != nil || rep.Err() != nil || rep.Count(cgtest.SweepStale) != 1 || exists(filepath.Join(base, stale)) {
+		t.Errorf("the sweep after the child left: %v, %v\n%s", err, rep.Err(), rep)
+	}
 }
