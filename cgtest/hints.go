@@ -43,6 +43,12 @@ func (g *Group) hint(name string, err error) string {
 	if errors.As(err, &re) {
 		err = re.err
 	}
+	// An operation on the cgroup never returned: looking at the cgroup
+	// to explain it would block the same way, past the budget.
+	var be *budgetError
+	if errors.As(err, &be) && be.stuck {
+		return fmt.Sprintf(hintTimeout, "; a cgroupfs operation on it never returned, so it was not looked at again")
+	}
 	timedOut := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, cgroupfs.ErrWriteTimeout)
 	switch {
 	case errors.Is(err, unix.EBUSY):
