@@ -257,7 +257,7 @@ func TestBadNamesFailBeforeAnyIO(t *testing.T) {
 	defer rec.finish()
 	g := cgtest.NewGroup(rec, f.mgr)
 	before := len(f.fs.Log())
-	for _, name := range []string{"", "/abs", "a/", "a//b", "./a", "a/..", "../escape", "a/../../b", "nul\x00", "new\nline", "cgroup.procs", "a/cgroup.kill", strings.Repeat("x", 256)} {
+	for _, name := range []string{"", "/abs", "a/", "a//b", "./a", "a/..", "../escape", "a/../../b", "nul\x00", "new\nline", "cgroup.procs", "a/cgroup.kill", strings.Repeat("x", 4096)} {
 		if err := g.AddCgroupNoCpuset(name); !errors.Is(err, cgtest.ErrInvalidName) || !errors.Is(err, fs.ErrInvalid) {
 			t.Errorf("AddCgroupNoCpuset(%q) = %v, want an error wrapping ErrInvalidName", name, err)
 		}

@@ -18,8 +18,11 @@ var ErrInvalidName = fmt.Errorf("invalid cgroup name: %w", fs.ErrInvalid)
 // no longer be removed by anyone, so nothing is created.
 var ErrTestEnded = errors.New("the test has ended, and its cgroups were torn down")
 
-// maxNameLen is the kernel's NAME_MAX: no path component may be longer.
-const maxNameLen = 255
+// maxNameLen is the longest component the kernel can ever accept: a
+// path given to mkdir must be shorter than PATH_MAX (4096 bytes).
+// cgroupfs (kernfs), unlike most filesystems, has no NAME_MAX of 255:
+// mkdir of a 300- or 4095-byte name succeeds there (measured on 6.18).
+const maxNameLen = 4095
 
 // checkName returns an error wrapping ErrInvalidName unless name is a
 // relative, slash-separated cgroup name that stays beneath the parent:
@@ -53,7 +56,7 @@ func brokenNameRule(name string) string {
 		case strings.HasPrefix(elem, "cgroup."):
 			return fmt.Sprintf("the component %q is reserved for interface files (the kernel answers EEXIST)", elem)
 		case len(elem) > maxNameLen:
-			return fmt.Sprintf("a component is %d bytes long, above the kernel's limit of %d", len(elem), maxNameLen)
+			return fmt.Sprintf("a component is %d bytes long, and the kernel refuses paths of 4096 bytes or more (PATH_MAX)", len(elem))
 		}
 	}
 	return ""
