@@ -375,3 +375,35 @@ func ExampleSweep() {
 	// another run    foreign removed=false cgroups=0 tasks=0
 	// left: 2 cgroups
 }
+
+// An empty stale root (the usual case: a run killed between tests) is
+// removed without a kill or a wait; a populated one is killed first.
+func TestSweepEmptyRootSkipsKill(t *testing.T) {
+	fsys := fakefs.New()
+	empty := RootName(Owner{PID: neverPid, StartTime: 1}, "TestEmpty", 1)
+	full := RootName(Owner{PID: neverPid, StartTime: 2}, "TestFull", 1)
+	for _, d := range []string{empty, empty + "/a", full, full + "/a"} {
+		if err := fsys.Mkdir(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := fsys.Spawn(full + "/a"); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Sweep(fsys, ".")
+	if err != nil || rep.Err() != nil || rep.Count(SweepStale) != 2 {
+		t.Fatalf("Sweep = %v, %v:\n%s", err, rep.Err(), rep)
+	}
+	var kills []string
+	for _, e := range fsys.Log() {
+		if e.Op == fakefs.OpWrite && strings.HasSuffix(e.Path, "/cgroup.kill") {
+			kills = append(kills, e.Path)
+		}
+	}
+	if d := cmp.Diff([]string{full + "/cgroup.kill"}, kills); d != "" {
+		t.Errorf("cgroup.kill writes (-want +got):\n%s", d)
+	}
+	if n := len(fsys.Snapshot().Cgroups); n != 1 {
+		t.Errorf("%d cgroups left, want only the root", n)
+	}
+}
