@@ -1,0 +1,287 @@
+package fakefs_test
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cgguard/cgguard/cgroupfs"
+	"github.com/cgguard/cgguard/cgtest"
+	"github.com/cgguard/cgguard/fakefs"
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
+)
+
+// fuzzSeeds are the hostile and odd names the fuzzers start from.
+var fuzzSeeds = []string{
+	"..", "../x", "/abs", "a/../../b", "a//b", "a/", ".", "x\x00y", "x\ny",
+	strings.Repeat("n", 300), "ünïcødé/名前", "with space", " ", "x\ty",
+	"../outside/keep", "../outside", "a/b/c", "cgroup.procs", "cgroup.kill",
+	"cpuset.cpus", "...", "-",
+}
+
+// fuzzWorld is a fakefs with a cgroup "outside" the Manager's parent
+// "p" that nothing may touch: a child holding a task, a cpuset, a
+// limit.
+func fuzzWorld(t *testing.T) (*fakefs.FS, *cgroupfs.Manager) {
+	t.Helper()
+	fsys := fakefs.New()
+	mgr := cgroupfs.NewManager(fsys, "p")
+	if err := mgr.Setup(false); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []error{
+		fsys.Mkdir("outside"),
+		fsys.WriteFile("outside/cgroup.subtree_control", []byte("+cpuset")),
+		fsys.Mkdir("outside/keep"),
+		fsys.WriteFile("outside/keep/cpuset.cpus", []byte("1-2")),
+		fsys.WriteFile("outside/keep/cgroup.max.descendants", []byte("5")),
+	} {
+		if step != nil {
+			t.Fatal(step)
+		}
+	}
+	if _, err := fsys.Spawn("outside/keep"); err != nil {
+		t.Fatal(err)
+	}
+	return fsys, mgr
+}
+
+// notUnder returns the snapshot without p and what lies beneath it.
+func notUnder(s fakefs.Snapshot, p string) fakefs.Snapshot {
+	var out fakefs.Snapshot
+	for _, c := range s.Cgroups {
+		if c.Path != p && !strings.HasPrefix(c.Path, p+"/") {
+			out.Cgroups = append(out.Cgroups, c)
+		}
+	}
+	return out
+}
+
+// FuzzFakefsNames gives a hostile name to fakefs directly, to the
+// Manager (as a cgroup name and as its parent) and to a cgtest.Group:
+// an invalid path fails with EINVAL and changes nothing; whatever the
+// name, nothing outside the Manager's parent changes; and after
+// CleanupAll and the group's teardown nothing is left beneath it.
+func FuzzFakefsNames(f *testing.F) {
+	for _, n := range fuzzSeeds {
+		f.Add(n)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		fsys, mgr := fuzzWorld(t)
+		before := fsys.Snapshot()
+
+		// The fake alone: every operation on an invalid path is EINVAL.
+		raw := "p/" + name
+		errs := map[string]error{"Mkdir": fsys.Mkdir(raw)}
+		_, errs["ReadFile"] = fsys.ReadFile(raw)
+		_, errs["ReadDir"] = fsys.ReadDir(raw)
+		errs["WriteFile"] = fsys.WriteFile(raw+"/cgroup.procs", []byte("0"))
+		if w, err := fsys.Watch(raw); err == nil {
+			w.Close()
+		} else {
+			errs["Watch"] = err
+		}
+		errs["Rmdir"] = fsys.Rmdir(raw)
+		if !fs.ValidPath(raw) {
+			for op, err := range errs {
+				if !errors.Is(err, unix.EINVAL) {
+					t.Errorf("%s(%q) = %v, want EINVAL for an invalid path", op, raw, err)
+				}
+			}
+		}
+		if diff := cmp.Diff(notUnder(before, "p"), notUnder(fsys.Snapshot(), "p")); diff != "" {
+			t.Errorf("fakefs calls on %q changed what lies outside p (-before +after):\n%s", raw, diff)
+		}
+
+		// The Manager, with a task in the cgroup when it could be made.
+		err := mgr.CreateCgroup(name)
+		if err == nil {
+			if _, err := fsys.Spawn("p/" + name); err != nil {
+				t.Errorf("Spawn into p/%s, made by CreateCgroup: %v", name, err)
+			}
+			if err := mgr.SetCpuset(name, cgroupfs.NewCPUSet(1)); err != nil {
+				t.Errorf("SetCpuset(%q): %v", name, err)
+			}
+			_ = mgr.ClearCpuset(name)
+			_ = mgr.KillTasks(name)
+		} else if !errors.Is(err, cgroupfs.ErrInvalidName) && !errors.Is(err, fs.ErrExist) && !errors.Is(err, unix.EINVAL) {
+			t.Errorf("CreateCgroup(%q) = %v, want success, ErrInvalidName, EEXIST or EINVAL", name, err)
+		}
+		_ = mgr.RemoveCgroup(name)
+		if err := mgr.CleanupAll(); err != nil {
+			t.Errorf("CleanupAll after %q: %v", name, err)
+		}
+		if diff := cmp.Diff(before, fsys.Snapshot()); diff != "" {
+			t.Errorf("after CreateCgroup(%q) = %v, RemoveCgroup and CleanupAll the fake differs (-before +after):\n%s", name, err, diff)
+		}
+
+		// The guard.
+		ft := &fuzzT{name: "FuzzFakefsNames"}
+		g := cgtest.NewGroup(ft, mgr, cgtest.Budget(time.Second))
+		if g.AddCgroupNoCpuset(name) == nil {
+			if _, err := fsys.Spawn("p/" + name); err != nil {
+				t.Errorf("Spawn into p/%s, made by the group: %v", name, err)
+			}
+		}
+		ft.finish()
+		if len(ft.errs)+len(ft.logs) != 0 {
+			t.Errorf("the group reported for %q: %q %q", name, ft.errs, ft.logs)
+		}
+		if diff := cmp.Diff(notUnder(before, "p"), notUnder(fsys.Snapshot(), "p")); diff != "" {
+			t.Errorf("the group with %q changed what lies outside p (-before +after):\n%s", name, diff)
+		}
+		for _, c := range fsys.Snapshot().Cgroups {
+			if strings.HasPrefix(c.Path, "p/") {
+				t.Errorf("the group's teardown left %s for the name %q", c.Path, name)
+			}
+		}
+
+		// The name as a Manager's parent, below p: nothing happens
+		// outside p, and once its levels are removed the fake is as
+		// before.
+		pm := cgroupfs.NewManager(fsys, "p/"+name)
+		if pm.Setup(false) == nil {
+			lv := strings.Split(name, "/")
+			for i := len(lv); i > 0; i-- {
+				if err := fsys.Rmdir("p/" + strings.Join(lv[:i], "/")); err != nil {
+					t.Errorf("remove the parent level p/%q made by Setup: %v", strings.Join(lv[:i], "/"), err)
+				}
+			}
+		}
+		_ = pm.CleanupAll()
+		if diff := cmp.Diff(before, fsys.Snapshot()); diff != "" {
+			t.Errorf("the parent p/%q changed the fake (-before +after):\n%s", name, diff)
+		}
+	})
+}
+
+// oddNames are names the kernel is asked about, with the errno it gave
+// on Linux 6.18 (0: mkdir succeeded). cgroupfs has no NAME_MAX: only a
+// path of PATH_MAX (4096) bytes or more fails.
+var oddNames = []struct {
+	name string
+	want syscall.Errno
+}{
+	{strings.Repeat("x", 255), 0},
+	{strings.Repeat("x", 256), 0},
+	{strings.Repeat("x", 300), 0},
+	{strings.Repeat("x", 4095), 0},
+	{"with space", 0},
+	{" ", 0},
+	{"x\ty", 0},
+	{"ünïcødé名前", 0},
+	{`back\slash`, 0},
+	{"a:b", 0},
+	{".hidden", 0},
+	{"...", 0},
+	{"-", 0},
+	{"x\ny", unix.EINVAL},
+	{"cgroup.procs", unix.EEXIST},
+}
+
+// TestOddNamesMatchKernel makes each odd name with mkdir on the real
+// cgroupfs (under a test cgroup of its own) and on fakefs: both must
+// give the same answer, the one measured.
+func TestOddNamesMatchKernel(t *testing.T) {
+	_, dir := kernelCgroup(t)
+	kfs, err := cgroupfs.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kfs.Close()
+	ffs := fakefs.New()
+	for _, tc := range oddNames {
+		label := tc.name
+		if len(label) > 20 {
+			label = fmt.Sprintf("%d bytes", len(label))
+		}
+		kerr := kfs.Mkdir(tc.name)
+		ferr := ffs.Mkdir(tc.name)
+		if got := errnoOf(kerr); got != tc.want {
+			t.Errorf("kernel mkdir %q = %v, want errno %d (%v)", label, kerr, tc.want, tc.want)
+		}
+		if got := errnoOf(ferr); got != tc.want {
+			t.Errorf("fakefs mkdir %q = %v, want errno %d (%v), as the kernel", label, ferr, tc.want, tc.want)
+		}
+		if kerr == nil {
+			if err := kfs.Rmdir(tc.name); err != nil {
+				t.Errorf("kernel rmdir %q: %v", label, err)
+			}
+		}
+		if ferr == nil {
+			if err := ffs.Rmdir(tc.name); err != nil {
+				t.Errorf("fakefs rmdir %q: %v", label, err)
+			}
+		}
+	}
+	// PATH_MAX: the kernel refuses a 4096-byte name (ENAMETOOLONG), and
+	// the files of a 4095-byte cgroup are out of reach by path (the path
+	// of cgroup.procs is too long), while fakefs has no length limit.
+	long := strings.Repeat("x", 4096)
+	kerr := kfs.Mkdir(long)
+	if !errors.Is(kerr, unix.ENAMETOOLONG) {
+		t.Errorf("kernel mkdir of 4096 bytes = %v, want ENAMETOOLONG", kerr)
+	}
+	ferr := ffs.Mkdir(long)
+	t.Logf("mkdir of a 4096-byte name: kernel %v; fakefs %v (a known difference: fakefs has no PATH_MAX)", errnoOf(kerr), ferr)
+}
+
+func errnoOf(err error) syscall.Errno {
+	var e syscall.Errno
+	if errors.As(err, &e) {
+		return e
+	}
+	if err != nil {
+		return unix.EIO
+	}
+	return 0
+}
+
+// fuzzT is the smallest cgtest.T: it keeps what the group reports and
+// runs the cleanups, last in first out, at finish.
+type fuzzT struct {
+	name     string
+	mu       sync.Mutex
+	cleanups []func()
+	logs     []string
+	errs     []string
+}
+
+func (t *fuzzT) Helper()      {}
+func (t *fuzzT) Name() string { return t.name }
+func (t *fuzzT) Cleanup(f func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.cleanups = append(t.cleanups, f)
+}
+func (t *fuzzT) Logf(format string, args ...any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.logs = append(t.logs, fmt.Sprintf(format, args...))
+}
+func (t *fuzzT) Errorf(format string, args ...any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.errs = append(t.errs, fmt.Sprintf(format, args...))
+}
+func (t *fuzzT) Skipf(format string, args ...any) { t.Errorf("skip: "+format, args...) }
+
+func (t *fuzzT) finish() {
+	for {
+		t.mu.Lock()
+		if len(t.cleanups) == 0 {
+			t.mu.Unlock()
+			return
+		}
+		f := t.cleanups[len(t.cleanups)-1]
+		t.cleanups = t.cleanups[:len(t.cleanups)-1]
+		t.mu.Unlock()
+		f()
+	}
+}
