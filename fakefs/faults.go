@@ -36,6 +36,8 @@ type fault struct {
 	err     error         // nil for a hang
 	times   int           // remaining failures; <0: always
 	release chan struct{} // closed when a hang is released
+	entered chan struct{} // closed when the first call blocks in the hang
+	enterer sync.Once
 }
 
 func (ft *fault) matches(op Op, name string) bool {
@@ -79,12 +81,21 @@ func (f *FS) Fail(op Op, pattern string, err error, times int) (remove func()) {
 // write timeouts and cancellation. release may be called more than once
 // and from any goroutine. Calls that begin after release do not block.
 func (f *FS) Hang(op Op, pattern string) (release func()) {
-	ft := &fault{op: op, pattern: pattern, times: -1, release: make(chan struct{})}
+	_, release = f.HangEntered(op, pattern)
+	return release
+}
+
+// HangEntered is Hang that also tells when a call is stuck: entered is
+// closed as soon as the first matching call blocks in the hang, so a
+// test can act on "the operation is in progress" (cancel, time out,
+// release) without sleeping.
+func (f *FS) HangEntered(op Op, pattern string) (entered <-chan struct{}, release func()) {
+	ft := &fault{op: op, pattern: pattern, times: -1, release: make(chan struct{}), entered: make(chan struct{})}
 	f.mu.Lock()
 	f.faults = append(f.faults, ft)
 	f.mu.Unlock()
 	var once sync.Once
-	return func() {
+	return ft.entered, func() {
 		once.Do(func() {
 			f.removeFault(ft)
 			close(ft.release)
@@ -120,6 +131,7 @@ func (f *FS) do(op Op, name, data string, fn func() error) error {
 			break
 		}
 		f.mu.Unlock()
+		hang.enterer.Do(func() { close(hang.entered) })
 		<-hang.release
 		f.mu.Lock()
 	}

@@ -75,11 +75,12 @@ func TestFailSpawnAndWatch(t *testing.T) {
 func TestHang(t *testing.T) {
 	fsys := fakefs.New()
 	assert.NilError(t, fsys.Mkdir("a"))
-	release := fsys.Hang(fakefs.OpWrite, "a/cgroup.procs")
+	entered, release := fsys.HangEntered(fakefs.OpWrite, "a/cgroup.procs")
 	pid, err := fsys.Spawn(".")
 	assert.NilError(t, err)
 	done := make(chan error, 1)
 	go func() { done <- fsys.WriteFile("a/cgroup.procs", []byte("4194305")) }()
+	<-entered // the write is now blocked in the hang
 	// Other operations go on while the write hangs.
 	assert.NilError(t, fsys.Mkdir("b"))
 	_, err = fsys.ReadFile("a/cgroup.events")
