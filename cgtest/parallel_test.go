@@ -1,0 +1,215 @@
+package cgtest_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/cgguard/cgguard/cgroupfs"
+	"github.com/cgguard/cgguard/cgtest"
+	"github.com/cgguard/cgguard/fakefs"
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
+)
+
+// parallelSubtests is how many subtests run side by side. Run with
+// -parallel 32 (or more) to have them all at once; the default
+// (GOMAXPROCS) runs them a few at a time.
+const parallelSubtests = 32
+
+// peak tracks how many subtests run at once, for the log.
+type peak struct{ now, max atomic.Int64 }
+
+func (p *peak) enter() {
+	n := p.now.Add(1)
+	for {
+		m := p.max.Load()
+		if n <= m || p.max.CompareAndSwap(m, n) {
+			return
+		}
+	}
+}
+
+func (p *peak) leave() { p.now.Add(-1) }
+
+// parallelLayout is what each subtest makes: nested cgroups, a cpuset
+// (where the cpuset controller is there), a name shared by every
+// subtest (so that only the root keeps them apart).
+func parallelLayout(i int, cpuset bool) cgtest.Layout {
+	var cpus cgroupfs.CPUSet
+	if cpuset {
+		cpus = cgroupfs.NewCPUSet(i % 2)
+	}
+	return cgtest.Layout{
+		{Name: "work/a", CPUs: cpus},
+		{Name: "work/b"},
+		{Name: "same"},
+		{Name: fmt.Sprintf("own-%d/deep/er", i)},
+	}
+}
+
+// Many subtests share one fakefs, each with its own root (made by a
+// guard of its own, like cgtest.Root) and its own group with tasks in
+// it: no collision, no warning, and nothing left when they are done.
+func TestParallelFakefs(t *testing.T) {
+	fsys := fakefs.New()
+	top := cgroupfs.NewManager(fsys, ".")
+	var p peak
+	t.Run("group", func(t *testing.T) {
+		for i := range parallelSubtests {
+			t.Run(fmt.Sprint(i), func(t *testing.T) {
+				t.Parallel()
+				p.enter()
+				defer p.leave()
+				root := fmt.Sprintf("root-%d", i)
+				guard := cgtest.NewGroup(t, top, cgtest.Strict())
+				if err := guard.AddCgroupNoCpuset(root); err != nil {
+					t.Fatal(err)
+				}
+				mgr := cgroupfs.NewManager(fsys, root)
+				opts := []cgtest.Option{cgtest.Strict()}
+				if i%3 == 0 {
+					// Tasks drained to the root of the fake instead.
+					opts = append(opts, cgtest.WithPolicy(cgtest.Drain))
+				}
+				g := cgtest.NewGroup(t, mgr, opts...)
+				if err := g.Apply(parallelLayout(i, true)); err != nil {
+					t.Fatal(err)
+				}
+				for _, c := range []string{"work/a", "work/b", "same"} {
+					pid, err := fsys.Spawn(root + "/" + c)
+					if err != nil {
+						t.Fatal(err)
+					}
+					// Some tasks take a while to exit after the kill.
+					if i%2 == 0 {
+						if err := fsys.SetLinger(pid, 2); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				got, err := mgr.Children("work")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff([]string{"work/a", "work/b"}, got); diff != "" {
+					t.Errorf("children of %s/work (-want +got):\n%s", root, diff)
+				}
+				if cpus, err := fsys.ReadFile(root + "/work/a/cpuset.cpus"); err != nil || strings.TrimSpace(string(cpus)) != fmt.Sprint(i%2) {
+					t.Errorf("%s/work/a/cpuset.cpus = %q, %v; want %d: another subtest wrote it", root, cpus, err, i%2)
+				}
+			})
+		}
+	})
+	var left []string
+	for _, c := range fsys.Snapshot().Cgroups {
+		if c.Path != "." {
+			left = append(left, c.Path)
+		}
+	}
+	if len(left) != 0 {
+		t.Errorf("left behind on the fake after %d parallel subtests: %q", parallelSubtests, left)
+	}
+	t.Logf("parallel fakefs: %d subtests, at most %d at once, nothing left", parallelSubtests, p.max.Load())
+}
+
+// Many subtests on the real kernel, each with its own per-test root
+// (cgtest.Root) and group, real processes started in some: no
+// collision, no leak (nothing left under the test's base cgroup, the
+// base itself removed, every process reaped), no deadlock.
+func TestParallelKernel(t *testing.T) {
+	var baseDir string
+	t.Cleanup(func() {
+		// Registered before kernelBase's own cleanup, so it runs after
+		// it: the base must be gone from the cgroup2 mount.
+		if baseDir == "" {
+			return
+		}
+		if _, err := os.Stat(baseDir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the test's base cgroup %s is still there: %v", baseDir, err)
+		}
+	})
+	baseDir = kernelBase(t)
+	mnt, err := cgroupfs.Mountpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The host's cgroup v2 may lack cpuset (hybrid mode); the VM has it.
+	ctrls, _ := os.ReadFile(filepath.Join(baseDir, "cgroup.controllers"))
+	cpusetHere := slices.Contains(strings.Fields(string(ctrls)), "cpuset")
+	var (
+		p     peak
+		roots sync.Map // root path -> subtest
+		mu    sync.Mutex
+		cmds  []*exec.Cmd
+	)
+	t.Run("group", func(t *testing.T) {
+		for i := range parallelSubtests {
+			t.Run(fmt.Sprint(i), func(t *testing.T) {
+				t.Parallel()
+				p.enter()
+				defer p.leave()
+				mgr := cgtest.Root(t, cgtest.Under(baseDir))
+				if prev, dup := roots.LoadOrStore(mgr.ParentPath(), i); dup {
+					t.Errorf("subtests %v and %d got the same root %s", prev, i, mgr.ParentPath())
+				}
+				g := cgtest.NewGroup(t, mgr, cgtest.Strict())
+				if err := g.Apply(parallelLayout(i, cpusetHere)); err != nil {
+					t.Fatal(err)
+				}
+				var args []string
+				switch i % 4 {
+				case 0:
+					args = []string{"sleep", "1000"}
+				case 1:
+					// A shell whose children outlive its own kill.
+					args = []string{"sh", "-c", "sleep 1000 & sleep 1000 & wait"}
+				}
+				if args == nil {
+					return
+				}
+				cmd := exec.Command(args[0], args[1:]...)
+				if err := g.Start("work/a", cmd); err != nil {
+					t.Fatal(err)
+				}
+				mu.Lock()
+				cmds = append(cmds, cmd)
+				mu.Unlock()
+				want := strings.TrimPrefix(filepath.Join(mgr.ParentPath(), "work/a"), mnt)
+				if got := cgroupOf(t, cmd.Process.Pid); got != want {
+					t.Errorf("pid %d is in %s, want %s", cmd.Process.Pid, got, want)
+				}
+			})
+		}
+	})
+	entries, err := os.ReadDir(baseDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			t.Errorf("leak: %s/%s after the parallel subtests", baseDir, e.Name())
+		}
+	}
+	n := 0
+	roots.Range(func(any, any) bool { n++; return true })
+	if n != parallelSubtests {
+		t.Errorf("%d distinct per-test roots, want %d", n, parallelSubtests)
+	}
+	for _, cmd := range cmds {
+		if cmd.ProcessState == nil {
+			t.Errorf("pid %d (%v) was not reaped", cmd.Process.Pid, cmd.Args)
+		} else if err := unix.Kill(cmd.Process.Pid, 0); !errors.Is(err, unix.ESRCH) {
+			t.Errorf("pid %d (%v) survived: kill(0) = %v", cmd.Process.Pid, cmd.Args, err)
+		}
+	}
+	t.Logf("parallel kernel: %d subtests, %d with real processes, at most %d at once, nothing left under %s",
+		parallelSubtests, len(cmds), p.max.Load(), baseDir)
+}
