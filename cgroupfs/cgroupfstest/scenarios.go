@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cgguard/cgguard/cgroupfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,6 +28,7 @@ var scenarios = []scenario{
 	{name: "write/generic", run: writeGeneric},
 	{name: "subtree_control/parse", run: subtreeParse},
 	{name: "subtree_control/files-follow", run: subtreeFilesFollow},
+	{name: "subtree_control/order", run: subtreeOrder},
 	{name: "subtree_control/no-internal-process", needTasks: true, run: noInternalProcess},
 	{name: "subtree_control/threaded-allows-tasks", needTasks: true, run: threadedAllowsTasks},
 	{name: "procs/move", needTasks: true, run: procsMove},
@@ -276,6 +278,30 @@ func subtreeFilesFollow(x *ctx) {
 	x.content(x.p("cgroup.controllers"), "")
 }
 
+func subtreeOrder(x *ctx) {
+	// Controllers are listed in the kernel's order, whatever the order
+	// of the write.
+	var two []string
+	for _, c := range []string{"cpuset", "cpu", "io", "memory", "hugetlb", "pids"} {
+		if x.has(c) && len(two) < 2 {
+			two = append(two, c)
+		}
+	}
+	if len(two) < 2 {
+		x.Skipf("needs two controllers in cgroup.controllers of the FS root, which lists %q: run in the VM (go test -exec 'go run ./cmd/cgvm')", strings.Join(x.rootCtrls, " "))
+	}
+	x.enableInRoot(two[0])
+	x.enableInRoot(two[1])
+	x.mkdir(x.dir)
+	x.write(x.p("cgroup.subtree_control"), "+"+two[1]+" +"+two[0], 0)
+	x.content(x.p("cgroup.subtree_control"), two[0]+" "+two[1]+"\n")
+	// A later token wins over an earlier one for the same controller.
+	x.write(x.p("cgroup.subtree_control"), "+"+two[1]+" -"+two[1], 0)
+	x.content(x.p("cgroup.subtree_control"), two[0]+"\n")
+	x.write(x.p("cgroup.subtree_control"), "-"+two[0], 0)
+	x.content(x.p("cgroup.subtree_control"), "")
+}
+
 func noInternalProcess(x *ctx) {
 	ctrl := x.needDomainController()
 	x.enableInRoot(ctrl)
@@ -428,10 +454,32 @@ func eventsPopulated(x *ctx) {
 	}
 	_, err = x.fsys.Watch(x.p("missing/cgroup.events"))
 	x.gotErr("watch a file of a missing cgroup", err, unix.ENOENT)
+	_, err = x.cfg.tasks.Spawn(x.p("missing"))
+	x.gotErr("spawn a task into the missing "+x.p("missing"), err, unix.ENOENT)
 }
 
 func watchClosesOnRmdir(x *ctx) {
 	x.mkdir(x.dir)
+	// Close closes the channel.
+	closed, err := x.fsys.Watch(x.p("cgroup.events"))
+	if err != nil {
+		x.Fatalf("watch %s: %v", x.p("cgroup.events"), err)
+	}
+	if err := closed.Close(); err != nil {
+		x.Errorf("close the watcher of %s: %v", x.p("cgroup.events"), err)
+	}
+	select {
+	case _, ok := <-closed.Events():
+		if ok {
+			// One pending event may remain; the next receive must
+			// see the close.
+			if _, ok := <-closed.Events(); ok {
+				x.Errorf("watch %s: channel still delivers after Close", x.p("cgroup.events"))
+			}
+		}
+	case <-time.After(x.cfg.timeout):
+		x.Errorf("watch %s: channel still open %v after Close", x.p("cgroup.events"), x.cfg.timeout)
+	}
 	x.mkdir(x.p("gone"))
 	w, err := x.fsys.Watch(x.p("gone/cgroup.events"))
 	if err != nil {
@@ -542,10 +590,34 @@ func cpusetCpus(x *ctx) {
 	x.content(x.p("child/cpuset.cpus.effective"), first+"\n")
 	x.write(x.p("child/cpuset.cpus"), strings.TrimSpace(rootEff), 0)
 	x.content(x.p("child/cpuset.cpus.effective"), first+"\n")
+	// Disjoint from the parent: the child falls back to the parent's.
+	if second := secondCPU(rootEff, first); second != "" {
+		x.write(x.p("child/cpuset.cpus"), second, 0)
+		x.content(x.p("child/cpuset.cpus"), second+"\n")
+		x.content(x.p("child/cpuset.cpus.effective"), first+"\n")
+	}
 	x.write(cpus, "\n", 0) // clears: inherit the parent's
 	x.content(cpus, "\n")
 	x.content(x.p("cpuset.cpus.effective"), rootEff)
-	x.content(x.p("child/cpuset.cpus.effective"), rootEff)
+	if second := secondCPU(rootEff, first); second != "" {
+		x.content(x.p("child/cpuset.cpus.effective"), second+"\n")
+	} else {
+		x.content(x.p("child/cpuset.cpus.effective"), rootEff)
+	}
+}
+
+// secondCPU returns a CPU of the list other than first, or "".
+func secondCPU(list, first string) string {
+	set, err := cgroupfs.ParseCPUSet(list)
+	if err != nil {
+		return ""
+	}
+	for _, id := range set.IDs() {
+		if s := strconv.Itoa(id); s != first {
+			return s
+		}
+	}
+	return ""
 }
 
 func cpusetMems(x *ctx) {
