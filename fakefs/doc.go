@@ -23,8 +23,13 @@
 // code that waits for "populated 0" can be tested deterministically,
 // without sleeping.
 //
-// Fail and Hang inject faults per operation and path; Snapshot and Log
-// show the state and the history.
+// Fail, Hang and HangEntered inject faults per operation and path (an
+// errno once, n times or always; a call that blocks until released);
+// Snapshot (cmp.Diff-able, golden-file text) and Log show the state and
+// the history. Fake tasks implement cgroupfstest.Tasks, so
+// cgroupfstest.TestFS(t, fsys, cgroupfstest.WithTasks(fsys)) checks the
+// fake against the kernel's behaviour; the project runs it, and the same
+// suite runs against the real kernel on the host and in a VM.
 //
 // Not emulated: threaded mode (writing "threaded" to cgroup.type fails
 // with EOPNOTSUPP), pressure triggers (EOPNOTSUPP), partition validity,

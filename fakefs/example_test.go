@@ -36,3 +36,51 @@ func Example() {
 	// pids after cgroup.kill: [] true
 	// rmdir after the kill: <nil>
 }
+
+// Teardown code that waits for "populated 0" can be tested without
+// sleeping: a lingering task keeps its cgroup populated for a number of
+// observations (reads of cgroup.events, rmdir attempts) after it dies.
+func ExampleFS_SetLinger() {
+	fsys := fakefs.New()
+	_ = fsys.Mkdir("job")
+	pid, _ := fsys.Spawn("job")
+	_ = fsys.SetLinger(pid, 2)
+	_ = fsys.WriteFile("job/cgroup.kill", []byte("1"))
+
+	procs, _ := fsys.ReadFile("job/cgroup.procs")
+	fmt.Printf("cgroup.procs right after the kill: %q\n", procs)
+	for attempt := 1; ; attempt++ {
+		err := fsys.Rmdir("job")
+		fmt.Printf("rmdir attempt %d: %v\n", attempt, err)
+		if err == nil {
+			break
+		}
+	}
+	// Output:
+	// cgroup.procs right after the kill: ""
+	// rmdir attempt 1: rmdir job: device or resource busy
+	// rmdir attempt 2: rmdir job: device or resource busy
+	// rmdir attempt 3: <nil>
+}
+
+// Fault injection: the next two rmdirs of any cgroup under "tests"
+// fail with EACCES, as on a subtree the caller was not delegated.
+func ExampleFS_Fail() {
+	fsys := fakefs.New()
+	_ = fsys.Mkdir("tests")
+	_ = fsys.Mkdir("tests/a")
+	fsys.Fail(fakefs.OpRmdir, "tests/*", unix.EACCES, 2)
+	for range 3 {
+		fmt.Println(fsys.Rmdir("tests/a"))
+	}
+	for _, e := range fsys.Log()[2:] {
+		fmt.Println(e)
+	}
+	// Output:
+	// rmdir tests/a: permission denied
+	// rmdir tests/a: permission denied
+	// <nil>
+	// rmdir tests/a: EACCES (injected)
+	// rmdir tests/a: EACCES (injected)
+	// rmdir tests/a: ok
+}

@@ -187,7 +187,8 @@ func (r *recorder) runCleanups() {
 	}
 }
 
-// scenario is one conformance check.
+// scenario is one conformance check. Scenarios run one after another,
+// never in parallel: they share the root's cgroup.subtree_control.
 type scenario struct {
 	name      string
 	needTasks bool
