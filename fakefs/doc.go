@@ -31,8 +31,13 @@
 // fake against the kernel's behaviour; the project runs it, and the same
 // suite runs against the real kernel on the host and in a VM.
 //
-// Not emulated: threaded mode (writing "threaded" to cgroup.type fails
-// with EOPNOTSUPP), pressure triggers (EOPNOTSUPP), partition validity,
+// Threaded mode is emulated: cgroup.type ("threaded", "domain threaded",
+// "domain invalid"), threaded controllers only in threaded cgroups,
+// cgroup.procs of a thread root listing its whole threaded subtree, and
+// cgroup.threads moves confined to one domain. A fake task has one
+// thread, whose id is its pid.
+//
+// Not emulated: pressure triggers (EOPNOTSUPP), partition validity,
 // resource accounting (usage files read zero), permissions and
 // delegation (every caller is root), and file descriptors held across a
 // removal (ENODEV).

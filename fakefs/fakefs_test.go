@@ -108,8 +108,15 @@ func TestNoInternalProcessRule(t *testing.T) {
 	assert.NilError(t, err)
 	// A domain controller: refused while a holds a task.
 	assert.Check(t, errors.Is(fsys.WriteFile("a/cgroup.subtree_control", []byte("+memory")), unix.EBUSY))
-	// A threaded controller: allowed (a could become a thread root).
+	// A threaded controller: allowed, and a becomes a thread root whose
+	// domain children are invalid.
 	assert.NilError(t, fsys.WriteFile("a/cgroup.subtree_control", []byte("+cpuset")))
+	assert.Equal(t, read(t, fsys, "a/cgroup.type"), "domain threaded\n")
+	assert.Equal(t, read(t, fsys, "a/b/cgroup.type"), "domain invalid\n")
+	assert.Check(t, errors.Is(fsys.WriteFile("a/b/cgroup.procs", []byte(strconv.Itoa(pid))), unix.EOPNOTSUPP))
+	// With the task gone to the root, a is a plain domain again.
+	assert.NilError(t, fsys.WriteFile("cgroup.procs", []byte(strconv.Itoa(pid))))
+	assert.Equal(t, read(t, fsys, "a/b/cgroup.type"), "domain\n")
 	// Once a child is populated a can no longer become a thread root.
 	assert.NilError(t, fsys.WriteFile("a/b/cgroup.procs", []byte(strconv.Itoa(pid))))
 	_, err = fsys.Spawn("a")
@@ -194,7 +201,7 @@ func TestReadWriteOnly(t *testing.T) {
 	assert.NilError(t, fsys.WriteFile("a/cpu.max", []byte("50000")))
 	assert.Equal(t, read(t, fsys, "a/cpu.max"), "50000 100000\n")
 	assert.Check(t, errors.Is(fsys.WriteFile("a/cpu.pressure", []byte("some 150000 1000000")), unix.EOPNOTSUPP))
-	assert.Check(t, errors.Is(fsys.WriteFile("a/cgroup.type", []byte("threaded")), unix.EOPNOTSUPP))
+	assert.Check(t, errors.Is(fsys.WriteFile("a/cgroup.type", []byte("domain")), unix.EINVAL))
 	assert.Check(t, strings.Contains(read(t, fsys, "a/cpu.stat"), "nr_throttled 0\n"))
 	assert.Check(t, strings.Contains(read(t, fsys, "cgroup.stat"), "nr_descendants 1\n"))
 }

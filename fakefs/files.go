@@ -58,8 +58,8 @@ var coreFiles = []fileDef{
 	{fileSpec{name: "cgroup.stat", mode: 0o444, read: readStat}, everywhere},
 	{fileSpec{name: "cgroup.stat.local", mode: 0o444, read: constant("frozen_usec 0\n")}, notOnRoot},
 	{fileSpec{name: "cgroup.subtree_control", mode: 0o644, read: readSubtree, write: writeSubtree}, everywhere},
-	{fileSpec{name: "cgroup.threads", mode: 0o644, read: readProcs, write: writeThreads}, everywhere},
-	{fileSpec{name: "cgroup.type", mode: 0o644, read: constant("domain\n"), write: writeType}, notOnRoot},
+	{fileSpec{name: "cgroup.threads", mode: 0o644, read: readThreads, write: writeThreads}, everywhere},
+	{fileSpec{name: "cgroup.type", mode: 0o644, read: readType, write: writeType}, notOnRoot},
 	{fileSpec{name: "cpu.pressure", mode: 0o644, read: readPSI, write: writePSI}, everywhere},
 	{fileSpec{name: "cpu.stat", mode: 0o444, read: readCPUStat}, everywhere},
 	{fileSpec{name: "cpu.stat.local", mode: 0o444, read: readCPUStatLocal}, everywhere},
@@ -310,15 +310,6 @@ func readPSI(*FS, *cgroup) string {
 // which the FS interface cannot express.
 func writePSI(*FS, *cgroup, string) error { return unix.EOPNOTSUPP }
 
-func readProcs(_ *FS, c *cgroup) string {
-	var b strings.Builder
-	for _, pid := range c.procs {
-		b.WriteString(strconv.Itoa(pid))
-		b.WriteByte('\n')
-	}
-	return b.String()
-}
-
 func readStat(f *FS, c *cgroup) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "nr_descendants %d\n", c.descendants())
@@ -365,22 +356,6 @@ func readCPUStatLocal(f *FS, c *cgroup) string {
 	}
 	return ""
 }
-
-// writeType refuses every write: "threaded" is the only value the
-// kernel can accept for a domain cgroup, and threaded mode is not
-// emulated (EOPNOTSUPP says so); anything else is EINVAL, as measured.
-func writeType(_ *FS, _ *cgroup, s string) error {
-	if strstrip(s) == "threaded" {
-		return unix.EOPNOTSUPP
-	}
-	return unix.EINVAL
-}
-
-// writeThreads moves a thread; fake tasks have one thread, whose id is
-// the pid, so it moves the process like cgroup.procs (the kernel would
-// also refuse a thread move that crosses domains; fake tasks never do
-// since threaded mode is not emulated).
-func writeThreads(f *FS, c *cgroup, s string) error { return writeProcs(f, c, s) }
 
 // writeSubtree follows cgroup_subtree_control_write: every token is
 // checked before anything changes (EINVAL for a missing sign or an
@@ -433,16 +408,8 @@ func writeSubtree(f *FS, c *cgroup, s string) error {
 	if enable == 0 && disable == 0 {
 		return nil
 	}
-	// cgroup_vet_subtree_control_enable: the root may mix; threaded
-	// controllers are allowed where the cgroup can become a thread root;
-	// otherwise a cgroup holding tasks may not enable controllers.
-	if enable != 0 && !c.isRoot() {
-		domainEnable := enable &^ threadedMask
-		if domainEnable != 0 || !f.canBeThreadRoot(c) {
-			if len(c.procs) > 0 || len(c.exiting) > 0 {
-				return unix.EBUSY
-			}
-		}
+	if err := f.vetEnable(c, enable); err != nil {
+		return err
 	}
 	c.subtree = (c.subtree | enable) &^ disable
 	// Disabling a controller destroys its state in the children: enabled
@@ -463,18 +430,6 @@ func writeSubtree(f *FS, c *cgroup, s string) error {
 		}
 	}
 	return nil
-}
-
-// canBeThreadRoot follows cgroup_can_be_thread_root for a domain cgroup
-// that is not the root: no populated child cgroups and no domain
-// controllers in its own subtree_control.
-func (f *FS) canBeThreadRoot(c *cgroup) bool {
-	for _, ch := range c.children {
-		if f.populated(ch) {
-			return false
-		}
-	}
-	return c.subtree&^threadedMask == 0
 }
 
 // effectiveCPUs follows the cpuset controller on cgroup v2: a cgroup's

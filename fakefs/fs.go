@@ -119,8 +119,9 @@ type cgroup struct {
 	cpus     cgroupfs.CPUSet
 	mems     cgroupfs.CPUSet
 	freeze   bool
-	maxDepth int // -1: max
-	maxDesc  int // -1: max
+	threaded bool // made threaded through cgroup.type (one way)
+	maxDepth int  // -1: max
+	maxDesc  int  // -1: max
 	pressure bool
 	values   map[string]string // stored controller knobs (memory.max, ...)
 	watchers map[*watcher]struct{}
@@ -193,10 +194,15 @@ func (c *cgroup) descendants() int {
 }
 
 // enabled returns the controllers whose files c carries: the root's
-// available ones for the root, the parent's subtree_control otherwise.
+// available ones for the root, the parent's subtree_control otherwise,
+// of which a threaded cgroup gets only the threaded controllers
+// (cgroup_control).
 func (f *FS) enabled(c *cgroup) ctrlMask {
 	if c.isRoot() {
 		return f.rootCtrls
+	}
+	if c.threaded {
+		return c.parent.subtree & threadedMask
 	}
 	return c.parent.subtree
 }
@@ -337,8 +343,8 @@ func (f *FS) ReadFile(name string) ([]byte, error) {
 		if err != nil {
 			return err
 		}
-		if spec.read == nil {
-			return unix.EINVAL
+		if err := readable(c, spec); err != nil {
+			return err
 		}
 		out = []byte(spec.read(f, c))
 		if spec.name == "cgroup.events" {
@@ -382,6 +388,19 @@ func (f *FS) WriteFile(name string, data []byte) error {
 		f.refresh()
 		return nil
 	})
+}
+
+// readable says why spec cannot be read in c, if it cannot: EINVAL for a
+// write-only file, EOPNOTSUPP for cgroup.procs of a threaded cgroup
+// (its processes belong to the thread root, cgroup_procs_start).
+func readable(c *cgroup, spec fileSpec) error {
+	if spec.read == nil {
+		return unix.EINVAL
+	}
+	if spec.name == "cgroup.procs" && c.threaded {
+		return unix.EOPNOTSUPP
+	}
+	return nil
 }
 
 // resolveFile finds the cgroup and interface file name names.

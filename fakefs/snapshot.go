@@ -35,7 +35,8 @@ type Cgroup struct {
 type File struct {
 	Name string
 	Mode fs.FileMode
-	// Content is what a read returns; empty for write-only files.
+	// Content is what a read returns; empty where a read fails
+	// (write-only files, cgroup.procs of a threaded cgroup).
 	Content string
 }
 
@@ -53,7 +54,7 @@ func (f *FS) Snapshot() Snapshot {
 		slices.SortFunc(specs, func(a, b fileSpec) int { return strings.Compare(a.name, b.name) })
 		for _, spec := range specs {
 			file := File{Name: spec.name, Mode: spec.mode}
-			if spec.read != nil {
+			if readable(c, spec) == nil {
 				file.Content = spec.read(f, c)
 			}
 			cg.Files = append(cg.Files, file)

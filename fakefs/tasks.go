@@ -32,8 +32,8 @@ func (f *FS) Spawn(name string) (pid int, err error) {
 		if err != nil {
 			return err
 		}
-		if !f.mayHostTasks(c) {
-			return unix.EBUSY
+		if err := f.vetDst(c); err != nil {
+			return err
 		}
 		pid = f.nextPid
 		f.nextPid++
@@ -43,14 +43,6 @@ func (f *FS) Spawn(name string) (pid int, err error) {
 		return nil
 	})
 	return pid, err
-}
-
-// mayHostTasks follows cgroup_migrate_vet_dst: the root may hold tasks
-// and child cgroups at once; so may a cgroup that enables only threaded
-// controllers and has no populated children (it could become a thread
-// root); any other cgroup with a non-empty subtree_control may not.
-func (f *FS) mayHostTasks(c *cgroup) bool {
-	return c.isRoot() || c.subtree == 0 || f.canBeThreadRoot(c)
 }
 
 // Exit makes the task pid exit now. With a linger set (SetLinger) it
@@ -211,9 +203,14 @@ func (f *FS) Pids(name string) []int {
 // kstrtoint with base 0 after strstrip (EINVAL for garbage, negative or
 // overflowing numbers, or two pids), ESRCH for a pid that is not a live
 // fake task (pid 0, the writer itself in the kernel, is never a fake
-// task), EBUSY when the no-internal-process rule forbids tasks in c. The
-// task leaves its old cgroup and joins the end of c's list.
-func writeProcs(f *FS, c *cgroup, s string) error {
+// task), then the destination rules of vetDst (EBUSY under the
+// no-internal-process rule, EOPNOTSUPP for an invalid domain). The task
+// leaves its old cgroup and joins the end of c's list.
+func writeProcs(f *FS, c *cgroup, s string) error { return f.move(c, s, true) }
+
+// move moves the task named by s into c: the whole process, or (for
+// cgroup.threads) its one thread, which may not leave its domain.
+func (f *FS) move(c *cgroup, s string, process bool) error {
 	pid, err := kstrtoint(strstrip(s))
 	if err != nil || pid < 0 {
 		return unix.EINVAL
@@ -222,8 +219,11 @@ func writeProcs(f *FS, c *cgroup, s string) error {
 	if !ok || t.exited {
 		return unix.ESRCH
 	}
-	if !f.mayHostTasks(c) {
-		return unix.EBUSY
+	if err := f.vetDst(c); err != nil {
+		return err
+	}
+	if !process && dom(t.cg) != dom(c) {
+		return unix.EOPNOTSUPP
 	}
 	if t.cg == c {
 		return nil

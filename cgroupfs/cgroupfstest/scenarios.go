@@ -31,6 +31,8 @@ var scenarios = []scenario{
 	{name: "subtree_control/order", run: subtreeOrder},
 	{name: "subtree_control/no-internal-process", needTasks: true, run: noInternalProcess},
 	{name: "subtree_control/threaded-allows-tasks", needTasks: true, run: threadedAllowsTasks},
+	{name: "threaded", run: threadedMode},
+	{name: "threaded/tasks", needTasks: true, run: threadedTasks},
 	{name: "procs/move", needTasks: true, run: procsMove},
 	{name: "procs/parse", needTasks: true, run: procsParse},
 	{name: "events/populated", needTasks: true, run: eventsPopulated},
@@ -351,7 +353,134 @@ func threadedAllowsTasks(x *ctx) {
 	if got := len(x.procs(x.dir)); got != 2 {
 		x.Errorf("read %s/cgroup.procs: %d tasks, want the 2 spawned", x.dir, got)
 	}
+	// Tasks plus a threaded controller make a thread root, under which
+	// a new domain cgroup is invalid.
+	x.content(x.p("cgroup.type"), "domain threaded\n")
+	x.mkdir(x.p("child"))
+	x.content(x.p("child/cgroup.type"), "domain invalid\n")
+	x.write(x.p("child/cgroup.subtree_control"), "+"+ctrl, unix.EOPNOTSUPP)
 	x.write(x.p("cgroup.subtree_control"), "-"+ctrl, 0)
+	x.content(x.p("cgroup.type"), "domain\n")
+	x.content(x.p("child/cgroup.type"), "domain\n")
+}
+
+// threadedMode checks cgroup.type without tasks: a threaded child makes
+// its parent a thread root, whose domain children are invalid, and the
+// parent reverts when its threaded children are gone.
+func threadedMode(x *ctx) {
+	x.mkdir(x.dir)
+	x.mkdir(x.p("t"))
+	x.mkdir(x.p("d"))
+	x.write(x.p("t/cgroup.type"), "domain", unix.EINVAL)
+	x.write(x.p("t/cgroup.type"), "threaded threaded", unix.EINVAL)
+	x.write(x.p("t/cgroup.type"), " threaded\n", 0)
+	x.write(x.p("t/cgroup.type"), "threaded", 0) // again: no-op
+	x.content(x.p("t/cgroup.type"), "threaded\n")
+	x.content(x.p("cgroup.type"), "domain threaded\n")
+	x.content(x.p("d/cgroup.type"), "domain invalid\n")
+	_, err := x.fsys.ReadFile(x.p("t/cgroup.procs"))
+	x.gotErr("read cgroup.procs of the threaded "+x.p("t"), err, unix.EOPNOTSUPP)
+	x.content(x.p("t/cgroup.threads"), "")
+	// A domain child of a threaded cgroup is invalid too, until it is
+	// made threaded.
+	x.mkdir(x.p("t/x"))
+	x.content(x.p("t/x/cgroup.type"), "domain invalid\n")
+	x.write(x.p("t/x/cgroup.type"), "threaded", 0)
+	x.content(x.p("t/x/cgroup.type"), "threaded\n")
+	x.write(x.p("d/cgroup.type"), "threaded", 0)
+	x.content(x.p("d/cgroup.type"), "threaded\n")
+	// The parent reverts to a plain domain with its threaded children
+	// gone.
+	for _, d := range []string{"t/x", "t", "d"} {
+		x.gotErr("rmdir "+x.p(d), x.fsys.Rmdir(x.p(d)), 0)
+	}
+	x.content(x.p("cgroup.type"), "domain\n")
+	// A domain controller enabled below a cgroup keeps its children
+	// from turning threaded.
+	if ctrl := firstDomainController(x); ctrl != "" {
+		x.enableInRoot(ctrl)
+		x.write(x.p("cgroup.subtree_control"), "+"+ctrl, 0)
+		x.mkdir(x.p("m"))
+		x.write(x.p("m/cgroup.type"), "threaded", unix.EOPNOTSUPP)
+		x.content(x.p("m/cgroup.type"), "domain\n")
+		x.gotErr("rmdir "+x.p("m"), x.fsys.Rmdir(x.p("m")), 0)
+		x.write(x.p("cgroup.subtree_control"), "-"+ctrl, 0)
+	}
+	// A threaded cgroup is offered only the threaded controllers its
+	// parent enables.
+	if x.has("cpuset") {
+		x.enableInRoot("cpuset")
+		x.write(x.p("cgroup.subtree_control"), "+cpuset", 0)
+		x.mkdir(x.p("c"))
+		x.write(x.p("c/cgroup.type"), "threaded", 0)
+		x.content(x.p("c/cgroup.controllers"), "cpuset\n")
+		if ctrl := firstDomainController(x); ctrl != "" {
+			// The thread root may not enable domain controllers.
+			x.enableInRoot(ctrl)
+			x.write(x.p("cgroup.subtree_control"), "+"+ctrl, unix.EOPNOTSUPP)
+		}
+	}
+}
+
+// firstDomainController returns a domain controller the root offers,
+// or "".
+func firstDomainController(x *ctx) string {
+	for _, c := range domainControllers {
+		if x.has(c) {
+			return c
+		}
+	}
+	return ""
+}
+
+// threadedTasks checks where tasks may go in threaded mode.
+func threadedTasks(x *ctx) {
+	x.mkdir(x.dir)
+	x.mkdir(x.p("root"))
+	x.mkdir(x.p("root/t"))
+	x.mkdir(x.p("root/u"))
+	x.mkdir(x.p("root/d"))
+	x.write(x.p("root/t/cgroup.type"), "threaded", 0)
+	x.write(x.p("root/u/cgroup.type"), "threaded", 0)
+	// An invalid domain takes no tasks.
+	if _, err := x.cfg.tasks.Spawn(x.p("root/d")); err == nil {
+		x.Errorf("spawn a task into the invalid domain %s: succeeded, the kernel gives EOPNOTSUPP", x.p("root/d"))
+	} else {
+		x.gotErr("spawn a task into the invalid domain "+x.p("root/d"), err, unix.EOPNOTSUPP)
+	}
+	// A process may live in a threaded cgroup; the thread root lists it.
+	pid := x.spawn(x.p("root/t"))
+	s := strconv.Itoa(pid)
+	if got := x.procs(x.p("root")); !slices.Contains(got, s) {
+		x.Errorf("read %s/cgroup.procs: %v lacks %s, whose threads are in the threaded %s", x.p("root"), got, s, x.p("root/t"))
+	}
+	if threads := strings.Fields(x.read(x.p("root/t/cgroup.threads"))); !slices.Contains(threads, s) {
+		x.Errorf("read %s/cgroup.threads: %v lacks the main thread %s", x.p("root/t"), threads, s)
+	}
+	// A thread moves within its domain.
+	x.write(x.p("root/u/cgroup.threads"), s, 0)
+	if threads := strings.Fields(x.read(x.p("root/u/cgroup.threads"))); !slices.Contains(threads, s) {
+		x.Errorf("read %s/cgroup.threads after moving thread %s there: %v", x.p("root/u"), s, threads)
+	}
+	if threads := strings.Fields(x.read(x.p("root/t/cgroup.threads"))); slices.Contains(threads, s) {
+		x.Errorf("read %s/cgroup.threads: thread %s is still listed after it moved", x.p("root/t"), s)
+	}
+	// ... but not out of it.
+	x.mkdir(x.p("other"))
+	x.write(x.p("other/cgroup.threads"), s, unix.EOPNOTSUPP)
+	// A populated cgroup cannot turn threaded.
+	x.mkdir(x.p("pop"))
+	x.spawn(x.p("pop"))
+	x.write(x.p("pop/cgroup.type"), "threaded", unix.EOPNOTSUPP)
+	// Nor can a child of a cgroup with populated domain children.
+	x.mkdir(x.p("z"))
+	x.write(x.p("z/cgroup.type"), "threaded", unix.EOPNOTSUPP)
+	// The whole process moves back to the thread root through
+	// cgroup.procs.
+	x.write(x.p("root/cgroup.procs"), s, 0)
+	if threads := strings.Fields(x.read(x.p("root/cgroup.threads"))); !slices.Contains(threads, s) {
+		x.Errorf("read %s/cgroup.threads after moving process %s there: %v", x.p("root"), s, threads)
+	}
 }
 
 func procsMove(x *ctx) {
