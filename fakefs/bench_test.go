@@ -15,7 +15,7 @@ import (
 func benchFS(b *testing.B, kernel bool) (cgroupfs.FS, cgroupfstest.Tasks) {
 	b.Helper()
 	if !kernel {
-		fsys := fakefs.New()
+		fsys := fakefs.New(fakefs.WithLogLimit(1000))
 		return fsys, fsys
 	}
 	_, dir := kernelCgroup(b)

@@ -160,6 +160,6 @@ func (f *FS) do(op Op, name, data string, fn func() error) error {
 			err = pathErr(op, name, err)
 		}
 	}
-	f.log = append(f.log, LogEntry{Op: op, Path: name, Data: data, Err: err, Injected: injected})
+	f.record(LogEntry{Op: op, Path: name, Data: data, Err: err, Injected: injected})
 	return err
 }

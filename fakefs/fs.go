@@ -30,6 +30,7 @@ type FS struct {
 	nextPid   int
 	faults    []*fault
 	log       []LogEntry
+	logLimit  int // 0: keep every entry
 }
 
 // FirstPid is the pid of the first fake task. It is above the kernel's
@@ -48,6 +49,7 @@ type Option func(*config)
 type config struct {
 	cpus, mems cgroupfs.CPUSet
 	ctrls      []string
+	logLimit   int
 }
 
 // WithCPUs sets the machine's online CPUs (default 0-3). CPU ids at or
@@ -80,6 +82,13 @@ func WithControllers(names ...string) Option {
 	return func(c *config) { c.ctrls = append([]string(nil), names...) }
 }
 
+// WithLogLimit keeps only the newest n entries of the operation log
+// (default: all of them), for long-running uses such as benchmarks and
+// fuzzing, where an unbounded log would only grow. n <= 0 keeps all.
+func WithLogLimit(n int) Option {
+	return func(c *config) { c.logLimit = max(n, 0) }
+}
+
 // New returns an FS holding only the root cgroup, on the machine the
 // options describe.
 func New(opts ...Option) *FS {
@@ -92,10 +101,11 @@ func New(opts ...Option) *FS {
 		o(&c)
 	}
 	f := &FS{
-		cpus:    c.cpus,
-		mems:    c.mems,
-		tasks:   make(map[int]*task),
-		nextPid: FirstPid,
+		cpus:     c.cpus,
+		mems:     c.mems,
+		tasks:    make(map[int]*task),
+		nextPid:  FirstPid,
+		logLimit: c.logLimit,
 	}
 	ids := c.cpus.IDs()
 	f.cpuBits = ids[len(ids)-1] + 1

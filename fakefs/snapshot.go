@@ -158,10 +158,25 @@ func errName(err error) string {
 	return err.Error()
 }
 
+// record appends e to the log, dropping the oldest entries beyond the
+// limit (WithLogLimit).
+func (f *FS) record(e LogEntry) {
+	f.log = append(f.log, e)
+	if f.logLimit > 0 && len(f.log) > 2*f.logLimit {
+		// Trim in batches so that appending stays amortized O(1).
+		f.log = append(f.log[:0], f.log[len(f.log)-f.logLimit:]...)
+	}
+}
+
 // Log returns a copy of every operation so far, oldest first: FS
-// methods, Spawn, Exit, Kill, and the kills cgroup.kill caused.
+// methods, Spawn, Exit, Kill, and the kills cgroup.kill caused. With
+// WithLogLimit only the newest entries are kept.
 func (f *FS) Log() []LogEntry {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return slices.Clone(f.log)
+	log := f.log
+	if f.logLimit > 0 && len(log) > f.logLimit {
+		log = log[len(log)-f.logLimit:]
+	}
+	return slices.Clone(log)
 }

@@ -1,6 +1,7 @@
 package fakefs_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/cgguard/cgguard/fakefs"
@@ -72,4 +73,16 @@ func TestLog(t *testing.T) {
 		`kill "4194305": ESRCH`,
 	})
 	assert.ErrorIs(t, fsys.Log()[3].Err, unix.EBUSY)
+}
+
+func TestLogLimit(t *testing.T) {
+	fsys := fakefs.New(fakefs.WithLogLimit(3))
+	for i := range 10 {
+		_ = fsys.Mkdir(fmt.Sprint("d", i))
+	}
+	var lines []string
+	for _, e := range fsys.Log() {
+		lines = append(lines, e.String())
+	}
+	assert.DeepEqual(t, lines, []string{"mkdir d7: ok", "mkdir d8: ok", "mkdir d9: ok"})
 }

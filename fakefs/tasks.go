@@ -62,10 +62,10 @@ func (f *FS) end(op Op, pid int) error {
 	t, ok := f.tasks[pid]
 	if !ok || t.exited {
 		err := fmt.Errorf("fakefs: %s pid %d: no live fake task has this pid (it never existed, or exited): %w", op, pid, unix.ESRCH)
-		f.log = append(f.log, LogEntry{Op: op, Data: strconv.Itoa(pid), Err: err})
+		f.record(LogEntry{Op: op, Data: strconv.Itoa(pid), Err: err})
 		return err
 	}
-	f.log = append(f.log, LogEntry{Op: op, Path: t.cg.path(), Data: strconv.Itoa(pid)})
+	f.record(LogEntry{Op: op, Path: t.cg.path(), Data: strconv.Itoa(pid)})
 	f.exitTask(t)
 	f.refresh()
 	return nil
@@ -175,7 +175,7 @@ func (f *FS) sortedPids() []int {
 // killSubtree kills every live task of c's subtree (cgroup.kill).
 func (f *FS) killSubtree(c *cgroup) {
 	for _, pid := range slices.Clone(c.procs) {
-		f.log = append(f.log, LogEntry{Op: OpKill, Path: c.path(), Data: strconv.Itoa(pid)})
+		f.record(LogEntry{Op: OpKill, Path: c.path(), Data: strconv.Itoa(pid)})
 		f.exitTask(f.tasks[pid])
 	}
 	for _, ch := range c.sortedChildren() {
