@@ -140,3 +140,26 @@ func ExampleRoot() {
 	}
 	// ... check the scheduler; everything is gone when the test ends.
 }
+
+// Cpusets for a table of layouts, derived from the CPUs at hand the way
+// ktstr's scenarios derive them: halves, disjoint thirds, overlapping.
+func ExampleSplitCPUs() {
+	cpus := cgroupfs.NewCPUSet(0, 1, 2, 3, 4, 5, 6, 7)
+	halves, _ := cgtest.SplitCPUs(cpus, 2)
+	thirds, _ := cgtest.SplitCPUs(cpus, 3)
+	overlapping, _ := cgtest.OverlappingCPUs(cpus, 2, 1)
+	for _, l := range []cgtest.Layout{
+		cgtest.Spread("half_", halves),
+		cgtest.Spread("third_", thirds),
+		cgtest.Spread("ovl_", overlapping),
+	} {
+		for _, s := range l {
+			fmt.Printf("%s=%s ", s.Name, s.CPUs)
+		}
+		fmt.Println()
+	}
+	// Output:
+	// half_0=0-3 half_1=4-7
+	// third_0=0-2 third_1=3-5 third_2=6-7
+	// ovl_0=0-4 ovl_1=4-7
+}

@@ -10,3 +10,11 @@ func RefuseClone3() (restore func()) {
 
 // DescribeProcess exposes describeProcess to the tests of the hints.
 var DescribeProcess = describeProcess
+
+// SetSysCPU points LLCs at another sysfs CPU directory; it returns the
+// function that restores it.
+func SetSysCPU(dir string) (restore func()) {
+	old := sysCPU
+	sysCPU = dir
+	return func() { sysCPU = old }
+}
