@@ -3,6 +3,7 @@ package cgtest_test
 import (
 	"fmt"
 	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/cgguard/cgguard/cgroupfs"
@@ -153,10 +154,11 @@ func ExampleSplitCPUs() {
 		cgtest.Spread("third_", thirds),
 		cgtest.Spread("ovl_", overlapping),
 	} {
+		var row []string
 		for _, s := range l {
-			fmt.Printf("%s=%s ", s.Name, s.CPUs)
+			row = append(row, s.Name+"="+s.CPUs.String())
 		}
-		fmt.Println()
+		fmt.Println(strings.Join(row, " "))
 	}
 	// Output:
 	// half_0=0-3 half_1=4-7
