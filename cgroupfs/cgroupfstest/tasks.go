@@ -65,7 +65,16 @@ func (p *ProcessTasks) Spawn(name string) (int, error) {
 	}
 	cmd := exec.Command(self)
 	cmd.Env = append(os.Environ(), SleeperEnv+"=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(dir.Fd())}
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		UseCgroupFD: true,
+		CgroupFD:    int(dir.Fd()),
+		// Should the test die without cleaning up (go test -timeout,
+		// a crash), the sleeper dies with it instead of lingering in a
+		// cgroup nobody removes. (The signal follows the forking OS
+		// thread, which the Go runtime keeps unless a goroutine that
+		// locked it exits: do not call Spawn from such a goroutine.)
+		Pdeathsig: syscall.SIGKILL,
+	}
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("cgroupfstest: spawn sleep into %s: %w", name, err)
 	}
