@@ -2,11 +2,13 @@ package cgtest_test
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,8 +26,44 @@ import (
 // (GOMAXPROCS) runs them a few at a time.
 const parallelSubtests = 32
 
-// peak tracks how many subtests run at once, for the log.
-type peak struct{ now, max atomic.Int64 }
+// peak tracks how many subtests run at once. Its rendezvous holds the
+// first subtests until as many as may run at once (-parallel, at most
+// parallelSubtests) have arrived, so that they do overlap, however fast
+// each one is; later ones pass straight through.
+type peak struct {
+	now, max, arrived atomic.Int64
+	once              sync.Once
+	all               chan struct{}
+}
+
+func newPeak() *peak { return &peak{all: make(chan struct{})} }
+
+// target is how many subtests the rendezvous waits for.
+func target() int64 {
+	n := int64(parallelSubtests)
+	if f := flag.Lookup("test.parallel"); f != nil {
+		if p, err := strconv.ParseInt(f.Value.String(), 10, 64); err == nil && p < n {
+			n = p
+		}
+	}
+	return n
+}
+
+// rendezvous blocks until target subtests have called it.
+func (p *peak) rendezvous() {
+	if p.arrived.Add(1) >= target() {
+		p.once.Do(func() { close(p.all) })
+	}
+	<-p.all
+}
+
+// check fails the test unless the rendezvous saw target subtests at once.
+func (p *peak) check(t *testing.T) {
+	t.Helper()
+	if got, want := p.max.Load(), target(); got < want {
+		t.Errorf("at most %d subtests ran at once, want %d", got, want)
+	}
+}
 
 func (p *peak) enter() {
 	n := p.now.Add(1)
@@ -61,13 +99,17 @@ func parallelLayout(i int, cpuset bool) cgtest.Layout {
 func TestParallelFakefs(t *testing.T) {
 	fsys := fakefs.New()
 	top := cgroupfs.NewManager(fsys, ".")
-	var p peak
+	p := newPeak()
 	t.Run("group", func(t *testing.T) {
 		for i := range parallelSubtests {
 			t.Run(fmt.Sprint(i), func(t *testing.T) {
 				t.Parallel()
 				p.enter()
 				defer p.leave()
+				// Deferred, so that a subtest that fails early still
+				// arrives; the others meet with their cgroups made and
+				// processes running.
+				defer p.rendezvous()
 				root := fmt.Sprintf("root-%d", i)
 				guard := cgtest.NewGroup(t, top, cgtest.Strict())
 				if err := guard.AddCgroupNoCpuset(root); err != nil {
@@ -117,6 +159,7 @@ func TestParallelFakefs(t *testing.T) {
 	if len(left) != 0 {
 		t.Errorf("left behind on the fake after %d parallel subtests: %q", parallelSubtests, left)
 	}
+	p.check(t)
 	t.Logf("parallel fakefs: %d subtests, at most %d at once, nothing left", parallelSubtests, p.max.Load())
 }
 
@@ -145,7 +188,7 @@ func TestParallelKernel(t *testing.T) {
 	ctrls, _ := os.ReadFile(filepath.Join(baseDir, "cgroup.controllers"))
 	cpusetHere := slices.Contains(strings.Fields(string(ctrls)), "cpuset")
 	var (
-		p     peak
+		p     = newPeak()
 		roots sync.Map // root path -> subtest
 		mu    sync.Mutex
 		cmds  []*exec.Cmd
@@ -156,6 +199,10 @@ func TestParallelKernel(t *testing.T) {
 				t.Parallel()
 				p.enter()
 				defer p.leave()
+				// Deferred, so that a subtest that fails early still
+				// arrives; the others meet with their cgroups made and
+				// processes running.
+				defer p.rendezvous()
 				mgr := cgtest.Root(t, cgtest.Under(baseDir))
 				if prev, dup := roots.LoadOrStore(mgr.ParentPath(), i); dup {
 					t.Errorf("subtests %v and %d got the same root %s", prev, i, mgr.ParentPath())
@@ -210,6 +257,7 @@ func TestParallelKernel(t *testing.T) {
 			t.Errorf("pid %d (%v) survived: kill(0) = %v", cmd.Process.Pid, cmd.Args, err)
 		}
 	}
+	p.check(t)
 	t.Logf("parallel kernel: %d subtests, %d with real processes, at most %d at once, nothing left under %s",
 		parallelSubtests, len(cmds), p.max.Load(), baseDir)
 }
