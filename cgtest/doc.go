@@ -21,6 +21,10 @@
 // fail the test instead). TEST_NOCLEANUP=true keeps everything and logs
 // where it is.
 //
+// Layout and Group.Apply make a table of cgroup layouts one call per
+// subtest; SplitCPUs, OverlappingCPUs and LLCs derive their cpusets from
+// the CPUs at hand, as ktstr's scenarios do.
+//
 // Root gives a test its own uniquely named parent cgroup on the real
 // kernel (like t.TempDir) and skips the test with the exact reason when
 // cgroups cannot be made on this machine. The same test code runs

@@ -37,7 +37,8 @@ var clone3Refused = sync.OnceValue(func() bool {
 // cleanup is registered after the cgroup's, so it runs first: the
 // process is dead before its cgroup is removed. If the test waits for
 // cmd itself, it must do so before the test ends (cmd.Wait must not run
-// twice at once).
+// twice at once). TEST_NOCLEANUP=true keeps the cgroups, not the
+// processes: they are killed all the same.
 //
 // The child is placed with clone3's CLONE_INTO_CGROUP
 // (SysProcAttr.UseCgroupFD, Linux 5.7 and later): it is in the cgroup
