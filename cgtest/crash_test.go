@@ -609,8 +609,8 @@ func TestCrashNextRunReclaims(t *testing.T) {
 		cgtest.Root(t, cgtest.Under(base))
 	})
 	if exists(killed.root) {
-		// Root does not sweep (yet): clean up by hand, so that the
-		// base's leak check measures only what Root should have done.
+		// Clean up by hand, so that the base's leak check measures
+		// only what Root should have done.
 		fsys, err := cgroupfs.Open(base)
 		if err != nil {
 			t.Fatal(err)
@@ -621,7 +621,7 @@ func TestCrashNextRunReclaims(t *testing.T) {
 		}
 		killed.sleeper.dead(t, deadline)
 		killed.sleeper.reap(t)
-		t.Skip("cgtest.Root does not call cgtest.Sweep on the directory it makes roots in, so the next run left the stale root " + killed.root + " (removed by hand); wire Sweep into Root and turn this skip into t.Errorf")
+		t.Errorf("the next run's cgtest.Root left the stale root %s of a killed run (removed by hand): Root must sweep the directory it makes roots in", killed.root)
 	}
 	if !killed.sleeper.dead(t, deadline) {
 		t.Errorf("the killed child's sleeper %d survived the next run's Root", killed.sleeper.pid)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/cgguard/cgguard/cgroupfs"
@@ -65,6 +66,10 @@ var rootSeq atomic.Int64
 // touches the root. The root, and everything beneath it, is removed when
 // the test ends, after every group made later in the test.
 //
+// The first Root of a process in a directory also reclaims what dead
+// test runs left there (see Sweep): roots whose owner process is gone,
+// never a live run's or a foreign cgroup. What it reclaimed is logged.
+//
 // Root skips the test (t.Skipf) with the exact reason when cgroups
 // cannot be made here: no cgroup2 mount, the directory is not cgroup2,
 // no permission to create a cgroup (not root, no delegation), a
@@ -88,6 +93,7 @@ func Root(t T, opts ...RootOption) *cgroupfs.Manager {
 		return nil
 	}
 	t.Cleanup(func() { _ = baseFS.Close() })
+	sweepOnce(t, base, baseFS)
 	owner, err := Self()
 	if err != nil {
 		t.Skipf("cgtest: cannot name a per-test root cgroup: the start time of this process is unknown: %v", err)
@@ -181,4 +187,21 @@ func enableAll(fsys cgroupfs.FS, name string, required []string, t T) string {
 		}
 	}
 	return ""
+}
+
+// swept records the directories this process has swept, so that a
+// suite of many tests pays for the sweep once per directory.
+var swept sync.Map
+
+// sweepOnce runs Sweep on the directory per-test roots are made in, the
+// first time this process makes a root there, and logs what it found
+// that was not live or foreign.
+func sweepOnce(t T, base string, fsys cgroupfs.FS) {
+	if _, done := swept.LoadOrStore(base, true); done {
+		return
+	}
+	rep, err := Sweep(fsys, ".")
+	if err != nil || rep.Count(SweepStale)+rep.Count(SweepUnknown) > 0 {
+		t.Logf("cgtest: reclaimed the per-test roots of dead test runs under %s (listing error: %v):\n%s", base, err, rep)
+	}
 }
