@@ -26,7 +26,10 @@
 // A test using it looks like this:
 //
 //	func TestScheduler(t *testing.T) {
-//		ops := cgroupfs.NewManager(fakefs.New(), "sched")
+//		ops := cgroupfs.NewManager(fakefs.New(), "sched") // or cgtest.Root(t) on the kernel
+//		if err := ops.Setup(false); err != nil {
+//			t.Fatal(err)
+//		}
 //		g := cgtest.NewGroup(t, ops)
 //		if err := g.AddCgroup("cg_0", cgroupfs.NewCPUSet(0, 1)); err != nil {
 //			t.Fatal(err)
