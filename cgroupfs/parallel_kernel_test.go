@@ -1,0 +1,172 @@
+package cgroupfs_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/cgguard/cgguard/cgroupfs"
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
+)
+
+// managersKernelBase opens, as an OSFS, a cgroup of the test's own under the
+// cgroup2 mount ("cgguard-test-<pid>-<random>"). Its cleanup fails the
+// test for any cgroup left in it, removes what is left, deepest first,
+// and then the base itself. It skips with the reason when the kernel
+// cannot be used here.
+func managersKernelBase(t *testing.T) (*cgroupfs.OSFS, string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skipf("kernel test needs root to create cgroups (euid is %d): run with sudo, e.g. go test -exec sudo ./cgroupfs/", os.Geteuid())
+	}
+	mnt, err := cgroupfs.Mountpoint()
+	if err != nil {
+		t.Skipf("kernel test needs a cgroup2 mount: %v", err)
+	}
+	var rnd [6]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(mnt, fmt.Sprintf("cgguard-test-%d-%s", os.Getpid(), hex.EncodeToString(rnd[:])))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		if errors.Is(err, unix.EROFS) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+			t.Skipf("kernel test cannot create a cgroup under %s (%v): run where cgroupfs is writable as root", mnt, err)
+		}
+		t.Fatal(err)
+	}
+	fsys, err := cgroupfs.Open(dir)
+	if err != nil {
+		_ = unix.Rmdir(dir)
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		defer fsys.Close()
+		var dirs []string
+		_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.IsDir() && p != dir {
+				dirs = append(dirs, p)
+			}
+			return nil
+		})
+		for _, d := range slices.Backward(dirs) {
+			t.Errorf("leak: %s is left", d)
+			_ = unix.Rmdir(d)
+		}
+		if err := unix.Rmdir(dir); err != nil {
+			t.Errorf("remove the test's base cgroup %s: %v", dir, err)
+		}
+	})
+	return fsys, dir
+}
+
+// Many Managers on one OSFS, each with its own parent, in parallel
+// subtests on the real kernel: each creates nested cgroups, moves a
+// real process through them (MoveTask, MoveTasks, DrainTasks), kills
+// it (KillTasks, WaitEmpty) and removes everything (CleanupAll): no
+// collision, no leak, every process reaped.
+func TestParallelManagersKernel(t *testing.T) {
+	fsys, dir := managersKernelBase(t)
+	const n = 32
+	t.Run("group", func(t *testing.T) {
+		for i := range n {
+			t.Run(fmt.Sprint(i), func(t *testing.T) {
+				t.Parallel()
+				parent := fmt.Sprintf("m-%d", i)
+				mgr := cgroupfs.NewManager(fsys, parent)
+				if err := mgr.Setup(false); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() {
+					if err := fsys.Rmdir(parent); err != nil {
+						t.Errorf("remove the parent %s: %v", parent, err)
+					}
+				})
+				for _, c := range []string{"a/b", "c"} {
+					if err := mgr.CreateCgroup(c); err != nil {
+						t.Fatal(err)
+					}
+				}
+				cmd := exec.Command("sleep", "1000")
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				waited := false
+				t.Cleanup(func() {
+					if !waited {
+						_ = cmd.Process.Kill()
+						_ = cmd.Wait()
+					}
+				})
+				pid := cmd.Process.Pid
+				steps := []struct {
+					what string
+					do   func() error
+					in   string // where the process must be after it
+				}{
+					{"MoveTask a/b", func() error { return mgr.MoveTask("a/b", pid) }, "a/b"},
+					{"MoveTasks c", func() error { return mgr.MoveTasks("c", []int{pid}) }, "c"},
+					{"DrainTasks c", func() error { return mgr.DrainTasks("c") }, ""},
+					{"MoveTask c", func() error { return mgr.MoveTask("c", pid) }, "c"},
+				}
+				for _, s := range steps {
+					if err := s.do(); err != nil {
+						t.Fatalf("%s: %v", s.what, err)
+					}
+					if s.in == "" {
+						continue
+					}
+					got, err := mgr.Procs(s.in)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if diff := cmp.Diff([]int{pid}, got); diff != "" {
+						t.Errorf("after %s, cgroup.procs of %s/%s (-want +got):\n%s", s.what, parent, s.in, diff)
+					}
+				}
+				if err := mgr.KillTasks("c"); err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				if err := mgr.WaitEmpty(ctx, "c"); err != nil {
+					t.Fatal(err)
+				}
+				waited = true
+				if err := cmd.Wait(); err == nil {
+					t.Errorf("sleep exited normally after KillTasks, want killed")
+				}
+				if err := mgr.CleanupAll(); err != nil {
+					t.Fatal(err)
+				}
+				entries, err := fsys.ReadDir(parent)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range entries {
+					if e.IsDir() {
+						t.Errorf("CleanupAll left %s/%s", parent, e.Name())
+					}
+				}
+			})
+		}
+	})
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			t.Errorf("leak: %s/%s after the parallel Managers", dir, e.Name())
+		}
+	}
+}
