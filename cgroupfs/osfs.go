@@ -2,6 +2,7 @@ package cgroupfs
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -413,9 +414,13 @@ func (f *OSFS) writeOnce(name string, data []byte) error {
 }
 
 // ReadDir lists the directory name: child directories (cgroups) and
-// files (interface files), in the order the kernel returns them. Entries
-// that vanish while the listing is made are left out. A missing
-// directory fails with ENOENT, a file with ENOTDIR.
+// files (interface files), in the order the kernel returns them. The
+// type of each entry comes from the listing itself (getdents' d_type),
+// with no stat per entry: a cgroup directory holds a dozen or more
+// interface files, and a stat of each made a listing cost more than the
+// rmdir it was taken for. DirEntry.Info stats the entry when called,
+// beneath the root, and fails with ENOENT if it vanished since. A
+// missing directory fails with ENOENT, a file with ENOTDIR.
 func (f *OSFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	const op = "readdir"
 	clean, err := cleanName(op, name)
@@ -426,26 +431,113 @@ func (f *OSFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	if err != nil {
 		return nil, &fs.PathError{Op: op, Path: name, Err: err}
 	}
-	dir := os.NewFile(uintptr(fd), name)
-	defer dir.Close()
-	names, err := dir.Readdirnames(-1)
-	if err != nil {
-		return nil, &fs.PathError{Op: op, Path: name, Err: underlyingErrno(err)}
-	}
-	// Stat relative to the open directory fd: os.DirEntry.Info would
-	// lstat a path relative to the working directory instead.
-	entries := make([]fs.DirEntry, 0, len(names))
-	for _, n := range names {
-		var st unix.Stat_t
-		if err := unix.Fstatat(fd, n, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			if err == unix.ENOENT {
-				continue // removed since getdents; it is not there
-			}
-			return nil, &fs.PathError{Op: "stat", Path: path.Join(name, n), Err: err}
+	defer unix.Close(fd)
+	var entries []fs.DirEntry
+	buf := make([]byte, 8192)
+	for {
+		n, err := unix.Getdents(fd, buf)
+		if err == unix.EINTR {
+			continue
 		}
-		entries = append(entries, fs.FileInfoToDirEntry(newFileInfo(n, &st)))
+		if err != nil {
+			return nil, &fs.PathError{Op: op, Path: name, Err: err}
+		}
+		if n <= 0 {
+			return entries, nil
+		}
+		for rec := buf[:n]; len(rec) >= direntNameOff; {
+			reclen := int(binary.NativeEndian.Uint16(rec[direntReclenOff:]))
+			if reclen < direntNameOff || reclen > len(rec) {
+				return nil, &fs.PathError{Op: op, Path: name, Err: unix.EIO}
+			}
+			typ := rec[direntTypeOff]
+			n := rec[direntNameOff:reclen]
+			if i := bytes.IndexByte(n, 0); i >= 0 {
+				n = n[:i]
+			}
+			rec = rec[reclen:]
+			if string(n) == "." || string(n) == ".." {
+				continue
+			}
+			e := &dirEntry{f: f, dir: clean, name: string(n)}
+			if mode, ok := direntMode(typ); ok {
+				e.mode = mode
+			} else {
+				// DT_UNKNOWN: the filesystem does not say; ask.
+				var st unix.Stat_t
+				if err := unix.Fstatat(fd, e.name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+					if err == unix.ENOENT {
+						continue // removed since getdents; it is not there
+					}
+					return nil, &fs.PathError{Op: "stat", Path: path.Join(name, e.name), Err: err}
+				}
+				e.info = newFileInfo(e.name, &st)
+				e.mode = e.info.Mode().Type()
+			}
+			entries = append(entries, e)
+		}
 	}
-	return entries, nil
+}
+
+// The layout of struct linux_dirent64, which getdents64 fills.
+const (
+	direntReclenOff = 16 // after d_ino and d_off, both 64-bit
+	direntTypeOff   = 18
+	direntNameOff   = 19
+)
+
+// direntMode returns the type bits of a d_type, and false for DT_UNKNOWN.
+func direntMode(typ byte) (fs.FileMode, bool) {
+	switch typ {
+	case unix.DT_REG:
+		return 0, true
+	case unix.DT_DIR:
+		return fs.ModeDir, true
+	case unix.DT_LNK:
+		return fs.ModeSymlink, true
+	case unix.DT_FIFO:
+		return fs.ModeNamedPipe, true
+	case unix.DT_SOCK:
+		return fs.ModeSocket, true
+	case unix.DT_BLK:
+		return fs.ModeDevice, true
+	case unix.DT_CHR:
+		return fs.ModeDevice | fs.ModeCharDevice, true
+	}
+	return 0, false
+}
+
+// dirEntry is an entry of OSFS.ReadDir. Its type is from the listing;
+// Info stats it relative to its directory, resolved beneath the root
+// (os.DirEntry.Info would lstat a path relative to the working
+// directory instead).
+type dirEntry struct {
+	f    *OSFS
+	dir  string // the cleaned name of the directory listed
+	name string
+	mode fs.FileMode // type bits only
+	info fs.FileInfo // when already known
+}
+
+func (e *dirEntry) Name() string      { return e.name }
+func (e *dirEntry) IsDir() bool       { return e.mode.IsDir() }
+func (e *dirEntry) Type() fs.FileMode { return e.mode }
+func (e *dirEntry) String() string    { return fs.FormatDirEntry(e) }
+func (e *dirEntry) Info() (fs.FileInfo, error) {
+	if e.info != nil {
+		return e.info, nil
+	}
+	full := path.Join(e.dir, e.name)
+	fd, err := e.f.openBeneath(e.dir, unix.O_PATH|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: full, Err: err}
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstatat(fd, e.name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: full, Err: err}
+	}
+	return newFileInfo(e.name, &st), nil
 }
 
 // OpenDir opens the directory name beneath the root with

@@ -2,12 +2,14 @@ package cgroupfs
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -43,19 +45,20 @@ func (f *OSFS) Watch(name string) (Watcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	ifd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	in, err := getInotify()
 	if err != nil {
 		return nil, &fs.PathError{Op: op, Path: name, Err: inotifyError(err)}
 	}
-	// A non-blocking fd in an os.File sits in the runtime poller, so the
-	// reader goroutine's Read returns as soon as Close is called.
+	ifd := in.fd
 	w := &osWatcher{
-		file:   os.NewFile(uintptr(ifd), "inotify:"+name),
+		in:     in,
+		fileWd: -1,
+		dirWd:  -1,
 		events: make(chan struct{}, 1),
 		done:   make(chan struct{}),
 	}
 	fail := func(err error) (Watcher, error) {
-		w.file.Close()
+		w.release(true)
 		return nil, &fs.PathError{Op: op, Path: name, Err: inotifyError(err)}
 	}
 
@@ -76,7 +79,7 @@ func (f *OSFS) Watch(name string) (Watcher, error) {
 	if err != nil {
 		return fail(err)
 	}
-	dirWd, err := addWatchFd(ifd, hfd, holderPath, unix.IN_DELETE|unix.IN_MOVED_FROM|unix.IN_DELETE_SELF|unix.IN_ONLYDIR)
+	w.dirWd, err = addWatchFd(ifd, hfd, holderPath, unix.IN_DELETE|unix.IN_MOVED_FROM|unix.IN_DELETE_SELF|unix.IN_ONLYDIR)
 	unix.Close(hfd)
 	if err != nil {
 		return fail(err)
@@ -86,12 +89,12 @@ func (f *OSFS) Watch(name string) (Watcher, error) {
 	if err != nil {
 		return fail(err)
 	}
-	fileWd, err := addWatchFd(ifd, ffd, path.Join(f.dir, clean), unix.IN_MODIFY|unix.IN_DELETE_SELF)
+	w.fileWd, err = addWatchFd(ifd, ffd, path.Join(f.dir, clean), unix.IN_MODIFY|unix.IN_DELETE_SELF)
 	unix.Close(ffd)
 	if err != nil {
 		return fail(err)
 	}
-	go w.run(fileWd, dirWd, base)
+	go w.run(base)
 	return w, nil
 }
 
@@ -150,27 +153,119 @@ func addWatchFd(ifd, fd int, fallback string, mask uint32) (int, error) {
 	return wd, err
 }
 
+// An inotify instance costs little to make but much to close: close(2)
+// of an inotify fd waits for an SRCU grace period in the kernel
+// (measured on Linux 6.18: about 11 ms, see BENCHMARKS.md), which every
+// WaitEmpty paid on top of the teardown it waited for. Closing in the
+// background instead lets instances pile up faster than the kernel
+// frees them (fs.inotify.max_user_instances is 128 by default). So a
+// closed watcher removes its watches (inotify_rm_watch does not wait)
+// and keeps its instance for the next Watch, up to maxIdleInotify idle
+// ones in the process.
+const maxIdleInotify = 8
+
+// inotifyInstance is an inotify fd: in an os.File for the reader (a
+// non-blocking fd sits in the runtime poller, so a read deadline wakes a
+// blocked Read), and as a number for inotify_add_watch (File.Fd would
+// make it blocking).
+type inotifyInstance struct {
+	file *os.File
+	fd   int
+}
+
+var idleInotify struct {
+	sync.Mutex
+	free []*inotifyInstance
+}
+
+// getInotify returns an idle inotify instance, or a new one.
+func getInotify() (*inotifyInstance, error) {
+	idleInotify.Lock()
+	if n := len(idleInotify.free); n > 0 {
+		in := idleInotify.free[n-1]
+		idleInotify.free = idleInotify.free[:n-1]
+		idleInotify.Unlock()
+		if err := in.file.SetReadDeadline(time.Time{}); err == nil {
+			return in, nil
+		}
+		in.file.Close() // cannot be woken any more: do not use it
+	} else {
+		idleInotify.Unlock()
+	}
+	ifd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	return &inotifyInstance{file: os.NewFile(uintptr(ifd), "inotify"), fd: ifd}, nil
+}
+
+// putInotify keeps in for a later Watch, or closes it when enough are
+// idle. Events still queued in it for removed watches are harmless: a
+// later reader ignores every watch descriptor but its own, and the
+// kernel does not reuse descriptors soon (they are allocated
+// cyclically).
+func putInotify(in *inotifyInstance) {
+	idleInotify.Lock()
+	if len(idleInotify.free) < maxIdleInotify {
+		idleInotify.free = append(idleInotify.free, in)
+		idleInotify.Unlock()
+		return
+	}
+	idleInotify.Unlock()
+	in.file.Close()
+}
+
 // osWatcher is the Watcher Watch returns.
 type osWatcher struct {
-	file      *os.File      // the inotify instance
-	events    chan struct{} // buffered (1): events coalesce
-	done      chan struct{} // closed when run has returned
-	closeOnce sync.Once
+	in            *inotifyInstance
+	fileWd, dirWd int           // -1 until added
+	events        chan struct{} // buffered (1): events coalesce
+	done          chan struct{} // closed when run has returned
+	broken        bool          // set by run: the instance failed a read
+	closeOnce     sync.Once
 }
 
 // Events returns the channel that receives a value after each
 // modification and is closed when the watcher ends.
 func (w *osWatcher) Events() <-chan struct{} { return w.events }
 
-// Close stops the watcher and waits for its goroutine to return. Closing
-// twice is harmless.
+// Close stops the watcher and waits for its goroutine to return, so that
+// the events channel is closed when Close returns. It removes the
+// watches and keeps the inotify instance for a later Watch rather than
+// closing it (see maxIdleInotify). Closing twice is harmless.
 func (w *osWatcher) Close() error {
 	var err error
 	w.closeOnce.Do(func() {
-		err = w.file.Close()
+		// Wake the reader without closing the fd.
+		if derr := w.in.file.SetReadDeadline(time.Unix(1, 0)); derr != nil {
+			err = w.in.file.Close()
+			<-w.done
+			return
+		}
 		<-w.done
+		w.release(!w.broken)
 	})
 	return err
+}
+
+// release removes the watcher's watches and hands its instance back, or
+// closes the instance when it is not to be reused. The reader must not
+// be running.
+func (w *osWatcher) release(reuse bool) {
+	for _, wd := range []int{w.fileWd, w.dirWd} {
+		if wd < 0 {
+			continue
+		}
+		// EINVAL: the kernel removed the watch already (IN_IGNORED).
+		if _, err := unix.InotifyRmWatch(w.in.fd, uint32(wd)); err != nil && err != unix.EINVAL {
+			reuse = false
+		}
+	}
+	if reuse {
+		putInotify(w.in)
+		return
+	}
+	w.in.file.Close()
 }
 
 // inotifyEventSize is sizeof(struct inotify_event) without the name.
@@ -179,17 +274,20 @@ const inotifyEventSize = unix.SizeofInotifyEvent
 // run reads inotify events until the watcher is closed or the file goes
 // away, and then closes the events channel. Only run sends on or closes
 // the channel.
-func (w *osWatcher) run(fileWd, dirWd int, base string) {
+func (w *osWatcher) run(base string) {
 	defer close(w.done)
 	defer close(w.events)
 	// Room for many events with a full NAME_MAX name each.
 	buf := make([]byte, 64*(inotifyEventSize+unix.NAME_MAX+1))
 	for {
-		n, err := w.file.Read(buf)
+		n, err := w.in.file.Read(buf)
 		if err != nil {
-			return // closed by Close, or the instance broke: end either way
+			// Woken by Close (the deadline), or the instance broke: end
+			// either way, and do not reuse a broken one.
+			w.broken = !errors.Is(err, os.ErrDeadlineExceeded)
+			return
 		}
-		modified, gone := parseInotify(buf[:n], fileWd, dirWd, base)
+		modified, gone := parseInotify(buf[:n], w.fileWd, w.dirWd, base)
 		if modified {
 			select {
 			case w.events <- struct{}{}:

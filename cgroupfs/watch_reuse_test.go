@@ -1,0 +1,75 @@
+package cgroupfs
+
+import (
+	"fmt"
+	"golang.org/x/sys/unix"
+	"testing"
+)
+
+// Closed watchers hand their inotify instance on instead of closing it
+// (closing waits for the kernel, about 11 ms). Many more watchers than
+// fs.inotify.max_user_instances (128 by default) opened and closed one
+// after another must all work, each seeing its own file's changes, and
+// the ones of a file watched before by the same instance must not stop
+// it from ending when its own cgroup is removed.
+func TestWatchReusesInstances(t *testing.T) {
+	f := plainFS(t)
+	for i := range 300 {
+		dir := fmt.Sprintf("cg%d", i%3)
+		if i < 3 {
+			if err := f.Mkdir(dir); err != nil {
+				t.Fatal(err)
+			}
+		}
+		file := dir + "/cgroup.events"
+		if err := f.WriteFile(file, []byte("populated 1\n")); err != nil {
+			t.Fatal(err)
+		}
+		w, err := f.Watch(file)
+		if err != nil {
+			t.Fatalf("watch %d: %v", i, err)
+		}
+		if err := f.WriteFile(file, []byte("populated 0\n")); err != nil {
+			t.Fatal(err)
+		}
+		if !nextEvent(t, w.Events()) {
+			t.Fatalf("watch %d: channel closed, want an event for the write", i)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatalf("close watch %d: %v", i, err)
+		}
+	}
+	// The last instances back in the pool carry the watches of cg0..cg2
+	// removed; a new watcher on a fresh cgroup ends when it is removed.
+	if err := f.Mkdir("last"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.WriteFile("last/cgroup.events", []byte("populated 0\n")); err != nil {
+		t.Fatal(err)
+	}
+	w, err := f.Watch("last/cgroup.events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := f.WriteFile("cg0/cgroup.events", []byte("populated 1\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := removeAllPlain(f, "last"); err != nil {
+		t.Fatal(err)
+	}
+	for nextEvent(t, w.Events()) {
+	}
+}
+
+// removeAllPlain removes the plain directory name and its one file.
+func removeAllPlain(f *OSFS, name string) error {
+	if err := f.atParent("unlink", name+"/cgroup.events", func(dirfd int, last string) error {
+		return unlinkat(dirfd, last)
+	}); err != nil {
+		return err
+	}
+	return f.Rmdir(name)
+}
+
+func unlinkat(dirfd int, name string) error { return unix.Unlinkat(dirfd, name, 0) }
