@@ -70,6 +70,11 @@ func TestTeardownFaultsGiveOneHintedWarningEach(t *testing.T) {
 	}, {
 		desc: "listing the cgroup refused",
 		setup: func(t *testing.T, f fixture) {
+			// A child the group did not make: the first rmdir says
+			// EBUSY, so teardown must list the cgroup.
+			if err := f.fs.Mkdir("test/a/other"); err != nil {
+				t.Fatal(err)
+			}
 			f.fs.Fail(fakefs.OpReadDir, "test/a", errnoEACCES, -1)
 		},
 		want: []string{"cgroup /test/a:", "permission denied", "hint: permission denied"},
