@@ -299,7 +299,7 @@ func waitEmpty(e *matrixEnv) error {
 	return e.mgr.WaitEmpty(ctx, "a")
 }
 
-// fault is how one case breaks the site's operation.
+// matrixFault is how one case breaks the site's operation.
 type matrixFault struct {
 	errno syscall.Errno // 0 for a hang
 	times int           // 1: once, -1: always
