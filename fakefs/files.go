@@ -474,22 +474,41 @@ func readPidsCurrent(_ *FS, c *cgroup) string { return "0\n" }
 // writeCpus follows update_cpumask: after strstrip an empty string
 // clears; otherwise bitmap_parselist over nr_cpu_ids bits (ERANGE beyond
 // the machine, EINVAL for garbage), and CPUs the machine lacks are
-// EINVAL.
+// EINVAL. Clearing a populated cgroup's CPUs is ENOSPC (vetEmpty).
 func writeCpus(f *FS, c *cgroup, s string) error {
 	set, err := f.parseCPUs(s, f.cpuBits, f.cpus)
-	if err == nil {
-		c.cpus = set
+	if err != nil {
+		return err
 	}
-	return err
+	if err := f.vetEmpty(c, c.cpus, set); err != nil {
+		return err
+	}
+	c.cpus = set
+	return nil
+}
+
+// vetEmpty follows validate_change: a populated cpuset (tasks in it or
+// below it, exiting ones included) cannot go from some CPUs or nodes to
+// none (ENOSPC), even on cgroup v2 where an empty set would mean
+// "inherit" (measured on Linux 6.1; the same code is in 6.18).
+func (f *FS) vetEmpty(c *cgroup, cur, trial cgroupfs.CPUSet) error {
+	if f.populated(c) && !cur.IsEmpty() && trial.IsEmpty() {
+		return unix.ENOSPC
+	}
+	return nil
 }
 
 // writeMems follows update_nodemask, with MAX_NUMNODES bits.
 func writeMems(f *FS, c *cgroup, s string) error {
 	set, err := f.parseCPUs(s, nodeBits, f.mems)
-	if err == nil {
-		c.mems = set
+	if err != nil {
+		return err
 	}
-	return err
+	if err := f.vetEmpty(c, c.mems, set); err != nil {
+		return err
+	}
+	c.mems = set
+	return nil
 }
 
 func (f *FS) parseCPUs(s string, nbits int, machine cgroupfs.CPUSet) (cgroupfs.CPUSet, error) {

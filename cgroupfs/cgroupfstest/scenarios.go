@@ -42,6 +42,7 @@ var scenarios = []scenario{
 	{name: "freeze/tasks", needTasks: true, run: freezeTasks},
 	{name: "cpuset/cpus", run: cpusetCpus},
 	{name: "cpuset/mems", run: cpusetMems},
+	{name: "cpuset/clear-populated", needTasks: true, run: cpusetClearPopulated},
 }
 
 // coreFiles are the files every non-root cgroup has, with their modes.
@@ -766,4 +767,27 @@ func cpusetMems(x *ctx) {
 	x.write(mems, "\n", 0)
 	x.content(mems, "\n")
 	x.content(x.p("cpuset.mems.effective"), rootEff)
+}
+
+// cpusetClearPopulated: a cpuset holding tasks (itself or below) cannot
+// go from some CPUs or nodes to none, even though an empty set means
+// "inherit" on cgroup v2 (validate_change: ENOSPC).
+func cpusetClearPopulated(x *ctx) {
+	x.needController("cpuset")
+	x.enableInRoot("cpuset")
+	x.mkdir(x.dir)
+	first, _, _ := strings.Cut(strings.Split(strings.TrimSpace(x.read("cpuset.cpus.effective")), ",")[0], "-")
+	mem, _, _ := strings.Cut(strings.Split(strings.TrimSpace(x.read("cpuset.mems.effective")), ",")[0], "-")
+	x.write(x.p("cpuset.cpus"), first, 0)
+	x.write(x.p("cpuset.mems"), mem, 0)
+	x.mkdir(x.p("leaf"))
+	pid := x.spawn(x.p("leaf"))
+	x.write(x.p("cpuset.cpus"), "\n", unix.ENOSPC)
+	x.write(x.p("cpuset.mems"), "\n", unix.ENOSPC)
+	x.content(x.p("cpuset.cpus"), first+"\n")
+	x.kill(pid)
+	x.waitEvents(x.dir, "populated 0")
+	x.write(x.p("cpuset.cpus"), "\n", 0)
+	x.write(x.p("cpuset.mems"), "\n", 0)
+	x.content(x.p("cpuset.cpus"), "\n")
 }

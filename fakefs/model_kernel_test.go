@@ -1,0 +1,352 @@
+package fakefs_test
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cgguard/cgguard/cgroupfs"
+	"github.com/cgguard/cgguard/cgroupfs/cgroupfstest"
+	"github.com/cgguard/cgguard/fakefs"
+)
+
+// side is one of the two systems a random run drives: the kernel or the
+// fake, each with its tasks. slots[i] is the pid of the i-th spawned
+// task on this side (0 once killed).
+type side struct {
+	name  string
+	fsys  cgroupfs.FS
+	tasks cgroupfstest.Tasks
+	slots []int
+}
+
+func errnoName(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	var e syscall.Errno
+	if errors.As(err, &e) {
+		return e.Error()
+	}
+	return err.Error()
+}
+
+// join names file in the cgroup p ("." is the root).
+func join(p, file string) string {
+	if p == "." {
+		return file
+	}
+	return p + "/" + file
+}
+
+// subFS is the fake seen from its cgroup dir, as cgroupfs.Open(dir)
+// sees the kernel: every name is taken relative to dir.
+type subFS struct {
+	*fakefs.FS
+	dir string
+}
+
+func (s subFS) path(name string) string {
+	if name == "." {
+		return s.dir
+	}
+	return s.dir + "/" + name
+}
+
+func (s subFS) Mkdir(name string) error { return s.FS.Mkdir(s.path(name)) }
+func (s subFS) Rmdir(name string) error { return s.FS.Rmdir(s.path(name)) }
+func (s subFS) ReadFile(name string) ([]byte, error) {
+	return s.FS.ReadFile(s.path(name))
+}
+func (s subFS) WriteFile(name string, data []byte) error {
+	return s.FS.WriteFile(s.path(name), data)
+}
+func (s subFS) ReadDir(name string) ([]fs.DirEntry, error) { return s.FS.ReadDir(s.path(name)) }
+func (s subFS) Watch(name string) (cgroupfs.Watcher, error) {
+	return s.FS.Watch(s.path(name))
+}
+func (s subFS) Spawn(name string) (int, error) { return s.FS.Spawn(s.path(name)) }
+
+// modelPaths are the cgroups random operations act on.
+var modelPaths = []string{"a", "b", "a/x", "a/y", "a/x/z", "b/w"}
+
+// TestRandomOpsMatchKernel drives the kernel and a fake offering the same
+// controllers through the same random sequences of operations (mkdir,
+// rmdir, subtree_control, cgroup.type, limits, freeze, cpusets, tasks
+// spawned, moved and killed) and compares every errno and, after every
+// operation, the state of every cgroup. It leaves out cgroup.kill (on
+// 6.18 later spawns into a killed cgroup die: a kernel bug the fake does
+// not copy), cgroup.threads moves (a real process has several threads)
+// and spawning into frozen cgroups (the child would freeze before exec).
+func TestRandomOpsMatchKernel(t *testing.T) {
+	_, dir := kernelCgroup(t)
+	kfs, err := cgroupfs.Open(dir)
+	if err != nil {
+		t.Fatalf("open %s: %v", dir, err)
+	}
+	defer kfs.Close()
+	ktasks := cgroupfstest.NewProcessTasks(kfs)
+	t.Cleanup(func() { _ = ktasks.Close() })
+	ctrlData, err := kfs.ReadFile("cgroup.controllers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctrls := strings.Fields(string(ctrlData))
+	opts := []fakefs.Option{fakefs.WithControllers(ctrls...)}
+	if slices.Contains(ctrls, "cpuset") {
+		for _, f := range []struct {
+			file string
+			opt  func(cgroupfs.CPUSet) fakefs.Option
+		}{{"cpuset.cpus.effective", fakefs.WithCPUs}, {"cpuset.mems.effective", fakefs.WithMems}} {
+			data, err := kfs.ReadFile(f.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			set, err := cgroupfs.ParseCPUSet(string(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts = append(opts, f.opt(set))
+		}
+	}
+	seeds := []uint64{1, 2, 3, 4, 5}
+	steps := 150
+	if testing.Short() {
+		seeds, steps = seeds[:1], 50
+	}
+	for _, seed := range seeds {
+		// The fake side is a child cgroup of the fake's root, as the
+		// kernel side is a child of the kernel's: the root is exempt
+		// from rules a child obeys.
+		ffs := fakefs.New(opts...)
+		for _, c := range ctrls {
+			if err := ffs.WriteFile("cgroup.subtree_control", []byte("+"+c)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := ffs.Mkdir("t"); err != nil {
+			t.Fatal(err)
+		}
+		sub := subFS{ffs, "t"}
+		k := &side{name: "kernel", fsys: kfs, tasks: ktasks}
+		f := &side{name: "fake", fsys: sub, tasks: sub}
+		rng := rand.New(rand.NewPCG(seed, 0))
+		var trace []string
+		for step := range steps {
+			op, run := randomOp(rng, ctrls, f)
+			kerr, ferr := run(k), run(f)
+			trace = append(trace, fmt.Sprintf("%s: kernel %s, fake %s", op, errnoName(kerr), errnoName(ferr)))
+			if errnoName(kerr) != errnoName(ferr) {
+				t.Errorf("seed %d step %d: %s: kernel %v, fake %v\n%s", seed, step, op, kerr, ferr, strings.Join(trace, "\n"))
+				break
+			}
+			if diff := compareState(k, f); diff != "" {
+				t.Errorf("seed %d step %d: after %s the state differs:\n%s\ntrace:\n%s", seed, step, op, diff, strings.Join(trace, "\n"))
+				break
+			}
+		}
+		ok := 0
+		for _, line := range trace {
+			if strings.HasSuffix(line, "kernel ok, fake ok") {
+				ok++
+			}
+		}
+		t.Logf("seed %d: %d operations (%d succeeded on both), %d tasks spawned, state equal after each", seed, len(trace), ok, len(k.slots))
+		resetSide(t, k)
+	}
+}
+
+// randomOp picks an operation; it returns its description and a function
+// applying it to one side.
+func randomOp(rng *rand.Rand, ctrls []string, f *side) (string, func(*side) error) {
+	p := modelPaths[rng.IntN(len(modelPaths))]
+	write := func(file, data string) (string, func(*side) error) {
+		file = strings.TrimPrefix(file, "./")
+		return fmt.Sprintf("write %q to %s", data, file), func(s *side) error { return s.fsys.WriteFile(file, []byte(data)) }
+	}
+	pick := func(list ...string) string { return list[rng.IntN(len(list))] }
+	ctrl := pick(append([]string{"cpuset", "memory"}, ctrls...)...)
+	switch rng.IntN(12) {
+	case 0, 1:
+		return "mkdir " + p, func(s *side) error { return s.fsys.Mkdir(p) }
+	case 2:
+		return "rmdir " + p, func(s *side) error { return s.fsys.Rmdir(p) }
+	case 3:
+		return write(pick(p, ".")+"/cgroup.subtree_control", pick("+", "-")+ctrl)
+	case 4:
+		return write(p+"/cgroup.type", "threaded")
+	case 5:
+		return write(p+"/"+pick("cgroup.max.depth", "cgroup.max.descendants"), pick("0", "1", "max"))
+	case 6:
+		return write(p+"/cgroup.freeze", pick("0", "1"))
+	case 7:
+		return write(p+"/"+pick("cpuset.cpus", "cpuset.mems"), pick("0", "1", "0-1", "\n", "5"))
+	case 8, 9:
+		if events, err := f.fsys.ReadFile(p + "/cgroup.events"); err == nil && strings.Contains(string(events), "frozen 1") {
+			return write(p+"/cgroup.freeze", "0")
+		}
+		return "spawn into " + p, func(s *side) error {
+			pid, err := s.tasks.Spawn(p)
+			if err == nil {
+				s.slots = append(s.slots, pid)
+			}
+			return err
+		}
+	case 10:
+		slot := rng.IntN(len(f.slots) + 1)
+		return fmt.Sprintf("move task %d to %s", slot, p), func(s *side) error {
+			pid := 2147483647 // no such task
+			if slot < len(s.slots) && s.slots[slot] != 0 {
+				pid = s.slots[slot]
+			}
+			return s.fsys.WriteFile(p+"/cgroup.procs", []byte(strconv.Itoa(pid)))
+		}
+	default:
+		slot := rng.IntN(len(f.slots) + 1)
+		return fmt.Sprintf("kill task %d", slot), func(s *side) error {
+			if slot >= len(s.slots) || s.slots[slot] == 0 {
+				return nil
+			}
+			pid := s.slots[slot]
+			s.slots[slot] = 0
+			return s.tasks.Kill(pid)
+		}
+	}
+}
+
+// stateFiles are compared in every cgroup where they exist.
+var stateFiles = []string{
+	"cgroup.type", "cgroup.controllers", "cgroup.subtree_control", "cgroup.max.depth",
+	"cgroup.max.descendants", "cgroup.freeze", "cpuset.cpus", "cpuset.mems",
+	"cpuset.cpus.effective", "cpuset.mems.effective",
+}
+
+// compareState compares every modelled cgroup on both sides; it returns
+// "" when they agree. cgroup.events may lag on the kernel (tasks freeze
+// asynchronously), so it is awaited.
+func compareState(k, f *side) string {
+	var diffs []string
+	for _, p := range append([]string{"."}, modelPaths...) {
+		kn, kerr := fileNames(k.fsys, p)
+		fn, ferr := fileNames(f.fsys, p)
+		if errnoName(kerr) != errnoName(ferr) {
+			diffs = append(diffs, fmt.Sprintf("readdir %s: kernel %v, fake %v", p, kerr, ferr))
+			continue
+		}
+		if kerr != nil {
+			continue
+		}
+		if !slices.Equal(kn, fn) {
+			diffs = append(diffs, fmt.Sprintf("files of %s: kernel %v, fake %v", p, kn, fn))
+		}
+		for _, file := range stateFiles {
+			if !slices.Contains(fn, file) {
+				continue
+			}
+			kd, kerr := k.fsys.ReadFile(join(p, file))
+			fd, ferr := f.fsys.ReadFile(join(p, file))
+			if string(kd) != string(fd) || errnoName(kerr) != errnoName(ferr) {
+				diffs = append(diffs, fmt.Sprintf("%s/%s: kernel %q (%s), fake %q (%s)", p, file, kd, errnoName(kerr), fd, errnoName(ferr)))
+			}
+		}
+		{
+			want, _ := f.fsys.ReadFile(join(p, "cgroup.events"))
+			if got := awaitContent(k.fsys, join(p, "cgroup.events"), string(want)); got != string(want) {
+				diffs = append(diffs, fmt.Sprintf("%s/cgroup.events: kernel %q, fake %q", p, got, want))
+			}
+		}
+		ks, kerr := slotsIn(k, p)
+		fs, ferr := slotsIn(f, p)
+		if !slices.Equal(ks, fs) || errnoName(kerr) != errnoName(ferr) {
+			diffs = append(diffs, fmt.Sprintf("tasks of %s: kernel %v (%s), fake %v (%s)", p, ks, errnoName(kerr), fs, errnoName(ferr)))
+		}
+	}
+	return strings.Join(diffs, "\n")
+}
+
+func fileNames(fsys cgroupfs.FS, dir string) ([]string, error) {
+	entries, err := fsys.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if !e.IsDir() && !ignoredKernelFile(e.Name()) {
+			if _, ok := versionDependent[e.Name()]; !ok {
+				out = append(out, e.Name())
+			}
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// slotsIn returns the slots whose processes cgroup.procs of p lists,
+// sorted (the listing order of a thread root is the kernel's business).
+func slotsIn(s *side, p string) ([]int, error) {
+	data, err := s.fsys.ReadFile(join(p, "cgroup.procs"))
+	if err != nil {
+		return nil, err
+	}
+	var out []int
+	for _, field := range strings.Fields(string(data)) {
+		pid, _ := strconv.Atoi(field)
+		if i := slices.Index(s.slots, pid); i >= 0 && pid != 0 {
+			out = append(out, i)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// awaitContent reads name until it holds want, watching it, for at most
+// five seconds; it returns the last content read.
+func awaitContent(fsys cgroupfs.FS, name, want string) string {
+	w, err := fsys.Watch(name)
+	if err != nil {
+		data, _ := fsys.ReadFile(name)
+		return string(data)
+	}
+	defer w.Close()
+	deadline := time.After(5 * time.Second)
+	for {
+		data, err := fsys.ReadFile(name)
+		if err != nil || string(data) == want {
+			return string(data)
+		}
+		select {
+		case <-w.Events():
+		case <-deadline:
+			return string(data)
+		}
+	}
+}
+
+// resetSide kills every task and removes every modelled cgroup, so the
+// next seed starts from an empty test cgroup.
+func resetSide(t *testing.T, s *side) {
+	t.Helper()
+	for i, pid := range s.slots {
+		if pid != 0 {
+			_ = s.tasks.Kill(pid)
+			s.slots[i] = 0
+		}
+	}
+	for _, p := range slices.Backward(modelPaths) {
+		_ = s.fsys.WriteFile(p+"/cgroup.freeze", []byte("0"))
+		if err := s.fsys.Rmdir(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("reset: rmdir %s: %v", p, err)
+		}
+	}
+	data, _ := s.fsys.ReadFile("cgroup.subtree_control")
+	for _, c := range slices.Backward(strings.Fields(string(data))) {
+		_ = s.fsys.WriteFile("cgroup.subtree_control", []byte("-"+c))
+	}
+}
