@@ -261,6 +261,23 @@ func (f *OSFS) atParent(op, name string, fn func(dirfd int, last string) error) 
 	if err != nil {
 		return err
 	}
+	if parent == "." {
+		// The parent is the root: use its fd rather than open it again
+		// (an openat2 and a close, a third of an rmdir's cost). fn acts
+		// on one component and follows no final symlink either way.
+		conn, err := f.root.SyscallConn()
+		if err != nil {
+			return &fs.PathError{Op: op, Path: name, Err: fs.ErrClosed}
+		}
+		var opErr error
+		if err := conn.Control(func(root uintptr) { opErr = fn(int(root), last) }); err != nil {
+			return &fs.PathError{Op: op, Path: name, Err: fs.ErrClosed}
+		}
+		if opErr != nil {
+			return &fs.PathError{Op: op, Path: name, Err: opErr}
+		}
+		return nil
+	}
 	dirfd, err := f.openBeneath(parent, unix.O_PATH|unix.O_DIRECTORY, 0)
 	if err != nil {
 		return &fs.PathError{Op: op, Path: name, Err: err}
