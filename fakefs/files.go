@@ -226,8 +226,9 @@ func writeFreeze(f *FS, c *cgroup, s string) error {
 	return nil
 }
 
-// writeKill follows cgroup_kill_write: kstrtoint, then only 1; it kills
-// every task of the subtree.
+// writeKill follows cgroup_kill_write: kstrtoint, then only 1 (ERANGE),
+// and EOPNOTSUPP in a threaded cgroup; it kills every task of the
+// subtree.
 func writeKill(f *FS, c *cgroup, s string) error {
 	v, err := kstrtoint(strstrip(s))
 	if err != nil {
@@ -235,6 +236,11 @@ func writeKill(f *FS, c *cgroup, s string) error {
 	}
 	if v != 1 {
 		return unix.ERANGE
+	}
+	if c.threaded {
+		// Killing takes whole processes down, so, as for cgroup.procs,
+		// a threaded cgroup refuses it.
+		return unix.EOPNOTSUPP
 	}
 	f.killSubtree(c)
 	return nil
