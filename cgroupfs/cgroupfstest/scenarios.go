@@ -382,6 +382,9 @@ func threadedMode(x *ctx) {
 	_, err := x.fsys.ReadFile(x.p("t/cgroup.procs"))
 	x.gotErr("read cgroup.procs of the threaded "+x.p("t"), err, unix.EOPNOTSUPP)
 	x.content(x.p("t/cgroup.threads"), "")
+	// cgroup.kill takes whole processes down: not in a threaded cgroup.
+	x.write(x.p("t/cgroup.kill"), "1", unix.EOPNOTSUPP)
+	x.write(x.p("t/cgroup.kill"), "2", unix.ERANGE)
 	// A domain child of a threaded cgroup is invalid too, until it is
 	// made threaded.
 	x.mkdir(x.p("t/x"))
