@@ -15,6 +15,36 @@
 // gets the kernel's answer. The conformance suite in
 // cgroupfs/cgroupfstest checks this against the real kernel.
 //
+// What a write answers, file by file (every one checked against a real
+// kernel by the tests of this package):
+//
+//	cgroup.procs, cgroup.threads  one pid, kstrtoint base 0 after strstrip: EINVAL
+//	                              garbage, negatives, overflow, two pids; ESRCH no
+//	                              such task; EBUSY no-internal-process rule;
+//	                              EOPNOTSUPP invalid domain, or (threads) a move
+//	                              across domains
+//	cgroup.subtree_control        "+name"/"-name" tokens, all checked first: EINVAL
+//	                              unknown name or no sign; ENOENT not offered;
+//	                              EBUSY disabling what a child enables, or enabling
+//	                              (a domain controller) with tasks inside;
+//	                              EOPNOTSUPP domain controller in a thread root
+//	cgroup.kill                   1 kills the subtree; other numbers ERANGE; EINVAL
+//	                              garbage; EOPNOTSUPP in a threaded cgroup
+//	cgroup.freeze                 0 or 1; ERANGE other numbers; EINVAL garbage
+//	cgroup.max.depth/descendants  "max" or a number >= 0 (INT_MAX reads "max");
+//	                              ERANGE negative or overflow; EINVAL garbage;
+//	                              mkdir beyond them EAGAIN
+//	cgroup.type                   only "threaded": EINVAL otherwise; EOPNOTSUPP when
+//	                              populated, with domain controllers below, or
+//	                              under a parent that cannot be a thread root
+//	cgroup.pressure               0 or 1 (kstrtoint): ERANGE, EINVAL
+//	cpuset.cpus, cpuset.mems      bitmap_parselist ("0-3,5", "0-7:2/4", "N",
+//	                              "all"): ERANGE beyond nr_cpu_ids (MAX_NUMNODES
+//	                              for nodes), EINVAL garbage or absent CPUs;
+//	                              "\n" clears, but ENOSPC when that would empty a
+//	                              populated cpuset
+//	read-only files               EINVAL; longer than a page: E2BIG; empty: ignored
+//
 // Fake tasks stand in for processes: Spawn places one in a cgroup (its
 // pid is FirstPid or above, never a real pid), cgroup.procs moves it,
 // Exit, Kill and cgroup.kill end it, cgroup.freeze freezes it. SetLinger

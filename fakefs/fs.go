@@ -370,7 +370,8 @@ func (f *FS) ReadFile(name string) ([]byte, error) {
 // longer than the file accepts fail with E2BIG; a read-only file fails
 // with EINVAL; a missing file with ENOENT (the FS opens without O_CREAT);
 // a cgroup with EISDIR. Each file then parses data as its kernel handler
-// does and fails with the same errno (see the package documentation).
+// does and fails with the same errno (the package documentation lists
+// them).
 func (f *FS) WriteFile(name string, data []byte) error {
 	return f.do(OpWrite, name, string(data), func() error {
 		c, spec, err := f.resolveFile(name)
