@@ -69,8 +69,10 @@ var coreFiles = []fileDef{
 
 // controllerFiles are the files each controller adds to a cgroup where
 // it is enabled (for the root: where the root offers it). The cpuset
-// files are emulated fully; the others hold their default and store
-// what is written after a light check, as a knob a test may set.
+// files are emulated fully; the memory, hugetlb and pids limits,
+// memory.oom.group and cpu.idle parse as the kernel does (knobs.go);
+// the other knobs hold their default and store what is written after a
+// light check. Usage files read zero.
 var controllerFiles = map[string][]fileDef{
 	"cpuset": {
 		{fileSpec{name: "cpuset.cpus", mode: 0o644, read: readCpus, write: writeCpus, maxWrite: cpusetMaxWrite}, notOnRoot},
@@ -83,7 +85,7 @@ var controllerFiles = map[string][]fileDef{
 		{fileSpec{name: "cpuset.mems.effective", mode: 0o444, read: readMemsEff}, everywhere},
 	},
 	"cpu": {
-		{fileSpec{name: "cpu.idle", mode: 0o644, read: knob("cpu.idle", "0"), write: writeRange("cpu.idle", 0, 1)}, notOnRoot},
+		{fileSpec{name: "cpu.idle", mode: 0o644, read: knob("cpu.idle", "0"), write: writeS64Range("cpu.idle", 0, 1, unix.EINVAL)}, notOnRoot},
 		{fileSpec{name: "cpu.max", mode: 0o644, read: knob("cpu.max", "max 100000"), write: writeCPUMax}, notOnRoot},
 		{fileSpec{name: "cpu.max.burst", mode: 0o644, read: knob("cpu.max.burst", "0"), write: writeRange("cpu.max.burst", 0, 1<<31-1)}, notOnRoot},
 		{fileSpec{name: "cpu.weight", mode: 0o644, read: knob("cpu.weight", "100"), write: writeRange("cpu.weight", 1, 10000)}, notOnRoot},
@@ -97,29 +99,29 @@ var controllerFiles = map[string][]fileDef{
 	"memory": {
 		{fileSpec{name: "memory.current", mode: 0o444, read: constant("0\n")}, notOnRoot},
 		{fileSpec{name: "memory.events", mode: 0o444, read: constant("low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n")}, notOnRoot},
-		{fileSpec{name: "memory.high", mode: 0o644, read: knob("memory.high", "max"), write: writeMaxOrNumber("memory.high")}, notOnRoot},
-		{fileSpec{name: "memory.low", mode: 0o644, read: knob("memory.low", "0"), write: writeMaxOrNumber("memory.low")}, notOnRoot},
-		{fileSpec{name: "memory.max", mode: 0o644, read: knob("memory.max", "max"), write: writeMaxOrNumber("memory.max")}, notOnRoot},
-		{fileSpec{name: "memory.min", mode: 0o644, read: knob("memory.min", "0"), write: writeMaxOrNumber("memory.min")}, notOnRoot},
-		{fileSpec{name: "memory.oom.group", mode: 0o644, read: knob("memory.oom.group", "0"), write: writeRange("memory.oom.group", 0, 1)}, notOnRoot},
+		{fileSpec{name: "memory.high", mode: 0o644, read: knob("memory.high", "max"), write: writeMemory("memory.high")}, notOnRoot},
+		{fileSpec{name: "memory.low", mode: 0o644, read: knob("memory.low", "0"), write: writeMemory("memory.low")}, notOnRoot},
+		{fileSpec{name: "memory.max", mode: 0o644, read: knob("memory.max", "max"), write: writeMemory("memory.max")}, notOnRoot},
+		{fileSpec{name: "memory.min", mode: 0o644, read: knob("memory.min", "0"), write: writeMemory("memory.min")}, notOnRoot},
+		{fileSpec{name: "memory.oom.group", mode: 0o644, read: knob("memory.oom.group", "0"), write: writeOOMGroup}, notOnRoot},
 		{fileSpec{name: "memory.peak", mode: 0o644, read: constant("0\n"), write: writeKnob("memory.peak")}, notOnRoot},
 		{fileSpec{name: "memory.reclaim", mode: 0o200, write: writeKnob("memory.reclaim")}, everywhere},
 		{fileSpec{name: "memory.stat", mode: 0o444, read: constant("anon 0\nfile 0\nkernel 0\n")}, everywhere},
 		{fileSpec{name: "memory.swap.current", mode: 0o444, read: constant("0\n")}, notOnRoot},
-		{fileSpec{name: "memory.swap.max", mode: 0o644, read: knob("memory.swap.max", "max"), write: writeMaxOrNumber("memory.swap.max")}, notOnRoot},
+		{fileSpec{name: "memory.swap.max", mode: 0o644, read: knob("memory.swap.max", "max"), write: writeMemory("memory.swap.max")}, notOnRoot},
 	},
 	"hugetlb": {
 		{fileSpec{name: "hugetlb.1GB.current", mode: 0o444, read: constant("0\n")}, notOnRoot},
 		{fileSpec{name: "hugetlb.1GB.events", mode: 0o444, read: constant("max 0\n")}, notOnRoot},
-		{fileSpec{name: "hugetlb.1GB.max", mode: 0o644, read: knob("hugetlb.1GB.max", "max"), write: writeMaxOrNumber("hugetlb.1GB.max")}, notOnRoot},
+		{fileSpec{name: "hugetlb.1GB.max", mode: 0o644, read: knob("hugetlb.1GB.max", "max"), write: writeHugetlbMax("hugetlb.1GB.max", 1<<30)}, notOnRoot},
 		{fileSpec{name: "hugetlb.2MB.current", mode: 0o444, read: constant("0\n")}, notOnRoot},
 		{fileSpec{name: "hugetlb.2MB.events", mode: 0o444, read: constant("max 0\n")}, notOnRoot},
-		{fileSpec{name: "hugetlb.2MB.max", mode: 0o644, read: knob("hugetlb.2MB.max", "max"), write: writeMaxOrNumber("hugetlb.2MB.max")}, notOnRoot},
+		{fileSpec{name: "hugetlb.2MB.max", mode: 0o644, read: knob("hugetlb.2MB.max", "max"), write: writeHugetlbMax("hugetlb.2MB.max", 2<<20)}, notOnRoot},
 	},
 	"pids": {
 		{fileSpec{name: "pids.current", mode: 0o444, read: readPidsCurrent}, notOnRoot},
 		{fileSpec{name: "pids.events", mode: 0o444, read: constant("max 0\n")}, notOnRoot},
-		{fileSpec{name: "pids.max", mode: 0o644, read: knob("pids.max", "max"), write: writeMaxOrNumber("pids.max")}, notOnRoot},
+		{fileSpec{name: "pids.max", mode: 0o644, read: knob("pids.max", "max"), write: writePidsMax}, notOnRoot},
 		{fileSpec{name: "pids.peak", mode: 0o444, read: readPidsCurrent}, notOnRoot},
 	},
 	"rdma": {
@@ -576,20 +578,6 @@ func writeKnob(name string) func(*FS, *cgroup, string) error {
 	}
 }
 
-// writeMaxOrNumber accepts "max" or an unsigned decimal number, like
-// page_counter_memparse without suffixes; anything else is EINVAL.
-func writeMaxOrNumber(name string) func(*FS, *cgroup, string) error {
-	return func(_ *FS, c *cgroup, s string) error {
-		v := strstrip(s)
-		if v != "max" {
-			if _, err := strconv.ParseUint(v, 10, 64); err != nil {
-				return unix.EINVAL
-			}
-		}
-		c.values[name] = v
-		return nil
-	}
-}
 
 // writeRange accepts a decimal integer in [lo, hi]: EINVAL for garbage,
 // ERANGE outside the range.

@@ -20,7 +20,8 @@ var trickyInputs = []string{
 	"+memory +bogus", "+cpuset\t+cpu", "+cpu  +cpuset", "+pids -pids", "-pids +pids", "+perf_event", "0-1", "0,1",
 	"0-0", "1-0", "N", "all", "ALL", "0-1:1/2", "0-1:2/1", "0-N:1/1", ",", ",0", "0,", "0 1", "0-", "-0", "0--1",
 	"0-1-2", "0:1/2", "0-1:1", "0-1:1/0", "0-65535", "65535", "domain threaded", "threaded\x00x", "\n", " ",
-	"threaded",
+	"threaded", "1K", "1k", "4096", "4097", "1M", "0x1000", "010000", "1G", "1X", "  1M ", "1M\n",
+	"18446744073709551615", "18446744073709551616", "1E", "16E", "4194304", "4194305", "2M", "3M", "9223372036854775807",
 }
 
 // TestParsersMatchKernel writes every tricky input to the parsing files
@@ -60,6 +61,17 @@ func TestParsersMatchKernel(t *testing.T) {
 			opts = append(opts, f.opt(set))
 		}
 	}
+	for ctrl, knobs := range map[string][]string{
+		"memory":  {"memory.max", "memory.min", "memory.low", "memory.high", "memory.swap.max", "memory.oom.group"},
+		"pids":    {"pids.max"},
+		"cpu":     {"cpu.idle"},
+		"hugetlb": {"hugetlb.2MB.max"},
+	} {
+		if slices.Contains(ctrls, ctrl) {
+			files = append(files, knobs...)
+		}
+	}
+	slices.Sort(files)
 	ffs := fakefs.New(opts...)
 	for _, fsys := range []cgroupfs.FS{kfs, ffs} {
 		for _, c := range ctrls {
