@@ -578,7 +578,6 @@ func writeKnob(name string) func(*FS, *cgroup, string) error {
 	}
 }
 
-
 // writeRange accepts a decimal integer in [lo, hi]: EINVAL for garbage,
 // ERANGE outside the range.
 func writeRange(name string, lo, hi int) func(*FS, *cgroup, string) error {
