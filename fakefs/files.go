@@ -85,11 +85,11 @@ var controllerFiles = map[string][]fileDef{
 		{fileSpec{name: "cpuset.mems.effective", mode: 0o444, read: readMemsEff}, everywhere},
 	},
 	"cpu": {
-		{fileSpec{name: "cpu.idle", mode: 0o644, read: knob("cpu.idle", "0"), write: writeS64Range("cpu.idle", 0, 1, unix.EINVAL)}, notOnRoot},
+		{fileSpec{name: "cpu.idle", mode: 0o644, read: knob("cpu.idle", "0"), write: writeCPUIdle}, notOnRoot},
 		{fileSpec{name: "cpu.max", mode: 0o644, read: knob("cpu.max", "max 100000"), write: writeCPUMax}, notOnRoot},
 		{fileSpec{name: "cpu.max.burst", mode: 0o644, read: knob("cpu.max.burst", "0"), write: writeRange("cpu.max.burst", 0, 1<<31-1)}, notOnRoot},
-		{fileSpec{name: "cpu.weight", mode: 0o644, read: knob("cpu.weight", "100"), write: writeRange("cpu.weight", 1, 10000)}, notOnRoot},
-		{fileSpec{name: "cpu.weight.nice", mode: 0o644, read: knob("cpu.weight.nice", "0"), write: writeRange("cpu.weight.nice", -20, 19)}, notOnRoot},
+		{fileSpec{name: "cpu.weight", mode: 0o644, read: readCPUWeight, write: writeCPUWeight}, notOnRoot},
+		{fileSpec{name: "cpu.weight.nice", mode: 0o644, read: readCPUWeightNice, write: writeCPUWeightNice}, notOnRoot},
 	},
 	"io": {
 		{fileSpec{name: "io.max", mode: 0o644, read: knob("io.max", ""), write: writeKnob("io.max")}, notOnRoot},

@@ -158,22 +158,6 @@ func kstrtoll(s string) (int64, error) {
 	return int64(n), nil
 }
 
-// writeS64Range follows a cftype write_s64 handler (kstrtoll on the
-// unstripped buffer: one trailing newline allowed) that accepts
-// [lo, hi] and refuses the rest with outErr.
-func writeS64Range(name string, lo, hi int64, outErr error) func(*FS, *cgroup, string) error {
-	return func(_ *FS, c *cgroup, s string) error {
-		v, err := kstrtoll(s)
-		if err != nil {
-			return err
-		}
-		if v < lo || v > hi {
-			return outErr
-		}
-		c.values[name] = strconv.FormatInt(v, 10)
-		return nil
-	}
-}
 
 // writeOOMGroup follows memory_oom_group_write: kstrtoint after
 // strstrip, then 0 or 1 (EINVAL otherwise).
@@ -186,5 +170,114 @@ func writeOOMGroup(_ *FS, c *cgroup, s string) error {
 		return unix.EINVAL
 	}
 	c.values["memory.oom.group"] = strconv.Itoa(v)
+	return nil
+}
+
+// sched_prio_to_weight: the load weight of each nice level, -20 to 19.
+var prioToWeight = [40]uint64{
+	88761, 71755, 56483, 46273, 36291,
+	29154, 23254, 18705, 14949, 11916,
+	9548, 7620, 6100, 4904, 3906,
+	3121, 2501, 1991, 1586, 1277,
+	1024, 820, 655, 526, 423,
+	335, 272, 215, 172, 137,
+	110, 87, 70, 56, 45,
+	36, 29, 23, 18, 15,
+}
+
+// shares returns the cgroup's CPU shares (tg->shares, scaled down):
+// 1024 unless cpu.weight or cpu.weight.nice set them.
+func shares(c *cgroup) uint64 {
+	if v, ok := c.values["cpu.shares"]; ok {
+		n, _ := strconv.ParseUint(v, 10, 64)
+		return n
+	}
+	return 1024
+}
+
+// setShares follows sched_group_set_shares: EINVAL while cpu.idle is 1,
+// shares clamped to [2, 1<<18].
+func setShares(c *cgroup, n uint64) error {
+	if c.values["cpu.idle"] == "1" {
+		return unix.EINVAL
+	}
+	c.values["cpu.shares"] = strconv.FormatUint(min(max(n, 2), 1<<18), 10)
+	return nil
+}
+
+func divRoundClosest(a, b uint64) uint64 { return (a + b/2) / b }
+
+// readCPUWeight follows cpu_weight_read_u64: the shares scaled to the
+// cgroup weight range, unclamped (an idle group reads 0 on Linux 6.1;
+// later kernels may clamp it to 1).
+func readCPUWeight(_ *FS, c *cgroup) string {
+	w := divRoundClosest(shares(c)*100, 1024)
+	return strconv.FormatUint(w, 10) + "\n"
+}
+
+// writeCPUWeight follows cpu_weight_write_u64: kstrtoull on the raw
+// buffer (one trailing newline allowed), 1 to 10000 (ERANGE otherwise).
+func writeCPUWeight(_ *FS, c *cgroup, s string) error {
+	w, err := kstrtoull(s)
+	if err != nil {
+		return err
+	}
+	if w < 1 || w > 10000 {
+		return unix.ERANGE
+	}
+	return setShares(c, divRoundClosest(w*1024, 100))
+}
+
+// readCPUWeightNice follows cpu_weight_nice_read_s64: the nice level
+// whose weight is closest to the shares.
+func readCPUWeightNice(_ *FS, c *cgroup) string {
+	w := int64(shares(c))
+	last := int64(math.MaxInt64)
+	prio := 0
+	for ; prio < len(prioToWeight); prio++ {
+		d := int64(prioToWeight[prio]) - w
+		if d < 0 {
+			d = -d
+		}
+		if d >= last {
+			break
+		}
+		last = d
+	}
+	return strconv.Itoa(prio-1-20) + "\n"
+}
+
+// writeCPUWeightNice follows cpu_weight_nice_write_s64: kstrtoll on the
+// raw buffer, -20 to 19 (ERANGE otherwise).
+func writeCPUWeightNice(_ *FS, c *cgroup, s string) error {
+	n, err := kstrtoll(s)
+	if err != nil {
+		return err
+	}
+	if n < -20 || n > 19 {
+		return unix.ERANGE
+	}
+	return setShares(c, prioToWeight[n+20])
+}
+
+// writeCPUIdle follows cpu_idle_write_s64 and sched_group_set_idle:
+// kstrtoll on the raw buffer, 0 or 1 (EINVAL otherwise). Changing it
+// resets the shares: an idle group has the minimum weight
+// (WEIGHT_IDLEPRIO, 3), and leaving idle gives the default (1024), not
+// the weight before.
+func writeCPUIdle(_ *FS, c *cgroup, s string) error {
+	v, err := kstrtoll(s)
+	if err != nil {
+		return err
+	}
+	if v != 0 && v != 1 {
+		return unix.EINVAL
+	}
+	idle := strconv.FormatInt(v, 10)
+	if c.values["cpu.idle"] == idle || (idle == "0" && c.values["cpu.idle"] == "") {
+		return nil
+	}
+	c.values["cpu.idle"] = idle
+	c.values["cpu.shares"] = map[string]string{"0": "1024", "1": "3"}[idle]
 	return nil
 }

@@ -22,6 +22,7 @@ var trickyInputs = []string{
 	"0-1-2", "0:1/2", "0-1:1", "0-1:1/0", "0-65535", "65535", "domain threaded", "threaded\x00x", "\n", " ",
 	"threaded", "1K", "1k", "4096", "4097", "1M", "0x1000", "010000", "1G", "1X", "  1M ", "1M\n",
 	"18446744073709551615", "18446744073709551616", "1E", "16E", "4194304", "4194305", "2M", "3M", "9223372036854775807",
+	"100", "3", "10000", "10001", "50", "-20", "19", "20", "-21", "7", "0",
 }
 
 // TestParsersMatchKernel writes every tricky input to the parsing files
@@ -64,7 +65,7 @@ func TestParsersMatchKernel(t *testing.T) {
 	for ctrl, knobs := range map[string][]string{
 		"memory":  {"memory.max", "memory.min", "memory.low", "memory.high", "memory.swap.max", "memory.oom.group"},
 		"pids":    {"pids.max"},
-		"cpu":     {"cpu.idle"},
+		"cpu":     {"cpu.idle", "cpu.weight", "cpu.weight.nice"},
 		"hugetlb": {"hugetlb.2MB.max"},
 	} {
 		if slices.Contains(ctrls, ctrl) {
@@ -114,13 +115,17 @@ func TestParsersMatchKernel(t *testing.T) {
 			if errnoOf(kerr) != errnoOf(ferr) {
 				t.Errorf("write %q to %s: kernel %s, fake %s", in, file, errnoOf(kerr), errnoOf(ferr))
 			}
-			if file == "cgroup.kill" {
-				continue
-			}
-			kdata, kerr := kfs.ReadFile(name)
-			fdata, ferr := ffs.ReadFile(name)
-			if kerr != nil || ferr != nil || string(kdata) != string(fdata) {
-				t.Errorf("read %s after writing %q: kernel %q (%v), fake %q (%v)", file, in, kdata, kerr, fdata, ferr)
+			// Every file, not only the one written: some share state
+			// (cpu.weight and cpu.weight.nice, cpu.idle).
+			for _, other := range files {
+				if other == "cgroup.kill" {
+					continue
+				}
+				kdata, kerr := kfs.ReadFile("p/" + other)
+				fdata, ferr := ffs.ReadFile("p/" + other)
+				if kerr != nil || ferr != nil || string(kdata) != string(fdata) {
+					t.Errorf("read %s after writing %q to %s: kernel %q (%v), fake %q (%v)", other, in, file, kdata, kerr, fdata, ferr)
+				}
 			}
 		}
 	}
