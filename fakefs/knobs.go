@@ -158,7 +158,6 @@ func kstrtoll(s string) (int64, error) {
 	return int64(n), nil
 }
 
-
 // writeOOMGroup follows memory_oom_group_write: kstrtoint after
 // strstrip, then 0 or 1 (EINVAL otherwise).
 func writeOOMGroup(_ *FS, c *cgroup, s string) error {
