@@ -43,6 +43,12 @@
 //	                              for nodes), EINVAL garbage or absent CPUs;
 //	                              "\n" clears, but ENOSPC when that would empty a
 //	                              populated cpuset
+//	memory.{min,low,high,max},    "max" or a size (base 0, K M G T P E suffixes), kept
+//	memory.swap.max, hugetlb.*.max  in whole pages (huge pages for hugetlb): EINVAL
+//	pids.max                      "max" or 0 <= n < 4194305: EINVAL, ERANGE
+//	cpu.weight, cpu.weight.nice   1-10000 and -20-19 (ERANGE), one shared weight;
+//	                              EINVAL while cpu.idle is 1
+//	cpu.idle                      0 or 1 (EINVAL); a change resets the weight
 //	read-only files               EINVAL; longer than a page: E2BIG; empty: ignored
 //
 // Fake tasks stand in for processes: Spawn places one in a cgroup (its
