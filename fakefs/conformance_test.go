@@ -22,3 +22,19 @@ func TestConformanceOneCPU(t *testing.T) {
 	fsys := fakefs.New(fakefs.WithCPUs(cgroupfs.NewCPUSet(0)), fakefs.WithControllers("cpuset"))
 	cgroupfstest.TestFS(t, fsys, cgroupfstest.WithTasks(fsys))
 }
+
+// TestConformanceSubtree runs the suite against a fake seen from a
+// child cgroup of its root, offered every controller: the suite then
+// works in a non-root cgroup, as it does on the kernel, where the rules
+// the root is exempt from apply to its root too.
+func TestConformanceSubtree(t *testing.T) {
+	fsys := fakefs.New()
+	if err := fsys.WriteFile("cgroup.subtree_control", []byte("+cpuset +cpu +io +memory +hugetlb +pids")); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsys.Mkdir("test"); err != nil {
+		t.Fatal(err)
+	}
+	sub := subFS{fsys, "test"}
+	cgroupfstest.TestFS(t, sub, cgroupfstest.WithTasks(sub))
+}

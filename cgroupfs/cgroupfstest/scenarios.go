@@ -329,6 +329,12 @@ func noInternalProcess(x *ctx) {
 	if got := x.procs(x.p("leaf")); !slices.Equal(got, []string{strconv.Itoa(other)}) {
 		x.Errorf("read %s/cgroup.procs after a refused move: got %v, want [%d]", x.p("leaf"), got, other)
 	}
+	// The FS root is a cgroup too, unless it is the hierarchy root
+	// (which has no cgroup.type and may mix tasks and controllers): with
+	// a domain controller enabled below it, no task may join it.
+	if _, err := x.fsys.ReadFile("cgroup.type"); err == nil {
+		x.write("cgroup.procs", strconv.Itoa(other), unix.EBUSY)
+	}
 }
 
 func threadedAllowsTasks(x *ctx) {
