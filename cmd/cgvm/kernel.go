@@ -10,55 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
+
+	"github.com/cgguard/cgguard/internal/vmkernel"
 )
-
-// cacheDir is where scripts/vm-setup.sh puts the kernel image and where the
-// runner caches the decompressed kernel: ${XDG_CACHE_HOME:-$HOME/.cache}/cgguard.
-func cacheDir() (string, error) {
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(d, "cgguard"), nil
-}
-
-// errNoKernel is returned when neither -kernel, CGVM_KERNEL nor the cache
-// names a kernel image.
-var errNoKernel = errors.New("no kernel image found")
-
-// findKernel returns the kernel to boot: the one named, else the newest
-// vmlinuz-* in the cache directory.
-func findKernel(named string) (string, error) {
-	if named != "" {
-		fi, err := os.Stat(named)
-		if err != nil {
-			return "", fmt.Errorf("kernel image %s: %w (set CGVM_KERNEL to a bzImage such as /boot/vmlinuz-*, or run scripts/vm-setup.sh)", named, err)
-		}
-		if !fi.Mode().IsRegular() {
-			return "", fmt.Errorf("kernel image %s is not a regular file (set CGVM_KERNEL to a bzImage, or run scripts/vm-setup.sh)", named)
-		}
-		return named, nil
-	}
-	dir, err := cacheDir()
-	if err != nil {
-		return "", fmt.Errorf("%w: no cache directory (%v); run scripts/vm-setup.sh or set CGVM_KERNEL", errNoKernel, err)
-	}
-	matches, _ := filepath.Glob(filepath.Join(dir, "vmlinuz-*"))
-	if len(matches) == 0 {
-		return "", fmt.Errorf("%w in %s: run scripts/vm-setup.sh (it fetches Debian's kernel image without installing it), or set CGVM_KERNEL", errNoKernel, dir)
-	}
-	sort.Slice(matches, func(i, j int) bool {
-		a, _ := os.Stat(matches[i])
-		b, _ := os.Stat(matches[j])
-		if a == nil || b == nil {
-			return matches[i] > matches[j]
-		}
-		return a.ModTime().After(b.ModTime())
-	})
-	return matches[0], nil
-}
 
 // bootImage returns the file to pass to qemu -kernel. Booting the bzImage
 // makes the guest decompress itself on every boot, which under TCG is most
@@ -72,7 +27,7 @@ func bootImage(kernel string) string {
 	if err != nil {
 		return kernel
 	}
-	dir, err := cacheDir()
+	dir, err := vmkernel.CacheDir()
 	if err != nil {
 		return kernel
 	}

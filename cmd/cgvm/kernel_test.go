@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/cgguard/cgguard/internal/vmkernel"
 )
 
 // fakeBzImage builds the parts of a bzImage the runner reads: the boot
@@ -70,7 +72,7 @@ func TestBootImageCachesAndFallsBack(t *testing.T) {
 func TestFindKernelNewestInCache(t *testing.T) {
 	cache := t.TempDir()
 	t.Setenv("XDG_CACHE_HOME", cache)
-	if _, err := findKernel(""); err == nil {
+	if _, err := vmkernel.Find(""); err == nil {
 		t.Fatal("findKernel with an empty cache succeeded")
 	}
 	dir := filepath.Join(cache, "cgguard")
@@ -80,8 +82,8 @@ func TestFindKernelNewestInCache(t *testing.T) {
 	os.WriteFile(newer, nil, 0o644)
 	past := mustStat(t, newer).ModTime().Add(-3600e9)
 	os.Chtimes(old, past, past)
-	if got, err := findKernel(""); err != nil || got != newer {
-		t.Errorf("findKernel() = %s, %v; want the newest %s", got, err, newer)
+	if got, err := vmkernel.Find(""); err != nil || got != newer {
+		t.Errorf("vmkernel.Find() = %s, %v; want the newest %s", got, err, newer)
 	}
 }
 

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/cgguard/cgguard/internal/vmkernel"
 )
 
 func init() {
@@ -179,7 +181,7 @@ func prepare(s settings, bin string, testArgs []string) (*runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("qemu not found (%s): install it with apt-get install --no-install-recommends qemu-system-x86 (scripts/vm-setup.sh does), or set CGVM_QEMU", s.qemu)
 	}
-	kernel, err := findKernel(s.kernel)
+	kernel, err := vmkernel.Find(s.kernel)
 	if err != nil {
 		return nil, err
 	}

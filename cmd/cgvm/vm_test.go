@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cgguard/cgguard/internal/vmkernel"
 )
 
 var buildDir string // binaries built once for all tests
@@ -75,7 +77,7 @@ func needVM(t *testing.T) {
 	if _, err := exec.LookPath(envOr("CGVM_QEMU", "qemu-system-x86_64")); err != nil {
 		t.Skip("needs qemu-system-x86_64 and a kernel image to boot; run scripts/vm-setup.sh")
 	}
-	if _, err := findKernel(os.Getenv("CGVM_KERNEL")); err != nil {
+	if _, err := vmkernel.Find(os.Getenv("CGVM_KERNEL")); err != nil {
 		t.Skipf("needs a kernel image to boot: %v", err)
 	}
 }
