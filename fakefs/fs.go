@@ -225,17 +225,34 @@ func pathErr(op Op, name string, err error) error {
 	return &fs.PathError{Op: string(op), Path: name, Err: err}
 }
 
-// split checks name like fs.ValidPath and returns its elements ("."
-// gives none). An invalid name fails with EINVAL.
+// split checks name and returns its elements ("." gives none). Like the
+// kernel, it takes any byte in a name but '/' and NUL (UTF-8 or not);
+// unlike a path for the kernel, a name may not be absolute, empty, or
+// hold "." or ".." elements or "//": those fail with EINVAL, as OSFS
+// refuses or cleans them before any system call.
 func split(name string) ([]string, error) {
-	if !fs.ValidPath(name) {
-		return nil, unix.EINVAL
-	}
 	if name == "." {
 		return nil, nil
 	}
-	return strings.Split(name, "/"), nil
+	if len(name) >= pathMax {
+		return nil, unix.ENAMETOOLONG
+	}
+	if name == "" || strings.IndexByte(name, 0) >= 0 {
+		return nil, unix.EINVAL
+	}
+	elems := strings.Split(name, "/")
+	for _, e := range elems {
+		if e == "" || e == "." || e == ".." {
+			return nil, unix.EINVAL
+		}
+	}
+	return elems, nil
 }
+
+// pathMax is the kernel's PATH_MAX: a path of that many bytes (with its
+// terminating NUL it no longer fits) fails with ENAMETOOLONG. cgroupfs
+// has no shorter limit on one name: 4095-byte names are fine.
+const pathMax = 4096
 
 // walk resolves the directory elems. A missing element gives ENOENT, an
 // interface file in the middle ENOTDIR.

@@ -88,10 +88,16 @@ func FuzzFakefsNames(f *testing.F) {
 			errs["Watch"] = err
 		}
 		errs["Rmdir"] = fsys.Rmdir(raw)
-		if !fs.ValidPath(raw) {
+		// The kernel takes any byte but '/' and NUL in a name, so the
+		// rules are fs.ValidPath's, less its UTF-8 check, plus NUL.
+		if !fs.ValidPath(strings.ToValidUTF8(raw, "\uFFFD")) || strings.IndexByte(raw, 0) >= 0 {
+			want := unix.EINVAL
+			if len(raw) >= 4096 {
+				want = unix.ENAMETOOLONG
+			}
 			for op, err := range errs {
-				if !errors.Is(err, unix.EINVAL) {
-					t.Errorf("%s(%q) = %v, want EINVAL for an invalid path", op, raw, err)
+				if !errors.Is(err, want) {
+					t.Errorf("%s(%q) = %v, want %v for an invalid path", op, raw, err, want)
 				}
 			}
 		}
@@ -224,29 +230,26 @@ func TestOddNamesMatchKernel(t *testing.T) {
 			}
 		}
 	}
-	// PATH_MAX: the kernel refuses a 4096-byte name (ENAMETOOLONG), and
-	// the files of a 4095-byte cgroup are out of reach by path (the path
-	// of cgroup.procs is too long), while fakefs has no length limit.
-	long := strings.Repeat("x", 4096)
-	kerr := kfs.Mkdir(long)
-	if !errors.Is(kerr, unix.ENAMETOOLONG) {
-		t.Errorf("kernel mkdir of 4096 bytes = %v, want ENAMETOOLONG", kerr)
-	}
-	ferr := ffs.Mkdir(long)
-	t.Logf("known difference: mkdir of a 4096-byte name: kernel %v; fakefs %v (fakefs has no PATH_MAX)", errnoOf(kerr), ferr)
-	// fakefs checks names with fs.ValidPath, which refuses bytes that
-	// are not UTF-8 (the kernel takes any byte but '/' and NUL) and lets
-	// a NUL through (no system call can carry one: OSFS refuses it).
-	for _, name := range []string{"\xbd\xff", "a\x00b"} {
-		kerr, ferr := kfs.Mkdir(name), ffs.Mkdir(name)
+	// PATH_MAX: both refuse a 4096-byte name (ENAMETOOLONG). Any byte
+	// but '/' and NUL is fine in a name, UTF-8 or not; a NUL cannot be
+	// carried by a system call, and OSFS refuses it with EINVAL.
+	for _, tc := range []struct {
+		name string
+		want syscall.Errno
+	}{
+		{strings.Repeat("x", 4096), unix.ENAMETOOLONG},
+		{"\xbd\xff", 0},
+		{"a\x00b", unix.EINVAL},
+	} {
+		kerr, ferr := kfs.Mkdir(tc.name), ffs.Mkdir(tc.name)
 		if kerr == nil {
-			_ = kfs.Rmdir(name)
+			_ = kfs.Rmdir(tc.name)
 		}
 		if ferr == nil {
-			_ = ffs.Rmdir(name)
+			_ = ffs.Rmdir(tc.name)
 		}
-		if errnoOf(kerr) != errnoOf(ferr) {
-			t.Logf("known difference: mkdir %q: kernel (through OSFS) %v; fakefs %v", name, kerr, ferr)
+		if errnoOf(kerr) != tc.want || errnoOf(ferr) != tc.want {
+			t.Errorf("mkdir of a %d-byte odd name: kernel (through OSFS) %v, fakefs %v; want errno %d (%v) from both", len(tc.name), kerr, ferr, tc.want, tc.want)
 		}
 	}
 }
