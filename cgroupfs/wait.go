@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -15,7 +16,11 @@ import (
 // cgroup.events: no live task in the cgroup or beneath it (a killed,
 // unreaped zombie already counts as gone). It watches the file before
 // reading it, then reads it again after every event, so no change is
-// missed and no time is spent sleeping. A missing cgroup counts as
+// missed. As the kernel holds back notifications that come within 10 ms
+// of the previous one, it also reads it again 1, 2, 4 and 8 ms after it
+// said "populated 1": a cgroup killed right after it was populated is
+// seen empty within about a millisecond, not when the held-back
+// notification comes. A missing cgroup counts as
 // empty, as does one without cgroup.events (a plain directory).
 //
 // When ctx ends first, the error wraps ctx.Err() and quotes the
@@ -41,6 +46,17 @@ func (m *Manager) waitEmpty(ctx context.Context, p string) error {
 	}
 	defer w.Close()
 	events := w.Events()
+	// The kernel notifies a change of cgroup.events at most once per
+	// 10 ms (CGROUP_FILE_NOTIFY_MIN_INTV, rounded up to whole jiffies:
+	// up to 12 ms at HZ=250) and delays the rest, while the tasks of a
+	// killed cgroup are gone within about 0.4 ms. A cgroup killed soon
+	// after it became populated (a test that ends right after starting
+	// its workload) would wait out that interval. So, only after a read
+	// said "populated 1", the file is also read again after 1, 2, 4 and
+	// 8 ms; past that the delayed notification is due anyway.
+	reread := time.NewTimer(time.Hour)
+	defer reread.Stop()
+	delay := rereadFirst
 	for {
 		data, err := m.fsys.ReadFile(file)
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENODEV) {
@@ -56,7 +72,12 @@ func (m *Manager) waitEmpty(ctx context.Context, p string) error {
 		if events == nil {
 			return fmt.Errorf("cgroupfs: wait for cgroup %s to empty: the watch on %s ended while it still read %q", p, file, data)
 		}
+		if delay <= rereadLast {
+			reread.Reset(delay)
+			delay *= 2
+		}
 		select {
+		case <-reread.C:
 		case <-ctx.Done():
 			return fmt.Errorf("cgroupfs: wait for cgroup %s to empty: %w; %s last read %q, and its cgroup.procs %s; kill the tasks (KillTasks) or wait longer",
 				p, ctx.Err(), file, data, m.pidsForMessage(p))
@@ -69,6 +90,13 @@ func (m *Manager) waitEmpty(ctx context.Context, p string) error {
 		}
 	}
 }
+
+// The re-reads of waitEmpty while the kernel's notification may be held
+// back: 1, 2, 4 and 8 ms after the reads that said "populated 1".
+const (
+	rereadFirst = time.Millisecond
+	rereadLast  = 8 * time.Millisecond
+)
 
 // pidsForMessage says what cgroup.procs of p lists, for an error message.
 func (m *Manager) pidsForMessage(p string) string {

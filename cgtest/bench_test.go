@@ -348,11 +348,12 @@ func reap(cmds []*exec.Cmd) {
 // that its cleanups kill and reap each process before the cgroup's
 // teardown runs (reaping is then timed).
 //
-// The processes have run for settle (11 ms) when the timer starts, as a
+// The processes have run for settle (25 ms) when the timer starts, as a
 // test's workload has: the kernel sends cgroup.events notifications at
-// most once per 10 ms per file, delaying (not dropping) the rest, so a
-// teardown right after the spawn that made the cgroup populated waits
-// for the rest of those 10 ms whoever does it. BenchmarkBusyJustStarted
+// most once per 10 ms per file (rounded up to jiffies: 8 to 12 ms at
+// HZ=250), delaying (not dropping) the rest, so a teardown right after
+// the spawn that made the cgroup populated waits for that notification
+// unless it reads the file again by itself. BenchmarkBusyJustStarted
 // shows that case.
 func BenchmarkBusy(b *testing.B) {
 	for _, procs := range []int{1, 10} {
@@ -374,10 +375,12 @@ func BenchmarkBusyJustStarted(b *testing.B) {
 }
 
 // settle is how long the busy benchmarks' processes run before the
-// teardown is timed: a little more than the kernel's interval between
-// two cgroup.events notifications (CGROUP_FILE_NOTIFY_MIN_INTV, 10 ms).
-// It is the workload's run time, not a wait for the kernel.
-const settle = 11 * time.Millisecond
+// teardown is timed: more than the kernel's interval between two
+// cgroup.events notifications (CGROUP_FILE_NOTIFY_MIN_INTV, 10 ms, in
+// whole jiffies; measured: after 11 ms the kill's notification was
+// still held back about 4 ms on average, after 20 ms no longer). It is
+// the workload's run time, not a wait for the kernel.
+const settle = 25 * time.Millisecond
 
 func benchBusy(b *testing.B, impl string, procs int, settle time.Duration) {
 	sleep := sleeper(b)
@@ -477,5 +480,48 @@ func killSleepRmdir(b *testing.B, dir string) {
 	time.Sleep(50 * time.Millisecond)
 	if err := unix.Rmdir(dir); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// BenchmarkRmdirPath takes apart the removal of one empty cgroup on the
+// kernel, to explain BenchmarkEmpty's op=teardown: unix.Rmdir of an
+// absolute path (impl=raw); cgroupfs.OSFS.Rmdir (impl=osfs); the same in
+// a goroutine of its own that the caller waits for, as cgtest's
+// teardown does so that a removal blocked in the kernel cannot hold the
+// test past its budget (impl=osfsGoroutine); and unix.Rmdir after
+// cgroup.events was read, as a teardown that looks before it removes
+// would (impl=rawAfterRead).
+func BenchmarkRmdirPath(b *testing.B) {
+	for _, impl := range []string{"raw", "osfs", "osfsGoroutine", "rawAfterRead"} {
+		b.Run("impl="+impl, func(b *testing.B) {
+			env := newBenchEnv(b, "kernel")
+			fsys := env.m.FS()
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				if err := env.mkdir("x"); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				var err error
+				switch impl {
+				case "raw":
+					err = env.rmdir("x")
+				case "osfs":
+					err = fsys.Rmdir("x")
+				case "osfsGoroutine":
+					done := make(chan error, 1)
+					go func() { done <- fsys.Rmdir("x") }()
+					err = <-done
+				case "rawAfterRead":
+					if _, err = fsys.ReadFile("x/cgroup.events"); err == nil {
+						err = env.rmdir("x")
+					}
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
