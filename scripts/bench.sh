@@ -23,4 +23,10 @@ benchstat="go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9
 		-benchtime=40x -count=6 ./cgtest/
 	echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$out"
-$benchstat -col /impl "$out"
+# One sec/op table per benchmark, each implementation in a column next
+# to its baseline (the first column); `$benchstat -col /impl "$out"` shows
+# every unit (B/op, allocs/op) too.
+for name in Empty Busy BusyJustStarted RmdirPath KernelWatchClose FakeVsKernel NewGroup; do
+	echo "== $name"
+	$benchstat -filter ".name:$name" -col /impl "$out" | awk '/^$/ { exit } { print }'
+done
