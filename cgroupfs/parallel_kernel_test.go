@@ -82,7 +82,20 @@ func TestParallelManagersKernel(t *testing.T) {
 			t.Run(fmt.Sprint(i), func(t *testing.T) {
 				t.Parallel()
 				parent := fmt.Sprintf("m-%d", i)
-				mgr := cgroupfs.NewManager(fsys, parent)
+				// Drained tasks go to a leaf of their own: where cpuset
+				// is on (the VM), Setup enables it in the base, and the
+				// kernel then refuses tasks in the base (EBUSY) while
+				// the other subtests' cgroups hold tasks.
+				drain := parent + "-drain"
+				if err := fsys.Mkdir(drain); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() {
+					if err := fsys.Rmdir(drain); err != nil {
+						t.Errorf("remove the drain cgroup %s: %v", drain, err)
+					}
+				})
+				mgr := cgroupfs.NewManager(fsys, parent, cgroupfs.DrainTo(drain))
 				if err := mgr.Setup(false); err != nil {
 					t.Fatal(err)
 				}
