@@ -2,14 +2,9 @@ package cgroupfs
 
 import (
 	"bufio"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
-	"path"
 	"runtime"
 	"slices"
 	"strconv"
@@ -18,13 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/cgguard/cgguard/internal/kerneltest"
 )
-
-// kernelRootPrefix starts the name of every cgroup the package's kernel
-// tests create directly under the cgroup2 mount, so a leak is easy to
-// recognise (and to sweep).
-const kernelRootPrefix = "cgguard-test-"
 
 // kernelWait bounds how long a test helper waits for the kernel (a
 // cgroup emptying after cgroup.kill). It is a deadline for a failure
@@ -32,112 +22,20 @@ const kernelRootPrefix = "cgguard-test-"
 const kernelWait = 10 * time.Second
 
 // kernelRoot gives the test a cgroup of its own on the real cgroup2
-// hierarchy, like t.TempDir: it creates "cgguard-test-<pid>-<random>"
-// under the cgroup2 mount, and returns an OSFS rooted at it together with
-// its absolute path. Cleanup kills every task left in it (cgroup.kill),
-// waits for "populated 0", and removes its cgroups deepest first; anything
-// that cannot be removed fails the test. TEST_NOCLEANUP=true keeps it.
-//
-// The test is skipped, with what is missing and how to get it, when not
-// root or without a writable cgroup2 mount.
+// hierarchy (kerneltest.Base, whose cleanup kills what is left, waits for
+// "populated 0" and removes it all, deepest first; TEST_NOCLEANUP=true
+// keeps it), and returns an OSFS rooted at it together with its absolute
+// path. The test is skipped, with what is missing and how to get it, when
+// not root or without a writable cgroup2 mount.
 func kernelRoot(t testing.TB) (*OSFS, string) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skipf("kernel test needs root to create cgroups (euid is %d): run with sudo, e.g. go test -exec sudo ./cgroupfs/", os.Geteuid())
-	}
-	mnt, err := Mountpoint()
-	if err != nil {
-		t.Skipf("kernel test needs a cgroup2 mount: %v", err)
-	}
-	home, err := SelfCgroup()
-	if err != nil {
-		t.Skipf("kernel test needs to know its own cgroup: %v", err)
-	}
-	top, err := Open(mnt)
-	if err != nil {
-		t.Skipf("kernel test cannot open the cgroup2 mount %s: %v", mnt, err)
-	}
-	defer top.Close()
-
-	var rnd [6]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		t.Fatal(err)
-	}
-	name := fmt.Sprintf("%s%d-%s", kernelRootPrefix, os.Getpid(), hex.EncodeToString(rnd[:]))
-	if err := top.Mkdir(name); err != nil {
-		if errors.Is(err, unix.EROFS) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
-			t.Skipf("kernel test cannot create a cgroup under %s (%v): run where cgroupfs is writable as root", mnt, err)
-		}
-		t.Fatalf("create the test root cgroup: %v", err)
-	}
-	dir := path.Join(mnt, name)
+	dir := kerneltest.Base(t)
 	fsys, err := Open(dir)
 	if err != nil {
-		_ = top.Rmdir(name)
 		t.Fatalf("open the test root cgroup: %v", err)
 	}
-	t.Cleanup(func() {
-		defer fsys.Close()
-		if os.Getenv("TEST_NOCLEANUP") == "true" {
-			t.Logf("TEST_NOCLEANUP=true: keeping cgroup %s; remove it with: find %s -depth -type d -exec rmdir {} +", dir, dir)
-			return
-		}
-		removeKernelRoot(t, mnt, home, name, fsys)
-	})
+	t.Cleanup(func() { fsys.Close() })
 	return fsys, dir
-}
-
-// removeKernelRoot empties and removes the test root cgroup name (under
-// mnt) and everything below it. home is where the test process started.
-func removeKernelRoot(t testing.TB, mnt, home, name string, fsys *OSFS) {
-	t.Helper()
-	// Never kill ourselves: a test that moved the test process inside
-	// gets it moved back home first.
-	if self, err := SelfCgroup(); err == nil && (self == "/"+name || strings.HasPrefix(self, "/"+name+"/")) {
-		t.Errorf("the test process was left in %s: moving it back to %s", self, home)
-		top, err := Open(mnt)
-		if err == nil {
-			err = top.WriteFile(path.Join(strings.TrimPrefix(home, "/"), "cgroup.procs"), []byte(fmt.Sprint(os.Getpid())))
-			top.Close()
-		}
-		if err != nil {
-			t.Errorf("cannot move the test process home, leaving %s in place: %v", name, err)
-			return
-		}
-	}
-	if err := fsys.WriteFile("cgroup.kill", []byte("1")); err != nil {
-		t.Errorf("kill the tasks left in test cgroup %s: %v", name, err)
-	}
-	if err := waitFileLine(fsys, "cgroup.events", "populated 0", kernelWait); err != nil {
-		t.Errorf("test cgroup %s: %v", name, err)
-	}
-	var dirs []string
-	var walk func(d string)
-	walk = func(d string) {
-		entries, err := fsys.ReadDir(d)
-		if err != nil {
-			t.Errorf("list test cgroup %s/%s: %v", name, d, err)
-			return
-		}
-		for _, e := range entries {
-			if e.IsDir() {
-				walk(path.Join(d, e.Name()))
-			}
-		}
-		dirs = append(dirs, d) // after its children: deepest first
-	}
-	walk(".")
-	top, err := Open(mnt)
-	if err != nil {
-		t.Errorf("reopen %s to remove the test cgroup %s: %v", mnt, name, err)
-		return
-	}
-	defer top.Close()
-	for _, d := range dirs {
-		if err := top.Rmdir(path.Join(name, d)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("remove test cgroup %s: %v", path.Join(mnt, name, d), err)
-		}
-	}
 }
 
 // waitFileLine waits until the interface file name (a cgroup.events) has a

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cgguard/cgguard/internal/kerneltest"
 	"github.com/cgguard/cgguard/internal/vmtest"
 	"golang.org/x/sys/unix"
 )
@@ -412,7 +413,7 @@ func TestVMManagerCpuset(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { top.Close() })
-	parent := fmt.Sprintf("%s%d-manager", kernelRootPrefix, os.Getpid())
+	parent := fmt.Sprintf("%s%d-manager", kerneltest.Prefix, os.Getpid())
 	m := NewManager(top, parent)
 	t.Cleanup(func() {
 		if err := m.CleanupAll(); err != nil {

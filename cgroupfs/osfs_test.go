@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cgguard/cgguard/internal/kerneltest"
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 )
@@ -798,7 +799,7 @@ func TestKernelOpenDirSpawnsIntoCgroup(t *testing.T) {
 
 func TestKernelEscapesAreRefused(t *testing.T) {
 	f, dir := kernelRoot(t)
-	outside := fmt.Sprintf("%sescape-%d", kernelRootPrefix, os.Getpid())
+	outside := fmt.Sprintf("%sescape-%d", kerneltest.Prefix, os.Getpid())
 	for _, name := range []string{"../" + outside, "a/../../" + outside, "./../" + outside} {
 		if err := f.Mkdir(name); !errors.Is(err, unix.EXDEV) {
 			t.Errorf("Mkdir(%q) = %v, want EXDEV", name, err)

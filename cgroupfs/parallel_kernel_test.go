@@ -2,70 +2,30 @@ package cgroupfs_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/cgguard/cgguard/cgroupfs"
+	"github.com/cgguard/cgguard/internal/kerneltest"
 	"github.com/google/go-cmp/cmp"
-	"golang.org/x/sys/unix"
 )
 
-// managersKernelBase opens, as an OSFS, a cgroup of the test's own under the
-// cgroup2 mount ("cgguard-test-<pid>-<random>"). Its cleanup fails the
-// test for any cgroup left in it, removes what is left, deepest first,
-// and then the base itself. It skips with the reason when the kernel
-// cannot be used here.
+// managersKernelBase opens, as an OSFS, a cgroup of the test's own under
+// the cgroup2 mount (kerneltest.Base). Its cleanup fails the test for
+// any cgroup left in it (the Managers must remove all they made), then
+// removes what is left, deepest first, and the base itself. It skips
+// with the reason when the kernel cannot be used here.
 func managersKernelBase(t *testing.T) (*cgroupfs.OSFS, string) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skipf("kernel test needs root to create cgroups (euid is %d): run with sudo, e.g. go test -exec sudo ./cgroupfs/", os.Geteuid())
-	}
-	mnt, err := cgroupfs.Mountpoint()
-	if err != nil {
-		t.Skipf("kernel test needs a cgroup2 mount: %v", err)
-	}
-	var rnd [6]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(mnt, fmt.Sprintf("cgguard-test-%d-%s", os.Getpid(), hex.EncodeToString(rnd[:])))
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		if errors.Is(err, unix.EROFS) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
-			t.Skipf("kernel test cannot create a cgroup under %s (%v): run where cgroupfs is writable as root", mnt, err)
-		}
-		t.Fatal(err)
-	}
+	dir := kerneltest.Base(t, kerneltest.CheckLeaks())
 	fsys, err := cgroupfs.Open(dir)
 	if err != nil {
-		_ = unix.Rmdir(dir)
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		defer fsys.Close()
-		var dirs []string
-		_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && d.IsDir() && p != dir {
-				dirs = append(dirs, p)
-			}
-			return nil
-		})
-		for _, d := range slices.Backward(dirs) {
-			t.Errorf("leak: %s is left", d)
-			_ = unix.Rmdir(d)
-		}
-		if err := unix.Rmdir(dir); err != nil {
-			t.Errorf("remove the test's base cgroup %s: %v", dir, err)
-		}
-	})
+	t.Cleanup(func() { fsys.Close() })
 	return fsys, dir
 }
 

@@ -1,0 +1,317 @@
+// Package kerneltest gives a kernel test a cgroup of its own on the real
+// cgroup2 hierarchy, the way t.TempDir gives it a directory: Base makes
+// it, and the test's cleanup empties and removes it. Every kernel test of
+// this module creates its cgroups beneath such a base, so that nothing a
+// test makes is ever beside a cgroup it did not create, and a leak is
+// easy to recognise by its name (see Prefix).
+//
+// It imports nothing of this module (only the standard library and
+// golang.org/x/sys/unix), so that cgroupfs's own in-package tests can use
+// it too.
+package kerneltest
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Prefix starts the name of every base cgroup ("cgguard-test-<pid>-<random>"),
+// so that a leaked one is easy to recognise, and to sweep.
+const Prefix = "cgguard-test-"
+
+// MountEnv names the environment variable that, when set, overrides where
+// Mountpoint finds cgroup2 (for a machine with an unusual mount).
+const MountEnv = "CGGUARD_CGROUP2"
+
+// NoCleanupEnv names the environment variable that, set to "true", keeps
+// every base for a post-mortem, as gotest.tools does.
+const NoCleanupEnv = "TEST_NOCLEANUP"
+
+// emptyWait bounds how long the cleanup waits for the base to empty after
+// cgroup.kill. It is a deadline for a failure message, not a timed
+// assertion: the wait ends on the kernel's event.
+const emptyWait = 10 * time.Second
+
+// howToGetCgroup2 is what to do when no cgroup2 is mounted (the same
+// advice cgroupfs gives, which this package cannot import).
+const howToGetCgroup2 = "boot with systemd.unified_cgroup_hierarchy=1 (pure v2) or " +
+	"systemd.legacy_systemd_cgroup_controller=0 (hybrid, v2 at /sys/fs/cgroup/unified), " +
+	"or as root: mount -t cgroup2 none /sys/fs/cgroup/unified"
+
+// TB is the part of testing.TB that Base uses; *testing.T and *testing.B
+// have it, and so can a recording fake.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Logf(format string, args ...any)
+	Skipf(format string, args ...any)
+}
+
+// Option changes what Base's cleanup does; the default is in Base's doc.
+type Option func(*config)
+
+type config struct {
+	checkLeaks bool
+}
+
+// CheckLeaks makes Base's cleanup fail the test with one "leak: ..." error
+// for every cgroup left inside the base, for tests whose own code is
+// expected to remove everything it made. The cleanup still kills and
+// removes what is left, so nothing outlives even a failed test.
+func CheckLeaks() Option {
+	return func(c *config) { c.checkLeaks = true }
+}
+
+// Mountpoint returns where cgroup2 is mounted, read from
+// /proc/self/mountinfo (the same choice as cgroupfs.Mountpoint: a
+// read-write mount of the hierarchy's root, /sys/fs/cgroup/unified or
+// /sys/fs/cgroup preferred), or the value of $CGGUARD_CGROUP2 when set.
+// Without /proc, or without any cgroup2 mount, it returns an error that
+// says what is missing and how to get it.
+func Mountpoint() (string, error) {
+	if d := os.Getenv(MountEnv); d != "" {
+		return d, nil
+	}
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return "", fmt.Errorf("find the cgroup2 mount: %w (is /proc mounted?)", err)
+	}
+	defer f.Close()
+	best, bestScore := "", -1
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		// "id parent maj:min root point options [optional...] - fstype source superopts"
+		pre, post, ok := strings.Cut(s.Text(), " - ")
+		fields, after := strings.Fields(pre), strings.Fields(post)
+		if !ok || len(fields) < 6 || len(after) < 1 || after[0] != "cgroup2" {
+			continue
+		}
+		point := unescape(fields[4])
+		score := 0
+		if !slices.Contains(strings.Split(fields[5], ","), "ro") {
+			score += 4
+		}
+		if fields[3] == "/" {
+			score += 2
+		}
+		if point == "/sys/fs/cgroup" || point == "/sys/fs/cgroup/unified" {
+			score++
+		}
+		// Strictly better only, but a later mount on the same point
+		// hides an earlier one.
+		if score > bestScore || point == best {
+			best, bestScore = point, score
+		}
+	}
+	if err := s.Err(); err != nil {
+		return "", fmt.Errorf("read /proc/self/mountinfo: %w", err)
+	}
+	if best == "" {
+		return "", fmt.Errorf("no cgroup2 is mounted (/proc/self/mountinfo lists no filesystem of type cgroup2): %s", howToGetCgroup2)
+	}
+	return best, nil
+}
+
+// unescape undoes mountinfo's octal escapes of space, tab, newline and
+// backslash in a path.
+func unescape(p string) string {
+	return strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`).Replace(p)
+}
+
+// Base makes /<cgroup2 mount>/cgguard-test-<pid>-<random> and returns its
+// absolute path. The test is skipped, saying what is missing and how to
+// get it, when it does not run as root, when no cgroup2 is mounted, or
+// when the mount refuses a new cgroup (EROFS, EACCES, EPERM); any other
+// failure to create it fails the test.
+//
+// Its cleanup, registered first and so run after the test's own, touches
+// nothing but the base: with CheckLeaks it reports every cgroup left
+// inside as a leak; then it writes "1" to the base's cgroup.kill (when
+// the kernel has one) to kill every task left in the subtree, waits for
+// cgroup.events to say "populated 0", and removes the cgroups deepest
+// first, then the base. Anything it cannot do fails the test. If the test
+// process itself is still inside, it is neither killed nor moved: the
+// test fails and the base is left. TEST_NOCLEANUP=true keeps the base,
+// and logs how to remove it. Where t's Skipf or Fatalf return (a
+// recording fake), Base returns "" and registers no cleanup.
+func Base(t TB, opts ...Option) string {
+	t.Helper()
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if os.Geteuid() != 0 {
+		pkg := packageArg()
+		t.Skipf("kernel test needs root to create cgroups (euid is %d): run as root, e.g. go test -exec sudo %s, "+
+			"or in the VM: go test -exec \"$(go env GOPATH)/bin/cgvm\" %s", os.Geteuid(), pkg, pkg)
+		return "" // a fake TB's Skipf returns
+	}
+	mnt, err := Mountpoint()
+	if err != nil {
+		t.Skipf("kernel test needs a cgroup2 mount: %v", err)
+		return ""
+	}
+	var rnd [6]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		t.Fatalf("make a random name for the test's base cgroup: %v", err)
+		return ""
+	}
+	dir := filepath.Join(mnt, fmt.Sprintf("%s%d-%s", Prefix, os.Getpid(), hex.EncodeToString(rnd[:])))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		if errors.Is(err, unix.EROFS) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+			t.Skipf("kernel test cannot create a cgroup under %s (%v): run where cgroupfs is writable, as root", mnt, err)
+			return ""
+		}
+		t.Fatalf("create the test's base cgroup: %v", err)
+		return ""
+	}
+	t.Cleanup(func() { remove(t, dir, cfg) })
+	return dir
+}
+
+// remove is Base's cleanup of dir.
+func remove(t TB, dir string, cfg config) {
+	t.Helper()
+	var dirs []string // parents before their children
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			dirs = append(dirs, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Errorf("list the test's base cgroup %s: %v", dir, err)
+	}
+	if cfg.checkLeaks {
+		for _, d := range dirs {
+			if d != dir {
+				t.Errorf("leak: cgroup %s is left in the test's base %s", strings.TrimPrefix(d, dir+"/"), dir)
+			}
+		}
+	}
+	if os.Getenv(NoCleanupEnv) == "true" {
+		t.Logf("%s=true: keeping cgroup %s; remove it with: find %s -depth -type d -exec rmdir {} +", NoCleanupEnv, dir, dir)
+		return
+	}
+	// Never kill ourselves: cgroup.kill would take the test binary too.
+	if self, err := selfCgroup(); err != nil {
+		t.Errorf("cannot tell whether the test process is inside %s, so leaving it in place: %v", dir, err)
+		return
+	} else if mnt := filepath.Dir(dir); self == dir || strings.HasPrefix(self, dir+"/") {
+		t.Errorf("the test process is still in cgroup %s: leaving %s in place (neither killed nor removed); "+
+			"move it out first (write its pid to %s/cgroup.procs)", self, dir, mnt)
+		return
+	}
+	kill := filepath.Join(dir, "cgroup.kill")
+	if _, err := os.Stat(kill); err == nil {
+		if err := os.WriteFile(kill, []byte("1"), 0); err != nil {
+			t.Errorf("kill the tasks left in the test's base cgroup: %v", err)
+		}
+	}
+	if err := waitEmpty(filepath.Join(dir, "cgroup.events"), emptyWait); err != nil {
+		t.Errorf("test's base cgroup %s: %v", dir, err)
+	}
+	for _, d := range slices.Backward(dirs) { // deepest first
+		if err := unix.Rmdir(d); err != nil && !errors.Is(err, unix.ENOENT) {
+			t.Errorf("remove the test cgroup %s: %v", d, &fs.PathError{Op: "rmdir", Path: d, Err: err})
+		}
+	}
+}
+
+// selfCgroup returns the absolute directory of the test process's own
+// cgroup2 cgroup, from the "0::" line of /proc/self/cgroup.
+func selfCgroup() (string, error) {
+	data, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return "", fmt.Errorf("find the test process's cgroup: %w (is /proc mounted?)", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if p, ok := strings.CutPrefix(line, "0::"); ok {
+			mnt, err := Mountpoint()
+			if err != nil {
+				return "", err
+			}
+			return filepath.Join(mnt, p), nil
+		}
+	}
+	return "", fmt.Errorf("find the test process's cgroup: /proc/self/cgroup has no cgroup2 (0::) line: %q", data)
+}
+
+// waitEmpty waits until the cgroup.events file events says "populated 0",
+// woken by inotify (the kernel modifies the file on every change of
+// populated, and delays a notification at most 10 ms, never loses it).
+// It gives up after limit, and then says what it read last.
+func waitEmpty(events string, limit time.Duration) error {
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return fmt.Errorf("wait for it to empty: inotify_init1: %w", err)
+	}
+	defer unix.Close(fd)
+	if _, err := unix.InotifyAddWatch(fd, events, unix.IN_MODIFY); err != nil {
+		return fmt.Errorf("wait for it to empty: watch %s: %w", events, err)
+	}
+	deadline := time.Now().Add(limit)
+	buf := make([]byte, 4096)
+	for {
+		// Read after the watch is in place, and again after every
+		// event, so that no change falls between a read and the wait.
+		data, err := os.ReadFile(events)
+		if err != nil {
+			return fmt.Errorf("wait for it to empty: %w", err)
+		}
+		if slices.Contains(strings.Split(string(data), "\n"), "populated 0") {
+			return nil
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return fmt.Errorf("still populated %v after cgroup.kill; %s last read %q", limit, events, data)
+		}
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(fds, int(left/time.Millisecond)+1); err != nil && !errors.Is(err, unix.EINTR) {
+			return fmt.Errorf("wait for it to empty: poll inotify: %w", err)
+		}
+		for { // drain, so the next poll waits for a new event
+			if n, err := unix.Read(fd, buf); n <= 0 || err != nil {
+				break
+			}
+		}
+	}
+}
+
+// packageArg returns the package under test as a go test argument
+// ("./cgtest/"), for a skip message to say what to run; "./..." when it
+// cannot tell (go test runs a test in its package's directory).
+func packageArg() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "./..."
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			rel, err := filepath.Rel(d, wd)
+			if err != nil || rel == "." {
+				return "./"
+			}
+			return "./" + rel + "/"
+		}
+		if d == filepath.Dir(d) {
+			return "./..."
+		}
+	}
+}

@@ -1,0 +1,166 @@
+package kerneltest_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cgguard/cgguard/internal/kerneltest"
+	"golang.org/x/sys/unix"
+)
+
+// sleeperEnv turns the test binary into a process that sleeps until
+// killed (bounded, should every killer fail), for the cleanup to kill.
+const sleeperEnv = "KERNELTEST_SLEEPER"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(sleeperEnv) != "" {
+		time.Sleep(10 * time.Minute)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// recorder stands in for a *testing.T: it keeps the cleanups for the
+// test to run when it wants, and records errors and logs. Skipf and
+// Fatalf only record, and Base then returns "".
+type recorder struct {
+	cleanups      []func()
+	errs, logs    []string
+	skips, fatals []string
+}
+
+func (r *recorder) Helper()                      {}
+func (r *recorder) Cleanup(f func())             { r.cleanups = append(r.cleanups, f) }
+func (r *recorder) Errorf(f string, args ...any) { r.errs = append(r.errs, fmt.Sprintf(f, args...)) }
+func (r *recorder) Logf(f string, args ...any)   { r.logs = append(r.logs, fmt.Sprintf(f, args...)) }
+func (r *recorder) Skipf(f string, args ...any)  { r.skips = append(r.skips, fmt.Sprintf(f, args...)) }
+func (r *recorder) Fatalf(f string, args ...any) {
+	r.fatals = append(r.fatals, fmt.Sprintf(f, args...))
+}
+func (r *recorder) runCleanups() {
+	for _, f := range slices.Backward(r.cleanups) {
+		f()
+	}
+	r.cleanups = nil
+}
+
+// base runs Base on a recorder, passing a skip on to t.
+func base(t *testing.T, opts ...kerneltest.Option) (*recorder, string) {
+	t.Helper()
+	r := &recorder{}
+	dir := kerneltest.Base(r, opts...)
+	if len(r.skips) > 0 {
+		t.Skip(r.skips[0])
+	}
+	if len(r.fatals) > 0 {
+		t.Fatal(r.fatals[0])
+	}
+	t.Cleanup(r.runCleanups) // should the test stop early
+	return r, dir
+}
+
+// startIn starts a sleeper inside the cgroup dir, and registers its
+// reap (not its kill: the cleanup under test kills it).
+func startIn(t *testing.T, dir string) *exec.Cmd {
+	t.Helper()
+	f, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), sleeperEnv+"=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(f.Fd())}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start a sleeper in %s: %v", dir, err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill() // in case the cleanup under test did not
+		_ = cmd.Wait()
+	})
+	return cmd
+}
+
+// Base's cleanup kills the task left deep inside, removes every cgroup
+// and the base, and, asked to, reports each left cgroup as a leak.
+func TestBaseCleanupKillsAndRemoves(t *testing.T) {
+	for _, check := range []bool{false, true} {
+		t.Run(fmt.Sprintf("CheckLeaks=%v", check), func(t *testing.T) {
+			var opts []kerneltest.Option
+			if check {
+				opts = append(opts, kerneltest.CheckLeaks())
+			}
+			r, dir := base(t, opts...)
+			if got := filepath.Base(dir); !strings.HasPrefix(got, fmt.Sprintf("%s%d-", kerneltest.Prefix, os.Getpid())) {
+				t.Errorf("base named %q, want %s<pid>-<random>", got, kerneltest.Prefix)
+			}
+			if err := os.MkdirAll(filepath.Join(dir, "a", "b"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			cmd := startIn(t, filepath.Join(dir, "a", "b"))
+			r.runCleanups()
+
+			if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the base %s is still there after the cleanup: %v", dir, err)
+			}
+			err := cmd.Wait()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+				t.Errorf("the sleeper left inside ended with %v, want killed by SIGKILL", err)
+			}
+			var want []string
+			if check {
+				want = []string{
+					"leak: cgroup a is left in the test's base " + dir,
+					"leak: cgroup a/b is left in the test's base " + dir,
+				}
+			}
+			if !slices.Equal(r.errs, want) {
+				t.Errorf("cleanup errors:\n%q\nwant:\n%q", r.errs, want)
+			}
+		})
+	}
+}
+
+// TEST_NOCLEANUP=true keeps the base and says how to remove it.
+func TestBaseNoCleanupKeeps(t *testing.T) {
+	r, dir := base(t)
+	t.Setenv(kerneltest.NoCleanupEnv, "true")
+	r.runCleanups()
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("the base %s is gone despite TEST_NOCLEANUP=true: %v", dir, err)
+	}
+	if err := unix.Rmdir(dir); err != nil {
+		t.Errorf("remove the kept base %s: %v", dir, err)
+	}
+	if len(r.logs) != 1 || !strings.Contains(r.logs[0], "find "+dir+" -depth -type d -exec rmdir {} +") {
+		t.Errorf("logs %q, want one saying how to remove %s", r.logs, dir)
+	}
+	if len(r.errs) != 0 {
+		t.Errorf("unexpected errors: %q", r.errs)
+	}
+}
+
+// Mountpoint finds a cgroup2 filesystem, and $CGGUARD_CGROUP2 overrides it.
+func TestMountpoint(t *testing.T) {
+	mnt, err := kerneltest.Mountpoint()
+	if err != nil {
+		t.Skipf("kernel test needs a cgroup2 mount: %v", err)
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(mnt, &st); err != nil || st.Type != unix.CGROUP2_SUPER_MAGIC {
+		t.Errorf("Mountpoint() = %s, which is not cgroup2 (statfs: type %#x, %v)", mnt, st.Type, err)
+	}
+	t.Setenv(kerneltest.MountEnv, "/elsewhere")
+	if got, err := kerneltest.Mountpoint(); got != "/elsewhere" || err != nil {
+		t.Errorf("with %s=/elsewhere, Mountpoint() = %q, %v", kerneltest.MountEnv, got, err)
+	}
+}
