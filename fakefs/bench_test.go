@@ -18,7 +18,7 @@ func benchFS(b *testing.B, kernel bool) (cgroupfs.FS, cgroupfstest.Tasks) {
 		fsys := fakefs.New(fakefs.WithLogLimit(1000))
 		return fsys, fsys
 	}
-	_, dir := kernelCgroup(b)
+	dir := kernelCgroup(b)
 	fsys, err := cgroupfs.Open(dir)
 	if err != nil {
 		b.Fatalf("open %s: %v", dir, err)

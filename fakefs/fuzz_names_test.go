@@ -199,7 +199,7 @@ var oddNames = []struct {
 // cgroupfs (under a test cgroup of its own) and on fakefs: both must
 // give the same answer, the one measured.
 func TestOddNamesMatchKernel(t *testing.T) {
-	_, dir := kernelCgroup(t)
+	dir := kernelCgroup(t)
 	kfs, err := cgroupfs.Open(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -8,63 +8,20 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/fakefs"
+	"github.com/cgguard/cgguard/internal/kerneltest"
 	"github.com/cgguard/cgguard/internal/vmtest"
 	"github.com/google/go-cmp/cmp"
-	"golang.org/x/sys/unix"
 )
 
-// cgroup2Mount returns the cgroup v2 mount point, or "".
-func cgroup2Mount() string {
-	for _, d := range []string{"/sys/fs/cgroup/unified", "/sys/fs/cgroup"} {
-		var st unix.Statfs_t
-		if unix.Statfs(d, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
-			return d
-		}
-	}
-	return ""
-}
-
 // kernelCgroup makes a uniquely named cgroup under the cgroup v2 mount
-// and removes it (children first) when the test ends. Inside the VM it
-// first offers every controller to it.
-func kernelCgroup(t testing.TB) (mnt, dir string) {
+// (kerneltest.Base) and removes it (children first) when the test ends.
+// Inside the VM it first offers every controller to it.
+func kernelCgroup(t testing.TB) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create cgroups: run go test as root, or in the VM (go test -exec cgvm)")
-	}
-	mnt = cgroup2Mount()
-	if mnt == "" {
-		t.Skip("no cgroup v2 mount at /sys/fs/cgroup/unified or /sys/fs/cgroup: mount cgroup2")
-	}
-	if vmtest.InVM() {
-		ctrls, _ := os.ReadFile(filepath.Join(mnt, "cgroup.controllers"))
-		for _, c := range strings.Fields(string(ctrls)) {
-			_ = os.WriteFile(filepath.Join(mnt, "cgroup.subtree_control"), []byte("+"+c), 0)
-		}
-	}
-	dir = filepath.Join(mnt, fmt.Sprintf("cgguard-test-%d-%d", os.Getpid(), time.Now().UnixNano()))
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatalf("create the test cgroup %s: %v", dir, err)
-	}
-	t.Cleanup(func() {
-		var dirs []string
-		_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && d.IsDir() {
-				dirs = append(dirs, p)
-			}
-			return nil
-		})
-		for _, d := range slices.Backward(dirs) {
-			if err := unix.Rmdir(d); err != nil {
-				t.Errorf("remove the test cgroup %s: %v", d, err)
-			}
-		}
-	})
-	return mnt, dir
+	return kerneltest.Base(t, kerneltest.OfferAllControllers(vmtest.InVM()))
 }
 
 // listing returns "name mode" for every entry of a directory.
@@ -102,7 +59,7 @@ func filterKnown(names []string, emulated func(string) bool) []string {
 // host no controller is offered (core files only); in the VM every
 // controller is.
 func TestFilesMatchKernel(t *testing.T) {
-	_, dir := kernelCgroup(t)
+	dir := kernelCgroup(t)
 	kfs, err := cgroupfs.Open(dir)
 	if err != nil {
 		t.Fatalf("open %s: %v", dir, err)
@@ -235,9 +192,9 @@ func stableContent(n string) bool {
 // hierarchy root (only read, never written) with a fake root offering
 // the same controllers.
 func TestRootFilesMatchKernel(t *testing.T) {
-	mnt := cgroup2Mount()
-	if mnt == "" {
-		t.Skip("no cgroup v2 mount at /sys/fs/cgroup/unified or /sys/fs/cgroup: mount cgroup2")
+	mnt, err := kerneltest.Mountpoint()
+	if err != nil {
+		t.Skipf("kernel test needs a cgroup2 mount: %v", err)
 	}
 	entries, err := os.ReadDir(mnt)
 	if err != nil {

@@ -87,7 +87,7 @@ var modelPaths = []string{"a", "b", "a/x", "a/y", "a/x/z", "b/w"}
 // freeze before exec), and leaves out cgroup.threads moves (a real
 // process has several threads).
 func TestRandomOpsMatchKernel(t *testing.T) {
-	_, dir := kernelCgroup(t)
+	dir := kernelCgroup(t)
 	kfs, err := cgroupfs.Open(dir)
 	if err != nil {
 		t.Fatalf("open %s: %v", dir, err)

@@ -32,7 +32,7 @@ var trickyInputs = []string{
 // random pid names someone else's process on the kernel; the
 // conformance suite checks it with its own tasks).
 func TestParsersMatchKernel(t *testing.T) {
-	_, dir := kernelCgroup(t)
+	dir := kernelCgroup(t)
 	kfs, err := cgroupfs.Open(dir)
 	if err != nil {
 		t.Fatalf("open %s: %v", dir, err)

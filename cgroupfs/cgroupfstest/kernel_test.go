@@ -18,22 +18,9 @@ import (
 // the test cannot create cgroups.
 func kernelRoot(t testing.TB) string {
 	t.Helper()
-	if vmtest.InVM() {
-		// The VM is throwaway and its root is ours: offer every
-		// controller to the test cgroup, one at a time (a combined write
-		// fails as a whole). On the host the v2 root is never written.
-		mnt, err := kerneltest.Mountpoint()
-		if err != nil {
-			t.Fatalf("VM: %v", err)
-		}
-		ctrls, _ := os.ReadFile(filepath.Join(mnt, "cgroup.controllers"))
-		for _, c := range strings.Fields(string(ctrls)) {
-			if err := os.WriteFile(filepath.Join(mnt, "cgroup.subtree_control"), []byte("+"+c), 0); err != nil {
-				t.Logf("VM: enable %s in the root's cgroup.subtree_control: %v", c, err)
-			}
-		}
-	}
-	return kerneltest.Base(t)
+	// The VM is throwaway and its root is ours: offer every controller
+	// to the test cgroup. On the host the v2 root is never written.
+	return kerneltest.Base(t, kerneltest.OfferAllControllers(vmtest.InVM()))
 }
 
 // TestKernel runs the conformance suite against the running kernel, in

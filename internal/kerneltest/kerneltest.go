@@ -64,7 +64,8 @@ type TB interface {
 type Option func(*config)
 
 type config struct {
-	checkLeaks bool
+	checkLeaks     bool
+	allControllers bool
 }
 
 // CheckLeaks makes Base's cleanup fail the test with one "leak: ..." error
@@ -73,6 +74,16 @@ type config struct {
 // removes what is left, so nothing outlives even a failed test.
 func CheckLeaks() Option {
 	return func(c *config) { c.checkLeaks = true }
+}
+
+// OfferAllControllers, when on, makes Base first enable in the cgroup2
+// root's cgroup.subtree_control every controller the root has, one at a
+// time (a combined write fails as a whole), so that the base is offered
+// them all; a controller the kernel refuses is logged and left out.
+// Pass vmtest.InVM(): only the throwaway VM's root may be written, never
+// a host's (on a host, on is false and nothing is written).
+func OfferAllControllers(on bool) Option {
+	return func(c *config) { c.allControllers = on }
 }
 
 // Mountpoint returns where cgroup2 is mounted, read from
@@ -163,6 +174,14 @@ func Base(t TB, opts ...Option) string {
 	if err != nil {
 		t.Skipf("kernel test needs a cgroup2 mount: %v", err)
 		return ""
+	}
+	if cfg.allControllers {
+		ctrls, _ := os.ReadFile(filepath.Join(mnt, "cgroup.controllers"))
+		for _, c := range strings.Fields(string(ctrls)) {
+			if err := os.WriteFile(filepath.Join(mnt, "cgroup.subtree_control"), []byte("+"+c), 0); err != nil {
+				t.Logf("enable %s in the root's cgroup.subtree_control: %v", c, err)
+			}
+		}
 	}
 	var rnd [6]byte
 	if _, err := rand.Read(rnd[:]); err != nil {

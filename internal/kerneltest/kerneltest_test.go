@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cgguard/cgguard/internal/kerneltest"
+	"github.com/cgguard/cgguard/internal/vmtest"
 	"golang.org/x/sys/unix"
 )
 
@@ -162,5 +163,23 @@ func TestMountpoint(t *testing.T) {
 	t.Setenv(kerneltest.MountEnv, "/elsewhere")
 	if got, err := kerneltest.Mountpoint(); got != "/elsewhere" || err != nil {
 		t.Errorf("with %s=/elsewhere, Mountpoint() = %q, %v", kerneltest.MountEnv, got, err)
+	}
+}
+
+// In the VM, OfferAllControllers(true) offers the base every controller
+// the root has; OfferAllControllers(false) writes nothing (the host case).
+func TestOfferAllControllersInVM(t *testing.T) {
+	vmtest.SkipUnlessVM(t)
+	_, dir := base(t, kerneltest.OfferAllControllers(true))
+	root, err := os.ReadFile(filepath.Join(filepath.Dir(dir), "cgroup.controllers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.Fields(string(root)); !slices.Equal(strings.Fields(string(got)), want) {
+		t.Errorf("the base is offered %q, want every controller of the root: %q", got, want)
 	}
 }
