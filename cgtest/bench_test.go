@@ -19,11 +19,7 @@ package cgtest_test
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,6 +33,7 @@ import (
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/fakefs"
+	"github.com/cgguard/cgguard/internal/kerneltest"
 	"golang.org/x/sys/unix"
 )
 
@@ -76,46 +73,12 @@ func (t *benchT) runCleanups() {
 }
 
 // benchBase creates, under the real cgroup2 mount, a cgroup of this
-// benchmark's own ("cgguard-test-<pid>-<random>"), and removes it, with
-// anything left beneath it (reported as a leak), when the benchmark
-// ends. It skips with the reason when the kernel cannot be used here.
+// benchmark's own (kerneltest.Base), and removes it, with anything left
+// beneath it (reported as a leak), when the benchmark ends. It skips
+// with the reason when the kernel cannot be used here.
 func benchBase(b *testing.B) string {
 	b.Helper()
-	if os.Geteuid() != 0 {
-		b.Skipf("kernel benchmark needs root to create cgroups (euid is %d): run as root, e.g. go test -exec sudo -run '^$' -bench . ./cgtest/", os.Geteuid())
-	}
-	mnt, err := cgroupfs.Mountpoint()
-	if err != nil {
-		b.Skipf("kernel benchmark needs a cgroup2 mount: %v", err)
-	}
-	var rnd [6]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		b.Fatal(err)
-	}
-	dir := filepath.Join(mnt, fmt.Sprintf("cgguard-test-%d-%s", os.Getpid(), hex.EncodeToString(rnd[:])))
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		if errors.Is(err, unix.EROFS) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
-			b.Skipf("kernel benchmark cannot create a cgroup under %s (%v): run where cgroupfs is writable as root", mnt, err)
-		}
-		b.Fatalf("create the benchmark's base cgroup: %v", err)
-	}
-	b.Cleanup(func() {
-		var dirs []string
-		_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && d.IsDir() && p != dir {
-				dirs = append(dirs, p)
-			}
-			return nil
-		})
-		for _, d := range slices.Backward(dirs) {
-			b.Errorf("leak: %s was left behind", d)
-			_ = unix.Rmdir(d)
-		}
-		if err := unix.Rmdir(dir); err != nil {
-			b.Errorf("remove the benchmark's base cgroup %s: %v", dir, err)
-		}
-	})
-	return dir
+	return kerneltest.Base(b, kerneltest.CheckLeaks())
 }
 
 // benchEnv is where one sub-benchmark makes its cgroups: a Manager for

@@ -3,9 +3,6 @@ package cgtest_test
 import (
 	"bufio"
 	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +18,7 @@ import (
 
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
+	"github.com/cgguard/cgguard/internal/kerneltest"
 	"golang.org/x/sys/unix"
 )
 
@@ -280,64 +278,16 @@ func (c *crashChild) wait(t *testing.T) error {
 	}
 }
 
-// crashBase creates this test's own cgroup under the real cgroup2 mount,
-// for the roots of the parent and its children and the foreign and
-// forged cgroups. Its cleanup, which runs last, counts as a leak
-// anything left in it, then kills and removes it all anyway, so that
-// no process or cgroup outlives the test even when it failed.
+// crashBase creates this test's own cgroup under the real cgroup2 mount
+// (kerneltest.Base), for the roots of the parent and its children and
+// the foreign and forged cgroups, and returns the mount and the base.
+// Its cleanup, which runs last, counts as a leak anything left in it,
+// then kills and removes it all anyway, so that no process or cgroup
+// outlives the test even when it failed.
 func crashBase(t *testing.T) (mnt, base string) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skipf("crash test needs root to create cgroups (euid is %d): run as root, e.g. go test -exec sudo ./cgtest/, or in the VM: go test -exec \"$(go env GOPATH)/bin/cgvm\" ./cgtest/", os.Geteuid())
-	}
-	mnt, err := cgroupfs.Mountpoint()
-	if err != nil {
-		t.Skipf("crash test needs a cgroup2 mount: %v", err)
-	}
-	var rnd [6]byte
-	_, _ = rand.Read(rnd[:])
-	name := fmt.Sprintf("cgguard-test-%d-%s", os.Getpid(), hex.EncodeToString(rnd[:]))
-	base = filepath.Join(mnt, name)
-	if err := os.Mkdir(base, 0o755); err != nil {
-		if errors.Is(err, unix.EROFS) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
-			t.Skipf("crash test cannot create a cgroup under %s (%v): run where cgroupfs is writable, as root", mnt, err)
-		}
-		t.Fatalf("create the test's base cgroup: %v", err)
-	}
-	t.Cleanup(func() {
-		mntFS, err := cgroupfs.Open(mnt)
-		if err != nil {
-			t.Errorf("open %s: %v", mnt, err)
-			return
-		}
-		defer mntFS.Close()
-		m := cgroupfs.NewManager(mntFS, name)
-		entries, err := os.ReadDir(base)
-		if err != nil {
-			t.Errorf("list %s: %v", base, err)
-		}
-		for _, e := range entries {
-			if e.IsDir() {
-				t.Errorf("leak: %s is left in %s", e.Name(), base)
-			}
-		}
-		top := cgroupfs.NewManager(mntFS, ".")
-		if err := top.KillTasks(name); err != nil {
-			t.Errorf("kill what is left in %s: %v", base, err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), deadline)
-		defer cancel()
-		if err := top.WaitEmpty(ctx, name); err != nil {
-			t.Errorf("%v", err)
-		}
-		if err := m.CleanupAll(); err != nil {
-			t.Errorf("%v", err)
-		}
-		if err := unix.Rmdir(base); err != nil {
-			t.Errorf("remove the test's base cgroup %s: %v", base, err)
-		}
-	})
-	return mnt, base
+	base = kerneltest.Base(t, kerneltest.CheckLeaks())
+	return filepath.Dir(base), base
 }
 
 // startIn starts a sleeper inside the cgroup directory dir (not through

@@ -1,8 +1,6 @@
 package cgtest_test
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -14,50 +12,19 @@ import (
 
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
+	"github.com/cgguard/cgguard/internal/kerneltest"
 	"golang.org/x/sys/unix"
 )
 
 // kernelBase creates, under the real cgroup2 mount, a directory of this
-// test's own ("cgguard-test-<pid>-<random>") for Root to work beneath, so
-// that nothing this package's tests make is ever beside a cgroup they
-// did not create. Its cleanup fails the test if anything was left in it
-// (a leak) and removes it. It skips with the reason when the kernel
-// cannot be used here.
+// test's own (kerneltest.Base) for Root to work beneath, so that nothing
+// this package's tests make is ever beside a cgroup they did not create.
+// Its cleanup fails the test if anything was left in it (a leak), and
+// kills and removes it all anyway. It skips with the reason when the
+// kernel cannot be used here.
 func kernelBase(t *testing.T) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skipf("kernel test needs root to create cgroups (euid is %d): run with sudo, e.g. go test -exec sudo ./cgtest/", os.Geteuid())
-	}
-	mnt, err := cgroupfs.Mountpoint()
-	if err != nil {
-		t.Skipf("kernel test needs a cgroup2 mount: %v", err)
-	}
-	var rnd [6]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(mnt, fmt.Sprintf("cgguard-test-%d-%s", os.Getpid(), hex.EncodeToString(rnd[:])))
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		if errors.Is(err, unix.EROFS) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
-			t.Skipf("kernel test cannot create a cgroup under %s (%v): run where cgroupfs is writable as root", mnt, err)
-		}
-		t.Fatalf("create the test's base cgroup: %v", err)
-	}
-	t.Cleanup(func() {
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			t.Errorf("list %s: %v", dir, err)
-		}
-		for _, e := range entries {
-			if e.IsDir() {
-				t.Errorf("leak: %s is left in %s", e.Name(), dir)
-			}
-		}
-		if err := unix.Rmdir(dir); err != nil {
-			t.Errorf("remove the test's base cgroup %s: %v", dir, err)
-		}
-	})
-	return dir
+	return kerneltest.Base(t, kerneltest.CheckLeaks())
 }
 
 // cgroupOf returns the cgroup v2 path of pid from /proc/<pid>/cgroup.

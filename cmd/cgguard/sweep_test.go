@@ -3,11 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +16,7 @@ import (
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/fakefs"
+	"github.com/cgguard/cgguard/internal/kerneltest"
 	"golang.org/x/sys/unix"
 )
 
@@ -97,38 +95,12 @@ func TestSweepFSOnFakefs(t *testing.T) {
 	}
 }
 
-// kernelBase makes this test's own cgroup under the cgroup2 mount, and
-// removes it at the end, failing the test for anything left inside.
+// kernelBase makes this test's own cgroup under the cgroup2 mount
+// (kerneltest.Base), and removes it at the end, failing the test for
+// anything left inside.
 func kernelBase(t *testing.T) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skipf("kernel test needs root to create cgroups (euid is %d): run as root, e.g. go test -exec sudo ./cmd/cgguard/", os.Geteuid())
-	}
-	mnt, err := cgroupfs.Mountpoint()
-	if err != nil {
-		t.Skipf("kernel test needs a cgroup2 mount: %v", err)
-	}
-	var rnd [6]byte
-	_, _ = rand.Read(rnd[:])
-	base := filepath.Join(mnt, fmt.Sprintf("cgguard-test-%d-%s", os.Getpid(), hex.EncodeToString(rnd[:])))
-	if err := os.Mkdir(base, 0o755); err != nil {
-		if errors.Is(err, unix.EROFS) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
-			t.Skipf("kernel test cannot create a cgroup under %s (%v): run where cgroupfs is writable, as root", mnt, err)
-		}
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		entries, _ := os.ReadDir(base)
-		for _, e := range entries {
-			if e.IsDir() {
-				t.Errorf("leak: %s left in %s", e.Name(), base)
-			}
-		}
-		if err := unix.Rmdir(base); err != nil {
-			t.Errorf("remove %s: %v", base, err)
-		}
-	})
-	return base
+	return kerneltest.Base(t, kerneltest.CheckLeaks())
 }
 
 // sleepIn starts this test binary as "cgguard probe -hold" inside dir,
