@@ -12,23 +12,15 @@ import (
 	"github.com/cgguard/cgguard/internal/vmtest"
 )
 
-// kernelRoot makes a uniquely named, empty cgroup under the cgroup v2
-// mount for one test (kerneltest.Base), and removes it (and anything left
-// below it, tasks killed) when the test ends. It skips, saying why, where
-// the test cannot create cgroups.
-func kernelRoot(t testing.TB) string {
-	t.Helper()
-	// The VM is throwaway and its root is ours: offer every controller
-	// to the test cgroup. On the host the v2 root is never written.
-	return kerneltest.Base(t, kerneltest.OfferAllControllers(vmtest.InVM()))
-}
-
 // TestKernel runs the conformance suite against the running kernel, in
 // a fresh cgroup under the cgroup v2 mount, with real sleep processes as
 // tasks. Scenarios needing controllers the test cgroup is not offered
 // (all of them on a hybrid host) skip and say so.
 func TestKernel(t *testing.T) {
-	dir := kernelRoot(t)
+	// A cgroup of the test's own, killed and removed when it ends. The
+	// VM is throwaway and its root is ours: there every controller is
+	// offered to it. On the host the v2 root is never written.
+	dir := kerneltest.Base(t, kerneltest.OfferAllControllers(vmtest.InVM()))
 	fsys, err := cgroupfs.Open(dir)
 	if err != nil {
 		t.Fatalf("open %s: %v", dir, err)

@@ -148,8 +148,9 @@ func unescape(p string) string {
 // when the mount refuses a new cgroup (EROFS, EACCES, EPERM); any other
 // failure to create it fails the test.
 //
-// Its cleanup, registered first and so run after the test's own, touches
-// nothing but the base: with CheckLeaks it reports every cgroup left
+// Its cleanup runs after every cleanup registered later (call Base first,
+// and it runs after the test's own kills), and touches nothing but the
+// base: with CheckLeaks it reports every cgroup left
 // inside as a leak; then it writes "1" to the base's cgroup.kill (when
 // the kernel has one) to kill every task left in the subtree, waits for
 // cgroup.events to say "populated 0", and removes the cgroups deepest
@@ -248,7 +249,7 @@ func remove(t TB, dir string, cfg config) {
 	}
 	for _, d := range slices.Backward(dirs) { // deepest first
 		if err := unix.Rmdir(d); err != nil && !errors.Is(err, unix.ENOENT) {
-			t.Errorf("remove the test cgroup %s: %v", d, &fs.PathError{Op: "rmdir", Path: d, Err: err})
+			t.Errorf("remove the test cgroup: %v", &fs.PathError{Op: "rmdir", Path: d, Err: err})
 		}
 	}
 }
