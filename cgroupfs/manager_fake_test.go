@@ -1,0 +1,888 @@
+package cgroupfs_test
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/cgguard/cgguard/cgroupfs"
+	"github.com/cgguard/cgguard/fakefs"
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
+)
+
+func TestManagerPaths(t *testing.T) {
+	fsys := newFake()
+	for _, tc := range []struct {
+		parent, name, want, parentPath string
+	}{
+		{".", "a", "a", "/"},
+		{".", "a/b", "a/b", "/"},
+		{"ktstr", "a/b", "ktstr/a/b", "/ktstr"},
+		{"x/y", "z", "x/y/z", "/x/y"},
+		{"p", "odd name-with.dots..", "p/odd name-with.dots..", "/p"},
+	} {
+		m := cgroupfs.NewManager(fsys, tc.parent)
+		got, err := m.Path(tc.name)
+		if err != nil || got != tc.want {
+			t.Errorf("NewManager(%q).Path(%q) = %q, %v; want %q", tc.parent, tc.name, got, err, tc.want)
+		}
+		if pp := m.ParentPath(); pp != tc.parentPath {
+			t.Errorf("NewManager(%q).ParentPath() = %q, want %q", tc.parent, pp, tc.parentPath)
+		}
+	}
+	if m := cgroupfs.NewManager(fsys, "."); m.FS() != fsys {
+		t.Errorf("FS() did not return the FS given")
+	}
+	if log := fsys.Log(); len(log) != 0 {
+		t.Errorf("Path and ParentPath did I/O: %v", log)
+	}
+}
+
+func TestSetupEnablesEachControllerOnEveryLevel(t *testing.T) {
+	fsys := newFake("cpuset", "cpu", "memory")
+	ops := &opLog{fsys: fsys}
+	m := cgroupfs.NewManager(fsys, "a/b")
+	if err := m.Setup(true); err != nil {
+		t.Fatalf("Setup(true): %v", err)
+	}
+	got := writes(ops.next())
+	want := []string{
+		`write cgroup.subtree_control "+cpuset"`,
+		`write cgroup.subtree_control "+cpu"`,
+		`write a/cgroup.subtree_control "+cpuset"`,
+		`write a/cgroup.subtree_control "+cpu"`,
+		`write a/b/cgroup.subtree_control "+cpuset"`,
+		`write a/b/cgroup.subtree_control "+cpu"`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Setup(true) writes (-want +got):\n%s", diff)
+	}
+	// Everything is enabled now: a second Setup writes nothing.
+	if err := m.Setup(true); err != nil {
+		t.Fatalf("second Setup(true): %v", err)
+	}
+	if got := writes(ops.next()); len(got) != 0 {
+		t.Errorf("second Setup(true) wrote again: %q", got)
+	}
+}
+
+func TestSetupWritesOnlyListedControllers(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		rootCtl []string
+		cpu     bool
+		want    []string
+	}{
+		{"host v2 without cpuset or cpu", []string{"hugetlb"}, true, nil},
+		{"cpu missing: cpuset still enabled (ktstr's fault 8)", []string{"cpuset"}, true, []string{
+			`write cgroup.subtree_control "+cpuset"`,
+			`write p/cgroup.subtree_control "+cpuset"`,
+		}},
+		{"cpu not asked for", []string{"cpuset", "cpu"}, false, []string{
+			`write cgroup.subtree_control "+cpuset"`,
+			`write p/cgroup.subtree_control "+cpuset"`,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fsys := newFake(tc.rootCtl...)
+			ops := &opLog{fsys: fsys}
+			if err := cgroupfs.NewManager(fsys, "p").Setup(tc.cpu); err != nil {
+				t.Fatalf("Setup: %v", err)
+			}
+			if diff := cmp.Diff(tc.want, writes(ops.next())); diff != "" {
+				t.Errorf("writes (-want +got):\n%s", diff)
+			}
+			if !slices.Contains(paths(fsys), "p") {
+				t.Errorf("Setup did not create the parent: %q", paths(fsys))
+			}
+		})
+	}
+}
+
+func TestSetupGoesOnPastEnableFailures(t *testing.T) {
+	fsys := newFake("cpuset", "cpu")
+	ops := &opLog{fsys: fsys}
+	// The kernel refuses enabling in a threaded or "domain invalid"
+	// cgroup with EOPNOTSUPP.
+	fsys.Fail(fakefs.OpWrite, "a/cgroup.subtree_control", unix.EOPNOTSUPP, -1)
+	err := cgroupfs.NewManager(fsys, "a/b").Setup(true)
+	wantErrContains(t, err, unix.EOPNOTSUPP, `write "+cpuset" to a/cgroup.subtree_control`, `write "+cpu" to a/cgroup.subtree_control`, "cgroup.type")
+	// The root still got both, each in its own write, and the parent exists.
+	got := writes(ops.next())
+	for _, w := range []string{`write cgroup.subtree_control "+cpuset"`, `write cgroup.subtree_control "+cpu"`} {
+		if !slices.Contains(got, w) {
+			t.Errorf("writes %q lack %s", got, w)
+		}
+	}
+	if !slices.Contains(paths(fsys), "a/b") {
+		t.Errorf("parent a/b not created: %q", paths(fsys))
+	}
+}
+
+func TestSetupStopsWhenTheParentCannotBeCreated(t *testing.T) {
+	fsys := newFake("cpuset")
+	ops := &opLog{fsys: fsys}
+	fsys.Fail(fakefs.OpMkdir, "p", unix.EACCES, -1)
+	err := cgroupfs.NewManager(fsys, "p").Setup(false)
+	wantErrContains(t, err, unix.EACCES, "setup of parent cgroup p", "mkdir p", "delegated")
+	if got := writes(ops.next()); len(got) != 0 {
+		t.Errorf("Setup wrote after failing to create the parent: %q", got)
+	}
+}
+
+func TestCreateCgroupNested(t *testing.T) {
+	fsys := newFake("cpuset", "cpu")
+	ops := &opLog{fsys: fsys}
+	m := cgroupfs.NewManager(fsys, "p")
+	if err := m.Setup(false); err != nil {
+		t.Fatal(err)
+	}
+	ops.next()
+	if err := m.CreateCgroup("x/y/z"); err != nil {
+		t.Fatalf("CreateCgroup: %v", err)
+	}
+	// cpuset is enabled on every level above the leaf, before the level
+	// below is made (the parent already had it from Setup).
+	want := []string{
+		`mkdir p/x`,
+		`write p/x/cgroup.subtree_control "+cpuset"`,
+		`mkdir p/x/y`,
+		`write p/x/y/cgroup.subtree_control "+cpuset"`,
+		`mkdir p/x/y/z`,
+	}
+	var got []string
+	for _, e := range ops.next() {
+		if strings.HasPrefix(e, "mkdir ") || strings.HasPrefix(e, "write ") {
+			got = append(got, e)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("CreateCgroup mkdirs and writes (-want +got):\n%s", diff)
+	}
+	for _, name := range []string{"x", "x/y", "x/y/z"} {
+		if ok, err := m.Exists(name); !ok || err != nil {
+			t.Errorf("Exists(%q) = %v, %v", name, ok, err)
+		}
+	}
+	// The leaf has cpuset files.
+	if err := m.SetCpuset("x/y/z", cgroupfs.NewCPUSet(0, 1)); err != nil {
+		t.Errorf("SetCpuset on the new leaf: %v", err)
+	}
+	ops.next()
+
+	// Idempotent: again, and for an existing prefix.
+	if err := m.CreateCgroup("x/y/z"); err != nil {
+		t.Errorf("second CreateCgroup: %v", err)
+	}
+	if err := m.CreateCgroup("x"); err != nil {
+		t.Errorf("CreateCgroup of an existing intermediate: %v", err)
+	}
+	if got := writes(ops.next()); len(got) != 0 {
+		t.Errorf("CreateCgroup of existing cgroups wrote: %q", got)
+	}
+}
+
+func TestCreateCgroupWithoutCpusetWritesNothing(t *testing.T) {
+	fsys := newFake("hugetlb") // the host's v2 here
+	ops := &opLog{fsys: fsys}
+	m := cgroupfs.NewManager(fsys, ".")
+	if err := m.CreateCgroup("a/b"); err != nil {
+		t.Fatalf("CreateCgroup: %v", err)
+	}
+	if got := writes(ops.next()); len(got) != 0 {
+		t.Errorf("CreateCgroup wrote where cpuset is not available: %q", got)
+	}
+	if diff := cmp.Diff([]string{".", "a", "a/b"}, paths(fsys)); diff != "" {
+		t.Errorf("cgroups (-want +got):\n%s", diff)
+	}
+}
+
+func TestCreateCgroupMakesAMissingParent(t *testing.T) {
+	fsys := newFake()
+	m := cgroupfs.NewManager(fsys, "p/q")
+	if err := m.CreateCgroup("a"); err != nil {
+		t.Fatalf("CreateCgroup without Setup: %v", err)
+	}
+	if diff := cmp.Diff([]string{".", "p", "p/q", "p/q/a"}, paths(fsys)); diff != "" {
+		t.Errorf("cgroups (-want +got):\n%s", diff)
+	}
+}
+
+func TestCreateCgroupRefusesAnInterfaceFileName(t *testing.T) {
+	fsys := newFake()
+	m := cgroupfs.NewManager(fsys, ".")
+	if err := m.CreateCgroup("a"); err != nil {
+		t.Fatal(err)
+	}
+	// The kernel answers EEXIST: that must not pass for "already there".
+	err := m.CreateCgroup("a/cgroup.procs")
+	wantErrContains(t, err, fs.ErrExist, "a/cgroup.procs", "interface file")
+}
+
+func TestCreateCgroupReportsEnableFailuresAndStillCreates(t *testing.T) {
+	fsys := newFake("cpuset")
+	m := cgroupfs.NewManager(fsys, ".")
+	if err := m.CreateCgroup("a"); err != nil {
+		t.Fatal(err)
+	}
+	remove := fsys.Fail(fakefs.OpWrite, "a/cgroup.subtree_control", unix.EBUSY, -1)
+	err := m.CreateCgroup("a/b")
+	wantErrContains(t, err, unix.EBUSY, "cpuset", "a/cgroup.subtree_control", "no-internal-process")
+	remove()
+	if ok, _ := m.Exists("a/b"); !ok {
+		t.Errorf("a/b not created after the enable failure")
+	}
+}
+
+func TestCpusetWrites(t *testing.T) {
+	fsys := newFake("cpuset")
+	ops := &opLog{fsys: fsys}
+	m := cgroupfs.NewManager(fsys, "p")
+	if err := m.Setup(false); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CreateCgroup("a"); err != nil {
+		t.Fatal(err)
+	}
+	ops.next()
+	steps := []struct {
+		do   func() error
+		want string
+	}{
+		{func() error { return m.SetCpuset("a", cgroupfs.NewCPUSet(0, 1)) }, `write p/a/cpuset.cpus "0-1"`},
+		{func() error { return m.SetCpuset("a", cgroupfs.NewCPUSet(0, 1, 3, 5, 6, 7)) }, `write p/a/cpuset.cpus "0-1,3,5-7"`},
+		{func() error { return m.ClearCpuset("a") }, `write p/a/cpuset.cpus "\n"`},
+		{func() error { return m.SetCpusetMems("a", cgroupfs.NewCPUSet(0)) }, `write p/a/cpuset.mems "0"`},
+		{func() error { return m.ClearCpusetMems("a") }, `write p/a/cpuset.mems "\n"`},
+	}
+	for _, s := range steps {
+		if err := s.do(); err != nil {
+			t.Errorf("%s: %v", s.want, err)
+		}
+		if diff := cmp.Diff([]string{s.want}, writes(ops.next())); diff != "" {
+			t.Errorf("writes (-want +got):\n%s", diff)
+		}
+	}
+
+	// An empty set is refused before any I/O: the kernel would ignore it.
+	wantErrContains(t, m.SetCpuset("a", cgroupfs.CPUSet{}), fs.ErrInvalid, "p/a/cpuset.cpus", "ClearCpuset")
+	wantErrContains(t, m.SetCpusetMems("a", cgroupfs.CPUSet{}), fs.ErrInvalid, "p/a/cpuset.mems", "ClearCpusetMems")
+	if got := ops.next(); len(got) != 0 {
+		t.Errorf("an empty set did I/O: %q", got)
+	}
+
+	// No cpuset in the parent's subtree_control: ENOENT, with the reason.
+	fsys2 := newFake()
+	m2 := cgroupfs.NewManager(fsys2, ".")
+	if err := m2.CreateCgroup("a"); err != nil {
+		t.Fatal(err)
+	}
+	wantErrContains(t, m2.SetCpuset("a", cgroupfs.NewCPUSet(0)), fs.ErrNotExist, `write "0" to a/cpuset.cpus`, "cpuset is not enabled")
+	wantErrContains(t, m2.ClearCpuset("a"), fs.ErrNotExist, "clear a/cpuset.cpus")
+}
+
+func TestMoveTask(t *testing.T) {
+	fsys := newFake()
+	ops := &opLog{fsys: fsys}
+	m := cgroupfs.NewManager(fsys, ".")
+	for _, n := range []string{"a", "b"} {
+		if err := m.CreateCgroup(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pid := spawn(t, fsys, "a")
+	ops.next()
+	if err := m.MoveTask("b", pid); err != nil {
+		t.Fatalf("MoveTask: %v", err)
+	}
+	if diff := cmp.Diff([]string{`write b/cgroup.procs "` + strconv.Itoa(pid) + `"`}, writes(ops.next())); diff != "" {
+		t.Errorf("writes (-want +got):\n%s", diff)
+	}
+	if pids, err := m.Procs("b"); err != nil || !slices.Equal(pids, []int{pid}) {
+		t.Errorf("Procs(b) = %v, %v", pids, err)
+	}
+	if err := fsys.Exit(pid); err != nil {
+		t.Fatal(err)
+	}
+	wantErrContains(t, m.MoveTask("a", pid), unix.ESRCH, "move pid "+strconv.Itoa(pid)+" into cgroup a", "process is gone")
+}
+
+func TestMoveTasks(t *testing.T) {
+	fsys := newFake("cpuset")
+	ops := &opLog{fsys: fsys}
+	m := cgroupfs.NewManager(fsys, ".")
+	if err := m.CreateCgroup("a"); err != nil {
+		t.Fatal(err)
+	}
+	p1, gone, p3 := spawn(t, fsys, "."), spawn(t, fsys, "."), spawn(t, fsys, ".")
+	if err := fsys.Exit(gone); err != nil {
+		t.Fatal(err)
+	}
+
+	// ESRCH is skipped, and the pids after it still move.
+	if err := m.MoveTasks("a", []int{p1, gone, p3}); err != nil {
+		t.Fatalf("MoveTasks with a gone pid: %v", err)
+	}
+	if pids, _ := m.Procs("a"); !slices.Equal(pids, []int{p1, p3}) {
+		t.Errorf("Procs(a) = %v, want [%d %d]", pids, p1, p3)
+	}
+
+	// A transient EBUSY (a sched_ext scheduler refusing for a moment) is
+	// retried.
+	p4 := spawn(t, fsys, ".")
+	fsys.Fail(fakefs.OpWrite, "a/cgroup.procs", unix.EBUSY, 1)
+	ops.next()
+	if err := m.MoveTasks("a", []int{p4}); err != nil {
+		t.Fatalf("MoveTasks with one EBUSY: %v", err)
+	}
+	if got := writes(ops.next()); len(got) != 2 {
+		t.Errorf("writes to cgroup.procs = %q, want 2 (one EBUSY, one retry)", got)
+	}
+
+	// Any other error stops at once, naming the pid; later pids are not tried.
+	p5, p6 := spawn(t, fsys, "."), spawn(t, fsys, ".")
+	fsys.Fail(fakefs.OpWrite, "a/cgroup.procs", unix.EACCES, -1)
+	ops.next()
+	wantErrContains(t, m.MoveTasks("a", []int{p5, p6}), unix.EACCES, "pid "+strconv.Itoa(p5), "permission denied")
+	if got := writes(ops.next()); len(got) != 1 {
+		t.Errorf("MoveTasks went on after EACCES: %q", got)
+	}
+}
+
+func TestMoveTasksGivesUpOnPersistentEBUSY(t *testing.T) {
+	fsys := newFake("memory")
+	ops := &opLog{fsys: fsys}
+	m := cgroupfs.NewManager(fsys, ".")
+	if err := m.CreateCgroup("a/b"); err != nil {
+		t.Fatal(err)
+	}
+	// A domain controller enabled in a: no task may live there.
+	for _, f := range []string{"cgroup.subtree_control", "a/cgroup.subtree_control"} {
+		if err := fsys.WriteFile(f, []byte("+memory")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pid := spawn(t, fsys, ".")
+	ops.next()
+	err := m.MoveTasks("a", []int{pid})
+	wantErrContains(t, err, unix.EBUSY, "pid "+strconv.Itoa(pid), "no-internal-process", strconv.Itoa(cgroupfs.MoveRetries)+" attempts")
+	if got := writes(ops.next()); len(got) != cgroupfs.MoveRetries {
+		t.Errorf("writes = %q, want %d attempts", got, cgroupfs.MoveRetries)
+	}
+}
+
+func TestClearSubtreeControl(t *testing.T) {
+	fsys := newFake("cpuset", "cpu")
+	ops := &opLog{fsys: fsys}
+	m := cgroupfs.NewManager(fsys, "p")
+	if err := m.Setup(true); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CreateCgroup("a"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"+cpuset", "+cpu"} {
+		if err := fsys.WriteFile("p/a/cgroup.subtree_control", []byte(c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ops.next()
+	if err := m.ClearSubtreeControl("a"); err != nil {
+		t.Fatalf("ClearSubtreeControl(a): %v", err)
+	}
+	want := []string{`write p/a/cgroup.subtree_control "-cpu"`, `write p/a/cgroup.subtree_control "-cpuset"`}
+	if diff := cmp.Diff(want, writes(ops.next())); diff != "" {
+		t.Errorf("writes (-want +got):\n%s", diff)
+	}
+	if data, err := fsys.ReadFile("p/a/cgroup.subtree_control"); err != nil || len(data) != 0 {
+		t.Errorf("p/a/cgroup.subtree_control = %q, %v after ClearSubtreeControl", data, err)
+	}
+	// Now tasks may be moved into it.
+	if err := m.MoveTask("a", spawn(t, fsys, ".")); err != nil {
+		t.Errorf("MoveTask after ClearSubtreeControl: %v", err)
+	}
+
+	// A child enabling a controller itself keeps it: EBUSY, said plainly.
+	if err := m.CreateCgroup("b/c"); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsys.WriteFile("p/b/c/cgroup.subtree_control", []byte("+cpuset")); err != nil {
+		t.Fatal(err)
+	}
+	wantErrContains(t, m.ClearSubtreeControl("b"), unix.EBUSY, `"-cpuset"`, "child cgroup still enables it")
+}
+
+func TestDrainTasks(t *testing.T) {
+	fake := newFake()
+	fsys := &hookFS{FS: fake}
+	m := cgroupfs.NewManager(fsys, "p", cgroupfs.DrainTo("keep"))
+	for _, n := range []string{"keep", "p/a"} {
+		if err := cgroupfs.NewManager(fsys, ".").CreateCgroup(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p1, p2 := spawn(t, fake, "p/a"), spawn(t, fake, "p/a")
+	// A task forks while the first pid is being moved: the drain must
+	// take the child too (ktstr read cgroup.procs once).
+	p3 := 0
+	fsys.afterWrite = func(name string, err error) {
+		if name == "keep/cgroup.procs" && p3 == 0 {
+			p3 = spawn(t, fake, "p/a")
+		}
+	}
+	if err := m.DrainTasks("a"); err != nil {
+		t.Fatalf("DrainTasks: %v", err)
+	}
+	fsys.afterWrite = nil
+	if pids, _ := m.Procs("a"); len(pids) != 0 {
+		t.Errorf("a still holds %v", pids)
+	}
+	if got, want := fake.Pids("keep"), []int{p1, p2, p3}; !slices.Equal(got, want) {
+		t.Errorf("keep/cgroup.procs lists %v, want %v", got, want)
+	}
+
+	// Draining a missing cgroup is nothing to do.
+	if err := m.DrainTasks("gone"); err != nil {
+		t.Errorf("DrainTasks(gone): %v", err)
+	}
+}
+
+func TestDrainTasksWaitsForExitingTasks(t *testing.T) {
+	fsys := newFake()
+	m := cgroupfs.NewManager(fsys, ".")
+	if err := m.CreateCgroup("a"); err != nil {
+		t.Fatal(err)
+	}
+	// Listed but exiting: every move answers ESRCH until it is gone. The
+	// drain must wait on cgroup.events then (not spin); the task exits
+	// while it waits.
+	pid := spawn(t, fsys, "a")
+	defer fsys.Fail(fakefs.OpWrite, "cgroup.procs", unix.ESRCH, -1)()
+	entered, release := fsys.HangEntered(fakefs.OpWatch, "a/cgroup.events")
+	defer release()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-entered:
+			if err := fsys.Exit(pid); err != nil {
+				t.Error(err)
+			}
+			release()
+		case <-done:
+		}
+	}()
+	if err := m.DrainTasks("a"); err != nil {
+		t.Fatalf("DrainTasks with an exiting task: %v", err)
+	}
+	select {
+	case <-entered:
+	default:
+		t.Errorf("DrainTasks did not wait on a/cgroup.events for the exiting task")
+	}
+}
+
+func TestDrainTasksErrors(t *testing.T) {
+	fake := newFake()
+	fsys := &hookFS{FS: fake}
+	ops := &opLog{fsys: fake}
+	for _, n := range []string{"p/a/b", "p/c"} {
+		if err := cgroupfs.NewManager(fsys, ".").CreateCgroup(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The DrainTo cgroup inside the drained one would never empty.
+	m := cgroupfs.NewManager(fsys, "p", cgroupfs.DrainTo("p/a/b"))
+	ops.next()
+	wantErrContains(t, m.DrainTasks("a"), fs.ErrInvalid, "DrainTo cgroup p/a/b is inside")
+	wantErrContains(t, m.DrainTasks("a/b"), fs.ErrInvalid, "DrainTo cgroup p/a/b is inside")
+	if got := ops.next(); len(got) != 0 {
+		t.Errorf("a refused drain did I/O: %q", got)
+	}
+
+	// A move refused (a delegated subtree draining to the root): the
+	// error says to use DrainTo.
+	m = cgroupfs.NewManager(fsys, "p")
+	spawn(t, fake, "p/c")
+	remove := fake.Fail(fakefs.OpWrite, "cgroup.procs", unix.EACCES, -1)
+	wantErrContains(t, m.DrainTasks("c"), unix.EACCES, "drain cgroup p/c to .", "DrainTo")
+	remove()
+
+	// A fork bomb: every move makes a new task. Bounded, and named.
+	fsys.afterWrite = func(name string, err error) {
+		if name == "cgroup.procs" && err == nil {
+			spawn(t, fake, "p/c")
+		}
+	}
+	wantErrContains(t, m.DrainTasks("c"), nil, "still lists pids", "rounds", "KillTasks")
+	fsys.afterWrite = nil
+}
+
+func TestRemoveCgroup(t *testing.T) {
+	fsys := newFake()
+	ops := &opLog{fsys: fsys}
+	m := cgroupfs.NewManager(fsys, "p")
+	if err := m.Setup(false); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"empty", "busy", "tree/leaf"} {
+		if err := m.CreateCgroup(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ops.next()
+
+	// An empty cgroup costs one rmdir, nothing else.
+	if err := m.RemoveCgroup("empty"); err != nil {
+		t.Fatalf("RemoveCgroup(empty): %v", err)
+	}
+	if diff := cmp.Diff([]string{"rmdir p/empty"}, ops.next()); diff != "" {
+		t.Errorf("ops (-want +got):\n%s", diff)
+	}
+	// Missing is fine.
+	if err := m.RemoveCgroup("empty"); err != nil {
+		t.Errorf("RemoveCgroup of a missing cgroup: %v", err)
+	}
+
+	// Child cgroups: EBUSY named as such (ktstr blamed tasks), nothing removed.
+	err := m.RemoveCgroup("tree")
+	wantErrContains(t, err, unix.EBUSY, "remove cgroup p/tree", "child cgroup", "leaf")
+	if ok, _ := m.Exists("tree/leaf"); !ok {
+		t.Errorf("RemoveCgroup(tree) removed the child")
+	}
+
+	// Tasks: drained to the FS root, then removed.
+	p1, p2 := spawn(t, fsys, "p/busy"), spawn(t, fsys, "p/busy")
+	if err := m.RemoveCgroup("busy"); err != nil {
+		t.Fatalf("RemoveCgroup(busy): %v", err)
+	}
+	if ok, _ := m.Exists("busy"); ok {
+		t.Errorf("busy still exists")
+	}
+	if got := fsys.Pids("."); !slices.Equal(got, []int{p1, p2}) {
+		t.Errorf("root cgroup.procs lists %v, want both drained pids [%d %d]", got, p1, p2)
+	}
+
+	// Another errno: said, with its hint, no drain attempted.
+	ops.next()
+	fsys.Fail(fakefs.OpRmdir, "p/tree/leaf", unix.EROFS, -1)
+	wantErrContains(t, m.RemoveCgroup("tree/leaf"), unix.EROFS, "remove cgroup p/tree/leaf", "read-only")
+	if got := writes(ops.next()); len(got) != 0 {
+		t.Errorf("RemoveCgroup drained after EROFS: %q", got)
+	}
+}
+
+func TestRemoveCgroupRetriesEBUSYAfterEmptying(t *testing.T) {
+	fsys := newFake()
+	ops := &opLog{fsys: fsys}
+	m := cgroupfs.NewManager(fsys, ".")
+	if err := m.CreateCgroup("a"); err != nil {
+		t.Fatal(err)
+	}
+	// The kernel can say EBUSY a moment after populated went 0
+	// (grandchildren still exiting): two more EBUSY, then it works.
+	fsys.Fail(fakefs.OpRmdir, "a", unix.EBUSY, 3)
+	ops.next()
+	if err := m.RemoveCgroup("a"); err != nil {
+		t.Fatalf("RemoveCgroup: %v", err)
+	}
+	rmdirs := 0
+	for _, e := range ops.next() {
+		if e == "rmdir a" {
+			rmdirs++
+		}
+	}
+	if rmdirs != 4 {
+		t.Errorf("rmdir attempts = %d, want 4", rmdirs)
+	}
+}
+
+func TestCleanupAll(t *testing.T) {
+	fsys := newFake()
+	ops := &opLog{fsys: fsys}
+	m := cgroupfs.NewManager(fsys, "p")
+	for _, n := range []string{"a/b", "a/c/d", "e"} {
+		if err := m.CreateCgroup(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spawn(t, fsys, "p/a/c/d")
+	ops.next()
+	if err := m.CleanupAll(); err != nil {
+		t.Fatalf("CleanupAll: %v", err)
+	}
+	if diff := cmp.Diff([]string{".", "p"}, paths(fsys)); diff != "" {
+		t.Errorf("cgroups left (-want +got):\n%s", diff)
+	}
+	// Deepest first: every child is removed before its parent.
+	var removed []string
+	for _, e := range ops.next() {
+		if p, ok := strings.CutPrefix(e, "rmdir "); ok && !slices.Contains(removed, p) {
+			removed = append(removed, p)
+		}
+	}
+	for i, p := range removed {
+		for _, later := range removed[i+1:] {
+			if strings.HasPrefix(later, p+"/") {
+				t.Errorf("removed %s before its descendant %s: %q", p, later, removed)
+			}
+		}
+	}
+	// A missing parent is nothing to clean.
+	if err := cgroupfs.NewManager(fsys, "nope").CleanupAll(); err != nil {
+		t.Errorf("CleanupAll of a missing parent: %v", err)
+	}
+}
+
+func TestCleanupAllGoesOnPastFailures(t *testing.T) {
+	fsys := newFake()
+	ops := &opLog{fsys: fsys}
+	m := cgroupfs.NewManager(fsys, "p")
+	for _, n := range []string{"a/b", "a/c", "z"} {
+		if err := m.CreateCgroup(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fsys.Fail(fakefs.OpRmdir, "p/a/b", unix.EACCES, -1)
+	ops.next()
+	err := m.CleanupAll()
+	wantErrContains(t, err, unix.EACCES, "p/a/b")
+	// a/c and z are gone; a stays (its child does), and no rmdir of it was
+	// tried only to say EBUSY.
+	if diff := cmp.Diff([]string{".", "p", "p/a", "p/a/b"}, paths(fsys)); diff != "" {
+		t.Errorf("cgroups left (-want +got):\n%s", diff)
+	}
+	if got := ops.next(); slices.Contains(got, "rmdir p/a") {
+		t.Errorf("CleanupAll tried to remove p/a with a child left: %q", got)
+	}
+}
+
+func TestKillTasks(t *testing.T) {
+	fsys := newFake()
+	ops := &opLog{fsys: fsys}
+	m := cgroupfs.NewManager(fsys, ".")
+	for _, n := range []string{"a/b", "other"} {
+		if err := m.CreateCgroup(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spawn(t, fsys, "a")
+	spawn(t, fsys, "a/b")
+	spawn(t, fsys, "other")
+	ops.next()
+	if err := m.KillTasks("a"); err != nil {
+		t.Fatalf("KillTasks: %v", err)
+	}
+	if diff := cmp.Diff([]string{`write a/cgroup.kill "1"`}, writes(ops.next())); diff != "" {
+		t.Errorf("writes (-want +got):\n%s", diff)
+	}
+	if err := m.WaitEmpty(context.Background(), "a"); err != nil {
+		t.Errorf("WaitEmpty after KillTasks: %v", err)
+	}
+	if pids, _ := m.Procs("other"); len(pids) != 1 {
+		t.Errorf("KillTasks(a) reached the sibling: other holds %v", pids)
+	}
+	if err := m.KillTasks("missing"); err != nil {
+		t.Errorf("KillTasks of a missing cgroup: %v", err)
+	}
+
+	// A failing cgroup.kill is said, with the errno.
+	fsys.Fail(fakefs.OpWrite, "a/cgroup.kill", unix.EACCES, -1)
+	wantErrContains(t, m.KillTasks("a"), unix.EACCES, "kill the tasks of cgroup a", "a/cgroup.kill")
+}
+
+func TestKillTasksRefusesWhenTheCallerIsInside(t *testing.T) {
+	fake := newFake()
+	ops := &opLog{fsys: fake}
+	self := os.Getpid()
+	// a/b/c lists this process, as if it had moved itself there; the
+	// fake never moves a real process.
+	fsys := &hookFS{FS: fake, real: map[string][]int{"a/b/c": {self}}}
+	m := cgroupfs.NewManager(fsys, ".")
+	if err := m.CreateCgroup("a/b/c"); err != nil {
+		t.Fatal(err)
+	}
+	ops.next()
+	for _, name := range []string{"a", "a/b/c"} {
+		err := m.KillTasks(name)
+		wantErrContains(t, err, cgroupfs.ErrCallerInside, "refuse", "this process", "a/b/c")
+	}
+	if got := writes(ops.next()); len(got) != 0 {
+		t.Errorf("KillTasks wrote although it refused: %q", got)
+	}
+	if pids, _ := m.Procs("a/b/c"); !slices.Equal(pids, []int{self}) {
+		t.Errorf("a/b/c holds %v, want [%d]", pids, self)
+	}
+}
+
+func TestKillTasksWithoutCgroupKill(t *testing.T) {
+	fake := newFake()
+	// Kernels before 5.14 have no cgroup.kill: writing it says ENOENT.
+	fake.Fail(fakefs.OpWrite, "a/cgroup.kill", unix.ENOENT, -1)
+	// The fallback signals the listed pids for real, so they must be
+	// this test's own children.
+	fsys := &hookFS{FS: fake, real: map[string][]int{}}
+	var waits []func(*testing.T) error
+	for _, cg := range []string{"a", "a/b"} {
+		pid, wait := cgroupfs.StartChild(t)
+		fsys.real[cg] = []int{pid}
+		waits = append(waits, wait)
+	}
+	m := cgroupfs.NewManager(fsys, ".")
+	if err := m.CreateCgroup("a/b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.KillTasks("a"); err != nil {
+		t.Fatalf("KillTasks without cgroup.kill: %v", err)
+	}
+	for _, wait := range waits {
+		if err := wait(t); !cgroupfs.KilledBySIGKILL(err) {
+			t.Errorf("child ended with %v, want killed by SIGKILL", err)
+		}
+	}
+}
+
+func TestWaitEmpty(t *testing.T) {
+	fsys := newFake()
+	ops := &opLog{fsys: fsys}
+	m := cgroupfs.NewManager(fsys, ".")
+	if err := m.CreateCgroup("a/b"); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	// Empty: no waiting. The watch comes before the read, so a change
+	// between them cannot be missed.
+	ops.next()
+	if err := m.WaitEmpty(ctx, "a"); err != nil {
+		t.Fatalf("WaitEmpty of an empty cgroup: %v", err)
+	}
+	if diff := cmp.Diff([]string{"watch a/cgroup.events", "read a/cgroup.events"}, ops.next()); diff != "" {
+		t.Errorf("ops (-want +got):\n%s", diff)
+	}
+
+	// A task below exits, but stays for a few reads of cgroup.events.
+	pid := spawn(t, fsys, "a/b")
+	if err := fsys.SetLinger(pid, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsys.Exit(pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.WaitEmpty(ctx, "a"); err != nil {
+		t.Fatalf("WaitEmpty while a task exits: %v", err)
+	}
+	reads := 0
+	for _, e := range ops.next() {
+		if e == "read a/cgroup.events" {
+			reads++
+		}
+	}
+	if reads != 4 {
+		t.Errorf("WaitEmpty read a/cgroup.events %d times, want 4 (3 populated, then empty)", reads)
+	}
+
+	// The cgroup is removed while waited on: empty.
+	pid = spawn(t, fsys, "a/b")
+	entered, release := fsys.HangEntered(fakefs.OpRead, "a/b/cgroup.events")
+	defer release()
+	go func() {
+		<-entered
+		if err := fsys.Exit(pid); err != nil {
+			t.Error(err)
+		}
+		if err := fsys.Rmdir("a/b"); err != nil {
+			t.Error(err)
+		}
+		release()
+	}()
+	if err := m.WaitEmpty(ctx, "a/b"); err != nil {
+		t.Fatalf("WaitEmpty of a cgroup being removed: %v", err)
+	}
+	if err := m.WaitEmpty(ctx, "missing"); err != nil {
+		t.Errorf("WaitEmpty of a missing cgroup: %v", err)
+	}
+}
+
+func TestWaitEmptyTimeoutSaysWhatItSaw(t *testing.T) {
+	fsys := newFake()
+	m := cgroupfs.NewManager(fsys, ".")
+	if err := m.CreateCgroup("a"); err != nil {
+		t.Fatal(err)
+	}
+	pid := spawn(t, fsys, "a")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := m.WaitEmpty(ctx, "a")
+	wantErrContains(t, err, context.Canceled, `populated 1`, "a/cgroup.events", strconv.Itoa(pid), "KillTasks")
+
+	// Tasks only below: cgroup.procs of a lists none, and the error says
+	// where they are instead.
+	if err := fsys.Exit(pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CreateCgroup("a/b"); err != nil {
+		t.Fatal(err)
+	}
+	spawn(t, fsys, "a/b")
+	wantErrContains(t, m.WaitEmpty(ctx, "a"), context.Canceled, `populated 1`, "lists no pid", "child cgroups")
+
+	fsys.Fail(fakefs.OpWatch, "a/cgroup.events", unix.ENOSPC, -1)
+	wantErrContains(t, m.WaitEmpty(context.Background(), "a"), unix.ENOSPC, "watch a/cgroup.events")
+}
+
+func TestProcsAndChildren(t *testing.T) {
+	fsys := newFake()
+	m := cgroupfs.NewManager(fsys, "p")
+	for _, n := range []string{"a/z", "a/b", "a/b/c"} {
+		if err := m.CreateCgroup(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kids, err := m.Children("a")
+	if diff := cmp.Diff([]string{"a/b", "a/z"}, kids); diff != "" || err != nil {
+		t.Errorf("Children(a) = %v (err %v); diff (-want +got):\n%s", kids, err, diff)
+	}
+	wantErrContains(t, func() error { _, err := m.Children("nope"); return err }(), fs.ErrNotExist, "p/nope")
+	// Join order, as the kernel lists: the later pid joined first.
+	early, late := spawn(t, fsys, "."), spawn(t, fsys, ".")
+	for _, pid := range []int{late, early} {
+		if err := fsys.WriteFile("p/a/cgroup.procs", []byte(strconv.Itoa(pid))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if pids, err := m.Procs("a"); err != nil || !slices.Equal(pids, []int{late, early}) {
+		t.Errorf("Procs(a) = %v, %v; want [%d %d]", pids, err, late, early)
+	}
+	if ok, err := m.Exists("a/cgroup.procs"); ok || err != nil {
+		t.Errorf("Exists of an interface file = %v, %v; want false, nil", ok, err)
+	}
+}
+
+func TestCleanupAllRefusesTheHierarchyRoot(t *testing.T) {
+	fsys := newFake("cpuset")
+	ops := &opLog{fsys: fsys}
+	if err := fsys.Mkdir("system.slice"); err != nil {
+		t.Fatal(err)
+	}
+	ops.next()
+	err := cgroupfs.NewManager(fsys, ".").CleanupAll()
+	wantErrContains(t, err, fs.ErrInvalid, "refuse", "root of the cgroup2 hierarchy")
+	for _, op := range ops.next() {
+		if !strings.HasPrefix(op, "read ") {
+			t.Errorf("the refused CleanupAll did %s", op)
+		}
+	}
+	if !slices.Contains(paths(fsys), "system.slice") {
+		t.Errorf("the refused CleanupAll removed system.slice")
+	}
+	// A cgroup of one's own as the FS root ("." has cgroup.events) is fine.
+	if err := cgroupfs.NewManager(fsys, "system.slice").CleanupAll(); err != nil {
+		t.Errorf("CleanupAll beneath a cgroup: %v", err)
+	}
+}

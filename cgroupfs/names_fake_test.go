@@ -1,0 +1,126 @@
+package cgroupfs_test
+
+import (
+	"errors"
+	"io/fs"
+	"strings"
+	"testing"
+
+	"github.com/cgguard/cgguard/cgroupfs"
+	"github.com/google/go-cmp/cmp"
+)
+
+// badNames are names every Manager method refuses before any I/O, each
+// with the words of the rule its error must name.
+var badNames = []struct {
+	name, rule string
+}{
+	{"", "empty"},
+	{"/abs", "absolute"},
+	{"/", "absolute"},
+	{"/sys/fs/cgroup/x", "absolute"},
+	{"..", `".." component`},
+	{"../x", `".." component`},
+	{"a/../../x", `".." component`},
+	{"a/..", `".." component`},
+	{".", `"." component`},
+	{"./a", `"." component`},
+	{"a/./b", `"." component`},
+	{"a//b", "empty component"},
+	{"a/", "ends with a slash"},
+	{"a/b/", "ends with a slash"},
+	{"a\x00b", "NUL"},
+	{"a\nb", "newline"},
+	{"a\n", "newline"},
+}
+
+func TestBadNamesAreRefusedBeforeAnyIO(t *testing.T) {
+	fsys := newFake("cpuset")
+	m := cgroupfs.NewManager(fsys, "p")
+	for _, bad := range badNames {
+		for method, call := range cgroupfs.NameMethods {
+			err := call(m, bad.name)
+			if err == nil {
+				t.Errorf("%s(%q) gave no error", method, bad.name)
+				continue
+			}
+			if !errors.Is(err, cgroupfs.ErrInvalidName) || !errors.Is(err, fs.ErrInvalid) {
+				t.Errorf("%s(%q) error %q does not wrap ErrInvalidName and fs.ErrInvalid", method, bad.name, err)
+			}
+			if !strings.Contains(err.Error(), bad.rule) {
+				t.Errorf("%s(%q) error %q does not name the rule (%q)", method, bad.name, err, bad.rule)
+			}
+		}
+	}
+	if log := fsys.Log(); len(log) != 0 {
+		t.Errorf("bad names reached the FS: %v", log)
+	}
+}
+
+func TestOddButValidNamesAreCreated(t *testing.T) {
+	fsys := newFake()
+	m := cgroupfs.NewManager(fsys, ".")
+	for _, name := range []string{"a b", "...", ".hidden", "a/b/c/d/e/f"} {
+		if err := m.CreateCgroup(name); err != nil {
+			t.Errorf("CreateCgroup(%q): %v", name, err)
+		}
+	}
+}
+
+func TestBadParentOrDrainToFailsEveryMethod(t *testing.T) {
+	fsys := newFake()
+	for _, tc := range []struct {
+		parent, drainTo string
+	}{
+		{"../up", ""},
+		{"/abs", ""},
+		{"", ""},
+		{"ok", "a//b"},
+		{"ok", "/"},
+	} {
+		var opts []cgroupfs.ManagerOption
+		if tc.drainTo != "" {
+			opts = append(opts, cgroupfs.DrainTo(tc.drainTo))
+		}
+		m := cgroupfs.NewManager(fsys, tc.parent, opts...)
+		calls := map[string]error{
+			"Setup":      m.Setup(true),
+			"CleanupAll": m.CleanupAll(),
+		}
+		for method, call := range cgroupfs.NameMethods {
+			calls[method] = call(m, "fine")
+		}
+		for method, err := range calls {
+			if !errors.Is(err, cgroupfs.ErrInvalidName) {
+				t.Errorf("%s with parent %q, DrainTo %q: error %v, want ErrInvalidName", method, tc.parent, tc.drainTo, err)
+			}
+		}
+	}
+	if log := fsys.Log(); len(log) != 0 {
+		t.Errorf("a bad parent or DrainTo reached the FS: %v", log)
+	}
+}
+
+func TestBadNamesLeaveAPlainDirectoryUntouched(t *testing.T) {
+	dir := t.TempDir()
+	fsys, err := cgroupfs.Open(dir, cgroupfs.PlainDirectory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fsys.Close() })
+	m := cgroupfs.NewManager(fsys, "p")
+	if err := m.CreateCgroup("a"); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshotTree(t, dir)
+	for _, bad := range badNames {
+		for method, call := range cgroupfs.NameMethods {
+			if err := call(m, bad.name); !errors.Is(err, cgroupfs.ErrInvalidName) {
+				t.Errorf("%s(%q) = %v, want ErrInvalidName", method, bad.name, err)
+			}
+		}
+	}
+	if diff := cmp.Diff(before, snapshotTree(t, dir)); diff != "" {
+		t.Errorf("bad names changed the directory (-before +after):\n%s", diff)
+	}
+}
