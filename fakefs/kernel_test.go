@@ -59,36 +59,8 @@ func filterKnown(names []string, emulated func(string) bool) []string {
 // host no controller is offered (core files only); in the VM every
 // controller is.
 func TestFilesMatchKernel(t *testing.T) {
-	dir := kernelCgroup(t)
-	kfs, err := cgroupfs.Open(dir)
-	if err != nil {
-		t.Fatalf("open %s: %v", dir, err)
-	}
-	defer kfs.Close()
-	ctrlData, err := kfs.ReadFile("cgroup.controllers")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctrls := strings.Fields(string(ctrlData))
+	kfs, ctrls, opts := kernelTwin(t)
 	t.Logf("controllers offered: %q", ctrls)
-	opts := []fakefs.Option{fakefs.WithControllers(ctrls...)}
-	if slices.Contains(ctrls, "cpuset") {
-		// The same machine: the kernel test cgroup's effective sets.
-		for _, f := range []struct {
-			file string
-			opt  func(cgroupfs.CPUSet) fakefs.Option
-		}{{"cpuset.cpus.effective", fakefs.WithCPUs}, {"cpuset.mems.effective", fakefs.WithMems}} {
-			data, err := kfs.ReadFile(f.file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			set, err := cgroupfs.ParseCPUSet(string(data))
-			if err != nil {
-				t.Fatal(err)
-			}
-			opts = append(opts, f.opt(set))
-		}
-	}
 	ffs := fakefs.New(opts...)
 	for _, fsys := range []cgroupfs.FS{kfs, ffs} {
 		for _, c := range ctrls {
@@ -229,4 +201,41 @@ func TestRootFilesMatchKernel(t *testing.T) {
 	if diff := cmp.Diff(drop(kList), drop(listing(t, fEntries))); diff != "" {
 		t.Errorf("files of the root (-kernel +fake):\n%s", diff)
 	}
+}
+
+// kernelTwin opens a fresh kernel test cgroup (kernelCgroup) and returns
+// it, the controllers it offers, and the fakefs options for a fake of the
+// same machine: the same controllers and, where cpuset is offered, the
+// kernel cgroup's effective CPUs and memory nodes.
+func kernelTwin(t *testing.T) (kfs *cgroupfs.OSFS, ctrls []string, opts []fakefs.Option) {
+	t.Helper()
+	dir := kernelCgroup(t)
+	kfs, err := cgroupfs.Open(dir)
+	if err != nil {
+		t.Fatalf("open %s: %v", dir, err)
+	}
+	t.Cleanup(func() { _ = kfs.Close() })
+	ctrlData, err := kfs.ReadFile("cgroup.controllers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctrls = strings.Fields(string(ctrlData))
+	opts = []fakefs.Option{fakefs.WithControllers(ctrls...)}
+	if slices.Contains(ctrls, "cpuset") {
+		for _, f := range []struct {
+			file string
+			opt  func(cgroupfs.CPUSet) fakefs.Option
+		}{{"cpuset.cpus.effective", fakefs.WithCPUs}, {"cpuset.mems.effective", fakefs.WithMems}} {
+			data, err := kfs.ReadFile(f.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			set, err := cgroupfs.ParseCPUSet(string(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts = append(opts, f.opt(set))
+		}
+	}
+	return kfs, ctrls, opts
 }

@@ -87,36 +87,9 @@ var modelPaths = []string{"a", "b", "a/x", "a/y", "a/x/z", "b/w"}
 // freeze before exec), and leaves out cgroup.threads moves (a real
 // process has several threads).
 func TestRandomOpsMatchKernel(t *testing.T) {
-	dir := kernelCgroup(t)
-	kfs, err := cgroupfs.Open(dir)
-	if err != nil {
-		t.Fatalf("open %s: %v", dir, err)
-	}
-	defer kfs.Close()
+	kfs, ctrls, opts := kernelTwin(t)
 	ktasks := cgroupfstest.NewProcessTasks(kfs)
 	t.Cleanup(func() { _ = ktasks.Close() })
-	ctrlData, err := kfs.ReadFile("cgroup.controllers")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctrls := strings.Fields(string(ctrlData))
-	opts := []fakefs.Option{fakefs.WithControllers(ctrls...)}
-	if slices.Contains(ctrls, "cpuset") {
-		for _, f := range []struct {
-			file string
-			opt  func(cgroupfs.CPUSet) fakefs.Option
-		}{{"cpuset.cpus.effective", fakefs.WithCPUs}, {"cpuset.mems.effective", fakefs.WithMems}} {
-			data, err := kfs.ReadFile(f.file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			set, err := cgroupfs.ParseCPUSet(string(data))
-			if err != nil {
-				t.Fatal(err)
-			}
-			opts = append(opts, f.opt(set))
-		}
-	}
 	seeds := []uint64{1, 2, 3, 4, 5}
 	steps := 150
 	if testing.Short() {

@@ -3,7 +3,6 @@ package fakefs_test
 import (
 	"errors"
 	"slices"
-	"strings"
 	"syscall"
 	"testing"
 
@@ -32,35 +31,10 @@ var trickyInputs = []string{
 // random pid names someone else's process on the kernel; the
 // conformance suite checks it with its own tasks).
 func TestParsersMatchKernel(t *testing.T) {
-	dir := kernelCgroup(t)
-	kfs, err := cgroupfs.Open(dir)
-	if err != nil {
-		t.Fatalf("open %s: %v", dir, err)
-	}
-	defer kfs.Close()
-	ctrlData, err := kfs.ReadFile("cgroup.controllers")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctrls := strings.Fields(string(ctrlData))
-	opts := []fakefs.Option{fakefs.WithControllers(ctrls...)}
+	kfs, ctrls, opts := kernelTwin(t)
 	files := []string{"cgroup.max.depth", "cgroup.max.descendants", "cgroup.freeze", "cgroup.kill", "cgroup.subtree_control", "cgroup.pressure", "cgroup.type"}
 	if slices.Contains(ctrls, "cpuset") {
 		files = append(files, "cpuset.cpus", "cpuset.mems")
-		for _, f := range []struct {
-			file string
-			opt  func(cgroupfs.CPUSet) fakefs.Option
-		}{{"cpuset.cpus.effective", fakefs.WithCPUs}, {"cpuset.mems.effective", fakefs.WithMems}} {
-			data, err := kfs.ReadFile(f.file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			set, err := cgroupfs.ParseCPUSet(string(data))
-			if err != nil {
-				t.Fatal(err)
-			}
-			opts = append(opts, f.opt(set))
-		}
 	}
 	for ctrl, knobs := range map[string][]string{
 		"memory":  {"memory.max", "memory.min", "memory.low", "memory.high", "memory.swap.max", "memory.oom.group"},
