@@ -2,6 +2,7 @@ package cgguard_test
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"testing"
 
@@ -11,24 +12,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// exampleT stands in for the *testing.T of a test, which an example does
-// not have: it prints what cgtest reports, and end runs the cleanups,
-// last in first out, as testing does when the test function returns.
-type exampleT struct{ cleanups []func() }
-
-func (t *exampleT) Helper()                           {}
-func (t *exampleT) Name() string                      { return "TestScheduler" }
-func (t *exampleT) Cleanup(f func())                  { t.cleanups = append(t.cleanups, f) }
-func (t *exampleT) Logf(format string, args ...any)   { fmt.Printf("t.Log: "+format+"\n", args...) }
-func (t *exampleT) Errorf(format string, args ...any) { fmt.Printf("t.Error: "+format+"\n", args...) }
-func (t *exampleT) Skipf(format string, args ...any)  { fmt.Printf("t.Skip: "+format+"\n", args...) }
-
-func (t *exampleT) end() {
-	for len(t.cleanups) > 0 {
-		f := t.cleanups[len(t.cleanups)-1]
-		t.cleanups = t.cleanups[:len(t.cleanups)-1]
-		f()
-	}
+// newT stands in for the *testing.T of a test, which an example does not
+// have: a cgtest.Recorder that prints what cgtest reports; its Finish
+// runs the cleanups, last in first out, as testing does when the test
+// function returns.
+func newT() *cgtest.Recorder {
+	return &cgtest.Recorder{TestName: "TestScheduler", Out: os.Stdout}
 }
 
 // cgroupsOf lists the cgroups of fsys but its root.
@@ -53,7 +42,7 @@ func Example() {
 		panic(err)
 	}
 
-	t := &exampleT{} // the test's *testing.T
+	t := newT() // the test's *testing.T
 	g := cgtest.NewGroup(t, ops)
 	if err := g.AddCgroup("cg_0", cgroupfs.NewCPUSet(0, 1)); err != nil {
 		panic(err)
@@ -74,7 +63,7 @@ func Example() {
 		panic(err)
 	}
 
-	t.end() // the test returns
+	t.Finish() // the test returns
 	fmt.Println("left:", cgroupsOf(fsys))
 	// Output:
 	// tracked: [cg_0 cg_1 pool pool/w0]
@@ -91,7 +80,7 @@ func Example_teardownWarning() {
 	if err := ops.Setup(false); err != nil {
 		panic(err)
 	}
-	t := &exampleT{}
+	t := newT()
 	g := cgtest.NewGroup(t, ops)
 	if err := g.AddCgroupNoCpuset("cg_0"); err != nil {
 		panic(err)
@@ -101,9 +90,9 @@ func Example_teardownWarning() {
 	}
 	fsys.Fail(fakefs.OpRmdir, "ktstr/cg_0/sched", unix.EACCES, -1)
 
-	t.end()
+	t.Finish()
 	// Output:
-	// t.Log: cgtest: teardown could not remove cgroup /ktstr/cg_0: rmdir ktstr/cg_0: device or resource busy; before that: remove child cgroup /ktstr/cg_0/sched: rmdir ktstr/cg_0/sched: permission denied
+	// log: cgtest: teardown could not remove cgroup /ktstr/cg_0: rmdir ktstr/cg_0: device or resource busy; before that: remove child cgroup /ktstr/cg_0/sched: rmdir ktstr/cg_0/sched: permission denied
 	// 	hint: the cgroup still has child cgroups (/ktstr/cg_0/sched): the kernel refuses to remove a cgroup with children (EBUSY, not ENOTEMPTY); they could not be removed first (see the warnings about them), or something keeps creating them (a scheduler, a workload)
 }
 
@@ -135,13 +124,13 @@ func Example_tableDriven() {
 	}
 	for _, tc := range tests {
 		// In a test: t.Run(tc.name, func(t *testing.T) {
-		t := &exampleT{}
+		t := newT()
 		g := cgtest.NewGroup(t, ops)
 		if err := g.Apply(tc.layout); err != nil {
 			panic(err) // t.Fatal(err)
 		}
 		fmt.Println(tc.name+":", g.Names())
-		t.end() // }) returns
+		t.Finish() // }) returns
 	}
 	fmt.Println("left:", cgroupsOf(fsys))
 	// Output:

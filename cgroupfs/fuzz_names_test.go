@@ -8,7 +8,6 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -242,15 +241,15 @@ func FuzzManagerNames(f *testing.F) {
 		}
 
 		// The same name through the guard.
-		ft := &fuzzT{name: "FuzzManagerNames"}
+		ft := &cgtest.Recorder{TestName: "FuzzManagerNames"}
 		g := cgtest.NewGroup(ft, mgr, cgtest.Budget(time.Second))
 		_ = g.AddCgroupNoCpuset(name)
-		ft.finish()
-		if len(ft.errs) != 0 {
-			t.Errorf("the group reported errors for %q: %q", name, ft.errs)
+		ft.Finish()
+		if len(ft.Errors()) != 0 {
+			t.Errorf("the group reported errors for %q: %q", name, ft.Errors())
 		}
 		if diff := cmp.Diff(before, snapshotTree(t, w.base)); diff != "" {
-			t.Errorf("after the group's teardown of %q the tree differs (-before +after):\n%s\nwarnings: %q", name, diff, ft.logs)
+			t.Errorf("after the group's teardown of %q the tree differs (-before +after):\n%s\nwarnings: %q", name, diff, ft.Logs())
 		}
 
 		// The name as the Manager's parent: Setup makes it, CleanupAll
@@ -272,47 +271,4 @@ func FuzzManagerNames(f *testing.F) {
 			t.Errorf("the parent %q changed something outside the root (-before +after):\n%s", name, diff)
 		}
 	})
-}
-
-// fuzzT is the smallest cgtest.T: it keeps what the group reports and
-// runs the cleanups, last in first out, at finish.
-type fuzzT struct {
-	name     string
-	mu       sync.Mutex
-	cleanups []func()
-	logs     []string
-	errs     []string
-}
-
-func (t *fuzzT) Helper()      {}
-func (t *fuzzT) Name() string { return t.name }
-func (t *fuzzT) Cleanup(f func()) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.cleanups = append(t.cleanups, f)
-}
-func (t *fuzzT) Logf(format string, args ...any) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.logs = append(t.logs, fmt.Sprintf(format, args...))
-}
-func (t *fuzzT) Errorf(format string, args ...any) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.errs = append(t.errs, fmt.Sprintf(format, args...))
-}
-func (t *fuzzT) Skipf(format string, args ...any) { t.Errorf("skip: "+format, args...) }
-
-func (t *fuzzT) finish() {
-	for {
-		t.mu.Lock()
-		if len(t.cleanups) == 0 {
-			t.mu.Unlock()
-			return
-		}
-		f := t.cleanups[len(t.cleanups)-1]
-		t.cleanups = t.cleanups[:len(t.cleanups)-1]
-		t.mu.Unlock()
-		f()
-	}
 }

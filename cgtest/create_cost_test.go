@@ -57,7 +57,7 @@ func TestAddCgroupCostsOneMkdirPerLevel(t *testing.T) {
 					t.Errorf("%s/cgroup.subtree_control = %q, %v; want cpuset enabled", c, data, err)
 				}
 			}
-			rec.finish()
+			rec.Finish()
 			if got := append(rec.Logs(), rec.Errors()...); len(got) != 0 {
 				t.Errorf("teardown reported %q, want silence", got)
 			}

@@ -2,6 +2,7 @@ package cgtest_test
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -12,25 +13,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// exampleT stands in for the *testing.T of a test: an example has none.
-// It prints what cgtest reports and runs the cleanups, last in first
-// out, when the "test" ends.
-type exampleT struct{ cleanups []func() }
-
-func (t *exampleT) Helper()                           {}
-func (t *exampleT) Name() string                      { return "TestExample" }
-func (t *exampleT) Cleanup(f func())                  { t.cleanups = append(t.cleanups, f) }
-func (t *exampleT) Logf(format string, args ...any)   { fmt.Printf("LOG: "+format+"\n", args...) }
-func (t *exampleT) Errorf(format string, args ...any) { fmt.Printf("ERROR: "+format+"\n", args...) }
-func (t *exampleT) Skipf(format string, args ...any)  { fmt.Printf("SKIP: "+format+"\n", args...) }
-
-// end does what testing does when the test function returns.
-func (t *exampleT) end() {
-	for len(t.cleanups) > 0 {
-		f := t.cleanups[len(t.cleanups)-1]
-		t.cleanups = t.cleanups[:len(t.cleanups)-1]
-		f()
-	}
+// newT stands in for the *testing.T of a test, which an example does not
+// have: a cgtest.Recorder that prints what cgtest reports; its Finish
+// runs the cleanups, last in first out, as testing does when the test
+// function returns.
+func newT() *cgtest.Recorder {
+	return &cgtest.Recorder{TestName: "TestExample", Out: os.Stdout}
 }
 
 // cgroupsOf lists the cgroups of fsys, the root excepted.
@@ -51,7 +39,7 @@ func ExampleNewGroup() {
 		panic(err)
 	}
 
-	t := &exampleT{} // in a real test: the test's *testing.T
+	t := newT() // in a real test: the test's *testing.T
 	g := cgtest.NewGroup(t, ops)
 	if err := g.AddCgroup("cg_0", cgroupfs.NewCPUSet(0, 1)); err != nil {
 		panic(err)
@@ -63,7 +51,7 @@ func ExampleNewGroup() {
 	fmt.Printf("cg_0 runs on %s", cpus)
 	fmt.Println("tracked:", g.Names())
 
-	t.end()
+	t.Finish()
 	fmt.Println("after the test:", cgroupsOf(fsys))
 	// Output:
 	// cg_0 runs on 0-1
@@ -78,15 +66,15 @@ func ExampleNewGroup_warning() {
 	if err := ops.Setup(false); err != nil {
 		panic(err)
 	}
-	t := &exampleT{}
+	t := newT()
 	g := cgtest.NewGroup(t, ops)
 	if err := g.AddCgroupNoCpuset("cg_0"); err != nil {
 		panic(err)
 	}
 	fsys.Fail(fakefs.OpRmdir, "sched/cg_0", unix.EACCES, -1)
-	t.end()
+	t.Finish()
 	// Output:
-	// LOG: cgtest: teardown could not remove cgroup /sched/cg_0: rmdir sched/cg_0: permission denied
+	// log: cgtest: teardown could not remove cgroup /sched/cg_0: rmdir sched/cg_0: permission denied
 	// 	hint: permission denied: run the test as root, or in a cgroup subtree delegated to your user, for example: systemd-run --user --scope -p Delegate=yes go test ./...
 }
 
@@ -110,13 +98,13 @@ func ExampleGroup_Apply() {
 		}},
 	} {
 		// In a real test: t.Run(tc.name, func(t *testing.T) { ... }).
-		t := &exampleT{}
+		t := newT()
 		g := cgtest.NewGroup(t, ops)
 		if err := g.Apply(tc.layout); err != nil {
 			panic(err)
 		}
 		fmt.Println(tc.name, "made", cgroupsOf(fsys))
-		t.end()
+		t.Finish()
 	}
 	fmt.Println("after the subtests:", cgroupsOf(fsys))
 	// Output:

@@ -376,7 +376,7 @@ func runMatrixCase(t *testing.T, s site, f matrixFault) {
 			err = s.act(e)
 		}
 		checkCallError(t, s, f, err)
-		rec.finish()
+		rec.Finish()
 		if logs := append(rec.Logs(), rec.Errors()...); len(logs) != 0 && s.phase == atAdd {
 			t.Errorf("teardown after a failed %s warned, want silence:\n%s", s.name, strings.Join(logs, "\n"))
 		}
@@ -403,7 +403,7 @@ func runMatrixCase(t *testing.T, s site, f matrixFault) {
 			}
 		}
 	case atTeardown:
-		rec.finish()
+		rec.Finish()
 		checkTeardown(t, s, f, fsys.FS, rec.Logs())
 	}
 	if errs := rec.Errors(); len(errs) != 0 {

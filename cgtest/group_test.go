@@ -36,7 +36,7 @@ func TestTeardownRemovesEverythingInReverseOrder(t *testing.T) {
 	if diff := cmp.Diff([]string{"cg_0", "cg_1", "cg_2"}, g.Names()); diff != "" {
 		t.Errorf("Names (-want +got):\n%s", diff)
 	}
-	rec.finish()
+	rec.Finish()
 	if diff := cmp.Diff([]string{"test"}, f.cgroups()); diff != "" {
 		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
 	}
@@ -73,7 +73,7 @@ func TestNestedNamesTrackImplicitParentsDeepestFirst(t *testing.T) {
 					t.Fatalf("AddCgroupNoCpuset(%q): %v", n, err)
 				}
 			}
-			rec.finish()
+			rec.Finish()
 			if diff := cmp.Diff([]string{"test", "test/keep"}, f.cgroups()); diff != "" {
 				t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
 			}
@@ -91,7 +91,7 @@ func TestNamesListsCreatedLevelsInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := newRecorder(t.Name())
-	defer rec.finish()
+	defer rec.Finish()
 	g := cgtest.NewGroup(rec, f.mgr)
 	for _, n := range []string{"a/b", "keep/x", "a", "c"} {
 		if err := g.AddCgroupNoCpuset(n); err != nil {
@@ -117,7 +117,7 @@ func TestFailedCpusetWriteStillRemovesTheCgroup(t *testing.T) {
 	if diff := cmp.Diff([]string{"a", "a/b"}, g.Names()); diff != "" {
 		t.Errorf("Names (-want +got):\n%s", diff)
 	}
-	rec.finish()
+	rec.Finish()
 	if diff := cmp.Diff([]string{"test"}, f.cgroups()); diff != "" {
 		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
 	}
@@ -137,7 +137,7 @@ func TestAlreadyRemovedIsSilent(t *testing.T) {
 			t.Fatalf("RemoveCgroup(%q): %v", n, err)
 		}
 	}
-	rec.finish()
+	rec.Finish()
 	if got := append(rec.Logs(), rec.Errors()...); len(got) != 0 {
 		t.Errorf("teardown reported, want silence:\n%s", strings.Join(got, "\n"))
 	}
@@ -157,7 +157,7 @@ func TestUntrackedChildrenAreRemovedToo(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rec.finish()
+	rec.Finish()
 	if diff := cmp.Diff([]string{"test"}, f.cgroups()); diff != "" {
 		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
 	}
@@ -196,7 +196,7 @@ func TestLiveTasksAreKilledAndAwaited(t *testing.T) {
 		}
 		pids = append(pids, pid)
 	}
-	rec.finish()
+	rec.Finish()
 	if got := append(rec.Logs(), rec.Errors()...); len(got) != 0 {
 		t.Errorf("teardown reported, want silence:\n%s", strings.Join(got, "\n"))
 	}
@@ -228,7 +228,7 @@ func TestDrainPolicyMovesTasksOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec.finish()
+	rec.Finish()
 	if got := append(rec.Logs(), rec.Errors()...); len(got) != 0 {
 		t.Errorf("teardown reported, want silence:\n%s", strings.Join(got, "\n"))
 	}
@@ -249,7 +249,7 @@ func TestTransientEBUSYIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.fs.Fail(fakefs.OpRmdir, "test/a", errnoEBUSY, 3)
-	rec.finish()
+	rec.Finish()
 	if got := append(rec.Logs(), rec.Errors()...); len(got) != 0 {
 		t.Errorf("teardown reported, want silence:\n%s", strings.Join(got, "\n"))
 	}
@@ -261,7 +261,7 @@ func TestTransientEBUSYIsRetried(t *testing.T) {
 func TestBadNamesFailBeforeAnyIO(t *testing.T) {
 	f := newFixture(t)
 	rec := newRecorder(t.Name())
-	defer rec.finish()
+	defer rec.Finish()
 	g := cgtest.NewGroup(rec, f.mgr)
 	before := len(f.fs.Log())
 	for _, name := range []string{"", "/abs", "a/", "a//b", "./a", "a/..", "../escape", "a/../../b", "nul\x00", "new\nline", "cgroup.procs", "a/cgroup.kill", strings.Repeat("x", 4096)} {
@@ -308,7 +308,7 @@ func TestAddingTwiceAndPreexisting(t *testing.T) {
 	if diff := cmp.Diff([]string{"a"}, g.Names()); diff != "" {
 		t.Errorf("Names (-want +got):\n%s", diff)
 	}
-	rec.finish()
+	rec.Finish()
 	if diff := cmp.Diff([]string{"test", "test/stale"}, f.cgroups()); diff != "" {
 		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
 	}
@@ -321,7 +321,7 @@ func TestCallsAfterTheTestEnded(t *testing.T) {
 	f := newFixture(t)
 	rec := newRecorder(t.Name())
 	g := cgtest.NewGroup(rec, f.mgr)
-	rec.finish()
+	rec.Finish()
 	before := len(f.fs.Log())
 	if err := g.AddCgroupNoCpuset("late"); !errors.Is(err, cgtest.ErrTestEnded) {
 		t.Errorf("AddCgroupNoCpuset after the end = %v, want ErrTestEnded", err)
@@ -337,7 +337,7 @@ func TestCallsAfterTheTestEnded(t *testing.T) {
 func TestMissingParentSaysSetup(t *testing.T) {
 	fsys := fakefs.New()
 	rec := newRecorder(t.Name())
-	defer rec.finish()
+	defer rec.Finish()
 	g := cgtest.NewGroup(rec, cgroupfs.NewManager(fsys, "nowhere"))
 	err := g.AddCgroupNoCpuset("a")
 	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "Setup") {
@@ -367,7 +367,7 @@ func TestConcurrentAdds(t *testing.T) {
 	if n := len(g.Names()); n != 1+5+8*(1+5) {
 		t.Errorf("%d names, want %d: %q", n, 1+5+8*6, g.Names())
 	}
-	rec.finish()
+	rec.Finish()
 	if diff := cmp.Diff([]string{"test"}, f.cgroups()); diff != "" {
 		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
 	}
@@ -385,7 +385,7 @@ func TestNoCleanupKeepsAndSaysWhere(t *testing.T) {
 	if err := g.AddCgroupNoCpuset("a/b"); err != nil {
 		t.Fatal(err)
 	}
-	rec.finish()
+	rec.Finish()
 	if diff := cmp.Diff([]string{"test", "test/a", "test/a/b"}, f.cgroups()); diff != "" {
 		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
 	}
@@ -403,7 +403,7 @@ func TestNoCleanupKeepsAndSaysWhere(t *testing.T) {
 func TestKillAndStartRefusals(t *testing.T) {
 	f := newFixture(t)
 	rec := newRecorder(t.Name())
-	defer rec.finish()
+	defer rec.Finish()
 	g := cgtest.NewGroup(rec, f.mgr, cgtest.Strict())
 	if err := g.AddCgroupNoCpuset("a/b"); err != nil {
 		t.Fatal(err)
@@ -453,7 +453,7 @@ func TestBudgetUsedUpStillTriesTheRest(t *testing.T) {
 	}
 	release := f.fs.Hang(fakefs.OpRmdir, "test/stuck")
 	defer release()
-	rec.finish()
+	rec.Finish()
 	for _, c := range f.cgroups() {
 		if c == "test/later" {
 			t.Errorf("test/later was not removed after the budget was used up")
@@ -477,7 +477,7 @@ func TestPlainOpsWithTasks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec.finish()
+	rec.Finish()
 	if got := append(rec.Logs(), rec.Errors()...); len(got) != 0 {
 		t.Errorf("teardown reported, want silence:\n%s", strings.Join(got, "\n"))
 	}
@@ -503,7 +503,7 @@ func TestFailedMkdirKeepsUpperLevelsTracked(t *testing.T) {
 	if diff := cmp.Diff([]string{"a", "a/b"}, g.Names()); diff != "" {
 		t.Errorf("Names (-want +got):\n%s", diff)
 	}
-	rec.finish()
+	rec.Finish()
 	if diff := cmp.Diff([]string{"test"}, f.cgroups()); diff != "" {
 		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
 	}

@@ -102,7 +102,7 @@ func TestTeardownFaultsGiveOneHintedWarningEach(t *testing.T) {
 						t.Fatal(err)
 					}
 					tc.setup(t, f)
-					rec.finish()
+					rec.Finish()
 					got, other := rec.Logs(), rec.Errors()
 					if strict {
 						got, other = other, got
@@ -155,7 +155,7 @@ func TestTeardownSurvivesDegradedFilesystem(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.fault(f)
-			rec.finish()
+			rec.Finish()
 			for _, c := range f.cgroups() {
 				if c != "test" {
 					t.Errorf("%s is left after teardown; warnings:\n%s", c, strings.Join(rec.Logs(), "\n"))

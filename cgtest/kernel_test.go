@@ -195,9 +195,9 @@ func TestRootSkipsWithReason(t *testing.T) {
 		if mgr := cgtest.Root(rec, cgtest.Under(t.TempDir())); mgr != nil {
 			t.Errorf("Root on a tmpdir returned a Manager")
 		}
-		rec.finish()
-		if len(rec.skips) != 1 || !strings.Contains(rec.skips[0], "not a cgroup2 filesystem") {
-			t.Errorf("skips = %q, want one saying the directory is not cgroup2", rec.skips)
+		rec.Finish()
+		if len(rec.Skips()) != 1 || !strings.Contains(rec.Skips()[0], "not a cgroup2 filesystem") {
+			t.Errorf("skips = %q, want one saying the directory is not cgroup2", rec.Skips())
 		}
 	})
 	t.Run("controller missing", func(t *testing.T) {
@@ -207,9 +207,9 @@ func TestRootSkipsWithReason(t *testing.T) {
 		if mgr != nil {
 			t.Errorf("Root returned a Manager although a controller is missing")
 		}
-		rec.finish()
-		if len(rec.skips) != 1 || !strings.Contains(rec.skips[0], "controller is not available to new cgroups here") {
-			t.Errorf("skips = %q, want one naming the missing controller", rec.skips)
+		rec.Finish()
+		if len(rec.Skips()) != 1 || !strings.Contains(rec.Skips()[0], "controller is not available to new cgroups here") {
+			t.Errorf("skips = %q, want one naming the missing controller", rec.Skips())
 		}
 		// kernelBase's cleanup checks that the root was removed.
 	})
@@ -271,7 +271,7 @@ func TestKernelHintNamesLiveTasks(t *testing.T) {
 	if err := ops.MoveTask("stuck", cmd.Process.Pid); err != nil {
 		t.Fatal(err)
 	}
-	rec.finish()
+	rec.Finish()
 	logs := rec.Logs()
 	if len(logs) != 1 {
 		t.Fatalf("warnings = %q, want one", logs)

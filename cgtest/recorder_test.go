@@ -1,9 +1,7 @@
 package cgtest_test
 
 import (
-	"fmt"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/cgguard/cgguard/cgroupfs"
@@ -11,76 +9,12 @@ import (
 	"github.com/cgguard/cgguard/fakefs"
 )
 
-// recorder is a fake cgtest.T: it records what cgtest reports and runs
-// the registered cleanups, last in first out, when finish is called, as
-// testing does when a test ends.
-type recorder struct {
-	name string
+// recorder is the fake T of these tests: cgtest.Recorder, which runs
+// the registered cleanups when Finish is called, as testing does when a
+// test ends.
+type recorder = cgtest.Recorder
 
-	mu       sync.Mutex
-	cleanups []func()
-	logs     []string
-	errs     []string
-	skips    []string
-}
-
-var _ cgtest.T = (*recorder)(nil)
-
-func newRecorder(name string) *recorder { return &recorder{name: name} }
-
-func (r *recorder) Helper()      {}
-func (r *recorder) Name() string { return r.name }
-
-func (r *recorder) Cleanup(f func()) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.cleanups = append(r.cleanups, f)
-}
-
-func (r *recorder) Logf(format string, args ...any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.logs = append(r.logs, fmt.Sprintf(format, args...))
-}
-
-func (r *recorder) Errorf(format string, args ...any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.errs = append(r.errs, fmt.Sprintf(format, args...))
-}
-
-func (r *recorder) Skipf(format string, args ...any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.skips = append(r.skips, fmt.Sprintf(format, args...))
-}
-
-// finish runs the cleanups LIFO, including any registered meanwhile.
-func (r *recorder) finish() {
-	for {
-		r.mu.Lock()
-		if len(r.cleanups) == 0 {
-			r.mu.Unlock()
-			return
-		}
-		f := r.cleanups[len(r.cleanups)-1]
-		r.cleanups = r.cleanups[:len(r.cleanups)-1]
-		r.mu.Unlock()
-		f()
-	}
-}
-
-func (r *recorder) Logs() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.logs...)
-}
-
-func (r *recorder) Errors() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.errs...)
-}
+func newRecorder(name string) *recorder { return &cgtest.Recorder{TestName: name} }
 
 // fixture is a fakefs with a Manager whose parent "test" exists.
 type fixture struct {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -128,16 +127,16 @@ func FuzzFakefsNames(f *testing.F) {
 		}
 
 		// The guard.
-		ft := &fuzzT{name: "FuzzFakefsNames"}
+		ft := &cgtest.Recorder{TestName: "FuzzFakefsNames"}
 		g := cgtest.NewGroup(ft, mgr, cgtest.Budget(time.Second))
 		if g.AddCgroupNoCpuset(name) == nil {
 			if _, err := fsys.Spawn("p/" + name); err != nil {
 				t.Errorf("Spawn into p/%s, made by the group: %v", name, err)
 			}
 		}
-		ft.finish()
-		if len(ft.errs)+len(ft.logs) != 0 {
-			t.Errorf("the group reported for %q: %q %q", name, ft.errs, ft.logs)
+		ft.Finish()
+		if len(ft.Errors())+len(ft.Logs()) != 0 {
+			t.Errorf("the group reported for %q: %q %q", name, ft.Errors(), ft.Logs())
 		}
 		if diff := cmp.Diff(notUnder(before, "p"), notUnder(fsys.Snapshot(), "p")); diff != "" {
 			t.Errorf("the group with %q changed what lies outside p (-before +after):\n%s", name, diff)
@@ -263,47 +262,4 @@ func errnoOf(err error) syscall.Errno {
 		return unix.EIO
 	}
 	return 0
-}
-
-// fuzzT is the smallest cgtest.T: it keeps what the group reports and
-// runs the cleanups, last in first out, at finish.
-type fuzzT struct {
-	name     string
-	mu       sync.Mutex
-	cleanups []func()
-	logs     []string
-	errs     []string
-}
-
-func (t *fuzzT) Helper()      {}
-func (t *fuzzT) Name() string { return t.name }
-func (t *fuzzT) Cleanup(f func()) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.cleanups = append(t.cleanups, f)
-}
-func (t *fuzzT) Logf(format string, args ...any) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.logs = append(t.logs, fmt.Sprintf(format, args...))
-}
-func (t *fuzzT) Errorf(format string, args ...any) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.errs = append(t.errs, fmt.Sprintf(format, args...))
-}
-func (t *fuzzT) Skipf(format string, args ...any) { t.Errorf("skip: "+format, args...) }
-
-func (t *fuzzT) finish() {
-	for {
-		t.mu.Lock()
-		if len(t.cleanups) == 0 {
-			t.mu.Unlock()
-			return
-		}
-		f := t.cleanups[len(t.cleanups)-1]
-		t.cleanups = t.cleanups[:len(t.cleanups)-1]
-		t.mu.Unlock()
-		f()
-	}
 }

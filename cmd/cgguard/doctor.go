@@ -256,31 +256,6 @@ func kernelCheck() check {
 	return c
 }
 
-// probeT is the T of doctor's probes: quiet, it only keeps cleanups.
-type probeT struct {
-	cleanups []func()
-	msgs     []string
-}
-
-func (t *probeT) Helper()          {}
-func (t *probeT) Name() string     { return "doctor-probe" }
-func (t *probeT) Cleanup(f func()) { t.cleanups = append(t.cleanups, f) }
-func (t *probeT) Logf(format string, args ...any) {
-	t.msgs = append(t.msgs, fmt.Sprintf(format, args...))
-}
-func (t *probeT) Errorf(format string, args ...any) {
-	t.msgs = append(t.msgs, fmt.Sprintf(format, args...))
-}
-func (t *probeT) Skipf(format string, args ...any) {
-	t.msgs = append(t.msgs, fmt.Sprintf(format, args...))
-}
-func (t *probeT) end() {
-	for i := len(t.cleanups) - 1; i >= 0; i-- {
-		t.cleanups[i]()
-	}
-	t.cleanups = nil
-}
-
 // probeChecks tries cgroup.kill and CLONE_INTO_CGROUP for real, in a
 // per-test root of its own (so that a sweep reclaims it should doctor
 // be killed meanwhile), removed before returning.
@@ -292,11 +267,12 @@ func probeChecks(caps cgroupfs.Capabilities) []check {
 		clone.Status, clone.Detail = statusInfo, "not tried: no cgroup can be made here"
 		return []check{kill, clone}
 	}
-	t := &probeT{}
-	defer t.end()
+	// Quiet: what the probes' group reports is only kept.
+	t := &cgtest.Recorder{TestName: "doctor-probe"}
+	defer t.Finish()
 	mgr := cgtest.Root(t, cgtest.Under(caps.Parent))
 	if mgr == nil {
-		kill.Status, kill.Detail = statusFail, "could not make a cgroup to try it in: "+strings.Join(t.msgs, "; ")
+		kill.Status, kill.Detail = statusFail, "could not make a cgroup to try it in: "+strings.Join(append(t.Skips(), append(t.Errors(), t.Logs()...)...), "; ")
 		clone.Status, clone.Detail = kill.Status, kill.Detail
 		return []check{kill, clone}
 	}
