@@ -13,9 +13,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Manager is ktstr's CgroupManager on any FS: it creates, configures,
-// empties and removes cgroups named relative to a parent cgroup. It
-// implements Ops and Extended.
+// Manager creates, configures, empties and removes the cgroups named
+// relative to a parent cgroup of an FS. The FS is the one seam: the same
+// Manager acts on the kernel (Open) and on an in-memory fake (fakefs).
 //
 // Every name is checked before any I/O (see ErrInvalidName). Errors say
 // what was attempted, on which FS path, what the kernel answered (the
@@ -29,8 +29,6 @@ type Manager struct {
 	drainTo string // checked; "." is the FS root
 	err     error  // a bad parent or option, returned by every method
 }
-
-var _ Extended = (*Manager)(nil)
 
 // ManagerOption configures a Manager. The defaults: tasks are drained to
 // the FS root.

@@ -53,36 +53,43 @@ func TestTeardownRemovesEverythingInReverseOrder(t *testing.T) {
 // parent added after its child first (EBUSY). Here both are removed,
 // deepest first, and a level that existed before stays.
 func TestNestedNamesTrackImplicitParentsDeepestFirst(t *testing.T) {
-	for _, tc := range []struct {
-		desc string
-		ops  func(*cgroupfs.Manager) cgroupfs.Ops
-	}{
-		{"Extended", func(m *cgroupfs.Manager) cgroupfs.Ops { return m }},
-		{"plain Ops", func(m *cgroupfs.Manager) cgroupfs.Ops { return plainOps{m} }},
-	} {
-		t.Run(tc.desc, func(t *testing.T) {
-			f := newFixture(t)
-			if err := f.fs.Mkdir("test/keep"); err != nil {
-				t.Fatal(err)
-			}
-			rec := newRecorder(t.Name())
-			g := cgtest.NewGroup(rec, tc.ops(f.mgr))
-			// The child first, then its parent's own name.
-			for _, n := range []string{"a/b/c", "a", "keep/x"} {
-				if err := g.AddCgroupNoCpuset(n); err != nil {
-					t.Fatalf("AddCgroupNoCpuset(%q): %v", n, err)
-				}
-			}
-			rec.Finish()
-			if diff := cmp.Diff([]string{"test", "test/keep"}, f.cgroups()); diff != "" {
-				t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
-			}
-			mustNotContain(t, "rmdir log", f.ops(fakefs.OpRmdir), "EBUSY")
-			if logs := rec.Logs(); len(logs) != 0 {
-				t.Errorf("teardown logged warnings, want none:\n%s", strings.Join(logs, "\n"))
-			}
-		})
+	f := newFixture(t)
+	if err := f.fs.Mkdir("test/keep"); err != nil {
+		t.Fatal(err)
 	}
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, f.mgr)
+	// The child first, then its parent's own name.
+	for _, n := range []string{"a/b/c", "a", "keep/x"} {
+		if err := g.AddCgroupNoCpuset(n); err != nil {
+			t.Fatalf("AddCgroupNoCpuset(%q): %v", n, err)
+		}
+	}
+	rec.Finish()
+	if diff := cmp.Diff([]string{"test", "test/keep"}, f.cgroups()); diff != "" {
+		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
+	}
+	mustNotContain(t, "rmdir log", f.ops(fakefs.OpRmdir), "EBUSY")
+	if logs := rec.Logs(); len(logs) != 0 {
+		t.Errorf("teardown logged warnings, want none:\n%s", strings.Join(logs, "\n"))
+	}
+}
+
+// A nil Manager, untyped or typed, fails the test at NewGroup's call
+// with a message saying what to pass, and the group it returns to a T
+// whose Fatalf returns refuses work instead of crashing later in a
+// cleanup.
+func TestNewGroupWithNilManagerFailsAtTheCall(t *testing.T) {
+	var typedNil *cgroupfs.Manager
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, typedNil)
+	if errs := rec.Errors(); len(errs) != 1 || !strings.Contains(errs[0], "the Manager is nil") {
+		t.Errorf("NewGroup(nil) reported %q, want one fatal error saying the Manager is nil", errs)
+	}
+	if err := g.AddCgroupNoCpuset("a"); !errors.Is(err, cgtest.ErrTestEnded) {
+		t.Errorf("AddCgroupNoCpuset on the group of a nil Manager = %v, want ErrTestEnded", err)
+	}
+	rec.Finish()
 }
 
 func TestNamesListsCreatedLevelsInOrder(t *testing.T) {
@@ -461,31 +468,6 @@ func TestBudgetUsedUpStillTriesTheRest(t *testing.T) {
 	}
 	if logs := rec.Logs(); len(logs) != 1 || !strings.Contains(logs[0], "/test/stuck") {
 		t.Errorf("warnings = %q, want one about test/stuck", logs)
-	}
-}
-
-// With a plain Ops, tasks are drained by RemoveCgroup and the cgroups
-// removed; nothing is reported.
-func TestPlainOpsWithTasks(t *testing.T) {
-	f := newFixture(t)
-	rec := newRecorder(t.Name())
-	g := cgtest.NewGroup(rec, plainOps{f.mgr}, cgtest.Strict())
-	if err := g.AddCgroup("a/b", cpus01); err != nil {
-		t.Fatal(err)
-	}
-	pid, err := f.fs.Spawn("test/a/b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec.Finish()
-	if got := append(rec.Logs(), rec.Errors()...); len(got) != 0 {
-		t.Errorf("teardown reported, want silence:\n%s", strings.Join(got, "\n"))
-	}
-	if diff := cmp.Diff([]string{"test", "test/a"}, f.cgroups()); diff != "" {
-		t.Errorf("cgroups after teardown (-want +got), a plain Ops tracks only what it was asked for:\n%s", diff)
-	}
-	if !slices.Contains(f.fs.Pids("."), pid) {
-		t.Errorf("pid %d was not drained to the root", pid)
 	}
 }
 

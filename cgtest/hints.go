@@ -102,10 +102,7 @@ func (g *Group) describeBusy(name string) string {
 
 // children returns the paths of the child cgroups of name, for messages.
 func (g *Group) children(name string) []string {
-	if g.ext == nil {
-		return nil
-	}
-	kids, err := g.ext.Children(name)
+	kids, err := g.ops.Children(name)
 	if err != nil {
 		return nil
 	}
@@ -118,16 +115,13 @@ func (g *Group) children(name string) []string {
 // describeTasks lists the tasks in name and beneath it, each with its
 // command name and state from /proc, or "" when there are none.
 func (g *Group) describeTasks(name string) string {
-	if g.ext == nil {
-		return ""
-	}
 	tree, err := g.subtree(name)
 	if err != nil {
 		tree = []string{name}
 	}
 	var parts []string
 	for _, c := range tree {
-		pids, _ := g.ext.Procs(c)
+		pids, _ := g.ops.Procs(c)
 		for _, pid := range pids {
 			where := ""
 			if c != name {
@@ -185,14 +179,11 @@ func processState(pid int) string {
 // describeOwner says who owns name's directory and who we are, when the
 // FS is a real directory; otherwise "".
 func (g *Group) describeOwner(name string) string {
-	if g.ext == nil {
-		return ""
-	}
-	dirFS, ok := g.ext.FS().(interface{ Dir() string })
+	dirFS, ok := g.ops.FS().(interface{ Dir() string })
 	if !ok {
 		return ""
 	}
-	p, err := g.ext.Path(name)
+	p, err := g.ops.Path(name)
 	if err != nil {
 		return ""
 	}

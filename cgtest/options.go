@@ -11,11 +11,10 @@ type Policy int
 const (
 	// Kill, the default, kills every task in the cgroup and its
 	// descendants (cgroup.kill) and waits for the kernel to report the
-	// cgroup empty. It needs an Ops that implements cgroupfs.Extended;
-	// with a plain Ops teardown drains instead.
+	// cgroup empty.
 	Kill Policy = iota
 	// Drain moves every task out of the cgroup and its descendants with
-	// Ops.DrainTasks (to wherever the Ops drains to; see
+	// Manager.DrainTasks (to wherever the Manager drains to; see
 	// cgroupfs.DrainTo) and waits for the cgroup to be empty. The tasks
 	// keep running.
 	Drain

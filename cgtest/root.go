@@ -141,7 +141,7 @@ func rootBase(cfg rootConfig) (dir, reason string) {
 }
 
 // adopt creates the top-level cgroup name with a single mkdir, tracking
-// it like AddCgroupNoCpuset does, but without Ops.CreateCgroup: that
+// it like AddCgroupNoCpuset does, but without Manager.CreateCgroup: that
 // would enable cpuset in the level above, which for a per-test root is
 // the cgroup2 mount's root, a host-wide setting a test must not change.
 func (g *Group) adopt(name string) error {
@@ -150,7 +150,7 @@ func (g *Group) adopt(name string) error {
 	if g.ended {
 		return ErrTestEnded
 	}
-	if err := g.ext.FS().Mkdir(name); err != nil {
+	if err := g.ops.FS().Mkdir(name); err != nil {
 		return fmt.Errorf("mkdir %s: %w%s", g.display(name), err, shortHint(err))
 	}
 	g.track(name)

@@ -58,6 +58,10 @@ func (t *demoT) Errorf(format string, args ...any) {
 	t.failed = true
 	t.say("error", format, args...)
 }
+func (t *demoT) Fatalf(format string, args ...any) {
+	t.failed = true
+	t.say("fatal", format, args...)
+}
 func (t *demoT) Skipf(format string, args ...any) {
 	t.failed = true
 	t.say("skip", format, args...)
