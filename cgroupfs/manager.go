@@ -24,10 +24,11 @@ import (
 // A Manager holds no mutable state: it is safe for concurrent use when
 // its FS is.
 type Manager struct {
-	fsys    FS
-	parent  string // checked; "." is the FS root
-	drainTo string // checked; "." is the FS root
-	err     error  // a bad parent or option, returned by every method
+	fsys       FS
+	parent     string // checked; "." is the FS root
+	parentPath string // ParentPath()
+	drainTo    string // checked; "." is the FS root
+	err        error  // a bad parent or option, returned by every method
 }
 
 // ManagerOption configures a Manager. The defaults: tasks are drained to
@@ -62,6 +63,10 @@ func NewManager(fsys FS, parent string, opts ...ManagerOption) *Manager {
 	for _, opt := range opts {
 		opt(m)
 	}
+	m.parentPath = parentPath(fsys, parent)
+	if rule := reachRule(m.parentPath); rule != "" && m.err == nil {
+		m.err = &nameError{"parent cgroup", parent, rule}
+	}
 	return m
 }
 
@@ -71,25 +76,35 @@ func (m *Manager) FS() FS { return m.fsys }
 // ParentPath returns the path of the parent cgroup: joined to the FS's
 // directory when the FS has a Dir() string method (the OS-backed FS
 // does), otherwise "/" followed by the FS-relative parent.
-func (m *Manager) ParentPath() string {
-	if d, ok := m.fsys.(interface{ Dir() string }); ok {
-		return filepath.Join(d.Dir(), m.parent)
+func (m *Manager) ParentPath() string { return m.parentPath }
+
+func parentPath(fsys FS, parent string) string {
+	if d, ok := fsys.(interface{ Dir() string }); ok {
+		return filepath.Join(d.Dir(), parent)
 	}
-	if m.parent == "." {
+	if parent == "." {
 		return "/"
 	}
-	return "/" + m.parent
+	return "/" + parent
 }
 
 // Path returns the FS-relative path of the cgroup name (the parent
-// joined with name). It does no I/O. An invalid name gives an error
-// wrapping ErrInvalidName that names the rule broken.
+// joined with name). It does no I/O. An invalid name, or one whose
+// interface files would lie beyond PATH_MAX counted from the FS's root
+// directory, gives an error wrapping ErrInvalidName that names the rule
+// broken. A nil Manager gives an error too.
 func (m *Manager) Path(name string) (string, error) {
+	if m == nil {
+		return "", errors.New("cgroupfs: the Manager is nil; make one with NewManager")
+	}
 	if m.err != nil {
 		return "", m.err
 	}
 	if err := checkCgroupName("cgroup name", name, false); err != nil {
 		return "", err
+	}
+	if rule := reachRule(m.parentPath + "/" + name); rule != "" {
+		return "", &nameError{"cgroup name", name, rule}
 	}
 	return joinName(m.parent, name), nil
 }
@@ -210,6 +225,11 @@ func (m *Manager) Setup(enableCPU bool) error {
 	if m.err != nil {
 		return m.err
 	}
+	if m.parent != "." {
+		if err := CheckName(m.parent); err != nil {
+			return err
+		}
+	}
 	if err := m.mkdirAll(m.parent); err != nil {
 		return fmt.Errorf("cgroupfs: setup of parent cgroup %s: %w", m.parent, err)
 	}
@@ -226,8 +246,8 @@ func (m *Manager) Setup(enableCPU bool) error {
 
 // CreateCgroup creates the cgroup name and every missing level above it
 // (intermediate cgroups and, like ktstr's create_dir_all, the parent).
-// It is idempotent: an existing directory is fine, but an existing file
-// of that name (mkdir of "cgroup.procs" answers EEXIST) is an error.
+// It is idempotent: an existing directory is fine. A name CheckName
+// refuses ("cgroup.procs", "memory.max") is an error before any I/O.
 //
 // Before creating each level, "+cpuset" is written to the
 // cgroup.subtree_control of the level above it, from the parent down to
@@ -239,6 +259,9 @@ func (m *Manager) Setup(enableCPU bool) error {
 func (m *Manager) CreateCgroup(name string) error {
 	p, err := m.Path(name)
 	if err != nil {
+		return err
+	}
+	if err := CheckName(name); err != nil {
 		return err
 	}
 	errs, err := m.createLevels(name)

@@ -213,15 +213,22 @@ func TestCreateCgroupMakesAMissingParent(t *testing.T) {
 	}
 }
 
-func TestCreateCgroupRefusesAnInterfaceFileName(t *testing.T) {
+// The kernel answers EEXIST for cgroup.procs, which reads as a stale
+// cgroup, and makes memory.max where memory is not enabled, which later
+// blocks enabling it: both are refused before any I/O, saying why.
+func TestCreateCgroupRefusesInterfaceFileNames(t *testing.T) {
 	fsys := newFake()
 	m := cgroupfs.NewManager(fsys, ".")
 	if err := m.CreateCgroup("a"); err != nil {
 		t.Fatal(err)
 	}
-	// The kernel answers EEXIST: that must not pass for "already there".
-	err := m.CreateCgroup("a/cgroup.procs")
-	wantErrContains(t, err, fs.ErrExist, "a/cgroup.procs", "interface file")
+	before := len(fsys.Log())
+	wantErrContains(t, m.CreateCgroup("a/cgroup.procs"), cgroupfs.ErrInvalidName, "a/cgroup.procs", "interface files")
+	wantErrContains(t, m.CreateCgroup("memory.max/x"), cgroupfs.ErrInvalidName, "memory controller", "choose a name")
+	wantErrContains(t, cgroupfs.NewManager(fsys, "cpu.x").Setup(false), cgroupfs.ErrInvalidName, "cpu controller")
+	if log := fsys.Log()[before:]; len(log) != 0 {
+		t.Errorf("refused names reached the filesystem: %v", log)
+	}
 }
 
 func TestCreateCgroupReportsEnableFailuresAndStillCreates(t *testing.T) {

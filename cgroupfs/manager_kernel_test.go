@@ -126,8 +126,9 @@ func TestKernelManagerSetupAndNesting(t *testing.T) {
 			t.Errorf("Exists(%q) = %v, %v", n, ok, err)
 		}
 	}
-	// The kernel answers EEXIST for a name taken by an interface file.
-	wantErrContains(t, m.CreateCgroup("a/cgroup.procs"), fs.ErrExist, "interface file")
+	// A name taken by an interface file is refused before the kernel
+	// answers EEXIST.
+	wantErrContains(t, m.CreateCgroup("a/cgroup.procs"), ErrInvalidName, "interface file")
 
 	// cpuset is not available: the write says so.
 	wantErrContains(t, m.SetCpuset("a/b/c", NewCPUSet(0)), fs.ErrNotExist, "cpuset.cpus", "cpuset is not enabled")

@@ -84,7 +84,7 @@ func NewGroup(t T, ops *cgroupfs.Manager, opts ...Option) *Group {
 // not create.
 func (g *Group) AddCgroup(name string, cpus cgroupfs.CPUSet) error {
 	g.t.Helper()
-	if err := checkName(name); err != nil {
+	if err := g.check(name); err != nil {
 		return fmt.Errorf("cgtest: add cgroup: %w", err)
 	}
 	if cpus.IsEmpty() {
@@ -98,10 +98,19 @@ func (g *Group) AddCgroup(name string, cpus cgroupfs.CPUSet) error {
 // errors are those of AddCgroup.
 func (g *Group) AddCgroupNoCpuset(name string) error {
 	g.t.Helper()
-	if err := checkName(name); err != nil {
+	if err := g.check(name); err != nil {
 		return fmt.Errorf("cgtest: add cgroup: %w", err)
 	}
 	return g.add(name, nil)
+}
+
+// check refuses, before any I/O, a name the Manager cannot reach and a
+// name cgroupfs.CheckName refuses for a new cgroup.
+func (g *Group) check(name string) error {
+	if _, err := g.ops.Path(name); err != nil {
+		return err
+	}
+	return cgroupfs.CheckName(name)
 }
 
 func (g *Group) add(name string, cpus *cgroupfs.CPUSet) error {

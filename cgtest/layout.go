@@ -31,7 +31,7 @@ type Layout []Spec
 func (g *Group) Apply(l Layout) error {
 	g.t.Helper()
 	for _, s := range l {
-		if err := checkName(s.Name); err != nil {
+		if err := g.check(s.Name); err != nil {
 			return fmt.Errorf("cgtest: apply layout: %w", err)
 		}
 	}

@@ -57,7 +57,7 @@ var clone3Refused = sync.OnceValue(func() bool {
 // (EBUSY: the no-internal-process rule) and a removed one (ENOENT).
 func (g *Group) Start(name string, cmd *exec.Cmd) error {
 	g.t.Helper()
-	if err := checkName(name); err != nil {
+	if err := g.check(name); err != nil {
 		return fmt.Errorf("cgtest: start in cgroup: %w", err)
 	}
 	opener, err := g.startCheck(name)
@@ -182,7 +182,7 @@ func (g *Group) stop(cmd *exec.Cmd) {
 // ended, and when the test process itself is inside (cgroupfs.ErrCallerInside: nothing is killed).
 func (g *Group) Kill(name string) error {
 	g.t.Helper()
-	if err := checkName(name); err != nil {
+	if err := g.check(name); err != nil {
 		return fmt.Errorf("cgtest: kill: %w", err)
 	}
 	g.mu.Lock()
