@@ -69,7 +69,7 @@ func (m *Manager) drain(p string) error {
 				continue
 			}
 			if err != nil {
-				return fmt.Errorf("cgroupfs: drain cgroup %s to %s: %w%s", p, m.drainTo, err, drainHint(err))
+				return fmt.Errorf("cgroupfs: drain cgroup %s to %s: %w%s", p, m.drainTo, err, hint(opDrain, err))
 			}
 			moved = true
 		}
@@ -83,11 +83,4 @@ func (m *Manager) drain(p string) error {
 	}
 	return fmt.Errorf("cgroupfs: drain cgroup %s to %s: cgroup.procs still lists pids %v after %d rounds of moves; a task forks faster than it can be moved: kill the tasks instead (KillTasks)",
 		p, m.drainTo, left, drainRounds)
-}
-
-func drainHint(err error) string {
-	if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY) {
-		return " (pass the DrainTo option a cgroup you may write whose cgroup.subtree_control is empty, such as your own leaf cgroup under a delegated subtree)"
-	}
-	return ""
 }

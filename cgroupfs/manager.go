@@ -322,19 +322,15 @@ func (m *Manager) mkdir(p string) error {
 		return nil
 	}
 	if !errors.Is(err, fs.ErrExist) {
-		hint := accessHint(err)
-		if hint == "" && errors.Is(err, fs.ErrNotExist) {
-			hint = " (the level above is missing: was it removed meanwhile?)"
-		}
-		return fmt.Errorf("mkdir %s: %w%s", p, err, hint)
+		return fmt.Errorf("%w%s", err, hint(opMkdir, err))
 	}
 	// EEXIST is also the kernel's answer for a name taken by an
 	// interface file ("cgroup.procs"): only a directory is a cgroup.
 	if _, rerr := m.fsys.ReadDir(p); rerr != nil {
 		if errors.Is(rerr, unix.ENOTDIR) {
-			return fmt.Errorf("mkdir %s: %w: the name is taken by an interface file, not a cgroup; choose another name", p, err)
+			return fmt.Errorf("%w: the name is taken by an interface file, not a cgroup; choose another name", err)
 		}
-		return fmt.Errorf("mkdir %s: it exists, but listing it failed: %w%s", p, rerr, accessHint(rerr))
+		return fmt.Errorf("%s exists, but listing it failed: %w%s", p, rerr, accessHint(rerr))
 	}
 	return nil
 }
@@ -365,23 +361,11 @@ func (m *Manager) enableControllers(level string, ctrls []string) []error {
 			continue
 		}
 		if err := m.fsys.WriteFile(file, []byte("+"+c)); err != nil {
-			errs = append(errs, fmt.Errorf("cgroupfs: enable the %s controller for the children of %s (write %q to %s): %w%s",
-				c, level, "+"+c, file, err, enableHint(err)))
+			errs = append(errs, fmt.Errorf("cgroupfs: enable the %s controller for the children of %s (write %q): %w%s",
+				c, level, "+"+c, err, hint(opEnable, err)))
 		}
 	}
 	return errs
-}
-
-func enableHint(err error) string {
-	switch {
-	case errors.Is(err, unix.EBUSY):
-		return "; the cgroup holds tasks, and a domain controller may not be enabled above them (no-internal-process rule): move them to a leaf cgroup first"
-	case errors.Is(err, unix.ENOENT):
-		return "; the controller is not available here (its parent does not enable it in cgroup.subtree_control)"
-	case errors.Is(err, unix.EOPNOTSUPP):
-		return "; the cgroup is threaded or \"domain invalid\" (see its cgroup.type): an ancestor holds tasks while enabling threaded controllers; move those tasks into a leaf"
-	}
-	return accessHint(err)
 }
 
 // hasField reports whether the whitespace-separated list data holds f.
@@ -427,7 +411,7 @@ func (m *Manager) writeCPUList(name, base string, set CPUSet, clear string) erro
 		return fmt.Errorf("cgroupfs: write an empty set to %s: %w: the kernel ignores an empty write; call %s to inherit the parent's set", file, fs.ErrInvalid, clear)
 	}
 	if err := m.fsys.WriteFile(file, []byte(set.String())); err != nil {
-		return fmt.Errorf("cgroupfs: write %q to %s: %w%s", set.String(), file, err, cpusetHint(err))
+		return fmt.Errorf("cgroupfs: set %s to %q: %w%s", base, set.String(), err, hint(opCpuset, err))
 	}
 	return nil
 }
@@ -439,19 +423,9 @@ func (m *Manager) clearFile(name, base string) error {
 	}
 	file := joinName(p, base)
 	if err := m.fsys.WriteFile(file, []byte("\n")); err != nil {
-		return fmt.Errorf("cgroupfs: clear %s (write %q): %w%s", file, "\n", err, cpusetHint(err))
+		return fmt.Errorf("cgroupfs: clear %s (write %q): %w%s", base, "\n", err, hint(opCpuset, err))
 	}
 	return nil
-}
-
-func cpusetHint(err error) string {
-	switch {
-	case errors.Is(err, unix.ERANGE):
-		return "; the set names CPUs or memory nodes the machine or the parent cgroup does not have (see the parent's cpuset.cpus.effective)"
-	case errors.Is(err, fs.ErrNotExist):
-		return "; the cgroup is missing, or cpuset is not enabled in its parent's cgroup.subtree_control (call Setup; cgroup v2 here may lack cpuset)"
-	}
-	return accessHint(err)
 }
 
 // MoveTask moves the process pid into the cgroup with one write of the
@@ -472,23 +446,25 @@ func (m *Manager) MoveTask(name string, pid int) error {
 func (m *Manager) moveTask(p string, pid int) error {
 	file := joinName(p, "cgroup.procs")
 	if err := m.fsys.WriteFile(file, []byte(strconv.Itoa(pid))); err != nil {
-		return fmt.Errorf("cgroupfs: move pid %d into cgroup %s (write to %s): %w%s", pid, p, file, err, moveHint(err))
+		op := opMove
+		if errors.Is(err, unix.EBUSY) && m.enablesDomainController(p) {
+			op = domainBusy
+		}
+		return fmt.Errorf("cgroupfs: move pid %d into cgroup %s: %w%s", pid, p, err, hint(op, err))
 	}
 	return nil
 }
 
-func moveHint(err error) string {
-	switch {
-	case errors.Is(err, unix.ESRCH):
-		return "; the process is gone"
-	case errors.Is(err, unix.EBUSY):
-		return "; the cgroup enables a domain controller (memory, io, ...) in its cgroup.subtree_control (no-internal-process rule): move tasks into a leaf, or call ClearSubtreeControl first"
-	case errors.Is(err, unix.EOPNOTSUPP):
-		return "; the cgroup is \"domain invalid\" (see its cgroup.type): an ancestor holds tasks while enabling threaded controllers such as cpuset or cpu, which makes it a thread root; move that ancestor's tasks into a leaf"
-	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
-		return "; permission denied: moving a process needs write access to cgroup.procs of the target and of the common ancestor of both cgroups (run as root, or stay within a delegated subtree)"
+// enablesDomainController reports whether the cgroup p's
+// cgroup.subtree_control names a domain controller (one that is not
+// threaded: only those make the kernel refuse tasks), or cannot be read.
+func (m *Manager) enablesDomainController(p string) bool {
+	data, err := m.fsys.ReadFile(joinName(p, "cgroup.subtree_control"))
+	if err != nil {
+		return true
 	}
-	return accessHint(err)
+	threaded := []string{"cpuset", "cpu", "perf_event", "pids"}
+	return slices.ContainsFunc(strings.Fields(string(data)), func(c string) bool { return !slices.Contains(threaded, c) })
 }
 
 // moveRetries and moveRetryDelay are ktstr's policy for EBUSY from
@@ -547,25 +523,8 @@ func (m *Manager) ClearSubtreeControl(name string) error {
 	// ones first undoes them in reverse of how Setup enabled them.
 	for _, c := range slices.Backward(on) {
 		if err := m.fsys.WriteFile(file, []byte("-"+c)); err != nil {
-			hint := accessHint(err)
-			if errors.Is(err, unix.EBUSY) {
-				hint = "; a child cgroup still enables it in its own cgroup.subtree_control: clear the children first"
-			}
-			errs = append(errs, fmt.Errorf("cgroupfs: disable the %s controller (write %q to %s): %w%s", c, "-"+c, file, err, hint))
+			errs = append(errs, fmt.Errorf("cgroupfs: disable the %s controller of cgroup %s (write %q): %w%s", c, p, "-"+c, err, hint(opDisable, err)))
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// accessHint returns what to try for the errnos any operation can meet.
-func accessHint(err error) string {
-	switch {
-	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
-		return "; permission denied: run as root, or work inside a cgroup subtree delegated to your user (its directory and cgroup.procs, cgroup.subtree_control chowned to you)"
-	case errors.Is(err, unix.EROFS):
-		return "; the cgroup filesystem is mounted read-only (in a container, mount it read-write or run with --privileged / a cgroup namespace)"
-	case errors.Is(err, unix.ENODEV):
-		return "; the cgroup was removed while in use"
-	}
-	return ""
 }

@@ -111,7 +111,7 @@ func TestSetupGoesOnPastEnableFailures(t *testing.T) {
 	// cgroup with EOPNOTSUPP.
 	fsys.Fail(fakefs.OpWrite, "a/cgroup.subtree_control", unix.EOPNOTSUPP, -1)
 	err := cgroupfs.NewManager(fsys, "a/b").Setup(true)
-	wantErrContains(t, err, unix.EOPNOTSUPP, `write "+cpuset" to a/cgroup.subtree_control`, `write "+cpu" to a/cgroup.subtree_control`, "cgroup.type")
+	wantErrContains(t, err, unix.EOPNOTSUPP, `(write "+cpuset"): write a/cgroup.subtree_control`, `(write "+cpu"): write a/cgroup.subtree_control`, "cgroup.type")
 	// The root still got both, each in its own write, and the parent exists.
 	got := writes(ops.next())
 	for _, w := range []string{`write cgroup.subtree_control "+cpuset"`, `write cgroup.subtree_control "+cpu"`} {
@@ -130,6 +130,12 @@ func TestSetupStopsWhenTheParentCannotBeCreated(t *testing.T) {
 	fsys.Fail(fakefs.OpMkdir, "p", unix.EACCES, -1)
 	err := cgroupfs.NewManager(fsys, "p").Setup(false)
 	wantErrContains(t, err, unix.EACCES, "setup of parent cgroup p", "mkdir p", "delegated")
+	// Context once: "mkdir p: mkdir p: ..." and advice said twice misled.
+	for _, once := range []string{"mkdir p", "permission denied", "delegated"} {
+		if n := strings.Count(err.Error(), once); n != 1 {
+			t.Errorf("Setup error says %q %d times, want once: %v", once, n, err)
+		}
+	}
 	if got := writes(ops.next()); len(got) != 0 {
 		t.Errorf("Setup wrote after failing to create the parent: %q", got)
 	}
@@ -289,8 +295,8 @@ func TestCpusetWrites(t *testing.T) {
 	if err := m2.CreateCgroup("a"); err != nil {
 		t.Fatal(err)
 	}
-	wantErrContains(t, m2.SetCpuset("a", cgroupfs.NewCPUSet(0)), fs.ErrNotExist, `write "0" to a/cpuset.cpus`, "cpuset is not enabled")
-	wantErrContains(t, m2.ClearCpuset("a"), fs.ErrNotExist, "clear a/cpuset.cpus")
+	wantErrContains(t, m2.SetCpuset("a", cgroupfs.NewCPUSet(0)), fs.ErrNotExist, `set cpuset.cpus to "0": write a/cpuset.cpus`, "cpuset is not enabled")
+	wantErrContains(t, m2.ClearCpuset("a"), fs.ErrNotExist, "clear cpuset.cpus", "a/cpuset.cpus")
 }
 
 func TestMoveTask(t *testing.T) {

@@ -153,7 +153,7 @@ func (g *Group) create(name string) error {
 		case errors.Is(err, fs.ErrNotExist) && i == 0:
 			return fmt.Errorf("cgtest: add cgroup %q: the parent cgroup %s does not exist: %w; create it first (Manager.Setup) or use cgtest.Root", name, g.ops.ParentPath(), err)
 		default:
-			return fmt.Errorf("cgtest: add cgroup %q: mkdir %s: %w%s", name, p, err, shortHint(err))
+			return fmt.Errorf("cgtest: add cgroup %q: %w%s", name, err, shortHint(err))
 		}
 	}
 	if g.nothingToEnable(name) {

@@ -482,6 +482,12 @@ func TestFailedMkdirKeepsUpperLevelsTracked(t *testing.T) {
 	if !errors.Is(err, errnoEACCES) || !strings.Contains(err.Error(), "Delegate=yes") {
 		t.Errorf("AddCgroupNoCpuset with a refused mkdir = %v, want EACCES and the delegation hint", err)
 	}
+	// Context once: the path, the errno and the advice each appear once.
+	for _, once := range []string{"mkdir test/a/b/c", "permission denied", "Delegate=yes"} {
+		if n := strings.Count(err.Error(), once); n != 1 {
+			t.Errorf("AddCgroupNoCpuset error says %q %d times, want once: %v", once, n, err)
+		}
+	}
 	if diff := cmp.Diff([]string{"a", "a/b"}, g.Names()); diff != "" {
 		t.Errorf("Names (-want +got):\n%s", diff)
 	}

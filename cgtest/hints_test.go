@@ -22,7 +22,7 @@ func TestTeardownFaultsGiveOneHintedWarningEach(t *testing.T) {
 		setup: func(t *testing.T, f fixture) {
 			f.fs.Fail(fakefs.OpRmdir, "test/a", errnoEACCES, -1)
 		},
-		want: []string{"cgroup /test/a:", "permission denied", "hint: permission denied", "systemd-run --user --scope -p Delegate=yes"},
+		want: []string{"cgroup /test/a:", "permission denied", "hint: run as root", "systemd-run --user --scope -p Delegate=yes"},
 	}, {
 		desc: "EROFS",
 		setup: func(t *testing.T, f fixture) {
@@ -77,7 +77,7 @@ func TestTeardownFaultsGiveOneHintedWarningEach(t *testing.T) {
 			}
 			f.fs.Fail(fakefs.OpReadDir, "test/a", errnoEACCES, -1)
 		},
-		want: []string{"cgroup /test/a:", "permission denied", "hint: permission denied"},
+		want: []string{"cgroup /test/a:", "permission denied", "hint: permission denied (the error says what to try)", "Delegate=yes"},
 	}, {
 		desc: "a cgroupfs call that never returns",
 		setup: func(t *testing.T, f fixture) {

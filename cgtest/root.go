@@ -151,7 +151,7 @@ func (g *Group) adopt(name string) error {
 		return ErrTestEnded
 	}
 	if err := g.ops.FS().Mkdir(name); err != nil {
-		return fmt.Errorf("mkdir %s: %w%s", g.display(name), err, shortHint(err))
+		return fmt.Errorf("%w%s", err, shortHint(err))
 	}
 	g.track(name)
 	return nil
