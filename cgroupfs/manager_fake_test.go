@@ -899,3 +899,34 @@ func TestCleanupAllRefusesTheHierarchyRoot(t *testing.T) {
 		t.Errorf("CleanupAll beneath a cgroup: %v", err)
 	}
 }
+
+// The kernel's EBUSY on cgroup.procs is the no-internal-process rule
+// only when the cgroup enables a domain controller; the hint reads
+// cgroup.subtree_control and says which case it is.
+func TestMoveTaskBusyHintReadsSubtreeControl(t *testing.T) {
+	fsys := newFake("cpuset", "memory")
+	m := cgroupfs.NewManager(fsys, ".")
+	for _, n := range []string{"plain/leaf", "domain/leaf", "threaded/leaf"} {
+		if err := m.CreateCgroup(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, w := range [][2]string{
+		{"cgroup.subtree_control", "+memory"},
+		{"domain/cgroup.subtree_control", "+memory"},
+		{"threaded/cgroup.subtree_control", "+cpuset"},
+	} {
+		if err := fsys.WriteFile(w[0], []byte(w[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pid := spawn(t, fsys, ".")
+	for name, want := range map[string]string{
+		"plain":    "enables no domain controller",
+		"threaded": "enables no domain controller",
+		"domain":   "enables a domain controller",
+	} {
+		fsys.Fail(fakefs.OpWrite, name+"/cgroup.procs", unix.EBUSY, 1)
+		wantErrContains(t, m.MoveTask(name, pid), unix.EBUSY, want)
+	}
+}

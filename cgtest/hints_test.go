@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/fakefs"
 )
@@ -162,5 +163,21 @@ func TestTeardownSurvivesDegradedFilesystem(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Root's skip for a missing controller never tells a test to write the
+// cgroup2 mount's root, which is host-wide; elsewhere it says which
+// file enables it.
+func TestMissingControllerHintNeverAdvisesWritingTheMountRoot(t *testing.T) {
+	mnt, err := cgroupfs.Mountpoint()
+	if err != nil {
+		t.Skipf("no cgroup2 mount to compare with: %v", err)
+	}
+	if got := cgtest.MissingControllerHint(mnt, "cpuset"); strings.Contains(got, "write") || !strings.Contains(got, "not a test's") {
+		t.Errorf("hint for the mount root %s = %q, want no advice to write it", mnt, got)
+	}
+	if got := cgtest.MissingControllerHint(mnt+"/mine", "cpuset"); !strings.Contains(got, `write "+cpuset" to its cgroup.subtree_control`) {
+		t.Errorf("hint for a cgroup of one's own = %q, want the write that enables cpuset", got)
 	}
 }

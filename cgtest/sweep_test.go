@@ -407,3 +407,34 @@ func TestSweepEmptyRootSkipsKill(t *testing.T) {
 		t.Errorf("%d cgroups left, want only the root", n)
 	}
 }
+
+// A root made with TEST_NOCLEANUP=true outlives its owner on purpose:
+// Root's own sweep (the next test binary's) leaves it, and only an
+// explicit Sweep removes it, saying it had been kept.
+func TestKeptRootsWaitForAnExplicitSweep(t *testing.T) {
+	fsys := fakefs.New()
+	kept := RootName(Owner{PID: neverPid, StartTime: 7}, "TestKept", 1) + keptSuffix
+	dead := RootName(Owner{PID: neverPid, StartTime: 7}, "TestDead", 2)
+	for _, n := range []string{kept, kept + "/work", dead} {
+		if err := fsys.Mkdir(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := sweep(fsys, ".", sweepConfig{budget: DefaultBudget, skipKept: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Cgroups) != 1 || rep.Cgroups[0].Name != dead || !rep.Cgroups[0].Removed {
+		t.Errorf("Root's sweep reported %+v, want only %s, removed", rep.Cgroups, dead)
+	}
+	if ok, err := cgroupfs.NewManager(fsys, ".").Exists(kept + "/work"); !ok || err != nil {
+		t.Fatalf("Root's sweep removed the kept root %s (exists %v, %v)", kept, ok, err)
+	}
+	rep, err = Sweep(fsys, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Cgroups) != 1 || !rep.Cgroups[0].Removed || !strings.Contains(rep.String(), "kept with TEST_NOCLEANUP=true") {
+		t.Errorf("explicit Sweep = %+v, report %q; want the kept root removed and named as kept", rep.Cgroups, rep)
+	}
+}

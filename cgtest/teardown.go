@@ -15,13 +15,22 @@ import (
 )
 
 // keepEnv is gotest.tools' switch for keeping what a test made, for a
-// post-mortem; users already know it.
+// post-mortem; users already know it. It is read as strconv.ParseBool
+// reads it ("1", "t", "true", ...), here and nowhere else.
 const keepEnv = "TEST_NOCLEANUP"
 
 func keepAll() bool {
 	keep, _ := strconv.ParseBool(os.Getenv(keepEnv))
 	return keep
 }
+
+// keptSuffix ends the name of a per-test root made with
+// TEST_NOCLEANUP=true. Sanitized test names hold no '-', so the suffix
+// cannot be part of one.
+const keptSuffix = "-kept"
+
+// isKept reports whether the per-test root name was made to be kept.
+func isKept(name string) bool { return strings.HasSuffix(name, keptSuffix) }
 
 // maxBackoff caps the pause between two rmdir attempts that failed with
 // EBUSY while neither tasks nor child cgroups were visible (tasks still
