@@ -33,7 +33,11 @@ type Manager struct {
 
 // ManagerOption configures a Manager. The defaults: tasks are drained to
 // the FS root.
-type ManagerOption func(*Manager)
+type ManagerOption func(*managerConfig)
+
+type managerConfig struct {
+	drainTo string
+}
 
 // DrainTo sets the FS-relative cgroup (like "." or "user/me/tests") that
 // DrainTasks and RemoveCgroup move tasks to. The default "." is the FS
@@ -44,12 +48,7 @@ type ManagerOption func(*Manager)
 // EACCES or EBUSY. An invalid name makes every Manager method fail with
 // an error wrapping ErrInvalidName.
 func DrainTo(name string) ManagerOption {
-	return func(m *Manager) {
-		if err := checkCgroupName("DrainTo cgroup", name, true); err != nil && m.err == nil {
-			m.err = err
-		}
-		m.drainTo = name
-	}
+	return func(c *managerConfig) { c.drainTo = name }
 }
 
 // NewManager returns a Manager for the cgroups beneath parent, a cgroup
@@ -58,10 +57,14 @@ func DrainTo(name string) ManagerOption {
 // with a ".." component, ...) or option is not reported here but by
 // every method, as an error wrapping ErrInvalidName.
 func NewManager(fsys FS, parent string, opts ...ManagerOption) *Manager {
-	m := &Manager{fsys: fsys, parent: parent, drainTo: "."}
-	m.err = checkCgroupName("parent cgroup", parent, true)
+	cfg := managerConfig{drainTo: "."}
 	for _, opt := range opts {
-		opt(m)
+		opt(&cfg)
+	}
+	m := &Manager{fsys: fsys, parent: parent, drainTo: cfg.drainTo}
+	m.err = checkCgroupName("parent cgroup", parent, true)
+	if err := checkCgroupName("DrainTo cgroup", cfg.drainTo, true); err != nil && m.err == nil {
+		m.err = err
 	}
 	m.parentPath = parentPath(fsys, parent)
 	if rule := reachRule(m.parentPath); rule != "" && m.err == nil {

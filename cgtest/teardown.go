@@ -298,16 +298,16 @@ func (g *Group) empty(ctx context.Context, name string, tree []string) error {
 	if !pop {
 		return nil
 	}
-	switch {
-	case g.cfg.policy == Kill && !g.selfInside(tree):
+	// Drain, or Kill with the test process still inside (it could not
+	// be moved back): moving the tasks out is the only way that does not
+	// kill the test itself.
+	drain := g.cfg.policy.drain || g.selfInside(tree)
+	if !drain {
 		g.markKilled(tree)
 		if err := g.ops.KillTasks(name); err != nil {
 			return fmt.Errorf("kill the tasks of cgroup %s: %w", g.display(name), err)
 		}
-	default:
-		// Drain, or Kill with the test process still inside (it could
-		// not be moved back): moving the tasks out is the only way that
-		// does not kill the test itself.
+	} else {
 		var errs []error
 		for _, c := range tree {
 			// DrainTasks ignores a missing cgroup itself; an ENOENT
