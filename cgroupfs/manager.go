@@ -212,8 +212,8 @@ func (m *Manager) childDirs(p string) ([]string, error) {
 // parent, so that the parent's children get cpuset files.
 //
 // Each controller is its own write ("+cpuset", then "+cpu"): the kernel
-// validates a write as a whole, and ktstr's combined "+cpuset +cpu"
-// enabled neither where cpu was missing. A controller is written only
+// validates a write as a whole, so a combined write enables neither
+// where one is missing. A controller is written only
 // where the level's cgroup.controllers lists it and its
 // cgroup.subtree_control does not already: so the FS root is written
 // only when a controller is available there and not yet enabled (on a
@@ -222,8 +222,7 @@ func (m *Manager) childDirs(p string) ([]string, error) {
 //
 // A failure to create a level stops Setup. Failures to enable a
 // controller do not: every level is tried and the failures are returned
-// joined, one error each, for the caller to treat as warnings (as
-// ktstr does) or not.
+// joined, one error each, for the caller to treat as warnings or not.
 func (m *Manager) Setup(enableCPU bool) error {
 	if m.err != nil {
 		return m.err
@@ -248,7 +247,7 @@ func (m *Manager) Setup(enableCPU bool) error {
 }
 
 // CreateCgroup creates the cgroup name and every missing level above it
-// (intermediate cgroups and, like ktstr's create_dir_all, the parent).
+// (intermediate cgroups and the parent).
 // It is idempotent: an existing directory is fine. A name CheckName
 // refuses ("cgroup.procs", "memory.max") is an error before any I/O.
 //
@@ -386,8 +385,8 @@ func (m *Manager) SetCpuset(name string, cpus CPUSet) error {
 }
 
 // ClearCpuset writes "\n" to the cgroup's cpuset.cpus, so that it
-// inherits its parent's effective CPUs. (ktstr wrote "", which the
-// kernel ignores.)
+// inherits its parent's effective CPUs (the kernel ignores an empty
+// write).
 func (m *Manager) ClearCpuset(name string) error {
 	return m.clearFile(name, "cpuset.cpus")
 }
@@ -470,8 +469,8 @@ func (m *Manager) enablesDomainController(p string) bool {
 	return slices.ContainsFunc(strings.Fields(string(data)), func(c string) bool { return !slices.Contains(threaded, c) })
 }
 
-// moveRetries and moveRetryDelay are ktstr's policy for EBUSY from
-// cgroup.procs: a sched_ext scheduler can refuse a move for a moment.
+// moveRetries and moveRetryDelay are the policy for EBUSY from
+// cgroup.procs (ktstr's): a sched_ext scheduler can refuse a move for a moment.
 const (
 	moveRetries    = 3
 	moveRetryDelay = 100 * time.Millisecond

@@ -18,8 +18,8 @@ import (
 )
 
 // DefaultWriteTimeout bounds every OSFS.WriteFile unless WithWriteTimeout
-// says otherwise. ktstr uses the same 2 s: a cgroup write can block in the
-// kernel while a sched_ext scheduler is loaded or reconfigured.
+// says otherwise: a cgroup write can block in the kernel while a
+// sched_ext scheduler is loaded or reconfigured.
 const DefaultWriteTimeout = 2 * time.Second
 
 // ErrNotCgroup2 is wrapped by the error Open returns for a directory that

@@ -13,8 +13,7 @@ import (
 	"github.com/cgguard/cgguard/cgroupfs"
 )
 
-// Group is a set of cgroups whose lifetime is bound to a test: ktstr's
-// CgroupGroup. Every cgroup it creates is removed when the test ends
+// Group is a set of cgroups whose lifetime is bound to a test. Every cgroup it creates is removed when the test ends
 // (see the package documentation for how). A Group is safe for use by
 // several goroutines; its methods are serialized.
 type Group struct {
