@@ -67,7 +67,7 @@ func NewManager(fsys FS, parent string, opts ...ManagerOption) *Manager {
 		m.err = err
 	}
 	m.parentPath = parentPath(fsys, parent)
-	if rule := reachRule(m.parentPath); rule != "" && m.err == nil {
+	if rule := reachRule(len(m.parentPath)); rule != "" && m.err == nil {
 		m.err = &nameError{"parent cgroup", parent, rule}
 	}
 	return m
@@ -106,7 +106,7 @@ func (m *Manager) Path(name string) (string, error) {
 	if err := checkCgroupName("cgroup name", name, false); err != nil {
 		return "", err
 	}
-	if rule := reachRule(m.parentPath + "/" + name); rule != "" {
+	if rule := reachRule(len(m.parentPath) + len("/") + len(name)); rule != "" {
 		return "", &nameError{"cgroup name", name, rule}
 	}
 	return joinName(m.parent, name), nil

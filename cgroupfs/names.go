@@ -130,13 +130,13 @@ const maxInterfaceFile = 97
 // its NUL included, must fit.
 const pathMax = 4096
 
-// reachRule returns why a cgroup at the absolute path dir could not be
-// reached, or "": its interface files must be openable by path (the
-// inotify fallback, /proc/self/cgroup readers and people use the full
-// path, not only fd-relative calls).
-func reachRule(dir string) string {
-	if n := len(dir) + 1 + maxInterfaceFile + 1; n > pathMax {
-		return fmt.Sprintf("the cgroup's path would be %d bytes long, and with \"/\" and an interface file name (up to %d bytes) it would not fit in PATH_MAX (%d bytes): its cgroup.procs could not be reached; choose a shorter name", len(dir), maxInterfaceFile, pathMax)
+// reachRule returns why a cgroup whose absolute path is n bytes long
+// could not be reached, or "": its interface files must be openable by
+// path (the inotify fallback, /proc/self/cgroup readers and people use
+// the full path, not only fd-relative calls).
+func reachRule(n int) string {
+	if n+len("/")+maxInterfaceFile+len("\x00") > pathMax {
+		return fmt.Sprintf("the cgroup's path would be %d bytes long, and with \"/\" and an interface file name (up to %d bytes) it would not fit in PATH_MAX (%d bytes): its cgroup.procs could not be reached; choose a shorter name", n, maxInterfaceFile, pathMax)
 	}
 	return ""
 }
