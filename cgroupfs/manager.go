@@ -446,8 +446,7 @@ func (m *Manager) MoveTask(name string, pid int) error {
 }
 
 func (m *Manager) moveTask(p string, pid int) error {
-	file := joinName(p, "cgroup.procs")
-	if err := m.fsys.WriteFile(file, []byte(strconv.Itoa(pid))); err != nil {
+	if err := m.writePid(p, pid); err != nil {
 		op := opMove
 		if errors.Is(err, unix.EBUSY) && m.enablesDomainController(p) {
 			op = domainBusy
@@ -455,6 +454,12 @@ func (m *Manager) moveTask(p string, pid int) error {
 		return fmt.Errorf("cgroupfs: move pid %d into cgroup %s: %w%s", pid, p, err, hint(op, err))
 	}
 	return nil
+}
+
+// writePid writes pid to the cgroup.procs of p, and returns the FS's
+// error as it is.
+func (m *Manager) writePid(p string, pid int) error {
+	return m.fsys.WriteFile(joinName(p, "cgroup.procs"), []byte(strconv.Itoa(pid)))
 }
 
 // enablesDomainController reports whether the cgroup p's

@@ -523,7 +523,7 @@ func TestDrainTasksErrors(t *testing.T) {
 	m = cgroupfs.NewManager(fsys, "p")
 	spawn(t, fake, "p/c")
 	remove := fake.Fail(fakefs.OpWrite, "cgroup.procs", unix.EACCES, -1)
-	wantErrContains(t, m.DrainTasks("c"), unix.EACCES, "drain cgroup p/c to .", "DrainTo")
+	wantErrContains(t, m.DrainTasks("c"), unix.EACCES, "drain cgroup p/c: move pid", "to the DrainTo cgroup .")
 	remove()
 
 	// A fork bomb: every move makes a new task. Bounded, and named.

@@ -67,7 +67,7 @@ func (m *Manager) remove(p string) error {
 		return err
 	}
 	if err := m.drain(p); err != nil {
-		return fmt.Errorf("cgroupfs: remove cgroup %s: rmdir said busy and emptying it failed: %w", p, err)
+		return fmt.Errorf("cgroupfs: remove cgroup %s: rmdir said busy, and draining its tasks failed: %w", p, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), removeWaitEmpty)
 	defer cancel()
