@@ -15,6 +15,8 @@ import (
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/fakefs"
 	"github.com/google/go-cmp/cmp"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 var cpus01 = cgroupfs.NewCPUSet(0, 1)
@@ -83,12 +85,10 @@ func TestNewGroupWithNilManagerFailsAtTheCall(t *testing.T) {
 	var typedNil *cgroupfs.Manager
 	rec := newRecorder(t.Name())
 	g := cgtest.NewGroup(rec, typedNil)
-	if errs := rec.Errors(); len(errs) != 1 || !strings.Contains(errs[0], "the Manager is nil") {
-		t.Errorf("NewGroup(nil) reported %q, want one fatal error saying the Manager is nil", errs)
-	}
-	if err := g.AddCgroupNoCpuset("a"); err == nil || !strings.Contains(err.Error(), "Manager is nil") {
-		t.Errorf("AddCgroupNoCpuset on the group of a nil Manager = %v, want an error saying the Manager is nil", err)
-	}
+	errs := rec.Errors()
+	assert.Assert(t, is.Len(errs, 1))
+	assert.Assert(t, is.Contains(errs[0], "the Manager is nil"))
+	assert.ErrorContains(t, g.AddCgroupNoCpuset("a"), "Manager is nil")
 	rec.Finish()
 }
 

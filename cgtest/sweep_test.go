@@ -19,6 +19,8 @@ import (
 	"github.com/cgguard/cgguard/fakefs"
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // neverPid is above the kernel's PID_MAX_LIMIT (4194304): no process
@@ -421,20 +423,17 @@ func TestKeptRootsWaitForAnExplicitSweep(t *testing.T) {
 		}
 	}
 	rep, err := sweep(fsys, ".", sweepConfig{budget: DefaultBudget, skipKept: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rep.Cgroups) != 1 || rep.Cgroups[0].Name != dead || !rep.Cgroups[0].Removed {
-		t.Errorf("Root's sweep reported %+v, want only %s, removed", rep.Cgroups, dead)
-	}
-	if ok, err := cgroupfs.NewManager(fsys, ".").Exists(kept + "/work"); !ok || err != nil {
-		t.Fatalf("Root's sweep removed the kept root %s (exists %v, %v)", kept, ok, err)
-	}
+	assert.NilError(t, err)
+	assert.Assert(t, is.Len(rep.Cgroups, 1), "Root's sweep: %+v", rep.Cgroups)
+	assert.Equal(t, rep.Cgroups[0].Name, dead)
+	assert.Assert(t, rep.Cgroups[0].Removed)
+	ok, err := cgroupfs.NewManager(fsys, ".").Exists(kept + "/work")
+	assert.NilError(t, err)
+	assert.Assert(t, ok, "Root's sweep removed the kept root %s", kept)
+
 	rep, err = Sweep(fsys, ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rep.Cgroups) != 1 || !rep.Cgroups[0].Removed || !strings.Contains(rep.String(), "kept with TEST_NOCLEANUP=true") {
-		t.Errorf("explicit Sweep = %+v, report %q; want the kept root removed and named as kept", rep.Cgroups, rep)
-	}
+	assert.NilError(t, err)
+	assert.Assert(t, is.Len(rep.Cgroups, 1), "explicit Sweep: %+v", rep.Cgroups)
+	assert.Assert(t, rep.Cgroups[0].Removed)
+	assert.Assert(t, is.Contains(rep.String(), "kept with TEST_NOCLEANUP=true"))
 }
