@@ -1,7 +1,6 @@
 package cgroupfs
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -89,14 +88,11 @@ func cgroupOf(t *testing.T, pid int) string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if p, ok := strings.CutPrefix(sc.Text(), "0::"); ok {
-			return p
-		}
+	p, err := ParseProcCgroup(f)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("no cgroup v2 line in /proc/%d/cgroup", pid)
-	return ""
+	return p
 }
 
 func TestKernelManagerSetupAndNesting(t *testing.T) {
