@@ -10,7 +10,7 @@
 //   - cgroupfs talks to the kernel. FS is the kernel surface (mkdir,
 //     rmdir, read, write, list, watch cgroup.events); Open returns the
 //     OS-backed FS, rooted at a directory fd so that no name can reach
-//     outside it. Manager implements Ops (ktstr's CgroupOps) on any FS.
+//     outside it. Manager offers ktstr's cgroup operations on any FS.
 //     CPUSet reads and writes the kernel's list format ("0-3,5").
 //     Discover says whether this process may create cgroups, and if not,
 //     why.

@@ -212,15 +212,3 @@ func (s CPUSet) Unix() (unix.CPUSet, error) {
 	}
 	return u, nil
 }
-
-// CPUSetFromUnix converts a unix.CPUSet (from sched_getaffinity) to a
-// CPUSet.
-func CPUSetFromUnix(u *unix.CPUSet) CPUSet {
-	var s CPUSet
-	for id := range len(u) * 64 {
-		if u.IsSet(id) {
-			s.add(id, id)
-		}
-	}
-	return s
-}

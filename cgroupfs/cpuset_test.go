@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"golang.org/x/sys/unix"
 )
 
 func TestParseCPUSet(t *testing.T) {
@@ -146,18 +144,14 @@ func TestCPUSetUnixRoundTrip(t *testing.T) {
 		if u.Count() != s.Len() {
 			t.Errorf("%v.Unix().Count() = %d, want %d", s, u.Count(), s.Len())
 		}
-		if back := CPUSetFromUnix(&u); !back.Equal(s) {
-			t.Errorf("CPUSetFromUnix(%v.Unix()) = %v", s, back)
+		for _, id := range s.IDs() {
+			if !u.IsSet(id) {
+				t.Errorf("%v.Unix() lacks cpu %d", s, id)
+			}
 		}
 	}
 	if _, err := NewCPUSet(1024).Unix(); err == nil || !strings.Contains(err.Error(), "1024") {
 		t.Errorf("NewCPUSet(1024).Unix() error = %v, want one naming cpu 1024", err)
-	}
-	var u unix.CPUSet
-	u.Set(5)
-	u.Set(6)
-	if got := CPUSetFromUnix(&u).String(); got != "5-6" {
-		t.Errorf("CPUSetFromUnix({5,6}) = %q", got)
 	}
 }
 

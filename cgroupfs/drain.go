@@ -37,7 +37,10 @@ func (m *Manager) DrainTasks(name string) error {
 	if err := m.checkDrainTarget(p); err != nil {
 		return err
 	}
-	return m.drain(p)
+	if err := m.drain(p); err != nil {
+		return fmt.Errorf("cgroupfs: drain cgroup %s: %w", p, err)
+	}
+	return nil
 }
 
 func (m *Manager) checkDrainTarget(p string) error {
@@ -48,15 +51,22 @@ func (m *Manager) checkDrainTarget(p string) error {
 	return nil
 }
 
+// drain moves the tasks of p to the DrainTo cgroup. Its errors say what
+// failed, not which cgroup was drained: the caller says that.
 func (m *Manager) drain(p string) error {
 	var left []int
 	for range drainRounds {
-		pids, err := m.procs(p)
+		file := joinName(p, "cgroup.procs")
+		data, err := m.fsys.ReadFile(file)
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENODEV) {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("cgroupfs: drain cgroup %s: %w", p, err)
+			return fmt.Errorf("%w%s", err, accessHint(err))
+		}
+		pids, err := parsePids(file, data)
+		if err != nil {
+			return err
 		}
 		if len(pids) == 0 {
 			return nil
@@ -64,12 +74,12 @@ func (m *Manager) drain(p string) error {
 		left = pids
 		moved := false
 		for _, pid := range pids {
-			err := m.moveTask(m.drainTo, pid)
+			err := m.writePid(m.drainTo, pid)
 			if errors.Is(err, unix.ESRCH) {
 				continue
 			}
 			if err != nil {
-				return fmt.Errorf("cgroupfs: drain cgroup %s to %s: %w%s", p, m.drainTo, err, drainHint(err))
+				return fmt.Errorf("move pid %d to the DrainTo cgroup %s: %w%s", pid, m.drainTo, err, hint(opDrain, err))
 			}
 			moved = true
 		}
@@ -81,13 +91,6 @@ func (m *Manager) drain(p string) error {
 			cancel()
 		}
 	}
-	return fmt.Errorf("cgroupfs: drain cgroup %s to %s: cgroup.procs still lists pids %v after %d rounds of moves; a task forks faster than it can be moved: kill the tasks instead (KillTasks)",
-		p, m.drainTo, left, drainRounds)
-}
-
-func drainHint(err error) string {
-	if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY) {
-		return " (pass the DrainTo option a cgroup you may write whose cgroup.subtree_control is empty, such as your own leaf cgroup under a delegated subtree)"
-	}
-	return ""
+	return fmt.Errorf("cgroup.procs still lists pids %v after %d rounds of moves to %s; a task forks faster than it can be moved: kill the tasks instead (KillTasks)",
+		left, drainRounds, m.drainTo)
 }

@@ -54,7 +54,7 @@ func ExampleManager() {
 	// Output:
 	// children: [workload/a workload/b]
 	// true
-	// cgroupfs: cgroup name "../escape": invalid cgroup name: the name has a ".." component, which would leave the parent cgroup
+	// cgroupfs: invalid cgroup name "../escape": the name has a ".." component, which would leave the parent cgroup
 	// left in the parent: 0
 }
 

@@ -11,15 +11,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Open serves a plain temporary directory here, as tests without root do;
-// on a real host pass the result of cgroupfs.Mountpoint (or a cgroup
-// below it) and leave out PlainDirectory.
+// Open serves a cgroup2 directory: on a host, the result of
+// cgroupfs.Mountpoint or a cgroup below it. Anything else is refused.
+// Tests without root use fakefs, the in-memory cgroup v2, instead; the
+// PlainDirectory option, used here so that the example runs anywhere,
+// is for tests of the OS-backed FS itself.
 func ExampleOpen() {
 	dir, err := os.MkdirTemp("", "cgroupfs-example")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
+
+	_, err = cgroupfs.Open(dir)
+	fmt.Println("plain directory refused:", errors.Is(err, cgroupfs.ErrNotCgroup2))
 
 	fsys, err := cgroupfs.Open(dir, cgroupfs.PlainDirectory())
 	if err != nil {
@@ -45,15 +50,11 @@ func ExampleOpen() {
 	fmt.Println("escape refused:", errors.Is(err, unix.EXDEV))
 	err = fsys.Mkdir("/sys/fs/cgroup/x")
 	fmt.Println("absolute name refused:", errors.Is(err, unix.EINVAL))
-
-	// Without PlainDirectory, Open insists on cgroup2.
-	_, err = cgroupfs.Open(dir)
-	fmt.Println("plain directory refused:", errors.Is(err, cgroupfs.ErrNotCgroup2))
 	// Output:
+	// plain directory refused: true
 	// cpuset.cpus: 0-1
 	// escape refused: true
 	// absolute name refused: true
-	// plain directory refused: true
 }
 
 // ParseProcCgroup reads the cgroup v2 line of a /proc/<pid>/cgroup file,

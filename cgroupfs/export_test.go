@@ -7,6 +7,10 @@ import "testing"
 // cgroupfs). These names hand them the few internals they check
 // against.
 
+// WantErrContains is the one helper that checks an error's errno and
+// words, for both test packages.
+var WantErrContains = wantErrContains
+
 // MoveRetries is how many writes MoveTasks tries on EBUSY.
 const MoveRetries = moveRetries
 

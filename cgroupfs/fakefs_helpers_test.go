@@ -1,7 +1,6 @@
 package cgroupfs_test
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -77,21 +76,6 @@ func spawn(t *testing.T, fsys *fakefs.FS, cg string) int {
 		t.Fatal(err)
 	}
 	return pid
-}
-
-func wantErrContains(t *testing.T, err error, target error, subs ...string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want one wrapping %v and saying %q", target, subs)
-	}
-	if target != nil && !errors.Is(err, target) {
-		t.Errorf("error %q does not wrap %v", err, target)
-	}
-	for _, s := range subs {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("error %q does not say %q", err, s)
-		}
-	}
 }
 
 // hookFS is a fake with what fault injection cannot do: act after a

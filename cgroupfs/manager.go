@@ -13,9 +13,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Manager is ktstr's CgroupManager on any FS: it creates, configures,
-// empties and removes cgroups named relative to a parent cgroup. It
-// implements Ops and Extended.
+// Manager creates, configures, empties and removes the cgroups named
+// relative to a parent cgroup of an FS. The FS is the one seam: the same
+// Manager acts on the kernel (Open) and on an in-memory fake (fakefs).
 //
 // Every name is checked before any I/O (see ErrInvalidName). Errors say
 // what was attempted, on which FS path, what the kernel answered (the
@@ -24,17 +24,20 @@ import (
 // A Manager holds no mutable state: it is safe for concurrent use when
 // its FS is.
 type Manager struct {
-	fsys    FS
-	parent  string // checked; "." is the FS root
-	drainTo string // checked; "." is the FS root
-	err     error  // a bad parent or option, returned by every method
+	fsys       FS
+	parent     string // checked; "." is the FS root
+	parentPath string // ParentPath()
+	drainTo    string // checked; "." is the FS root
+	err        error  // a bad parent or option, returned by every method
 }
-
-var _ Extended = (*Manager)(nil)
 
 // ManagerOption configures a Manager. The defaults: tasks are drained to
 // the FS root.
-type ManagerOption func(*Manager)
+type ManagerOption func(*managerConfig)
+
+type managerConfig struct {
+	drainTo string
+}
 
 // DrainTo sets the FS-relative cgroup (like "." or "user/me/tests") that
 // DrainTasks and RemoveCgroup move tasks to. The default "." is the FS
@@ -45,12 +48,7 @@ type ManagerOption func(*Manager)
 // EACCES or EBUSY. An invalid name makes every Manager method fail with
 // an error wrapping ErrInvalidName.
 func DrainTo(name string) ManagerOption {
-	return func(m *Manager) {
-		if err := checkCgroupName("DrainTo cgroup", name, true); err != nil && m.err == nil {
-			m.err = err
-		}
-		m.drainTo = name
-	}
+	return func(c *managerConfig) { c.drainTo = name }
 }
 
 // NewManager returns a Manager for the cgroups beneath parent, a cgroup
@@ -59,10 +57,18 @@ func DrainTo(name string) ManagerOption {
 // with a ".." component, ...) or option is not reported here but by
 // every method, as an error wrapping ErrInvalidName.
 func NewManager(fsys FS, parent string, opts ...ManagerOption) *Manager {
-	m := &Manager{fsys: fsys, parent: parent, drainTo: "."}
-	m.err = checkCgroupName("parent cgroup", parent, true)
+	cfg := managerConfig{drainTo: "."}
 	for _, opt := range opts {
-		opt(m)
+		opt(&cfg)
+	}
+	m := &Manager{fsys: fsys, parent: parent, drainTo: cfg.drainTo}
+	m.err = checkCgroupName("parent cgroup", parent, true)
+	if err := checkCgroupName("DrainTo cgroup", cfg.drainTo, true); err != nil && m.err == nil {
+		m.err = err
+	}
+	m.parentPath = parentPath(fsys, parent)
+	if rule := reachRule(len(m.parentPath)); rule != "" && m.err == nil {
+		m.err = &nameError{"parent cgroup", parent, rule}
 	}
 	return m
 }
@@ -73,25 +79,35 @@ func (m *Manager) FS() FS { return m.fsys }
 // ParentPath returns the path of the parent cgroup: joined to the FS's
 // directory when the FS has a Dir() string method (the OS-backed FS
 // does), otherwise "/" followed by the FS-relative parent.
-func (m *Manager) ParentPath() string {
-	if d, ok := m.fsys.(interface{ Dir() string }); ok {
-		return filepath.Join(d.Dir(), m.parent)
+func (m *Manager) ParentPath() string { return m.parentPath }
+
+func parentPath(fsys FS, parent string) string {
+	if d, ok := fsys.(interface{ Dir() string }); ok {
+		return filepath.Join(d.Dir(), parent)
 	}
-	if m.parent == "." {
+	if parent == "." {
 		return "/"
 	}
-	return "/" + m.parent
+	return "/" + parent
 }
 
 // Path returns the FS-relative path of the cgroup name (the parent
-// joined with name). It does no I/O. An invalid name gives an error
-// wrapping ErrInvalidName that names the rule broken.
+// joined with name). It does no I/O. An invalid name, or one whose
+// interface files would lie beyond PATH_MAX counted from the FS's root
+// directory, gives an error wrapping ErrInvalidName that names the rule
+// broken. A nil Manager gives an error too.
 func (m *Manager) Path(name string) (string, error) {
+	if m == nil {
+		return "", errors.New("cgroupfs: the Manager is nil; make one with NewManager")
+	}
 	if m.err != nil {
 		return "", m.err
 	}
 	if err := checkCgroupName("cgroup name", name, false); err != nil {
 		return "", err
+	}
+	if rule := reachRule(len(m.parentPath) + len("/") + len(name)); rule != "" {
+		return "", &nameError{"cgroup name", name, rule}
 	}
 	return joinName(m.parent, name), nil
 }
@@ -196,8 +212,8 @@ func (m *Manager) childDirs(p string) ([]string, error) {
 // parent, so that the parent's children get cpuset files.
 //
 // Each controller is its own write ("+cpuset", then "+cpu"): the kernel
-// validates a write as a whole, and ktstr's combined "+cpuset +cpu"
-// enabled neither where cpu was missing. A controller is written only
+// validates a write as a whole, so a combined write enables neither
+// where one is missing. A controller is written only
 // where the level's cgroup.controllers lists it and its
 // cgroup.subtree_control does not already: so the FS root is written
 // only when a controller is available there and not yet enabled (on a
@@ -206,11 +222,15 @@ func (m *Manager) childDirs(p string) ([]string, error) {
 //
 // A failure to create a level stops Setup. Failures to enable a
 // controller do not: every level is tried and the failures are returned
-// joined, one error each, for the caller to treat as warnings (as
-// ktstr does) or not.
+// joined, one error each, for the caller to treat as warnings or not.
 func (m *Manager) Setup(enableCPU bool) error {
 	if m.err != nil {
 		return m.err
+	}
+	if m.parent != "." {
+		if err := CheckName(m.parent); err != nil {
+			return err
+		}
 	}
 	if err := m.mkdirAll(m.parent); err != nil {
 		return fmt.Errorf("cgroupfs: setup of parent cgroup %s: %w", m.parent, err)
@@ -227,9 +247,9 @@ func (m *Manager) Setup(enableCPU bool) error {
 }
 
 // CreateCgroup creates the cgroup name and every missing level above it
-// (intermediate cgroups and, like ktstr's create_dir_all, the parent).
-// It is idempotent: an existing directory is fine, but an existing file
-// of that name (mkdir of "cgroup.procs" answers EEXIST) is an error.
+// (intermediate cgroups and the parent).
+// It is idempotent: an existing directory is fine. A name CheckName
+// refuses ("cgroup.procs", "memory.max") is an error before any I/O.
 //
 // Before creating each level, "+cpuset" is written to the
 // cgroup.subtree_control of the level above it, from the parent down to
@@ -241,6 +261,9 @@ func (m *Manager) Setup(enableCPU bool) error {
 func (m *Manager) CreateCgroup(name string) error {
 	p, err := m.Path(name)
 	if err != nil {
+		return err
+	}
+	if err := CheckName(name); err != nil {
 		return err
 	}
 	errs, err := m.createLevels(name)
@@ -301,19 +324,15 @@ func (m *Manager) mkdir(p string) error {
 		return nil
 	}
 	if !errors.Is(err, fs.ErrExist) {
-		hint := accessHint(err)
-		if hint == "" && errors.Is(err, fs.ErrNotExist) {
-			hint = " (the level above is missing: was it removed meanwhile?)"
-		}
-		return fmt.Errorf("mkdir %s: %w%s", p, err, hint)
+		return fmt.Errorf("%w%s", err, hint(opMkdir, err))
 	}
 	// EEXIST is also the kernel's answer for a name taken by an
 	// interface file ("cgroup.procs"): only a directory is a cgroup.
 	if _, rerr := m.fsys.ReadDir(p); rerr != nil {
 		if errors.Is(rerr, unix.ENOTDIR) {
-			return fmt.Errorf("mkdir %s: %w: the name is taken by an interface file, not a cgroup; choose another name", p, err)
+			return fmt.Errorf("%w: the name is taken by an interface file, not a cgroup; choose another name", err)
 		}
-		return fmt.Errorf("mkdir %s: it exists, but listing it failed: %w%s", p, rerr, accessHint(rerr))
+		return fmt.Errorf("%s exists, but listing it failed: %w%s", p, rerr, accessHint(rerr))
 	}
 	return nil
 }
@@ -344,23 +363,11 @@ func (m *Manager) enableControllers(level string, ctrls []string) []error {
 			continue
 		}
 		if err := m.fsys.WriteFile(file, []byte("+"+c)); err != nil {
-			errs = append(errs, fmt.Errorf("cgroupfs: enable the %s controller for the children of %s (write %q to %s): %w%s",
-				c, level, "+"+c, file, err, enableHint(err)))
+			errs = append(errs, fmt.Errorf("cgroupfs: enable the %s controller for the children of %s (write %q): %w%s",
+				c, level, "+"+c, err, hint(opEnable, err)))
 		}
 	}
 	return errs
-}
-
-func enableHint(err error) string {
-	switch {
-	case errors.Is(err, unix.EBUSY):
-		return "; the cgroup holds tasks, and a domain controller may not be enabled above them (no-internal-process rule): move them to a leaf cgroup first"
-	case errors.Is(err, unix.ENOENT):
-		return "; the controller is not available here (its parent does not enable it in cgroup.subtree_control)"
-	case errors.Is(err, unix.EOPNOTSUPP):
-		return "; the cgroup is threaded or \"domain invalid\" (see its cgroup.type): an ancestor holds tasks while enabling threaded controllers; move those tasks into a leaf"
-	}
-	return accessHint(err)
 }
 
 // hasField reports whether the whitespace-separated list data holds f.
@@ -378,8 +385,8 @@ func (m *Manager) SetCpuset(name string, cpus CPUSet) error {
 }
 
 // ClearCpuset writes "\n" to the cgroup's cpuset.cpus, so that it
-// inherits its parent's effective CPUs. (ktstr wrote "", which the
-// kernel ignores.)
+// inherits its parent's effective CPUs (the kernel ignores an empty
+// write).
 func (m *Manager) ClearCpuset(name string) error {
 	return m.clearFile(name, "cpuset.cpus")
 }
@@ -406,7 +413,7 @@ func (m *Manager) writeCPUList(name, base string, set CPUSet, clear string) erro
 		return fmt.Errorf("cgroupfs: write an empty set to %s: %w: the kernel ignores an empty write; call %s to inherit the parent's set", file, fs.ErrInvalid, clear)
 	}
 	if err := m.fsys.WriteFile(file, []byte(set.String())); err != nil {
-		return fmt.Errorf("cgroupfs: write %q to %s: %w%s", set.String(), file, err, cpusetHint(err))
+		return fmt.Errorf("cgroupfs: set %s to %q: %w%s", base, set.String(), err, hint(opCpuset, err))
 	}
 	return nil
 }
@@ -418,19 +425,9 @@ func (m *Manager) clearFile(name, base string) error {
 	}
 	file := joinName(p, base)
 	if err := m.fsys.WriteFile(file, []byte("\n")); err != nil {
-		return fmt.Errorf("cgroupfs: clear %s (write %q): %w%s", file, "\n", err, cpusetHint(err))
+		return fmt.Errorf("cgroupfs: clear %s (write %q): %w%s", base, "\n", err, hint(opCpuset, err))
 	}
 	return nil
-}
-
-func cpusetHint(err error) string {
-	switch {
-	case errors.Is(err, unix.ERANGE):
-		return "; the set names CPUs or memory nodes the machine or the parent cgroup does not have (see the parent's cpuset.cpus.effective)"
-	case errors.Is(err, fs.ErrNotExist):
-		return "; the cgroup is missing, or cpuset is not enabled in its parent's cgroup.subtree_control (call Setup; cgroup v2 here may lack cpuset)"
-	}
-	return accessHint(err)
 }
 
 // MoveTask moves the process pid into the cgroup with one write of the
@@ -449,29 +446,36 @@ func (m *Manager) MoveTask(name string, pid int) error {
 }
 
 func (m *Manager) moveTask(p string, pid int) error {
-	file := joinName(p, "cgroup.procs")
-	if err := m.fsys.WriteFile(file, []byte(strconv.Itoa(pid))); err != nil {
-		return fmt.Errorf("cgroupfs: move pid %d into cgroup %s (write to %s): %w%s", pid, p, file, err, moveHint(err))
+	if err := m.writePid(p, pid); err != nil {
+		op := opMove
+		if errors.Is(err, unix.EBUSY) && m.enablesDomainController(p) {
+			op = domainBusy
+		}
+		return fmt.Errorf("cgroupfs: move pid %d into cgroup %s: %w%s", pid, p, err, hint(op, err))
 	}
 	return nil
 }
 
-func moveHint(err error) string {
-	switch {
-	case errors.Is(err, unix.ESRCH):
-		return "; the process is gone"
-	case errors.Is(err, unix.EBUSY):
-		return "; the cgroup enables a domain controller (memory, io, ...) in its cgroup.subtree_control (no-internal-process rule): move tasks into a leaf, or call ClearSubtreeControl first"
-	case errors.Is(err, unix.EOPNOTSUPP):
-		return "; the cgroup is \"domain invalid\" (see its cgroup.type): an ancestor holds tasks while enabling threaded controllers such as cpuset or cpu, which makes it a thread root; move that ancestor's tasks into a leaf"
-	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
-		return "; permission denied: moving a process needs write access to cgroup.procs of the target and of the common ancestor of both cgroups (run as root, or stay within a delegated subtree)"
-	}
-	return accessHint(err)
+// writePid writes pid to the cgroup.procs of p, and returns the FS's
+// error as it is.
+func (m *Manager) writePid(p string, pid int) error {
+	return m.fsys.WriteFile(joinName(p, "cgroup.procs"), []byte(strconv.Itoa(pid)))
 }
 
-// moveRetries and moveRetryDelay are ktstr's policy for EBUSY from
-// cgroup.procs: a sched_ext scheduler can refuse a move for a moment.
+// enablesDomainController reports whether the cgroup p's
+// cgroup.subtree_control names a domain controller (one that is not
+// threaded: only those make the kernel refuse tasks), or cannot be read.
+func (m *Manager) enablesDomainController(p string) bool {
+	data, err := m.fsys.ReadFile(joinName(p, "cgroup.subtree_control"))
+	if err != nil {
+		return true
+	}
+	threaded := []string{"cpuset", "cpu", "perf_event", "pids"}
+	return slices.ContainsFunc(strings.Fields(string(data)), func(c string) bool { return !slices.Contains(threaded, c) })
+}
+
+// moveRetries and moveRetryDelay are the policy for EBUSY from
+// cgroup.procs (ktstr's): a sched_ext scheduler can refuse a move for a moment.
 const (
 	moveRetries    = 3
 	moveRetryDelay = 100 * time.Millisecond
@@ -526,25 +530,8 @@ func (m *Manager) ClearSubtreeControl(name string) error {
 	// ones first undoes them in reverse of how Setup enabled them.
 	for _, c := range slices.Backward(on) {
 		if err := m.fsys.WriteFile(file, []byte("-"+c)); err != nil {
-			hint := accessHint(err)
-			if errors.Is(err, unix.EBUSY) {
-				hint = "; a child cgroup still enables it in its own cgroup.subtree_control: clear the children first"
-			}
-			errs = append(errs, fmt.Errorf("cgroupfs: disable the %s controller (write %q to %s): %w%s", c, "-"+c, file, err, hint))
+			errs = append(errs, fmt.Errorf("cgroupfs: disable the %s controller of cgroup %s (write %q): %w%s", c, p, "-"+c, err, hint(opDisable, err)))
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// accessHint returns what to try for the errnos any operation can meet.
-func accessHint(err error) string {
-	switch {
-	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
-		return "; permission denied: run as root, or work inside a cgroup subtree delegated to your user (its directory and cgroup.procs, cgroup.subtree_control chowned to you)"
-	case errors.Is(err, unix.EROFS):
-		return "; the cgroup filesystem is mounted read-only (in a container, mount it read-write or run with --privileged / a cgroup namespace)"
-	case errors.Is(err, unix.ENODEV):
-		return "; the cgroup was removed while in use"
-	}
-	return ""
 }

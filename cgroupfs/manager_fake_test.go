@@ -111,7 +111,7 @@ func TestSetupGoesOnPastEnableFailures(t *testing.T) {
 	// cgroup with EOPNOTSUPP.
 	fsys.Fail(fakefs.OpWrite, "a/cgroup.subtree_control", unix.EOPNOTSUPP, -1)
 	err := cgroupfs.NewManager(fsys, "a/b").Setup(true)
-	wantErrContains(t, err, unix.EOPNOTSUPP, `write "+cpuset" to a/cgroup.subtree_control`, `write "+cpu" to a/cgroup.subtree_control`, "cgroup.type")
+	cgroupfs.WantErrContains(t, err, unix.EOPNOTSUPP, `(write "+cpuset"): write a/cgroup.subtree_control`, `(write "+cpu"): write a/cgroup.subtree_control`, "cgroup.type")
 	// The root still got both, each in its own write, and the parent exists.
 	got := writes(ops.next())
 	for _, w := range []string{`write cgroup.subtree_control "+cpuset"`, `write cgroup.subtree_control "+cpu"`} {
@@ -129,7 +129,13 @@ func TestSetupStopsWhenTheParentCannotBeCreated(t *testing.T) {
 	ops := &opLog{fsys: fsys}
 	fsys.Fail(fakefs.OpMkdir, "p", unix.EACCES, -1)
 	err := cgroupfs.NewManager(fsys, "p").Setup(false)
-	wantErrContains(t, err, unix.EACCES, "setup of parent cgroup p", "mkdir p", "delegated")
+	cgroupfs.WantErrContains(t, err, unix.EACCES, "setup of parent cgroup p", "mkdir p", "delegated")
+	// Context once: "mkdir p: mkdir p: ..." and advice said twice misled.
+	for _, once := range []string{"mkdir p", "permission denied", "delegated"} {
+		if n := strings.Count(err.Error(), once); n != 1 {
+			t.Errorf("Setup error says %q %d times, want once: %v", once, n, err)
+		}
+	}
 	if got := writes(ops.next()); len(got) != 0 {
 		t.Errorf("Setup wrote after failing to create the parent: %q", got)
 	}
@@ -213,15 +219,22 @@ func TestCreateCgroupMakesAMissingParent(t *testing.T) {
 	}
 }
 
-func TestCreateCgroupRefusesAnInterfaceFileName(t *testing.T) {
+// The kernel answers EEXIST for cgroup.procs, which reads as a stale
+// cgroup, and makes memory.max where memory is not enabled, which later
+// blocks enabling it: both are refused before any I/O, saying why.
+func TestCreateCgroupRefusesInterfaceFileNames(t *testing.T) {
 	fsys := newFake()
 	m := cgroupfs.NewManager(fsys, ".")
 	if err := m.CreateCgroup("a"); err != nil {
 		t.Fatal(err)
 	}
-	// The kernel answers EEXIST: that must not pass for "already there".
-	err := m.CreateCgroup("a/cgroup.procs")
-	wantErrContains(t, err, fs.ErrExist, "a/cgroup.procs", "interface file")
+	before := len(fsys.Log())
+	cgroupfs.WantErrContains(t, m.CreateCgroup("a/cgroup.procs"), cgroupfs.ErrInvalidName, "a/cgroup.procs", "interface files")
+	cgroupfs.WantErrContains(t, m.CreateCgroup("memory.max/x"), cgroupfs.ErrInvalidName, "memory controller", "choose a name")
+	cgroupfs.WantErrContains(t, cgroupfs.NewManager(fsys, "cpu.x").Setup(false), cgroupfs.ErrInvalidName, "cpu controller")
+	if log := fsys.Log()[before:]; len(log) != 0 {
+		t.Errorf("refused names reached the filesystem: %v", log)
+	}
 }
 
 func TestCreateCgroupReportsEnableFailuresAndStillCreates(t *testing.T) {
@@ -232,7 +245,7 @@ func TestCreateCgroupReportsEnableFailuresAndStillCreates(t *testing.T) {
 	}
 	remove := fsys.Fail(fakefs.OpWrite, "a/cgroup.subtree_control", unix.EBUSY, -1)
 	err := m.CreateCgroup("a/b")
-	wantErrContains(t, err, unix.EBUSY, "cpuset", "a/cgroup.subtree_control", "no-internal-process")
+	cgroupfs.WantErrContains(t, err, unix.EBUSY, "cpuset", "a/cgroup.subtree_control", "no-internal-process")
 	remove()
 	if ok, _ := m.Exists("a/b"); !ok {
 		t.Errorf("a/b not created after the enable failure")
@@ -270,8 +283,8 @@ func TestCpusetWrites(t *testing.T) {
 	}
 
 	// An empty set is refused before any I/O: the kernel would ignore it.
-	wantErrContains(t, m.SetCpuset("a", cgroupfs.CPUSet{}), fs.ErrInvalid, "p/a/cpuset.cpus", "ClearCpuset")
-	wantErrContains(t, m.SetCpusetMems("a", cgroupfs.CPUSet{}), fs.ErrInvalid, "p/a/cpuset.mems", "ClearCpusetMems")
+	cgroupfs.WantErrContains(t, m.SetCpuset("a", cgroupfs.CPUSet{}), fs.ErrInvalid, "p/a/cpuset.cpus", "ClearCpuset")
+	cgroupfs.WantErrContains(t, m.SetCpusetMems("a", cgroupfs.CPUSet{}), fs.ErrInvalid, "p/a/cpuset.mems", "ClearCpusetMems")
 	if got := ops.next(); len(got) != 0 {
 		t.Errorf("an empty set did I/O: %q", got)
 	}
@@ -282,8 +295,8 @@ func TestCpusetWrites(t *testing.T) {
 	if err := m2.CreateCgroup("a"); err != nil {
 		t.Fatal(err)
 	}
-	wantErrContains(t, m2.SetCpuset("a", cgroupfs.NewCPUSet(0)), fs.ErrNotExist, `write "0" to a/cpuset.cpus`, "cpuset is not enabled")
-	wantErrContains(t, m2.ClearCpuset("a"), fs.ErrNotExist, "clear a/cpuset.cpus")
+	cgroupfs.WantErrContains(t, m2.SetCpuset("a", cgroupfs.NewCPUSet(0)), fs.ErrNotExist, `set cpuset.cpus to "0": write a/cpuset.cpus`, "cpuset is not enabled")
+	cgroupfs.WantErrContains(t, m2.ClearCpuset("a"), fs.ErrNotExist, "clear cpuset.cpus", "a/cpuset.cpus")
 }
 
 func TestMoveTask(t *testing.T) {
@@ -309,7 +322,7 @@ func TestMoveTask(t *testing.T) {
 	if err := fsys.Exit(pid); err != nil {
 		t.Fatal(err)
 	}
-	wantErrContains(t, m.MoveTask("a", pid), unix.ESRCH, "move pid "+strconv.Itoa(pid)+" into cgroup a", "process is gone")
+	cgroupfs.WantErrContains(t, m.MoveTask("a", pid), unix.ESRCH, "move pid "+strconv.Itoa(pid)+" into cgroup a", "process is gone")
 }
 
 func TestMoveTasks(t *testing.T) {
@@ -348,7 +361,7 @@ func TestMoveTasks(t *testing.T) {
 	p5, p6 := spawn(t, fsys, "."), spawn(t, fsys, ".")
 	fsys.Fail(fakefs.OpWrite, "a/cgroup.procs", unix.EACCES, -1)
 	ops.next()
-	wantErrContains(t, m.MoveTasks("a", []int{p5, p6}), unix.EACCES, "pid "+strconv.Itoa(p5), "permission denied")
+	cgroupfs.WantErrContains(t, m.MoveTasks("a", []int{p5, p6}), unix.EACCES, "pid "+strconv.Itoa(p5), "permission denied")
 	if got := writes(ops.next()); len(got) != 1 {
 		t.Errorf("MoveTasks went on after EACCES: %q", got)
 	}
@@ -370,7 +383,7 @@ func TestMoveTasksGivesUpOnPersistentEBUSY(t *testing.T) {
 	pid := spawn(t, fsys, ".")
 	ops.next()
 	err := m.MoveTasks("a", []int{pid})
-	wantErrContains(t, err, unix.EBUSY, "pid "+strconv.Itoa(pid), "no-internal-process", strconv.Itoa(cgroupfs.MoveRetries)+" attempts")
+	cgroupfs.WantErrContains(t, err, unix.EBUSY, "pid "+strconv.Itoa(pid), "no-internal-process", strconv.Itoa(cgroupfs.MoveRetries)+" attempts")
 	if got := writes(ops.next()); len(got) != cgroupfs.MoveRetries {
 		t.Errorf("writes = %q, want %d attempts", got, cgroupfs.MoveRetries)
 	}
@@ -414,7 +427,7 @@ func TestClearSubtreeControl(t *testing.T) {
 	if err := fsys.WriteFile("p/b/c/cgroup.subtree_control", []byte("+cpuset")); err != nil {
 		t.Fatal(err)
 	}
-	wantErrContains(t, m.ClearSubtreeControl("b"), unix.EBUSY, `"-cpuset"`, "child cgroup still enables it")
+	cgroupfs.WantErrContains(t, m.ClearSubtreeControl("b"), unix.EBUSY, `"-cpuset"`, "child cgroup still enables it")
 }
 
 func TestDrainTasks(t *testing.T) {
@@ -499,8 +512,8 @@ func TestDrainTasksErrors(t *testing.T) {
 	// The DrainTo cgroup inside the drained one would never empty.
 	m := cgroupfs.NewManager(fsys, "p", cgroupfs.DrainTo("p/a/b"))
 	ops.next()
-	wantErrContains(t, m.DrainTasks("a"), fs.ErrInvalid, "DrainTo cgroup p/a/b is inside")
-	wantErrContains(t, m.DrainTasks("a/b"), fs.ErrInvalid, "DrainTo cgroup p/a/b is inside")
+	cgroupfs.WantErrContains(t, m.DrainTasks("a"), fs.ErrInvalid, "DrainTo cgroup p/a/b is inside")
+	cgroupfs.WantErrContains(t, m.DrainTasks("a/b"), fs.ErrInvalid, "DrainTo cgroup p/a/b is inside")
 	if got := ops.next(); len(got) != 0 {
 		t.Errorf("a refused drain did I/O: %q", got)
 	}
@@ -510,7 +523,7 @@ func TestDrainTasksErrors(t *testing.T) {
 	m = cgroupfs.NewManager(fsys, "p")
 	spawn(t, fake, "p/c")
 	remove := fake.Fail(fakefs.OpWrite, "cgroup.procs", unix.EACCES, -1)
-	wantErrContains(t, m.DrainTasks("c"), unix.EACCES, "drain cgroup p/c to .", "DrainTo")
+	cgroupfs.WantErrContains(t, m.DrainTasks("c"), unix.EACCES, "drain cgroup p/c: move pid", "to the DrainTo cgroup .")
 	remove()
 
 	// A fork bomb: every move makes a new task. Bounded, and named.
@@ -519,7 +532,7 @@ func TestDrainTasksErrors(t *testing.T) {
 			spawn(t, fake, "p/c")
 		}
 	}
-	wantErrContains(t, m.DrainTasks("c"), nil, "still lists pids", "rounds", "KillTasks")
+	cgroupfs.WantErrContains(t, m.DrainTasks("c"), nil, "still lists pids", "rounds", "KillTasks")
 	fsys.afterWrite = nil
 }
 
@@ -551,7 +564,7 @@ func TestRemoveCgroup(t *testing.T) {
 
 	// Child cgroups: EBUSY named as such (ktstr blamed tasks), nothing removed.
 	err := m.RemoveCgroup("tree")
-	wantErrContains(t, err, unix.EBUSY, "remove cgroup p/tree", "child cgroup", "leaf")
+	cgroupfs.WantErrContains(t, err, unix.EBUSY, "remove cgroup p/tree", "child cgroup", "leaf")
 	if ok, _ := m.Exists("tree/leaf"); !ok {
 		t.Errorf("RemoveCgroup(tree) removed the child")
 	}
@@ -571,7 +584,7 @@ func TestRemoveCgroup(t *testing.T) {
 	// Another errno: said, with its hint, no drain attempted.
 	ops.next()
 	fsys.Fail(fakefs.OpRmdir, "p/tree/leaf", unix.EROFS, -1)
-	wantErrContains(t, m.RemoveCgroup("tree/leaf"), unix.EROFS, "remove cgroup p/tree/leaf", "read-only")
+	cgroupfs.WantErrContains(t, m.RemoveCgroup("tree/leaf"), unix.EROFS, "remove cgroup p/tree/leaf", "read-only")
 	if got := writes(ops.next()); len(got) != 0 {
 		t.Errorf("RemoveCgroup drained after EROFS: %q", got)
 	}
@@ -651,7 +664,7 @@ func TestCleanupAllGoesOnPastFailures(t *testing.T) {
 	fsys.Fail(fakefs.OpRmdir, "p/a/b", unix.EACCES, -1)
 	ops.next()
 	err := m.CleanupAll()
-	wantErrContains(t, err, unix.EACCES, "p/a/b")
+	cgroupfs.WantErrContains(t, err, unix.EACCES, "p/a/b")
 	// a/c and z are gone; a stays (its child does), and no rmdir of it was
 	// tried only to say EBUSY.
 	if diff := cmp.Diff([]string{".", "p", "p/a", "p/a/b"}, paths(fsys)); diff != "" {
@@ -693,7 +706,7 @@ func TestKillTasks(t *testing.T) {
 
 	// A failing cgroup.kill is said, with the errno.
 	fsys.Fail(fakefs.OpWrite, "a/cgroup.kill", unix.EACCES, -1)
-	wantErrContains(t, m.KillTasks("a"), unix.EACCES, "kill the tasks of cgroup a", "a/cgroup.kill")
+	cgroupfs.WantErrContains(t, m.KillTasks("a"), unix.EACCES, "kill the tasks of cgroup a", "a/cgroup.kill")
 }
 
 func TestKillTasksRefusesWhenTheCallerIsInside(t *testing.T) {
@@ -710,7 +723,7 @@ func TestKillTasksRefusesWhenTheCallerIsInside(t *testing.T) {
 	ops.next()
 	for _, name := range []string{"a", "a/b/c"} {
 		err := m.KillTasks(name)
-		wantErrContains(t, err, cgroupfs.ErrCallerInside, "refuse", "this process", "a/b/c")
+		cgroupfs.WantErrContains(t, err, cgroupfs.ErrCallerInside, "refuse", "this process", "a/b/c")
 	}
 	if got := writes(ops.next()); len(got) != 0 {
 		t.Errorf("KillTasks wrote although it refused: %q", got)
@@ -819,7 +832,7 @@ func TestWaitEmptyTimeoutSaysWhatItSaw(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	err := m.WaitEmpty(ctx, "a")
-	wantErrContains(t, err, context.Canceled, `populated 1`, "a/cgroup.events", strconv.Itoa(pid), "KillTasks")
+	cgroupfs.WantErrContains(t, err, context.Canceled, `populated 1`, "a/cgroup.events", strconv.Itoa(pid), "KillTasks")
 
 	// Tasks only below: cgroup.procs of a lists none, and the error says
 	// where they are instead.
@@ -830,10 +843,10 @@ func TestWaitEmptyTimeoutSaysWhatItSaw(t *testing.T) {
 		t.Fatal(err)
 	}
 	spawn(t, fsys, "a/b")
-	wantErrContains(t, m.WaitEmpty(ctx, "a"), context.Canceled, `populated 1`, "lists no pid", "child cgroups")
+	cgroupfs.WantErrContains(t, m.WaitEmpty(ctx, "a"), context.Canceled, `populated 1`, "lists no pid", "child cgroups")
 
 	fsys.Fail(fakefs.OpWatch, "a/cgroup.events", unix.ENOSPC, -1)
-	wantErrContains(t, m.WaitEmpty(context.Background(), "a"), unix.ENOSPC, "watch a/cgroup.events")
+	cgroupfs.WantErrContains(t, m.WaitEmpty(context.Background(), "a"), unix.ENOSPC, "watch a/cgroup.events")
 }
 
 func TestProcsAndChildren(t *testing.T) {
@@ -848,7 +861,7 @@ func TestProcsAndChildren(t *testing.T) {
 	if diff := cmp.Diff([]string{"a/b", "a/z"}, kids); diff != "" || err != nil {
 		t.Errorf("Children(a) = %v (err %v); diff (-want +got):\n%s", kids, err, diff)
 	}
-	wantErrContains(t, func() error { _, err := m.Children("nope"); return err }(), fs.ErrNotExist, "p/nope")
+	cgroupfs.WantErrContains(t, func() error { _, err := m.Children("nope"); return err }(), fs.ErrNotExist, "p/nope")
 	// Join order, as the kernel lists: the later pid joined first.
 	early, late := spawn(t, fsys, "."), spawn(t, fsys, ".")
 	for _, pid := range []int{late, early} {
@@ -872,7 +885,7 @@ func TestCleanupAllRefusesTheHierarchyRoot(t *testing.T) {
 	}
 	ops.next()
 	err := cgroupfs.NewManager(fsys, ".").CleanupAll()
-	wantErrContains(t, err, fs.ErrInvalid, "refuse", "root of the cgroup2 hierarchy")
+	cgroupfs.WantErrContains(t, err, fs.ErrInvalid, "refuse", "root of the cgroup2 hierarchy")
 	for _, op := range ops.next() {
 		if !strings.HasPrefix(op, "read ") {
 			t.Errorf("the refused CleanupAll did %s", op)
@@ -884,5 +897,36 @@ func TestCleanupAllRefusesTheHierarchyRoot(t *testing.T) {
 	// A cgroup of one's own as the FS root ("." has cgroup.events) is fine.
 	if err := cgroupfs.NewManager(fsys, "system.slice").CleanupAll(); err != nil {
 		t.Errorf("CleanupAll beneath a cgroup: %v", err)
+	}
+}
+
+// The kernel's EBUSY on cgroup.procs is the no-internal-process rule
+// only when the cgroup enables a domain controller; the hint reads
+// cgroup.subtree_control and says which case it is.
+func TestMoveTaskBusyHintReadsSubtreeControl(t *testing.T) {
+	fsys := newFake("cpuset", "memory")
+	m := cgroupfs.NewManager(fsys, ".")
+	for _, n := range []string{"plain/leaf", "domain/leaf", "threaded/leaf"} {
+		if err := m.CreateCgroup(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, w := range [][2]string{
+		{"cgroup.subtree_control", "+memory"},
+		{"domain/cgroup.subtree_control", "+memory"},
+		{"threaded/cgroup.subtree_control", "+cpuset"},
+	} {
+		if err := fsys.WriteFile(w[0], []byte(w[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pid := spawn(t, fsys, ".")
+	for name, want := range map[string]string{
+		"plain":    "enables no domain controller",
+		"threaded": "enables no domain controller",
+		"domain":   "enables a domain controller",
+	} {
+		fsys.Fail(fakefs.OpWrite, name+"/cgroup.procs", unix.EBUSY, 1)
+		cgroupfs.WantErrContains(t, m.MoveTask(name, pid), unix.EBUSY, want)
 	}
 }

@@ -1,7 +1,6 @@
 package cgroupfs
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -89,14 +88,11 @@ func cgroupOf(t *testing.T, pid int) string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if p, ok := strings.CutPrefix(sc.Text(), "0::"); ok {
-			return p
-		}
+	p, err := ParseProcCgroup(f)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("no cgroup v2 line in /proc/%d/cgroup", pid)
-	return ""
+	return p
 }
 
 func TestKernelManagerSetupAndNesting(t *testing.T) {
@@ -126,8 +122,9 @@ func TestKernelManagerSetupAndNesting(t *testing.T) {
 			t.Errorf("Exists(%q) = %v, %v", n, ok, err)
 		}
 	}
-	// The kernel answers EEXIST for a name taken by an interface file.
-	wantErrContains(t, m.CreateCgroup("a/cgroup.procs"), fs.ErrExist, "interface file")
+	// A name taken by an interface file is refused before the kernel
+	// answers EEXIST.
+	wantErrContains(t, m.CreateCgroup("a/cgroup.procs"), ErrInvalidName, "interface file")
 
 	// cpuset is not available: the write says so.
 	wantErrContains(t, m.SetCpuset("a/b/c", NewCPUSet(0)), fs.ErrNotExist, "cpuset.cpus", "cpuset is not enabled")

@@ -32,6 +32,8 @@ var badNames = []struct {
 	{"a\x00b", "NUL"},
 	{"a\nb", "newline"},
 	{"a\n", "newline"},
+	{strings.Repeat("n", 4095), "PATH_MAX"},
+	{strings.Repeat("nested/", 600) + "x", "PATH_MAX"},
 }
 
 func TestBadNamesAreRefusedBeforeAnyIO(t *testing.T) {
@@ -54,6 +56,54 @@ func TestBadNamesAreRefusedBeforeAnyIO(t *testing.T) {
 	}
 	if log := fsys.Log(); len(log) != 0 {
 		t.Errorf("bad names reached the FS: %v", log)
+	}
+}
+
+// A cgroup whose cgroup.procs would lie beyond PATH_MAX could be made
+// but never looked into, killed or swept: Path refuses it, counting the
+// FS's root directory (the OS-backed FS's Dir) and the parent, at any
+// depth, and the longest name it accepts is created and reachable.
+func TestNamesBeyondPathMaxAreRefused(t *testing.T) {
+	plain, err := cgroupfs.Open(t.TempDir(), cgroupfs.PlainDirectory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	for _, fsys := range []cgroupfs.FS{newFake(), plain} {
+		m := cgroupfs.NewManager(fsys, "p")
+		// PATH_MAX (4096) holds the path, "/", an interface file name of
+		// up to 97 bytes (CGROUP_FILE_NAME_MAX less its NUL) and a NUL.
+		room := 4096 - len(m.ParentPath()) - len("/") - len("/") - 97 - 1
+		// Components of 200 bytes at most, as a plain directory has a
+		// NAME_MAX of 255 (cgroupfs has none).
+		deep := strings.Repeat(strings.Repeat("d", 199)+"/", room/200) + strings.Repeat("x", room%200)
+		names := []string{deep}
+		if fsys != cgroupfs.FS(plain) {
+			names = append(names, strings.Repeat("n", room))
+		}
+		for _, name := range names {
+			if len(name) != room {
+				t.Fatalf("test bug: name of %d bytes, want %d", len(name), room)
+			}
+			if err := m.CreateCgroup(name); err != nil {
+				t.Fatalf("%T: CreateCgroup of a %d-byte name, the longest that fits: %v", fsys, len(name), err)
+			}
+			// A plain directory has no cgroup.procs: list the cgroup there.
+			reach := func() error { _, err := m.Procs(name); return err }
+			if fsys == cgroupfs.FS(plain) {
+				reach = func() error { _, err := m.Children(name); return err }
+			}
+			if err := reach(); err != nil {
+				t.Errorf("%T: the cgroup of a %d-byte name, the longest that fits, cannot be reached: %v", fsys, len(name), err)
+			}
+			_, err := m.Path(name + "x")
+			if !errors.Is(err, cgroupfs.ErrInvalidName) || !strings.Contains(err.Error(), "PATH_MAX") {
+				t.Errorf("%T: Path of a %d-byte name = %v, want ErrInvalidName naming PATH_MAX", fsys, len(name)+1, err)
+			}
+		}
+		if err := m.CleanupAll(); err != nil {
+			t.Errorf("%T: CleanupAll: %v", fsys, err)
+		}
 	}
 }
 

@@ -17,14 +17,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// CgroupSuperMagic is the statfs f_type of a cgroup v2 filesystem
-// (CGROUP2_SUPER_MAGIC). Open refuses any other filesystem unless told
-// it serves a plain directory.
-const CgroupSuperMagic = 0x63677270
-
 // DefaultWriteTimeout bounds every OSFS.WriteFile unless WithWriteTimeout
-// says otherwise. ktstr uses the same 2 s: a cgroup write can block in the
-// kernel while a sched_ext scheduler is loaded or reconfigured.
+// says otherwise: a cgroup write can block in the kernel while a
+// sched_ext scheduler is loaded or reconfigured.
 const DefaultWriteTimeout = 2 * time.Second
 
 // ErrNotCgroup2 is wrapped by the error Open returns for a directory that
@@ -87,7 +82,7 @@ func PlainDirectory() Option {
 }
 
 // Open opens the directory path as the root of an OSFS. The directory must
-// be on a cgroup v2 filesystem (statfs magic CgroupSuperMagic), such as
+// be on a cgroup v2 filesystem (statfs magic unix.CGROUP2_SUPER_MAGIC), such as
 // the mountpoint Mountpoint returns or a cgroup below it, unless
 // PlainDirectory is given. A relative path is made absolute first; path
 // itself may contain symlinks, names given to the OSFS may not.
@@ -114,12 +109,11 @@ func Open(dir string, opts ...Option) (*OSFS, error) {
 			unix.Close(fd)
 			return nil, &fs.PathError{Op: "statfs", Path: abs, Err: err}
 		}
-		if st.Type != CgroupSuperMagic {
+		if st.Type != unix.CGROUP2_SUPER_MAGIC {
 			unix.Close(fd)
 			return nil, fmt.Errorf("cgroupfs: open %s: %w (statfs type %#x, cgroup2 is %#x): "+
-				"pass the cgroup2 mountpoint or a cgroup below it (cgroupfs.Mountpoint finds it; "+
-				"on hybrid hosts it is /sys/fs/cgroup/unified), or add cgroupfs.PlainDirectory() "+
-				"to serve a plain directory in tests", abs, ErrNotCgroup2, st.Type, CgroupSuperMagic)
+				"use the cgroup2 mountpoint or a cgroup below it (/proc/self/mountinfo lists it as type cgroup2; "+
+				"on hybrid hosts it is /sys/fs/cgroup/unified)", abs, ErrNotCgroup2, st.Type, unix.CGROUP2_SUPER_MAGIC)
 		}
 	}
 	return &OSFS{dir: abs, root: os.NewFile(uintptr(fd), abs), opts: o}, nil

@@ -55,7 +55,7 @@ func (m *Manager) remove(p string) error {
 		return nil
 	}
 	if !errors.Is(err, unix.EBUSY) {
-		return fmt.Errorf("cgroupfs: remove cgroup %s: %w%s", p, err, removeHint(err))
+		return fmt.Errorf("cgroupfs: remove cgroup %s: %w%s", p, err, hint(opRemove, err))
 	}
 	// EBUSY has two causes on cgroupfs: child cgroups and tasks (ktstr
 	// always blamed tasks). Children are not ours to remove here.
@@ -67,7 +67,7 @@ func (m *Manager) remove(p string) error {
 		return err
 	}
 	if err := m.drain(p); err != nil {
-		return fmt.Errorf("cgroupfs: remove cgroup %s: rmdir said busy and emptying it failed: %w", p, err)
+		return fmt.Errorf("cgroupfs: remove cgroup %s: rmdir said busy, and draining its tasks failed: %w", p, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), removeWaitEmpty)
 	defer cancel()
@@ -81,7 +81,7 @@ func (m *Manager) remove(p string) error {
 			return nil
 		}
 		if !errors.Is(err, unix.EBUSY) {
-			return fmt.Errorf("cgroupfs: remove cgroup %s after emptying it: %w%s", p, err, removeHint(err))
+			return fmt.Errorf("cgroupfs: remove cgroup %s after emptying it: %w%s", p, err, hint(opRemove, err))
 		}
 		if time.Now().Add(delay).After(deadline) {
 			break
@@ -90,16 +90,6 @@ func (m *Manager) remove(p string) error {
 	}
 	return fmt.Errorf("cgroupfs: remove cgroup %s: %w for %v after it was emptied; it now holds %s",
 		p, err, rmdirBudget, m.describe(p))
-}
-
-func removeHint(err error) string {
-	if errors.Is(err, unix.ENOTEMPTY) {
-		return "; this is a plain directory holding files, not a cgroup2 filesystem (rmdir of a cgroup never says ENOTEMPTY)"
-	}
-	if errors.Is(err, unix.ENOTDIR) {
-		return "; the name is an interface file, not a cgroup"
-	}
-	return accessHint(err)
 }
 
 // describe says what the cgroup p holds, for error messages: its

@@ -58,6 +58,7 @@ func (t *benchT) Logf(format string, args ...any) {
 }
 func (t *benchT) Errorf(format string, args ...any) { t.b.Errorf(format, args...) }
 func (t *benchT) Skipf(format string, args ...any)  { t.b.Skipf(format, args...) }
+func (t *benchT) Fatalf(format string, args ...any) { t.b.Fatalf(format, args...) }
 
 // runCleanups runs the collected cleanups LIFO and forgets them.
 func (t *benchT) runCleanups() {

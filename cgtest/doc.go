@@ -1,5 +1,5 @@
-// Package cgtest ties the lifetime of cgroups to a Go test: ktstr's
-// CgroupGroup guard, on t.Cleanup.
+// Package cgtest ties the lifetime of cgroups to a Go test, on
+// t.Cleanup.
 //
 // A test makes a Group with NewGroup and adds cgroups to it with
 // AddCgroup or AddCgroupNoCpuset. Each directory the group creates (the
@@ -23,7 +23,7 @@
 //
 // Layout and Group.Apply make a table of cgroup layouts one call per
 // subtest; SplitCPUs, OverlappingCPUs and LLCs derive their cpusets from
-// the CPUs at hand, as ktstr's scenarios do.
+// the CPUs at hand.
 //
 // Root gives a test its own uniquely named parent cgroup on the real
 // kernel (like t.TempDir) and skips the test with the exact reason when

@@ -18,3 +18,7 @@ func SetSysCPU(dir string) (restore func()) {
 	sysCPU = dir
 	return func() { sysCPU = old }
 }
+
+// MissingControllerHint exposes missingControllerHint to the tests of
+// Root's skip.
+var MissingControllerHint = missingControllerHint

@@ -462,8 +462,8 @@ var callHints = map[syscall.Errno]string{
 // The hint each errno of a failed rmdir must give in a warning.
 var rmdirHints = map[syscall.Errno]string{
 	unix.EBUSY:  "hint: teardown used up its budget",
-	unix.EACCES: "hint: permission denied",
-	unix.EPERM:  "hint: permission denied",
+	unix.EACCES: "hint: run as root, or in a cgroup subtree delegated to your user",
+	unix.EPERM:  "hint: run as root, or in a cgroup subtree delegated to your user",
 	unix.EROFS:  "hint: the cgroup filesystem is mounted read-only",
 }
 

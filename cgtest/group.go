@@ -13,14 +13,12 @@ import (
 	"github.com/cgguard/cgguard/cgroupfs"
 )
 
-// Group is a set of cgroups whose lifetime is bound to a test: ktstr's
-// CgroupGroup. Every cgroup it creates is removed when the test ends
+// Group is a set of cgroups whose lifetime is bound to a test. Every cgroup it creates is removed when the test ends
 // (see the package documentation for how). A Group is safe for use by
 // several goroutines; its methods are serialized.
 type Group struct {
 	t   T
-	ops cgroupfs.Ops
-	ext cgroupfs.Extended // nil when ops does not implement it
+	ops *cgroupfs.Manager
 	cfg config
 
 	// self is where the test process was when the group was made, so
@@ -36,13 +34,11 @@ type Group struct {
 	deadline time.Time       // end of the teardown budget, once begun
 }
 
-// NewGroup returns an empty group bound to t, acting through ops. It
-// does no cgroup I/O. When ops implements cgroupfs.Extended (as
-// cgroupfs.Manager does), the group knows which directories it created,
-// removes untracked children, and kills tasks; with a plain Ops it
-// tracks only the names it was asked for, cannot tell whether they
-// existed before, and empties cgroups with ops.RemoveCgroup alone.
-func NewGroup(t T, ops cgroupfs.Ops, opts ...Option) *Group {
+// NewGroup returns an empty group bound to t, acting through ops: a
+// Manager on the kernel (see Root) or on a fake FS such as fakefs. It
+// does no cgroup I/O. A nil ops fails the test at the call (t.Fatalf);
+// if Fatalf returns (a fake T), the group refuses every method.
+func NewGroup(t T, ops *cgroupfs.Manager, opts ...Option) *Group {
 	t.Helper()
 	g := &Group{
 		t:       t,
@@ -51,12 +47,14 @@ func NewGroup(t T, ops cgroupfs.Ops, opts ...Option) *Group {
 		tracked: make(map[string]bool),
 		killed:  make(map[string]bool),
 	}
-	g.ext, _ = ops.(cgroupfs.Extended)
-	if g.ext != nil {
-		if _, real := g.ext.FS().(cgroupfs.DirOpener); real {
-			// Only a real cgroupfs can hold the test process.
-			g.self = whereAmI()
-		}
+	if ops == nil {
+		t.Fatalf("cgtest: NewGroup: the Manager is nil; pass cgtest.Root(t), or cgroupfs.NewManager on a fake FS")
+		g.ended = true
+		return g
+	}
+	if _, real := ops.FS().(cgroupfs.DirOpener); real {
+		// Only a real cgroupfs can hold the test process.
+		g.self = whereAmI()
 	}
 	// Registered before any cgroup's cleanup, so it runs after all of
 	// them: from then on the group refuses new work.
@@ -69,7 +67,7 @@ func NewGroup(t T, ops cgroupfs.Ops, opts ...Option) *Group {
 }
 
 // AddCgroup creates the cgroup name (a slash-separated name relative to
-// the parent of the Ops, like "workers/0") and writes cpus to its
+// the Manager's parent, like "workers/0") and writes cpus to its
 // cpuset.cpus.
 //
 // Every directory it creates is tracked the moment its mkdir succeeds:
@@ -82,10 +80,10 @@ func NewGroup(t T, ops cgroupfs.Ops, opts ...Option) *Group {
 // the group already created again only writes cpus again. Adding the
 // name of a cgroup that existed before the group created it fails with
 // an error wrapping fs.ErrExist, as the group never removes what it did
-// not create (with a plain Ops this cannot be told, see NewGroup).
+// not create.
 func (g *Group) AddCgroup(name string, cpus cgroupfs.CPUSet) error {
 	g.t.Helper()
-	if err := checkName(name); err != nil {
+	if err := g.check(name); err != nil {
 		return fmt.Errorf("cgtest: add cgroup: %w", err)
 	}
 	if cpus.IsEmpty() {
@@ -99,10 +97,19 @@ func (g *Group) AddCgroup(name string, cpus cgroupfs.CPUSet) error {
 // errors are those of AddCgroup.
 func (g *Group) AddCgroupNoCpuset(name string) error {
 	g.t.Helper()
-	if err := checkName(name); err != nil {
+	if err := g.check(name); err != nil {
 		return fmt.Errorf("cgtest: add cgroup: %w", err)
 	}
 	return g.add(name, nil)
+}
+
+// check refuses, before any I/O, a name the Manager cannot reach and a
+// name cgroupfs.CheckName refuses for a new cgroup.
+func (g *Group) check(name string) error {
+	if _, err := g.ops.Path(name); err != nil {
+		return err
+	}
+	return cgroupfs.CheckName(name)
 }
 
 func (g *Group) add(name string, cpus *cgroupfs.CPUSet) error {
@@ -111,13 +118,7 @@ func (g *Group) add(name string, cpus *cgroupfs.CPUSet) error {
 	if g.ended {
 		return fmt.Errorf("cgtest: add cgroup %q: %w", name, ErrTestEnded)
 	}
-	var err error
-	if g.ext != nil {
-		err = g.createExtended(name)
-	} else {
-		err = g.createPlain(name)
-	}
-	if err != nil {
+	if err := g.create(name); err != nil {
 		return err
 	}
 	if cpus != nil {
@@ -128,15 +129,15 @@ func (g *Group) add(name string, cpus *cgroupfs.CPUSet) error {
 	return nil
 }
 
-// createExtended makes each missing level of name with its own mkdir,
+// create makes each missing level of name with its own mkdir,
 // so that EEXIST tells, without a race, which levels existed before
 // (those are never tracked). Then ops.CreateCgroup, which is
 // idempotent, does what else a Manager does on creation (enabling
 // cpuset on the levels above).
-func (g *Group) createExtended(name string) error {
-	fsys := g.ext.FS()
+func (g *Group) create(name string) error {
+	fsys := g.ops.FS()
 	for i, level := range levels(name) {
-		p, err := g.ext.Path(level)
+		p, err := g.ops.Path(level)
 		if err != nil {
 			return fmt.Errorf("cgtest: add cgroup %q: %w", name, err)
 		}
@@ -149,9 +150,9 @@ func (g *Group) createExtended(name string) error {
 				return fmt.Errorf("cgtest: add cgroup %q: %s already exists and this group did not create it, so it would not remove it either: %w; choose another name, or remove the stale cgroup first", name, p, err)
 			}
 		case errors.Is(err, fs.ErrNotExist) && i == 0:
-			return fmt.Errorf("cgtest: add cgroup %q: the parent cgroup %s does not exist: %w; create it first (Ops.Setup) or use cgtest.Root", name, g.ops.ParentPath(), err)
+			return fmt.Errorf("cgtest: add cgroup %q: the parent cgroup %s does not exist: %w; create it first (Manager.Setup) or use cgtest.Root", name, g.ops.ParentPath(), err)
 		default:
-			return fmt.Errorf("cgtest: add cgroup %q: mkdir %s: %w%s", name, p, err, shortHint(err))
+			return fmt.Errorf("cgtest: add cgroup %q: %w%s", name, err, shortHint(err))
 		}
 	}
 	if g.nothingToEnable(name) {
@@ -164,19 +165,15 @@ func (g *Group) createExtended(name string) error {
 }
 
 // nothingToEnable reports whether ops.CreateCgroup(name) would do
-// nothing once every level of name exists: true when ops is a
-// cgroupfs.Manager (whose CreateCgroup then only enables cpuset in the
-// levels above each level) and the Manager's parent does not offer
-// cpuset in its cgroup.controllers, as then no level beneath it can
-// (a cgroup offers only what its parent enables). One read then
-// replaces a read, a mkdir and a listing per level: creation costs
-// about one mkdir, as it should (see BENCHMARKS.md). Any doubt (another
-// Ops, an unreadable file) says false.
+// nothing once every level of name exists: CreateCgroup then only
+// enables cpuset in the levels above each level, and when the Manager's
+// parent does not offer cpuset in its cgroup.controllers no level
+// beneath it can (a cgroup offers only what its parent enables). One
+// read then replaces a read, a mkdir and a listing per level: creation
+// costs about one mkdir (see BENCHMARKS.md). Any doubt (an unreadable
+// file) says false.
 func (g *Group) nothingToEnable(name string) bool {
-	if _, ok := g.ops.(*cgroupfs.Manager); !ok {
-		return false
-	}
-	p, err := g.ext.Path(levels(name)[0])
+	p, err := g.ops.Path(levels(name)[0])
 	if err != nil {
 		return false
 	}
@@ -184,21 +181,8 @@ func (g *Group) nothingToEnable(name string) bool {
 	if parent := path.Dir(p); parent != "." {
 		file = parent + "/" + file
 	}
-	data, err := g.ext.FS().ReadFile(file)
+	data, err := g.ops.FS().ReadFile(file)
 	return err == nil && !slices.Contains(strings.Fields(string(data)), "cpuset")
-}
-
-// createPlain tracks name before asking ops to create it: removing a
-// cgroup that was never made is harmless (RemoveCgroup ignores a
-// missing one), leaking one that was half made is not.
-func (g *Group) createPlain(name string) error {
-	if !g.tracked[name] {
-		g.track(name)
-	}
-	if err := g.ops.CreateCgroup(name); err != nil {
-		return fmt.Errorf("cgtest: add cgroup %q (the name stays tracked and is removed when the test ends): %w", name, err)
-	}
-	return nil
 }
 
 // track records name and registers its removal. g.mu is held.
@@ -216,16 +200,15 @@ func (g *Group) track(name string) {
 // Names returns every cgroup the group created and removes at the end of
 // the test, in the order they were created: a nested name's missing
 // levels come before it ("a/b" alone gives "a", "a/b"). Levels that
-// existed before are not listed. With a plain Ops (see NewGroup) it is
-// the names added, in the order first added.
+// existed before are not listed.
 func (g *Group) Names() []string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return append([]string(nil), g.names...)
 }
 
-// display returns the path of name for messages: the Ops' parent path
-// joined with name.
+// display returns the path of name for messages: the Manager's parent
+// path joined with name.
 func (g *Group) display(name string) string {
 	return path.Join(g.ops.ParentPath(), name)
 }

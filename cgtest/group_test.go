@@ -15,6 +15,8 @@ import (
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/fakefs"
 	"github.com/google/go-cmp/cmp"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 var cpus01 = cgroupfs.NewCPUSet(0, 1)
@@ -53,36 +55,41 @@ func TestTeardownRemovesEverythingInReverseOrder(t *testing.T) {
 // parent added after its child first (EBUSY). Here both are removed,
 // deepest first, and a level that existed before stays.
 func TestNestedNamesTrackImplicitParentsDeepestFirst(t *testing.T) {
-	for _, tc := range []struct {
-		desc string
-		ops  func(*cgroupfs.Manager) cgroupfs.Ops
-	}{
-		{"Extended", func(m *cgroupfs.Manager) cgroupfs.Ops { return m }},
-		{"plain Ops", func(m *cgroupfs.Manager) cgroupfs.Ops { return plainOps{m} }},
-	} {
-		t.Run(tc.desc, func(t *testing.T) {
-			f := newFixture(t)
-			if err := f.fs.Mkdir("test/keep"); err != nil {
-				t.Fatal(err)
-			}
-			rec := newRecorder(t.Name())
-			g := cgtest.NewGroup(rec, tc.ops(f.mgr))
-			// The child first, then its parent's own name.
-			for _, n := range []string{"a/b/c", "a", "keep/x"} {
-				if err := g.AddCgroupNoCpuset(n); err != nil {
-					t.Fatalf("AddCgroupNoCpuset(%q): %v", n, err)
-				}
-			}
-			rec.Finish()
-			if diff := cmp.Diff([]string{"test", "test/keep"}, f.cgroups()); diff != "" {
-				t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
-			}
-			mustNotContain(t, "rmdir log", f.ops(fakefs.OpRmdir), "EBUSY")
-			if logs := rec.Logs(); len(logs) != 0 {
-				t.Errorf("teardown logged warnings, want none:\n%s", strings.Join(logs, "\n"))
-			}
-		})
+	f := newFixture(t)
+	if err := f.fs.Mkdir("test/keep"); err != nil {
+		t.Fatal(err)
 	}
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, f.mgr)
+	// The child first, then its parent's own name.
+	for _, n := range []string{"a/b/c", "a", "keep/x"} {
+		if err := g.AddCgroupNoCpuset(n); err != nil {
+			t.Fatalf("AddCgroupNoCpuset(%q): %v", n, err)
+		}
+	}
+	rec.Finish()
+	if diff := cmp.Diff([]string{"test", "test/keep"}, f.cgroups()); diff != "" {
+		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
+	}
+	mustNotContain(t, "rmdir log", f.ops(fakefs.OpRmdir), "EBUSY")
+	if logs := rec.Logs(); len(logs) != 0 {
+		t.Errorf("teardown logged warnings, want none:\n%s", strings.Join(logs, "\n"))
+	}
+}
+
+// A nil Manager, untyped or typed, fails the test at NewGroup's call
+// with a message saying what to pass, and the group it returns to a T
+// whose Fatalf returns refuses work instead of crashing later in a
+// cleanup.
+func TestNewGroupWithNilManagerFailsAtTheCall(t *testing.T) {
+	var typedNil *cgroupfs.Manager
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, typedNil)
+	errs := rec.Errors()
+	assert.Assert(t, is.Len(errs, 1))
+	assert.Assert(t, is.Contains(errs[0], "the Manager is nil"))
+	assert.ErrorContains(t, g.AddCgroupNoCpuset("a"), "Manager is nil")
+	rec.Finish()
 }
 
 func TestNamesListsCreatedLevelsInOrder(t *testing.T) {
@@ -264,14 +271,14 @@ func TestBadNamesFailBeforeAnyIO(t *testing.T) {
 	defer rec.Finish()
 	g := cgtest.NewGroup(rec, f.mgr)
 	before := len(f.fs.Log())
-	for _, name := range []string{"", "/abs", "a/", "a//b", "./a", "a/..", "../escape", "a/../../b", "nul\x00", "new\nline", "cgroup.procs", "a/cgroup.kill", strings.Repeat("x", 4096)} {
-		if err := g.AddCgroupNoCpuset(name); !errors.Is(err, cgtest.ErrInvalidName) || !errors.Is(err, fs.ErrInvalid) {
+	for _, name := range []string{"", "/abs", "a/", "a//b", "./a", "a/..", "../escape", "a/../../b", "nul\x00", "new\nline", "cgroup.procs", "a/cgroup.kill", "memory.max", "a/cpu.weight", strings.Repeat("x", 4096)} {
+		if err := g.AddCgroupNoCpuset(name); !errors.Is(err, cgroupfs.ErrInvalidName) || !errors.Is(err, fs.ErrInvalid) {
 			t.Errorf("AddCgroupNoCpuset(%q) = %v, want an error wrapping ErrInvalidName", name, err)
 		}
-		if err := g.AddCgroup(name, cpus01); !errors.Is(err, cgtest.ErrInvalidName) {
+		if err := g.AddCgroup(name, cpus01); !errors.Is(err, cgroupfs.ErrInvalidName) {
 			t.Errorf("AddCgroup(%q) = %v, want an error wrapping ErrInvalidName", name, err)
 		}
-		if err := g.Apply(cgtest.Layout{{Name: "fine"}, {Name: name}}); !errors.Is(err, cgtest.ErrInvalidName) {
+		if err := g.Apply(cgtest.Layout{{Name: "fine"}, {Name: name}}); !errors.Is(err, cgroupfs.ErrInvalidName) {
 			t.Errorf("Apply with %q = %v, want an error wrapping ErrInvalidName", name, err)
 		}
 	}
@@ -432,7 +439,7 @@ func TestKillAndStartRefusals(t *testing.T) {
 	if err := g.Start("never/added", exec.Command("true")); err == nil || errors.Is(err, cgtest.ErrKilledCgroup) {
 		t.Errorf("Start into a cgroup the group did not create = %v, want an error", err)
 	}
-	if err := g.Start("../x", exec.Command("true")); !errors.Is(err, cgtest.ErrInvalidName) {
+	if err := g.Start("../x", exec.Command("true")); !errors.Is(err, cgroupfs.ErrInvalidName) {
 		t.Errorf("Start with a bad name = %v, want ErrInvalidName", err)
 	}
 	if err := g.Kill("never/added"); err == nil {
@@ -464,31 +471,6 @@ func TestBudgetUsedUpStillTriesTheRest(t *testing.T) {
 	}
 }
 
-// With a plain Ops, tasks are drained by RemoveCgroup and the cgroups
-// removed; nothing is reported.
-func TestPlainOpsWithTasks(t *testing.T) {
-	f := newFixture(t)
-	rec := newRecorder(t.Name())
-	g := cgtest.NewGroup(rec, plainOps{f.mgr}, cgtest.Strict())
-	if err := g.AddCgroup("a/b", cpus01); err != nil {
-		t.Fatal(err)
-	}
-	pid, err := f.fs.Spawn("test/a/b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec.Finish()
-	if got := append(rec.Logs(), rec.Errors()...); len(got) != 0 {
-		t.Errorf("teardown reported, want silence:\n%s", strings.Join(got, "\n"))
-	}
-	if diff := cmp.Diff([]string{"test", "test/a"}, f.cgroups()); diff != "" {
-		t.Errorf("cgroups after teardown (-want +got), a plain Ops tracks only what it was asked for:\n%s", diff)
-	}
-	if !slices.Contains(f.fs.Pids("."), pid) {
-		t.Errorf("pid %d was not drained to the root", pid)
-	}
-}
-
 // A mkdir that fails halfway down a nested name leaves the levels made
 // so far tracked, and they are removed.
 func TestFailedMkdirKeepsUpperLevelsTracked(t *testing.T) {
@@ -499,6 +481,12 @@ func TestFailedMkdirKeepsUpperLevelsTracked(t *testing.T) {
 	err := g.AddCgroupNoCpuset("a/b/c")
 	if !errors.Is(err, errnoEACCES) || !strings.Contains(err.Error(), "Delegate=yes") {
 		t.Errorf("AddCgroupNoCpuset with a refused mkdir = %v, want EACCES and the delegation hint", err)
+	}
+	// Context once: the path, the errno and the advice each appear once.
+	for _, once := range []string{"mkdir test/a/b/c", "permission denied", "Delegate=yes"} {
+		if n := strings.Count(err.Error(), once); n != 1 {
+			t.Errorf("AddCgroupNoCpuset error says %q %d times, want once: %v", once, n, err)
+		}
 	}
 	if diff := cmp.Diff([]string{"a", "a/b"}, g.Names()); diff != "" {
 		t.Errorf("Names (-want +got):\n%s", diff)

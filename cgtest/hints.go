@@ -22,10 +22,6 @@ const (
 		"they could not be removed first (see the warnings about them), or something keeps creating them (a scheduler, a workload)"
 	hintBusyGone = "the kernel said EBUSY, yet no task and no child cgroup is visible any more: tasks were still exiting; " +
 		"a larger cgtest.Budget gives them time"
-	hintAccess = "permission denied%s: run the test as root, or in a cgroup subtree delegated to your user, " +
-		"for example: systemd-run --user --scope -p Delegate=yes go test ./..."
-	hintReadOnly = "the cgroup filesystem is mounted read-only, as inside a container that was not given a writable cgroup namespace: " +
-		"run it with a writable /sys/fs/cgroup (a private cgroup namespace with delegation, or --privileged), or test against fakefs"
 	hintTimeout = "teardown used up its budget%s; raise it with cgtest.Budget, or look for a task stuck in the kernel (state D) " +
 		"or a cgroupfs write blocked by a scheduler being reconfigured"
 	hintOther = "the cgroup is left behind; once it is empty, remove it with rmdir(1) (never rm -r: cgroupfs files cannot be unlinked)"
@@ -71,20 +67,27 @@ func (g *Group) hint(name string, err error) string {
 		}
 		return fmt.Sprintf(hintTimeout, state)
 	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
-		return fmt.Sprintf(hintAccess, g.describeOwner(name))
+		return adviceOnce(err, "permission denied") + g.describeOwner(name)
 	case errors.Is(err, unix.EROFS):
-		return hintReadOnly
+		return adviceOnce(err, "the cgroup filesystem is mounted read-only")
 	}
 	return hintOther
 }
 
-// shortHint is the one-line cause appended to an error of AddCgroup.
+// adviceOnce returns cgroupfs's advice for err, or short when the error
+// chain already gives it (a cgroupfs error does): a fact is said once.
+func adviceOnce(err error, short string) string {
+	h := cgroupfs.Hint(err)
+	if h == "" || strings.Contains(err.Error(), h) {
+		return short + " (the error says what to try)"
+	}
+	return h
+}
+
+// shortHint is cgroupfs's advice for err, as "; advice", or "".
 func shortHint(err error) string {
-	switch {
-	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
-		return " (permission denied: run as root, or in a delegated subtree: systemd-run --user --scope -p Delegate=yes)"
-	case errors.Is(err, unix.EROFS):
-		return " (the cgroup filesystem is read-only, as in a container without a writable cgroup namespace)"
+	if h := cgroupfs.Hint(err); h != "" {
+		return "; " + h
 	}
 	return ""
 }
@@ -102,10 +105,7 @@ func (g *Group) describeBusy(name string) string {
 
 // children returns the paths of the child cgroups of name, for messages.
 func (g *Group) children(name string) []string {
-	if g.ext == nil {
-		return nil
-	}
-	kids, err := g.ext.Children(name)
+	kids, err := g.ops.Children(name)
 	if err != nil {
 		return nil
 	}
@@ -118,16 +118,13 @@ func (g *Group) children(name string) []string {
 // describeTasks lists the tasks in name and beneath it, each with its
 // command name and state from /proc, or "" when there are none.
 func (g *Group) describeTasks(name string) string {
-	if g.ext == nil {
-		return ""
-	}
 	tree, err := g.subtree(name)
 	if err != nil {
 		tree = []string{name}
 	}
 	var parts []string
 	for _, c := range tree {
-		pids, _ := g.ext.Procs(c)
+		pids, _ := g.ops.Procs(c)
 		for _, pid := range pids {
 			where := ""
 			if c != name {
@@ -185,14 +182,11 @@ func processState(pid int) string {
 // describeOwner says who owns name's directory and who we are, when the
 // FS is a real directory; otherwise "".
 func (g *Group) describeOwner(name string) string {
-	if g.ext == nil {
-		return ""
-	}
-	dirFS, ok := g.ext.FS().(interface{ Dir() string })
+	dirFS, ok := g.ops.FS().(interface{ Dir() string })
 	if !ok {
 		return ""
 	}
-	p, err := g.ext.Path(name)
+	p, err := g.ops.Path(name)
 	if err != nil {
 		return ""
 	}
@@ -207,5 +201,5 @@ func (g *Group) describeOwner(name string) string {
 	if !ok {
 		return ""
 	}
-	return fmt.Sprintf(" (%s is owned by uid %s, and this process runs as uid %d)", dir, strconv.FormatUint(uint64(st.Uid), 10), os.Geteuid())
+	return fmt.Sprintf("; %s is owned by uid %s, and this process runs as uid %d", dir, strconv.FormatUint(uint64(st.Uid), 10), os.Geteuid())
 }

@@ -6,8 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/fakefs"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // Every teardown failure is one warning naming the cgroup, carrying the
@@ -22,7 +25,7 @@ func TestTeardownFaultsGiveOneHintedWarningEach(t *testing.T) {
 		setup: func(t *testing.T, f fixture) {
 			f.fs.Fail(fakefs.OpRmdir, "test/a", errnoEACCES, -1)
 		},
-		want: []string{"cgroup /test/a:", "permission denied", "hint: permission denied", "systemd-run --user --scope -p Delegate=yes"},
+		want: []string{"cgroup /test/a:", "permission denied", "hint: run as root", "systemd-run --user --scope -p Delegate=yes"},
 	}, {
 		desc: "EROFS",
 		setup: func(t *testing.T, f fixture) {
@@ -77,7 +80,7 @@ func TestTeardownFaultsGiveOneHintedWarningEach(t *testing.T) {
 			}
 			f.fs.Fail(fakefs.OpReadDir, "test/a", errnoEACCES, -1)
 		},
-		want: []string{"cgroup /test/a:", "permission denied", "hint: permission denied"},
+		want: []string{"cgroup /test/a:", "permission denied", "hint: permission denied (the error says what to try)", "Delegate=yes"},
 	}, {
 		desc: "a cgroupfs call that never returns",
 		setup: func(t *testing.T, f fixture) {
@@ -163,4 +166,18 @@ func TestTeardownSurvivesDegradedFilesystem(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Root's skip for a missing controller never tells a test to write the
+// cgroup2 mount's root, which is host-wide; elsewhere it says which
+// file enables it.
+func TestMissingControllerHintNeverAdvisesWritingTheMountRoot(t *testing.T) {
+	mnt, err := cgroupfs.Mountpoint()
+	if err != nil {
+		t.Skipf("no cgroup2 mount to compare with: %v", err)
+	}
+	atRoot := cgtest.MissingControllerHint(mnt, "cpuset")
+	assert.Assert(t, is.Contains(atRoot, "not a test's"))
+	assert.Assert(t, !strings.Contains(atRoot, "write"), "hint for the mount root advises a write: %q", atRoot)
+	assert.Assert(t, is.Contains(cgtest.MissingControllerHint(mnt+"/mine", "cpuset"), `write "+cpuset" to its cgroup.subtree_control`))
 }

@@ -9,7 +9,7 @@ import (
 // Spec is one cgroup of a Layout.
 type Spec struct {
 	// Name is the cgroup's slash-separated name, relative to the parent
-	// of the Ops ("a", "a/b").
+	// of the Manager ("a", "a/b").
 	Name string
 	// CPUs is written to cpuset.cpus; when empty, the cgroup inherits
 	// its parent's CPUs (AddCgroupNoCpuset).
@@ -31,7 +31,7 @@ type Layout []Spec
 func (g *Group) Apply(l Layout) error {
 	g.t.Helper()
 	for _, s := range l {
-		if err := checkName(s.Name); err != nil {
+		if err := g.check(s.Name); err != nil {
 			return fmt.Errorf("cgtest: apply layout: %w", err)
 		}
 	}

@@ -1,35 +1,30 @@
 package cgtest
 
-import (
-	"fmt"
-	"time"
-)
+import "time"
 
-// Policy says how teardown empties a cgroup that still holds tasks.
-type Policy int
+// Policy says how teardown empties a cgroup that still holds tasks. Its
+// only values are Kill and Drain: no other can be made, so teardown
+// never has to guess what an unknown one means.
+type Policy struct{ drain bool }
 
-const (
-	// Kill, the default, kills every task in the cgroup and its
-	// descendants (cgroup.kill) and waits for the kernel to report the
-	// cgroup empty. It needs an Ops that implements cgroupfs.Extended;
-	// with a plain Ops teardown drains instead.
-	Kill Policy = iota
+var (
+	// Kill, the default (and the zero Policy), kills every task in the
+	// cgroup and its descendants (cgroup.kill) and waits for the kernel
+	// to report the cgroup empty.
+	Kill = Policy{}
 	// Drain moves every task out of the cgroup and its descendants with
-	// Ops.DrainTasks (to wherever the Ops drains to; see
+	// Manager.DrainTasks (to wherever the Manager drains to; see
 	// cgroupfs.DrainTo) and waits for the cgroup to be empty. The tasks
 	// keep running.
-	Drain
+	Drain = Policy{drain: true}
 )
 
 // String returns "kill" or "drain".
 func (p Policy) String() string {
-	switch p {
-	case Kill:
-		return "kill"
-	case Drain:
+	if p.drain {
 		return "drain"
 	}
-	return fmt.Sprintf("Policy(%d)", int(p))
+	return "kill"
 }
 
 // DefaultBudget is how long the teardown of one Group may take in total,
@@ -60,14 +55,9 @@ func newConfig(opts []Option) config {
 }
 
 // WithPolicy sets how teardown empties a cgroup that still holds tasks:
-// Kill (the default) or Drain. An unknown policy is treated as Kill.
+// Kill (the default) or Drain.
 func WithPolicy(p Policy) Option {
-	return func(c *config) {
-		if p != Drain {
-			p = Kill
-		}
-		c.policy = p
-	}
+	return func(c *config) { c.policy = p }
 }
 
 // Strict makes every teardown failure a test failure (t.Errorf) instead

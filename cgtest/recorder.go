@@ -17,7 +17,7 @@ type Recorder struct {
 	// roots); empty means "Recorder".
 	TestName string
 	// Out, when not nil, also receives each message as a line
-	// "log: ...", "error: ..." or "skip: ...".
+	// "log: ...", "error: ...", "fatal: ..." or "skip: ...".
 	Out io.Writer
 
 	mu       sync.Mutex
@@ -53,6 +53,9 @@ func (r *Recorder) Logf(format string, args ...any) { r.record(&r.logs, "log", f
 // Errorf records an error (cgtest's warnings under Strict).
 func (r *Recorder) Errorf(format string, args ...any) { r.record(&r.errs, "error", format, args) }
 
+// Fatalf records an error, like Errorf. Unlike testing's, it returns.
+func (r *Recorder) Fatalf(format string, args ...any) { r.record(&r.errs, "fatal", format, args) }
+
 // Skipf records a skip. Unlike testing's, it returns: the caller goes on
 // (cgtest.Root then returns nil).
 func (r *Recorder) Skipf(format string, args ...any) { r.record(&r.skips, "skip", format, args) }
@@ -86,7 +89,8 @@ func (r *Recorder) Finish() {
 // Logs returns the log messages recorded so far, in order.
 func (r *Recorder) Logs() []string { return r.copyOf(&r.logs) }
 
-// Errors returns the errors recorded so far, in order.
+// Errors returns the errors recorded so far (Errorf and Fatalf), in
+// order.
 func (r *Recorder) Errors() []string { return r.copyOf(&r.errs) }
 
 // Skips returns the skip messages recorded so far, in order.

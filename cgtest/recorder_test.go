@@ -54,10 +54,6 @@ func (f fixture) ops(op fakefs.Op) []string {
 	return out
 }
 
-// plainOps hides every method of a Manager but those of cgroupfs.Ops,
-// as a user's own Ops would.
-type plainOps struct{ cgroupfs.Ops }
-
 func mustNotContain(t *testing.T, what string, lines []string, sub string) {
 	t.Helper()
 	for _, l := range lines {

@@ -68,7 +68,9 @@ var rootSeq atomic.Int64
 //
 // The first Root of a process in a directory also reclaims what dead
 // test runs left there (see Sweep): roots whose owner process is gone,
-// never a live run's or a foreign cgroup. What it reclaimed is logged.
+// never a live run's, a foreign cgroup, or a root kept with
+// TEST_NOCLEANUP=true (those stay until an explicit Sweep or cgguard
+// sweep). What it reclaimed is logged.
 //
 // Root skips the test (t.Skipf) with the exact reason when cgroups
 // cannot be made here: no cgroup2 mount, the directory is not cgroup2,
@@ -100,13 +102,16 @@ func Root(t T, opts ...RootOption) *cgroupfs.Manager {
 		return nil
 	}
 	name := RootName(owner, t.Name(), int(rootSeq.Add(1)))
+	if keepAll() {
+		name += keptSuffix // so that no later run's Root reclaims it
+	}
 	guard := NewGroup(t, cgroupfs.NewManager(baseFS, "."), cfg.groupOpts...)
 	if err := guard.adopt(name); err != nil {
 		t.Skipf("cgtest: cannot create test cgroups under %s: %v", base, err)
 		return nil
 	}
 	dir := filepath.Join(base, name)
-	if reason := enableAll(baseFS, name, cfg.controllers, t); reason != "" {
+	if reason := enableAll(baseFS, base, name, cfg.controllers, t); reason != "" {
 		t.Skipf("cgtest: %s", reason)
 		return nil
 	}
@@ -141,7 +146,7 @@ func rootBase(cfg rootConfig) (dir, reason string) {
 }
 
 // adopt creates the top-level cgroup name with a single mkdir, tracking
-// it like AddCgroupNoCpuset does, but without Ops.CreateCgroup: that
+// it like AddCgroupNoCpuset does, but without Manager.CreateCgroup: that
 // would enable cpuset in the level above, which for a per-test root is
 // the cgroup2 mount's root, a host-wide setting a test must not change.
 func (g *Group) adopt(name string) error {
@@ -150,8 +155,8 @@ func (g *Group) adopt(name string) error {
 	if g.ended {
 		return ErrTestEnded
 	}
-	if err := g.ext.FS().Mkdir(name); err != nil {
-		return fmt.Errorf("mkdir %s: %w%s", g.display(name), err, shortHint(err))
+	if err := g.ops.FS().Mkdir(name); err != nil {
+		return fmt.Errorf("%w%s", err, shortHint(err))
 	}
 	g.track(name)
 	return nil
@@ -162,7 +167,7 @@ func (g *Group) adopt(name string) error {
 // combined write fails whole when one controller is refused). It returns
 // the reason to skip when a required controller is missing or cannot be
 // enabled, and logs the failure to enable any other.
-func enableAll(fsys cgroupfs.FS, name string, required []string, t T) string {
+func enableAll(fsys cgroupfs.FS, base, name string, required []string, t T) string {
 	t.Helper()
 	data, err := fsys.ReadFile(name + "/cgroup.controllers")
 	if err != nil {
@@ -171,7 +176,7 @@ func enableAll(fsys cgroupfs.FS, name string, required []string, t T) string {
 	avail := strings.Fields(string(data))
 	for _, c := range required {
 		if !slices.Contains(avail, c) {
-			return fmt.Sprintf("the %s controller is not available to new cgroups here (the per-test root %s offers %q): enable it in the cgroup.subtree_control of the directory above, or, on a hybrid host where %s is bound to a cgroup v1 hierarchy, run in a VM or on a host with a unified cgroup2 hierarchy", c, name, strings.Join(avail, " "), c)
+			return fmt.Sprintf("the %s controller is not available to new cgroups here (the per-test root %s offers %q, which its parent enables): %s", c, name, strings.Join(avail, " "), missingControllerHint(base, c))
 		}
 	}
 	for _, c := range avail {
@@ -189,6 +194,16 @@ func enableAll(fsys cgroupfs.FS, name string, required []string, t T) string {
 	return ""
 }
 
+// missingControllerHint says how to get controller c enabled in the
+// cgroup.subtree_control of base, the directory per-test roots are made
+// in. The cgroup2 mount's root is host-wide: a test never writes it.
+func missingControllerHint(base, c string) string {
+	if mnt, err := cgroupfs.Mountpoint(); err == nil && filepath.Clean(base) == filepath.Clean(mnt) {
+		return fmt.Sprintf("%s is the root of the cgroup2 mount, whose controllers are the host's to choose, not a test's; run in a VM (cmd/cgvm), or set %s to a cgroup that enables %s for its children (on a hybrid host where %s is bound to cgroup v1, only a VM or a unified host has it)", base, ParentEnv, c, c)
+	}
+	return fmt.Sprintf("enable it for the children of %s (write \"+%s\" to its cgroup.subtree_control), or set %s to a cgroup that does", base, c, ParentEnv)
+}
+
 // swept records the directories this process has swept, so that a
 // suite of many tests pays for the sweep once per directory.
 var swept sync.Map
@@ -200,8 +215,11 @@ func sweepOnce(t T, base string, fsys cgroupfs.FS) {
 	if _, done := swept.LoadOrStore(base, true); done {
 		return
 	}
-	rep, err := Sweep(fsys, ".")
-	if err != nil || rep.Count(SweepStale)+rep.Count(SweepUnknown) > 0 {
-		t.Logf("cgtest: reclaimed the per-test roots of dead test runs under %s (listing error: %v):\n%s", base, err, rep)
+	rep, err := sweep(fsys, ".", sweepConfig{budget: DefaultBudget, skipKept: true})
+	switch {
+	case err != nil:
+		t.Logf("cgtest: could not look for the per-test roots of dead test runs under %s: %v", base, err)
+	case rep.Count(SweepStale)+rep.Count(SweepUnknown) > 0:
+		t.Logf("cgtest: reclaimed the per-test roots of dead test runs under %s:\n%s", base, rep)
 	}
 }

@@ -44,27 +44,27 @@ var clone3Refused = sync.OnceValue(func() bool {
 // (SysProcAttr.UseCgroupFD, Linux 5.7 and later): it is in the cgroup
 // before its first instruction. Where clone3 is refused (ENOSYS or
 // EPERM, as under some seccomp policies; probed once per process), Start
-// starts cmd normally and then moves it with ops.MoveTask; the child
+// starts cmd normally and then moves it with Manager.MoveTask; the child
 // then runs briefly outside the cgroup, and if the move fails it is
 // killed and reaped. cmd.SysProcAttr is created if nil; UseCgroupFD and
 // CgroupFD are overwritten.
 //
 // Start fails before starting anything when name is invalid, was not
 // created by the group, the test has ended (ErrTestEnded), cgroup.kill
-// was written to it (ErrKilledCgroup), or the Ops' FS cannot open
+// was written to it (ErrKilledCgroup), or the Manager's FS cannot open
 // directories (fakefs: its cgroups cannot hold real processes). The
 // kernel refuses a cgroup whose cgroup.subtree_control is not empty
 // (EBUSY: the no-internal-process rule) and a removed one (ENOENT).
 func (g *Group) Start(name string, cmd *exec.Cmd) error {
 	g.t.Helper()
-	if err := checkName(name); err != nil {
+	if err := g.check(name); err != nil {
 		return fmt.Errorf("cgtest: start in cgroup: %w", err)
 	}
 	opener, err := g.startCheck(name)
 	if err != nil {
 		return err
 	}
-	p, err := g.ext.Path(name)
+	p, err := g.ops.Path(name)
 	if err != nil {
 		return fmt.Errorf("cgtest: start %s in cgroup %q: %w", cmd.Path, name, err)
 	}
@@ -100,12 +100,9 @@ func (g *Group) startCheck(name string) (cgroupfs.DirOpener, error) {
 	if g.killed[name] {
 		return nil, fmt.Errorf("cgtest: start in cgroup %q: %w: add a new cgroup for new processes", name, ErrKilledCgroup)
 	}
-	if g.ext == nil {
-		return nil, fmt.Errorf("cgtest: start in cgroup %q: the Ops does not implement cgroupfs.Extended, so the cgroup's directory cannot be opened", name)
-	}
-	opener, ok := g.ext.FS().(cgroupfs.DirOpener)
+	opener, ok := g.ops.FS().(cgroupfs.DirOpener)
 	if !ok {
-		return nil, fmt.Errorf("cgtest: start in cgroup %q: the Ops' filesystem (%T) has no real directories (no cgroupfs.DirOpener), so no real process can live in its cgroups; spawn fake tasks with its own API instead", name, g.ext.FS())
+		return nil, fmt.Errorf("cgtest: start in cgroup %q: the Manager's filesystem (%T) has no real directories (no cgroupfs.DirOpener), so no real process can live in its cgroups; spawn fake tasks with its own API instead", name, g.ops.FS())
 	}
 	return opener, nil
 }
@@ -182,11 +179,10 @@ func (g *Group) stop(cmd *exec.Cmd) {
 // beneath it later can.
 //
 // Kill fails when name is invalid or not the group's, after the test
-// ended, with a plain Ops (no cgroupfs.Extended), and when the test
-// process itself is inside (cgroupfs.ErrCallerInside: nothing is killed).
+// ended, and when the test process itself is inside (cgroupfs.ErrCallerInside: nothing is killed).
 func (g *Group) Kill(name string) error {
 	g.t.Helper()
-	if err := checkName(name); err != nil {
+	if err := g.check(name); err != nil {
 		return fmt.Errorf("cgtest: kill: %w", err)
 	}
 	g.mu.Lock()
@@ -197,9 +193,6 @@ func (g *Group) Kill(name string) error {
 	case !g.tracked[name]:
 		g.mu.Unlock()
 		return fmt.Errorf("cgtest: kill the tasks of cgroup %q: the group did not create it: %w", name, errNotTracked)
-	case g.ext == nil:
-		g.mu.Unlock()
-		return fmt.Errorf("cgtest: kill the tasks of cgroup %q: the Ops does not implement cgroupfs.Extended", name)
 	}
 	g.mu.Unlock()
 	tree, err := g.subtree(name)
@@ -209,12 +202,12 @@ func (g *Group) Kill(name string) error {
 	// Marked before the write: if it is half done, spawning into the
 	// cgroup is already unsafe.
 	g.markKilled(tree)
-	if err := g.ext.KillTasks(name); err != nil {
+	if err := g.ops.KillTasks(name); err != nil {
 		return fmt.Errorf("cgtest: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.budget)
 	defer cancel()
-	if err := g.ext.WaitEmpty(ctx, name); err != nil {
+	if err := g.ops.WaitEmpty(ctx, name); err != nil {
 		return fmt.Errorf("cgtest: wait for cgroup %s to be empty after the kill: %w", g.display(name), err)
 	}
 	return nil

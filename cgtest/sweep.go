@@ -113,6 +113,9 @@ func (r SweepReport) String() string {
 			fmt.Fprintf(&b, ": would remove %d cgroup(s) and kill %d task(s)", len(c.Cgroups), len(c.Pids))
 		case c.Removed:
 			fmt.Fprintf(&b, ": removed %d cgroup(s), killed %d task(s) in %v", len(c.Cgroups), len(c.Pids), c.Took.Round(time.Microsecond))
+			if isKept(c.Name) {
+				fmt.Fprintf(&b, " (it was kept with %s=true)", keepEnv)
+			}
 		default:
 			b.WriteString(": NOT removed")
 		}
@@ -131,8 +134,9 @@ func (r SweepReport) String() string {
 type SweepOption func(*sweepConfig)
 
 type sweepConfig struct {
-	dryRun bool
-	budget time.Duration
+	dryRun   bool
+	budget   time.Duration
+	skipKept bool // leave roots kept with TEST_NOCLEANUP=true out (Root's own sweep)
 }
 
 // SweepDryRun makes Sweep only list: it decides every verdict, and for
@@ -168,6 +172,10 @@ var ownerAlive = Owner.Alive
 //   - an owner that cannot be checked (/proc unreadable) is unknown:
 //     kept, and reported with the error.
 //
+// A root made with TEST_NOCLEANUP=true is reclaimed like any other once
+// its owner is gone, and the report says it was kept; Root's own sweep
+// leaves such roots alone.
+//
 // It never kills when the calling process is inside the stale root
 // (cgroupfs.ErrCallerInside); the root is then kept and the entry's Err
 // says so. A root that vanishes meanwhile (another sweep took it) is
@@ -186,6 +194,10 @@ func Sweep(fsys cgroupfs.FS, dir string, opts ...SweepOption) (SweepReport, erro
 	if cfg.budget <= 0 {
 		cfg.budget = DefaultBudget
 	}
+	return sweep(fsys, dir, cfg)
+}
+
+func sweep(fsys cgroupfs.FS, dir string, cfg sweepConfig) (SweepReport, error) {
 	rep := SweepReport{Dir: dir, DryRun: cfg.dryRun}
 	m := cgroupfs.NewManager(fsys, dir)
 	if _, err := m.Path("x"); err != nil { // a bad dir: no I/O yet
@@ -205,6 +217,9 @@ func Sweep(fsys cgroupfs.FS, dir string, opts ...SweepOption) (SweepReport, erro
 		if !ok {
 			rep.Cgroups = append(rep.Cgroups, c)
 			continue
+		}
+		if cfg.skipKept && isKept(c.Name) {
+			continue // kept until an explicit sweep
 		}
 		c.Owner = owner
 		alive, err := ownerAlive(owner)

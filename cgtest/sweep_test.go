@@ -19,6 +19,8 @@ import (
 	"github.com/cgguard/cgguard/fakefs"
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // neverPid is above the kernel's PID_MAX_LIMIT (4194304): no process
@@ -406,4 +408,32 @@ func TestSweepEmptyRootSkipsKill(t *testing.T) {
 	if n := len(fsys.Snapshot().Cgroups); n != 1 {
 		t.Errorf("%d cgroups left, want only the root", n)
 	}
+}
+
+// A root made with TEST_NOCLEANUP=true outlives its owner on purpose:
+// Root's own sweep (the next test binary's) leaves it, and only an
+// explicit Sweep removes it, saying it had been kept.
+func TestKeptRootsWaitForAnExplicitSweep(t *testing.T) {
+	fsys := fakefs.New()
+	kept := RootName(Owner{PID: neverPid, StartTime: 7}, "TestKept", 1) + keptSuffix
+	dead := RootName(Owner{PID: neverPid, StartTime: 7}, "TestDead", 2)
+	for _, n := range []string{kept, kept + "/work", dead} {
+		if err := fsys.Mkdir(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := sweep(fsys, ".", sweepConfig{budget: DefaultBudget, skipKept: true})
+	assert.NilError(t, err)
+	assert.Assert(t, is.Len(rep.Cgroups, 1), "Root's sweep: %+v", rep.Cgroups)
+	assert.Equal(t, rep.Cgroups[0].Name, dead)
+	assert.Assert(t, rep.Cgroups[0].Removed)
+	ok, err := cgroupfs.NewManager(fsys, ".").Exists(kept + "/work")
+	assert.NilError(t, err)
+	assert.Assert(t, ok, "Root's sweep removed the kept root %s", kept)
+
+	rep, err = Sweep(fsys, ".")
+	assert.NilError(t, err)
+	assert.Assert(t, is.Len(rep.Cgroups, 1), "explicit Sweep: %+v", rep.Cgroups)
+	assert.Assert(t, rep.Cgroups[0].Removed)
+	assert.Assert(t, is.Contains(rep.String(), "kept with TEST_NOCLEANUP=true"))
 }

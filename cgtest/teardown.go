@@ -15,13 +15,22 @@ import (
 )
 
 // keepEnv is gotest.tools' switch for keeping what a test made, for a
-// post-mortem; users already know it.
+// post-mortem; users already know it. It is read as strconv.ParseBool
+// reads it ("1", "t", "true", ...), here and nowhere else.
 const keepEnv = "TEST_NOCLEANUP"
 
 func keepAll() bool {
 	keep, _ := strconv.ParseBool(os.Getenv(keepEnv))
 	return keep
 }
+
+// keptSuffix ends the name of a per-test root made with
+// TEST_NOCLEANUP=true. Sanitized test names hold no '-', so the suffix
+// cannot be part of one.
+const keptSuffix = "-kept"
+
+// isKept reports whether the per-test root name was made to be kept.
+func isKept(name string) bool { return strings.HasSuffix(name, keptSuffix) }
 
 // maxBackoff caps the pause between two rmdir attempts that failed with
 // EBUSY while neither tasks nor child cgroups were visible (tasks still
@@ -125,19 +134,11 @@ func (e *removeError) Error() string {
 
 func (e *removeError) Unwrap() []error { return append([]error{e.err}, e.steps...) }
 
-// remove removes name and everything beneath it.
-func (g *Group) remove(ctx context.Context, name string) error {
-	if g.ext == nil {
-		return g.removePlain(ctx, name)
-	}
-	return g.removeExtended(ctx, name)
-}
-
-// removeExtended removes the subtree at name deepest first, tracked or
+// remove removes the subtree at name deepest first, tracked or
 // not: rmdir of a cgroup with children fails with EBUSY, so whatever
 // order the cleanups run in (a child added before its parent's name),
 // the descendants go first.
-func (g *Group) removeExtended(ctx context.Context, name string) error {
+func (g *Group) remove(ctx context.Context, name string) error {
 	// An empty cgroup without children, the usual case, goes with its
 	// first rmdir, so try that before looking inside: the kernel refuses
 	// (EBUSY) exactly when there is something to look at, and looking
@@ -145,8 +146,8 @@ func (g *Group) removeExtended(ctx context.Context, name string) error {
 	// opened in a cgroup makes its rmdir about 25 us slower, see
 	// BENCHMARKS.md). Any failure takes the careful way below, which
 	// tries again and reports it.
-	if p, err := g.ext.Path(name); err == nil {
-		err = g.ext.FS().Rmdir(p)
+	if p, err := g.ops.Path(name); err == nil {
+		err = g.ops.FS().Rmdir(p)
 		if err == nil || errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
@@ -179,7 +180,7 @@ func (g *Group) removeExtended(ctx context.Context, name string) error {
 // subtree returns name and every cgroup beneath it, deepest first
 // (children before their parent), name last.
 func (g *Group) subtree(name string) ([]string, error) {
-	kids, err := g.ext.Children(name)
+	kids, err := g.ops.Children(name)
 	if err != nil {
 		return nil, err
 	}
@@ -203,13 +204,13 @@ func (g *Group) subtree(name string) ([]string, error) {
 // removed, tasks that appeared are emptied out, and when neither is
 // visible (tasks still exiting) it backs off briefly.
 func (g *Group) rmdir(ctx context.Context, name string) error {
-	p, err := g.ext.Path(name)
+	p, err := g.ops.Path(name)
 	if err != nil {
 		return err
 	}
 	backoff := time.Millisecond
 	for {
-		err := g.ext.FS().Rmdir(p)
+		err := g.ops.FS().Rmdir(p)
 		if err == nil || errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
@@ -220,9 +221,9 @@ func (g *Group) rmdir(ctx context.Context, name string) error {
 			return &budgetError{budget: g.cfg.budget, err: err}
 		}
 		progressed := false
-		kids, _ := g.ext.Children(name)
+		kids, _ := g.ops.Children(name)
 		for _, k := range kids {
-			kerr := g.removeExtended(ctx, k)
+			kerr := g.remove(ctx, k)
 			if kerr == nil {
 				progressed = true
 				continue
@@ -265,11 +266,11 @@ func sleep(ctx context.Context, d time.Duration) {
 // when any task lives in it or beneath it. known is false when the file
 // cannot be read (a plain directory standing in for cgroupfs).
 func (g *Group) populated(name string) (pop, known bool) {
-	p, err := g.ext.Path(name)
+	p, err := g.ops.Path(name)
 	if err != nil {
 		return false, false
 	}
-	data, err := g.ext.FS().ReadFile(p + "/cgroup.events")
+	data, err := g.ops.FS().ReadFile(p + "/cgroup.events")
 	if err != nil {
 		return false, false
 	}
@@ -288,7 +289,7 @@ func (g *Group) empty(ctx context.Context, name string, tree []string) error {
 	if !known {
 		// Without cgroup.events (a plain directory), look at the pids.
 		for _, c := range tree {
-			if pids, _ := g.ext.Procs(c); len(pids) > 0 {
+			if pids, _ := g.ops.Procs(c); len(pids) > 0 {
 				pop = true
 				break
 			}
@@ -297,16 +298,16 @@ func (g *Group) empty(ctx context.Context, name string, tree []string) error {
 	if !pop {
 		return nil
 	}
-	switch {
-	case g.cfg.policy == Kill && !g.selfInside(tree):
+	// Drain, or Kill with the test process still inside (it could not
+	// be moved back): moving the tasks out is the only way that does not
+	// kill the test itself.
+	drain := g.cfg.policy.drain || g.selfInside(tree)
+	if !drain {
 		g.markKilled(tree)
-		if err := g.ext.KillTasks(name); err != nil {
+		if err := g.ops.KillTasks(name); err != nil {
 			return fmt.Errorf("kill the tasks of cgroup %s: %w", g.display(name), err)
 		}
-	default:
-		// Drain, or Kill with the test process still inside (it could
-		// not be moved back): moving the tasks out is the only way that
-		// does not kill the test itself.
+	} else {
 		var errs []error
 		for _, c := range tree {
 			// DrainTasks ignores a missing cgroup itself; an ENOENT
@@ -322,7 +323,7 @@ func (g *Group) empty(ctx context.Context, name string, tree []string) error {
 	if !known {
 		return nil
 	}
-	if err := g.ext.WaitEmpty(ctx, name); err != nil {
+	if err := g.ops.WaitEmpty(ctx, name); err != nil {
 		return fmt.Errorf("wait for cgroup %s to be empty: %w", g.display(name), err)
 	}
 	return nil
@@ -344,7 +345,7 @@ func (g *Group) selfInside(tree []string) bool {
 	}
 	pid := os.Getpid()
 	for _, c := range tree {
-		if pids, _ := g.ext.Procs(c); slices.Contains(pids, pid) {
+		if pids, _ := g.ops.Procs(c); slices.Contains(pids, pid) {
 			return true
 		}
 	}
@@ -362,60 +363,6 @@ func (g *Group) leave(tree []string) error {
 		return fmt.Errorf("the test process (pid %d) is inside the cgroup and could not be moved back: %w; its tasks are drained instead of killed", os.Getpid(), err)
 	}
 	return nil
-}
-
-// removePlain removes name with a plain Ops: the tracked names beneath it
-// first (deepest first), each with ops.RemoveCgroup (which drains it),
-// retrying EBUSY within ctx.
-func (g *Group) removePlain(ctx context.Context, name string) error {
-	// The tracked names beneath name, and the levels between name and
-	// them ("a/b" of a tracked "a/b/c" under a tracked "a"): those were
-	// made by CreateCgroup inside a cgroup this group claims, so they
-	// are the group's too, though a plain Ops cannot list them.
-	g.mu.Lock()
-	seen := make(map[string]bool)
-	var below []string
-	for _, n := range g.names {
-		if !isBeneath(n, name) {
-			continue
-		}
-		for _, level := range levels(n) {
-			if isBeneath(level, name) && !seen[level] {
-				seen[level] = true
-				below = append(below, level)
-			}
-		}
-	}
-	g.mu.Unlock()
-	slices.SortStableFunc(below, func(a, b string) int { return depth(b) - depth(a) })
-	var steps []error
-	for _, n := range below {
-		if err := g.removePlainOne(ctx, n); err != nil {
-			steps = append(steps, fmt.Errorf("remove child cgroup %s: %w", g.display(n), err))
-		}
-	}
-	if err := g.removePlainOne(ctx, name); err != nil {
-		return &removeError{err: err, steps: steps}
-	}
-	return nil
-}
-
-func (g *Group) removePlainOne(ctx context.Context, name string) error {
-	backoff := time.Millisecond
-	for {
-		err := g.ops.RemoveCgroup(name)
-		if err == nil || errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if !errors.Is(err, unix.EBUSY) {
-			return err
-		}
-		if ctx.Err() != nil {
-			return &budgetError{budget: g.cfg.budget, err: err}
-		}
-		sleep(ctx, backoff)
-		backoff = min(2*backoff, maxBackoff)
-	}
 }
 
 // warn reports the cgroup name that teardown could not remove: its path,

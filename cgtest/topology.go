@@ -12,8 +12,8 @@ import (
 )
 
 // SplitCPUs divides cpus into n disjoint sets of consecutive ids whose
-// sizes differ by at most one, the larger ones first: ktstr's "halves"
-// (n = 2) and "disjoint" cpusets for table-driven tests. It fails when n
+// sizes differ by at most one, the larger ones first ("halves" for
+// n = 2, "disjoint" cpusets), for table-driven tests. It fails when n
 // is below 1 or above the number of CPUs, as a cgroup cannot run on no
 // CPU.
 func SplitCPUs(cpus cgroupfs.CPUSet, n int) ([]cgroupfs.CPUSet, error) {
@@ -35,8 +35,7 @@ func SplitCPUs(cpus cgroupfs.CPUSet, n int) ([]cgroupfs.CPUSet, error) {
 }
 
 // OverlappingCPUs is SplitCPUs with each set but the last extended by the
-// first overlap CPUs of the next one, so that neighbours share CPUs:
-// ktstr's "overlapping" cpusets. It fails like SplitCPUs, and when a set
+// first overlap CPUs of the next one, so that neighbours share CPUs. It fails like SplitCPUs, and when a set
 // has fewer than overlap CPUs to share.
 func OverlappingCPUs(cpus cgroupfs.CPUSet, n, overlap int) ([]cgroupfs.CPUSet, error) {
 	parts, err := SplitCPUs(cpus, n)
@@ -76,7 +75,7 @@ var sysCPU = "/sys/devices/system/cpu"
 
 // LLCs returns the CPUs of each last-level cache of this machine (the
 // CPUs sharing the highest-level cache that sysfs lists), ordered by
-// their lowest CPU id: ktstr's per-LLC cpusets. It reads
+// their lowest CPU id. It reads
 // /sys/devices/system/cpu; it fails when that lists no online CPU or no
 // cache for one of them (some VMs and containers hide the caches).
 func LLCs() ([]cgroupfs.CPUSet, error) {

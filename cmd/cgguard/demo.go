@@ -35,40 +35,35 @@ type stepJSON struct {
 	Detail string        `json:"detail"`
 }
 
-// demoT is the cgtest.T of the demonstration: what cgtest says is
-// printed, and the cleanups run when end is called, last in first out,
-// as testing does.
-type demoT struct {
-	out      io.Writer
-	cleanups []func()
-	msgs     []string
-	failed   bool
+// newDemoT returns the cgtest.T of a demonstration: what cgtest says is
+// printed, indented under the steps, and the cleanups run at Finish.
+func newDemoT(out io.Writer) *cgtest.Recorder {
+	return &cgtest.Recorder{TestName: "doctor", Out: indent{out}}
 }
 
-func (t *demoT) Helper()          {}
-func (t *demoT) Name() string     { return "doctor" }
-func (t *demoT) Cleanup(f func()) { t.cleanups = append(t.cleanups, f) }
-func (t *demoT) say(kind, format string, args ...any) {
-	m := kind + ": " + fmt.Sprintf(format, args...)
-	t.msgs = append(t.msgs, m)
-	fmt.Fprintf(t.out, "          %s\n", m)
-}
-func (t *demoT) Logf(format string, args ...any) { t.say("log", format, args...) }
-func (t *demoT) Errorf(format string, args ...any) {
-	t.failed = true
-	t.say("error", format, args...)
-}
-func (t *demoT) Skipf(format string, args ...any) {
-	t.failed = true
-	t.say("skip", format, args...)
-}
+// indent writes each message (one Write each) indented under the steps.
+type indent struct{ w io.Writer }
 
-func (t *demoT) end() {
-	for len(t.cleanups) > 0 {
-		f := t.cleanups[len(t.cleanups)-1]
-		t.cleanups = t.cleanups[:len(t.cleanups)-1]
-		f()
+func (i indent) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(i.w, "          "); err != nil {
+		return 0, err
 	}
+	return i.w.Write(p)
+}
+
+// reported returns what t recorded, kind first, and whether any of it
+// was an error or a skip.
+func reported(t *cgtest.Recorder) (msgs []string, failed bool) {
+	for _, m := range t.Logs() {
+		msgs = append(msgs, "log: "+m)
+	}
+	for _, m := range t.Errors() {
+		msgs = append(msgs, "error: "+m)
+	}
+	for _, m := range t.Skips() {
+		msgs = append(msgs, "skip: "+m)
+	}
+	return msgs, len(t.Errors())+len(t.Skips()) > 0
 }
 
 // demo records and prints the steps of a demonstration.
@@ -83,10 +78,10 @@ func (d *demo) step(name string, took time.Duration, format string, args ...any)
 	fmt.Fprintf(d.out, "  %9v %-15s %s\n", took.Round(time.Microsecond), name, detail)
 }
 
-func (d *demo) fail(t *demoT, err error) demoJSON {
-	t.end()
+func (d *demo) fail(t *cgtest.Recorder, err error) demoJSON {
+	t.Finish()
 	d.res.Error = err.Error()
-	d.res.Messages = t.msgs
+	d.res.Messages, _ = reported(t)
 	fmt.Fprintf(d.out, "  FAILED: %v\n", err)
 	return d.res
 }
@@ -97,8 +92,8 @@ func (d *demo) fail(t *demoT, err error) demoJSON {
 func demoKernel(out io.Writer, caps cgroupfs.Capabilities) demoJSON {
 	fmt.Fprintf(out, "Demonstration on the real kernel, under %s\n", caps.Parent)
 	d := &demo{out: out, res: demoJSON{Backend: "kernel", LeftBehind: []string{}}}
-	t := &demoT{out: out}
-	defer t.end() // whatever happens, nothing is left
+	t := newDemoT(out)
+	defer t.Finish() // whatever happens, nothing is left
 
 	start := time.Now()
 	mgr := cgtest.Root(t, cgtest.Under(caps.Parent))
@@ -160,7 +155,7 @@ func demoKernel(out io.Writer, caps cgroupfs.Capabilities) demoJSON {
 	d.step("spawn", took, "pid %d in workers/w0 by %s; it reports its cgroup as %s", pid, way, strings.TrimSpace(line))
 
 	start = time.Now()
-	t.end()
+	t.Finish()
 	d.step("teardown", time.Since(start), "process killed and reaped, %d cgroups and the root removed, deepest first", len(g.Names()))
 
 	if _, err := os.Stat(rootDir); !errors.Is(err, os.ErrNotExist) {
@@ -169,8 +164,9 @@ func demoKernel(out io.Writer, caps cgroupfs.Capabilities) demoJSON {
 	if err := unix.Kill(pid, 0); !errors.Is(err, unix.ESRCH) {
 		d.res.LeftBehind = append(d.res.LeftBehind, fmt.Sprintf("pid %d", pid))
 	}
-	d.res.Messages = t.msgs
-	if t.failed {
+	msgs, failed := reported(t)
+	d.res.Messages = msgs
+	if failed {
 		d.res.Error = "cgtest reported a failure (see above)"
 	}
 	leftLine(out, d.res.LeftBehind)
@@ -212,8 +208,8 @@ func leftLine(out io.Writer, left []string) {
 // a fake task instead of a process.
 func demoFake(out io.Writer) demoJSON {
 	d := &demo{out: out, res: demoJSON{Backend: "fakefs", LeftBehind: []string{}}}
-	t := &demoT{out: out}
-	defer t.end()
+	t := newDemoT(out)
+	defer t.Finish()
 	fsys := fakefs.New()
 	start := time.Now()
 	mgr := cgroupfs.NewManager(fsys, "cgguard-demo")
@@ -236,7 +232,7 @@ func demoFake(out io.Writer) demoJSON {
 	}
 	d.step("spawn", time.Since(start), "fake task %d in workers/w0", pid)
 	start = time.Now()
-	t.end()
+	t.Finish()
 	if err := fsys.Rmdir("cgguard-demo"); err != nil {
 		return d.fail(t, err)
 	}
@@ -246,8 +242,9 @@ func demoFake(out io.Writer) demoJSON {
 			d.res.LeftBehind = append(d.res.LeftBehind, c.Path)
 		}
 	}
-	d.res.Messages = t.msgs
-	if t.failed {
+	msgs, failed := reported(t)
+	d.res.Messages = msgs
+	if failed {
 		d.res.Error = "cgtest reported a failure (see above)"
 	}
 	leftLine(out, d.res.LeftBehind)

@@ -39,6 +39,10 @@ func TestUsageExitCodes(t *testing.T) {
 		if code != tc.code || !strings.Contains(stderr.String(), tc.stderr) {
 			t.Errorf("run(%q) = %d, stderr %q; want %d and %q", tc.args, code, stderr.String(), tc.code, tc.stderr)
 		}
+		// A command-line user cannot add a Go option.
+		if strings.Contains(stderr.String(), "PlainDirectory") {
+			t.Errorf("run(%q) tells a command-line user about cgroupfs.PlainDirectory: %q", tc.args, stderr.String())
+		}
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,8 +35,9 @@ const Prefix = "cgguard-test-"
 // Mountpoint finds cgroup2 (for a machine with an unusual mount).
 const MountEnv = "CGGUARD_CGROUP2"
 
-// NoCleanupEnv names the environment variable that, set to "true", keeps
-// every base for a post-mortem, as gotest.tools does.
+// NoCleanupEnv names the environment variable that, set to true (as
+// strconv.ParseBool reads it, like cgtest), keeps every base for a
+// post-mortem, as gotest.tools does.
 const NoCleanupEnv = "TEST_NOCLEANUP"
 
 // emptyWait bounds how long the cleanup waits for the base to empty after
@@ -225,7 +227,7 @@ func remove(t TB, dir string, cfg config) {
 			}
 		}
 	}
-	if os.Getenv(NoCleanupEnv) == "true" {
+	if keep, _ := strconv.ParseBool(os.Getenv(NoCleanupEnv)); keep { // as cgtest reads it
 		t.Logf("%s=true: keeping cgroup %s; remove it with: find %s -depth -type d -exec rmdir {} +", NoCleanupEnv, dir, dir)
 		return
 	}
