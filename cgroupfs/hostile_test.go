@@ -12,11 +12,11 @@ import (
 // Hostile inputs on fakefs: what a test helper must refuse before any
 // write reaches the kernel.
 
-// TestMoveTaskRefusesPidsItCannotOwn: writing "0" to cgroup.procs moves
+// TestHostileMoveTaskPids: writing "0" to cgroup.procs moves
 // the writer itself, "1" moves init (twice on this machine kind a probe
 // moved PID 1 into a test cgroup), and a negative pid is never a process
 // a test started. Each is refused with ErrNotOwnPid before any write.
-func TestMoveTaskRefusesPidsItCannotOwn(t *testing.T) {
+func TestHostileMoveTaskPids(t *testing.T) {
 	fsys := newFake()
 	m := cgroupfs.NewManager(fsys, "p")
 	if err := m.Setup(false); err != nil {
