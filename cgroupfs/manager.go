@@ -119,9 +119,11 @@ func (m *Manager) dirExists(p string) (bool, error) {
 }
 
 // Procs returns the pids listed in the cgroup's cgroup.procs, in the
-// order the kernel lists them (join order, not sorted). A missing cgroup
-// gives an error wrapping fs.ErrNotExist; a line that is not a pid gives
-// an error quoting it.
+// order the kernel lists them (join order, not sorted). In a threaded
+// cgroup, whose cgroup.procs the kernel refuses to read (EOPNOTSUPP), it
+// returns the processes of the threads cgroup.threads lists instead. A
+// missing cgroup gives an error wrapping fs.ErrNotExist; a line that is
+// not a pid gives an error quoting it.
 func (m *Manager) Procs(name string) ([]int, error) {
 	p, err := m.Path(name)
 	if err != nil {
@@ -133,6 +135,9 @@ func (m *Manager) Procs(name string) ([]int, error) {
 func (m *Manager) procs(p string) ([]int, error) {
 	file := joinName(p, "cgroup.procs")
 	data, err := m.fsys.ReadFile(file)
+	if errors.Is(err, unix.EOPNOTSUPP) {
+		return m.threadedProcs(p) // a threaded cgroup (see kill.go)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cgroupfs: read the pids of cgroup %s: %w%s", p, err, accessHint(err))
 	}
