@@ -43,6 +43,16 @@ func (g *Group) hint(name string, err error) string {
 	if errors.As(err, &re) {
 		err = re.err
 	}
+	// An EBUSY made permanent by a refusal below: both say something.
+	var blocked *blockedError
+	if errors.As(err, &blocked) {
+		return g.hintFor(name, blocked.busy) + "; it cannot be removed below: " + g.hintFor(name, rootCause(blocked.cause))
+	}
+	return g.hintFor(name, err)
+}
+
+// hintFor is hint for one error of the chain.
+func (g *Group) hintFor(name string, err error) string {
 	// An operation on the cgroup never returned: looking at the cgroup
 	// to explain it would block the same way, past the budget.
 	var be *budgetError

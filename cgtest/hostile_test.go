@@ -2,6 +2,7 @@ package cgtest_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
+	"github.com/cgguard/cgguard/fakefs"
 	"golang.org/x/sys/unix"
 )
 
@@ -127,4 +129,59 @@ func TestHostileThreadedGuard(t *testing.T) {
 		}
 	})
 	t.Logf("hostile threaded (cgtest): %d cases tried, %d held", tried, held)
+}
+
+// TestHostilePermanentErrorDeepBelow: a cgroup that can never be
+// removed (EACCES, EPERM, EROFS on its rmdir) one, two or three levels
+// below a tracked cgroup, made there by someone else. At depth two and
+// more the level above answered EBUSY, which hid the permanent error,
+// and the teardown retried until its whole budget was spent. It must
+// give up at once, at any depth, and say the real cause.
+func TestHostilePermanentErrorDeepBelow(t *testing.T) {
+	tried, held := 0, 0
+	for _, errno := range []unix.Errno{unix.EACCES, unix.EPERM, unix.EROFS} {
+		for depth := 1; depth <= 3; depth++ {
+			t.Run(fmt.Sprintf("%v/depth=%d", errno, depth), func(t *testing.T) {
+				tried++
+				f := newFixture(t)
+				rec := newRecorder(t.Name())
+				// A budget the teardown must not need: a fast failure
+				// ends long before it.
+				g := cgtest.NewGroup(rec, f.mgr, cgtest.Budget(2*time.Second))
+				if err := g.AddCgroupNoCpuset("a"); err != nil {
+					t.Fatal(err)
+				}
+				deep := "a"
+				for i := 1; i <= depth; i++ {
+					deep += fmt.Sprintf("/l%d", i)
+				}
+				if err := f.mgr.CreateCgroup(deep); err != nil {
+					t.Fatal(err)
+				}
+				f.fs.Fail(fakefs.OpRmdir, "test/"+deep, errno, -1)
+				rec.Finish()
+				logs := rec.Logs()
+				if len(logs) != 1 {
+					t.Fatalf("teardown logged %d warnings, want one for a:\n%s", len(logs), strings.Join(logs, "\n"))
+				}
+				ok := true
+				if strings.Contains(logs[0], "budget") {
+					t.Errorf("teardown spent its budget retrying, want it to give up at once:\n%s", logs[0])
+					ok = false
+				}
+				if !strings.Contains(logs[0], errno.Error()) || !strings.Contains(logs[0], deep) {
+					t.Errorf("warning does not name %v and %s:\n%s", errno, deep, logs[0])
+					ok = false
+				}
+				if n := strings.Count(strings.Join(f.ops(fakefs.OpRmdir), "\n"), "rmdir test/a:"); n > 3 {
+					t.Errorf("rmdir of a tried %d times, want at most 3", n)
+					ok = false
+				}
+				if ok {
+					held++
+				}
+			})
+		}
+	}
+	t.Logf("hostile permanent errors below: %d cases tried, %d held", tried, held)
 }
