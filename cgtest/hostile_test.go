@@ -1,9 +1,12 @@
 package cgtest_test
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -184,4 +187,186 @@ func TestHostilePermanentErrorDeepBelow(t *testing.T) {
 		}
 	}
 	t.Logf("hostile permanent errors below: %d cases tried, %d held", tried, held)
+}
+
+// hostileModeEnv, set to "sweep", makes TestHostileHelper a sweeper of
+// the directory crashBaseEnv names, which prints one "VERDICT <name>
+// <verdict> <removed>" line per cgroup it found.
+const hostileModeEnv = "CGGUARD_HOSTILE_MODE"
+
+// TestHostileHelper is not a test: it is the sweeping child of
+// TestHostileNamespaces, and skips unless run as one.
+func TestHostileHelper(t *testing.T) {
+	if os.Getenv(hostileModeEnv) != "sweep" {
+		t.Skip("not a test: the child process of TestHostileNamespaces (run only with " + hostileModeEnv + " set)")
+	}
+	fsys, err := cgroupfs.Open(os.Getenv(crashBaseEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fsys.Close()
+	rep, err := cgtest.Sweep(fsys, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rep.Cgroups {
+		fmt.Printf("VERDICT %s %s %v\n", c.Name, c.Verdict, c.Removed)
+	}
+	fmt.Print(rep)
+}
+
+// shifted is the unshare(1) command line prefix that runs a command in
+// a new time namespace whose boot and monotonic clocks are 100000 s
+// ahead, which is what shifts the start times in /proc/<pid>/stat.
+var shifted = []string{"unshare", "--time", "--fork", "--kill-child", "--boottime", "100000", "--monotonic", "100000"}
+
+// needUnshare skips unless unshare(1) can make the namespaces of args.
+func needUnshare(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("unshare", append(args, "true")...).CombinedOutput(); err != nil {
+		t.Skipf("unshare %v cannot run here: %v: %s", args, err, out)
+	}
+}
+
+// TestHostileNamespaces: per-test roots made and swept from different
+// time and pid namespaces. The start time in a root's name is read
+// through its owner's time namespace, and its pid means something only
+// in its owner's pid namespace: a sweep from elsewhere judged a live
+// run's root stale, killed its workload and removed its cgroups. A
+// root may be reclaimed only when its owner is dead for certain; these
+// must be kept, as unknown.
+func TestHostileNamespaces(t *testing.T) {
+	base := kernelBase(t)
+	needUnshare(t, shifted[1:]...)
+	tried, held := 0, 0
+
+	// 1. The owner runs in a shifted time namespace, the sweep here.
+	t.Run("owner-in-time-namespace", func(t *testing.T) {
+		tried++
+		args := append(shifted[1:], os.Args[0], "-test.run=^TestCrashHelper$")
+		cmd := exec.Command(shifted[0], args...)
+		cmd.Env = append(os.Environ(), crashModeEnv+"=live", crashBaseEnv+"="+base)
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr syncBuffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			stdin.Close() // the child ends normally and cleans up
+			if err := cmd.Wait(); err != nil {
+				t.Errorf("the child in the time namespace: %v\n%s", err, stderr.String())
+			}
+		}()
+		sc := bufio.NewScanner(stdout)
+		var root string
+		var sleeper proc
+		for sc.Scan() {
+			if f := strings.Fields(sc.Text()); len(f) == 3 && f[0] == "READY" {
+				pid, _ := strconv.Atoi(f[2])
+				root, sleeper = f[1], watchProc(t, pid)
+				break
+			}
+		}
+		if root == "" {
+			t.Fatalf("the child never said READY:\n%s", stderr.String())
+		}
+		go func() { _, _ = io.Copy(io.Discard, stdout) }()
+		fsys, err := cgroupfs.Open(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fsys.Close()
+		rep, err := cgtest.Sweep(fsys, ".")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if checkKept(t, rep, filepath.Base(root), sleeper) {
+			held++
+		}
+	})
+
+	// 2 and 3. The owner runs here, the sweep in a shifted time
+	// namespace, or in a pid namespace of its own.
+	for _, tc := range []struct {
+		name string
+		ns   []string
+	}{
+		{"sweeper-in-time-namespace", shifted},
+		{"sweeper-in-pid-namespace", []string{"unshare", "--pid", "--fork", "--kill-child", "--mount-proc"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			needUnshare(t, tc.ns[1:]...)
+			tried++
+			mgr := cgtest.Root(t, cgtest.Under(base))
+			g := cgtest.NewGroup(t, mgr, cgtest.Strict())
+			if err := g.AddCgroupNoCpuset("w"); err != nil {
+				t.Fatal(err)
+			}
+			cmd := sleeperCmd()
+			if err := g.Start("w", cmd); err != nil {
+				t.Fatal(err)
+			}
+			sleeper := watchProc(t, cmd.Process.Pid)
+			args := append(tc.ns[1:], os.Args[0], "-test.run=^TestHostileHelper$", "-test.v")
+			sweep := exec.Command(tc.ns[0], args...)
+			sweep.Env = append(os.Environ(), hostileModeEnv+"=sweep", crashBaseEnv+"="+base)
+			out, err := sweep.CombinedOutput()
+			if err != nil {
+				t.Fatalf("the sweeping child: %v\n%s", err, out)
+			}
+			name := filepath.Base(mgr.ParentPath())
+			var verdict string
+			for line := range strings.Lines(string(out)) {
+				if f := strings.Fields(line); len(f) == 4 && f[0] == "VERDICT" && f[1] == name {
+					verdict = f[2]
+				}
+			}
+			ok := true
+			if verdict != string(cgtest.SweepUnknown) {
+				t.Errorf("the sweep in another namespace judged this run's live root %s %q, want %q:\n%s", name, verdict, cgtest.SweepUnknown, out)
+				ok = false
+			}
+			if sleeper.dead(t, 0) {
+				t.Errorf("the sweep in another namespace killed this run's workload %d", sleeper.pid)
+				ok = false
+			}
+			if !exists(filepath.Join(mgr.ParentPath(), "w")) {
+				t.Errorf("the sweep in another namespace removed this run's cgroups")
+				ok = false
+			}
+			if ok {
+				held++
+			}
+		})
+	}
+	t.Logf("hostile namespaces: %d cases tried, %d held", tried, held)
+}
+
+// checkKept checks that rep kept the root name, as unknown, and that its
+// workload still runs.
+func checkKept(t *testing.T, rep cgtest.SweepReport, name string, workload proc) bool {
+	t.Helper()
+	ok := true
+	for _, c := range rep.Cgroups {
+		if c.Name != name {
+			continue
+		}
+		if c.Verdict != cgtest.SweepUnknown || c.Removed {
+			t.Errorf("Sweep judged the live root %s %s (removed %v), want kept as unknown:\n%s", name, c.Verdict, c.Removed, rep)
+			ok = false
+		}
+	}
+	if workload.dead(t, 0) {
+		t.Errorf("Sweep killed the workload %d of a live run", workload.pid)
+		ok = false
+	}
+	return ok
 }
