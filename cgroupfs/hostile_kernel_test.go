@@ -109,3 +109,38 @@ func TestHostileThreadedKernel(t *testing.T) {
 	}
 	t.Logf("hostile threaded (cgroupfs): %d cases tried, %d held", tried, held)
 }
+
+// TestHostileIdentityKernel: a cgroup removed and made again under the
+// same name has another identity, which is what lets a guard tell its
+// own cgroup from someone else's of the same name.
+func TestHostileIdentityKernel(t *testing.T) {
+	fsys, _ := kernelRoot(t)
+	tried, held := 0, 0
+	seen := map[uint64]bool{}
+	for range 3 {
+		tried++
+		if err := fsys.Mkdir("a"); err != nil {
+			t.Fatal(err)
+		}
+		id, err := fsys.Identity("a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again, err := fsys.Identity("a"); err != nil || again != id {
+			t.Errorf("Identity(a) = %d, %v; a moment before %d", again, err, id)
+		}
+		if seen[id] {
+			t.Errorf("Identity(a) = %d again for a cgroup made anew", id)
+		} else {
+			held++
+		}
+		seen[id] = true
+		if err := fsys.Rmdir("a"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := fsys.Identity("a"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Identity of a removed cgroup = %v, want ErrNotExist", err)
+	}
+	t.Logf("hostile identity (cgroupfs): %d cases tried, %d held", tried, held)
+}

@@ -28,6 +28,8 @@ const (
 		"run it with a writable /sys/fs/cgroup (a private cgroup namespace with delegation, or --privileged), or test against fakefs"
 	hintTimeout = "teardown used up its budget%s; raise it with cgtest.Budget, or look for a task stuck in the kernel (state D) " +
 		"or a cgroupfs write blocked by a scheduler being reconfigured"
+	hintReplaced = "a cgroup of the same name made by someone else (a container runtime, another test) is not this test's to empty or remove; " +
+		"if the test itself removed and re-created it, do that through the group (AddCgroup), or choose names no one else uses"
 	hintOther = "the cgroup is left behind; once it is empty, remove it with rmdir(1) (never rm -r: cgroupfs files cannot be unlinked)"
 )
 
@@ -53,6 +55,11 @@ func (g *Group) hint(name string, err error) string {
 
 // hintFor is hint for one error of the chain.
 func (g *Group) hintFor(name string, err error) string {
+	// Someone else's cgroup now: nothing of ours to explain.
+	var replaced *replacedError
+	if errors.As(err, &replaced) {
+		return hintReplaced
+	}
 	// An operation on the cgroup never returned: looking at the cgroup
 	// to explain it would block the same way, past the budget.
 	var be *budgetError

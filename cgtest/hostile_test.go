@@ -370,3 +370,54 @@ func checkKept(t *testing.T, rep cgtest.SweepReport, name string, workload proc)
 	}
 	return ok
 }
+
+// TestHostileReplacedCgroup: a tracked cgroup removed and made again
+// under the same name by someone else, who runs a task in it. The
+// teardown emptied it (killing their task) and removed it, as Group.Kill
+// did: it must leave it alone and say so.
+func TestHostileReplacedCgroup(t *testing.T) {
+	tried, held := 0, 0
+	for _, kill := range []bool{false, true} {
+		t.Run(fmt.Sprintf("kill=%v", kill), func(t *testing.T) {
+			tried++
+			f := newFixture(t)
+			rec := newRecorder(t.Name())
+			g := cgtest.NewGroup(rec, f.mgr)
+			if err := g.AddCgroupNoCpuset("a"); err != nil {
+				t.Fatal(err)
+			}
+			// Someone else: rmdir, mkdir, and a task of theirs inside.
+			if err := f.fs.Rmdir("test/a"); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.fs.Mkdir("test/a"); err != nil {
+				t.Fatal(err)
+			}
+			theirs, err := f.fs.Spawn("test/a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ok := true
+			if kill {
+				if err := g.Kill("a"); err == nil || !strings.Contains(err.Error(), "someone else") {
+					t.Errorf("Group.Kill of the cgroup someone else made again = %v, want a refusal saying so", err)
+					ok = false
+				}
+			}
+			rec.Finish()
+			if pids := f.fs.Pids("test/a"); len(pids) != 1 || pids[0] != theirs {
+				t.Errorf("their task %d: the cgroup lists %v after the teardown, want it alive there", theirs, pids)
+				ok = false
+			}
+			logs := rec.Logs()
+			if len(logs) != 1 || !strings.Contains(logs[0], "someone else") || !strings.Contains(logs[0], "test/a") {
+				t.Errorf("teardown logged %q, want one warning that test/a was made again by someone else and is left alone", logs)
+				ok = false
+			}
+			if ok {
+				held++
+			}
+		})
+	}
+	t.Logf("hostile replaced cgroups: %d cases tried, %d held", tried, held)
+}

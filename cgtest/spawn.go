@@ -202,6 +202,9 @@ func (g *Group) Kill(name string) error {
 		return fmt.Errorf("cgtest: kill the tasks of cgroup %q: the Ops does not implement cgroupfs.Extended", name)
 	}
 	g.mu.Unlock()
+	if err := g.checkIdentity(name); err != nil {
+		return fmt.Errorf("cgtest: refuse to kill the tasks of cgroup %s: %w", g.display(name), err)
+	}
 	tree, err := g.subtree(name)
 	if err != nil {
 		return fmt.Errorf("cgtest: kill the tasks of cgroup %s: %w", g.display(name), err)

@@ -39,6 +39,10 @@ func (g *Group) teardown(name string) {
 	}
 	ctx, hardStop, cancel := g.teardownContext()
 	defer cancel()
+	if err := g.checkIdentity(name); err != nil {
+		g.warn(name, err)
+		return
+	}
 	// The removal runs in its own goroutine so that a cgroupfs call that
 	// never returns (a write blocked in the kernel, an injected hang)
 	// cannot hold the test beyond the budget: it is abandoned instead.
