@@ -141,7 +141,7 @@ func Example_tableDriven() {
 }
 
 // On the real kernel, Root gives the test a cgroup of its own
-// ("cgguard-<pid>-<starttime>-<test>-<n>") under the cgroup2 mount, and
+// ("cgguard-<pid>-<starttime>-ns<pidns>.<timens>-<test>-<n>") under the cgroup2 mount, and
 // skips the test with the exact reason where it cannot (not root and no
 // delegated subtree, no cgroup2, no cpuset controller for cgroup v2).
 // Start runs a process inside a cgroup from its first instruction; it is

@@ -13,7 +13,8 @@ import (
 )
 
 // RootPrefix starts the name of every per-test root cgroup that Root
-// creates: "cgguard-<pid>-<starttime>-<test>-<n>". A sweep looks for it.
+// creates: "cgguard-<pid>-<starttime>-ns<pidns>.<timens>-<test>-<n>" (see
+// RootName). A sweep looks for it.
 const RootPrefix = "cgguard-"
 
 // Owner identifies the process that created a per-test root: its pid
