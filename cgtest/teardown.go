@@ -270,8 +270,10 @@ type blockedError struct {
 	cause error  // why the child cannot be removed
 }
 
+// Error names the child but not its error, which the removal reports
+// with the child's own step.
 func (e *blockedError) Error() string {
-	return fmt.Sprintf("%v, as its child cgroup %s cannot be removed: %v", e.busy, e.child, e.cause)
+	return fmt.Sprintf("%v, as its child cgroup %s cannot be removed", e.busy, e.child)
 }
 
 func (e *blockedError) Unwrap() []error { return []error{e.busy, e.cause} }
