@@ -92,8 +92,8 @@ func Example_teardownWarning() {
 
 	t.Finish()
 	// Output:
-	// log: cgtest: teardown could not remove cgroup /ktstr/cg_0: rmdir ktstr/cg_0: device or resource busy; before that: remove child cgroup /ktstr/cg_0/sched: rmdir ktstr/cg_0/sched: permission denied
-	// 	hint: the cgroup still has child cgroups (/ktstr/cg_0/sched): the kernel refuses to remove a cgroup with children (EBUSY, not ENOTEMPTY); they could not be removed first (see the warnings about them), or something keeps creating them (a scheduler, a workload)
+	// log: cgtest: teardown could not remove cgroup /ktstr/cg_0: rmdir ktstr/cg_0: device or resource busy, as its child cgroup /ktstr/cg_0/sched cannot be removed; before that: remove child cgroup /ktstr/cg_0/sched: rmdir ktstr/cg_0/sched: permission denied
+	// 	hint: the cgroup still has child cgroups (/ktstr/cg_0/sched): the kernel refuses to remove a cgroup with children (EBUSY, not ENOTEMPTY); they could not be removed first (see the warnings about them), or something keeps creating them (a scheduler, a workload); it cannot be removed below: permission denied: run the test as root, or in a cgroup subtree delegated to your user, for example: systemd-run --user --scope -p Delegate=yes go test ./...
 }
 
 // A table of cgroup layouts, one subtest each: every subtest has its own
@@ -141,7 +141,7 @@ func Example_tableDriven() {
 }
 
 // On the real kernel, Root gives the test a cgroup of its own
-// ("cgguard-<pid>-<starttime>-<test>-<n>") under the cgroup2 mount, and
+// ("cgguard-<pid>-<starttime>-ns<pidns>.<timens>-<test>-<n>") under the cgroup2 mount, and
 // skips the test with the exact reason where it cannot (not root and no
 // delegated subtree, no cgroup2, no cpuset controller for cgroup v2).
 // Start runs a process inside a cgroup from its first instruction; it is

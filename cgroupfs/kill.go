@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -36,7 +38,13 @@ const (
 // missing (kernels before 5.14), it sends SIGKILL to every listed pid
 // instead, round after round until none is listed (at most 20 rounds),
 // skipping pids already gone; that fallback can race with pid reuse,
-// which cgroup.kill cannot.
+// which cgroup.kill cannot. A threaded cgroup, where the kernel refuses
+// cgroup.kill (EOPNOTSUPP), takes the same fallback: the processes of
+// the threads it holds are killed, whole.
+//
+// Threaded descendants (containerd makes them) are listed by their
+// cgroup.threads, as their cgroup.procs cannot be read (see Procs); the
+// cgroup.kill of a domain cgroup kills them with the rest.
 //
 // Caution: on Linux 6.18, processes later spawned into this cgroup or a
 // descendant that existed at the kill with CLONE_INTO_CGROUP
@@ -64,6 +72,11 @@ func (m *Manager) KillTasks(name string) error {
 	if err == nil {
 		return nil
 	}
+	if errors.Is(err, unix.EOPNOTSUPP) {
+		// A threaded cgroup: the kernel kills only whole domains. Its
+		// threads' processes are killed one by one instead.
+		return m.killEach(p, self)
+	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("cgroupfs: kill the tasks of cgroup %s (write %q to %s): %w%s", p, "1", file, err, accessHint(err))
 	}
@@ -73,7 +86,8 @@ func (m *Manager) KillTasks(name string) error {
 	return m.killEach(p, self)
 }
 
-// killEach is KillTasks without cgroup.kill.
+// killEach is KillTasks without cgroup.kill (an old kernel, or a
+// threaded cgroup, where the kernel refuses it).
 func (m *Manager) killEach(p string, self int) error {
 	var left []int
 	for range killRounds {
@@ -140,4 +154,48 @@ func (m *Manager) subtreePids(p string) (map[int]string, error) {
 		return nil
 	}
 	return out, walk(p, true)
+}
+
+// threadedProcs lists the processes with a thread in the threaded cgroup
+// p: the kernel refuses to read cgroup.procs there (EOPNOTSUPP), so it
+// reads cgroup.threads and maps each thread id to its process through
+// /proc/<tid>/status. An id /proc does not know (the thread ended
+// meanwhile, or a fake FS's task) is kept as it is: killing or moving it
+// then fails ESRCH, which callers skip.
+func (m *Manager) threadedProcs(p string) ([]int, error) {
+	file := joinName(p, "cgroup.threads")
+	data, err := m.fsys.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("cgroupfs: read the threads of threaded cgroup %s: %w%s", p, err, accessHint(err))
+	}
+	tids, err := parsePids(file, data)
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, tid := range tids {
+		pid, err := threadGroup(tid)
+		if err != nil {
+			pid = tid
+		}
+		if !slices.Contains(pids, pid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
+}
+
+// threadGroup returns the process (thread group id) of thread tid, from
+// the Tgid line of /proc/<tid>/status.
+func threadGroup(tid int) (int, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(data)) {
+		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
+			return strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	return 0, fmt.Errorf("no Tgid line in /proc/%d/status", tid)
 }

@@ -135,9 +135,11 @@ func (m *Manager) dirExists(p string) (bool, error) {
 }
 
 // Procs returns the pids listed in the cgroup's cgroup.procs, in the
-// order the kernel lists them (join order, not sorted). A missing cgroup
-// gives an error wrapping fs.ErrNotExist; a line that is not a pid gives
-// an error quoting it.
+// order the kernel lists them (join order, not sorted). In a threaded
+// cgroup, whose cgroup.procs the kernel refuses to read (EOPNOTSUPP), it
+// returns the processes of the threads cgroup.threads lists instead. A
+// missing cgroup gives an error wrapping fs.ErrNotExist; a line that is
+// not a pid gives an error quoting it.
 func (m *Manager) Procs(name string) ([]int, error) {
 	p, err := m.Path(name)
 	if err != nil {
@@ -149,6 +151,9 @@ func (m *Manager) Procs(name string) ([]int, error) {
 func (m *Manager) procs(p string) ([]int, error) {
 	file := joinName(p, "cgroup.procs")
 	data, err := m.fsys.ReadFile(file)
+	if errors.Is(err, unix.EOPNOTSUPP) {
+		return m.threadedProcs(p) // a threaded cgroup (see kill.go)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cgroupfs: read the pids of cgroup %s: %w%s", p, err, accessHint(err))
 	}
@@ -430,13 +435,21 @@ func (m *Manager) clearFile(name, base string) error {
 	return nil
 }
 
+// ErrNotOwnPid is wrapped (with fs.ErrInvalid) by the error of MoveTask
+// and MoveTasks for a pid below 2: writing "0" to cgroup.procs moves the
+// writer itself, "1" moves init, and no process has a negative pid. A
+// test never owns any of them, so they are refused before any write.
+var ErrNotOwnPid = errors.New("not the pid of a process the caller started")
+
 // MoveTask moves the process pid into the cgroup with one write of the
 // pid to its cgroup.procs (the kernel parses each write as one pid). The
 // kernel answers ESRCH when the process is gone, EBUSY when the cgroup
 // enables a domain controller (memory, io, ...) in its own
 // cgroup.subtree_control (threaded ones, cpuset and cpu, are exempt),
 // and EOPNOTSUPP when the cgroup is "domain invalid" (an ancestor holds
-// tasks and enables threaded controllers).
+// tasks and enables threaded controllers). A pid below 2 (the caller
+// itself, init, or not a pid) is refused with ErrNotOwnPid before any
+// write.
 func (m *Manager) MoveTask(name string, pid int) error {
 	p, err := m.Path(name)
 	if err != nil {
@@ -445,7 +458,28 @@ func (m *Manager) MoveTask(name string, pid int) error {
 	return m.moveTask(p, pid)
 }
 
+// checkOwnPid refuses the pids no test starts: see ErrNotOwnPid.
+func checkOwnPid(p string, pid int) error {
+	if pid > 1 {
+		return nil
+	}
+	what := "is not a pid"
+	switch pid {
+	case 0:
+		what = `written as "0" would move the calling process itself`
+	case 1:
+		what = "is init (PID 1), which a test never owns"
+	}
+	return fmt.Errorf("cgroupfs: refuse to move pid %d into cgroup %s: %w: %w: pid %d %s; pass the pid of a process the test started (cmd.Process.Pid)",
+		pid, p, fs.ErrInvalid, ErrNotOwnPid, pid, what)
+}
+
+// moveTask moves pid into p; every write of a pid to cgroup.procs goes
+// through it, so that none writes a pid checkOwnPid refuses.
 func (m *Manager) moveTask(p string, pid int) error {
+	if err := checkOwnPid(p, pid); err != nil {
+		return err
+	}
 	if err := m.writePid(p, pid); err != nil {
 		op := opMove
 		if errors.Is(err, unix.EBUSY) && m.enablesDomainController(p) {
@@ -485,11 +519,17 @@ const (
 // order. A pid whose process is gone (ESRCH) is skipped. EBUSY is tried
 // up to 3 times, 100 ms apart, as a sched_ext scheduler can refuse a move
 // for a moment. Any other error stops at once and names the pid; the
-// pids before it were moved.
+// pids before it were moved. A pid below 2 (see ErrNotOwnPid) anywhere
+// in pids is refused before any is moved.
 func (m *Manager) MoveTasks(name string, pids []int) error {
 	p, err := m.Path(name)
 	if err != nil {
 		return err
+	}
+	for _, pid := range pids {
+		if err := checkOwnPid(p, pid); err != nil {
+			return err
+		}
 	}
 	for _, pid := range pids {
 		for attempt := 1; ; attempt++ {

@@ -308,15 +308,30 @@ func (f *OSFS) Rmdir(name string) error {
 // ReadFile returns the contents of the file name, read until end of file.
 // Reading a file of a cgroup removed meanwhile fails with ENODEV; a
 // write-only interface file (cgroup.kill) fails with EINVAL.
+//
+// Only a regular file is read, as every cgroup interface file is one.
+// The open does not block (O_NONBLOCK), and anything else found there (a
+// named pipe, whose open would wait for a writer; a device such as
+// /dev/zero, which never ends; a socket, a directory) fails at once with
+// an error naming what it is (EINVAL, or EISDIR for a directory).
 func (f *OSFS) ReadFile(name string) ([]byte, error) {
 	const op = "open"
 	clean, err := cleanName(op, name)
 	if err != nil {
 		return nil, err
 	}
-	fd, err := f.openBeneath(clean, unix.O_RDONLY, 0)
+	fd, err := f.openBeneath(clean, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 	if err != nil {
 		return nil, &fs.PathError{Op: op, Path: name, Err: err}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		unix.Close(fd)
+		return nil, &fs.PathError{Op: "read", Path: name, Err: &notRegularError{mode: st.Mode}}
 	}
 	file := os.NewFile(uintptr(fd), name)
 	defer file.Close()
@@ -327,6 +342,34 @@ func (f *OSFS) ReadFile(name string) ([]byte, error) {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: underlyingErrno(err)}
 	}
 	return data, nil
+}
+
+// notRegularError is a ReadFile of something that is not a regular
+// file. It unwraps to EISDIR for a directory and EINVAL otherwise.
+type notRegularError struct{ mode uint32 }
+
+func (e *notRegularError) Error() string {
+	what := "special file"
+	switch e.mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		what = "directory"
+	case unix.S_IFIFO:
+		what = "named pipe (FIFO)"
+	case unix.S_IFCHR:
+		what = "character device"
+	case unix.S_IFBLK:
+		what = "block device"
+	case unix.S_IFSOCK:
+		what = "socket"
+	}
+	return fmt.Sprintf("%v: it is a %s, not a regular file as every cgroup interface file is; refused rather than read (it could block or never end): remove it", e.Unwrap(), what)
+}
+
+func (e *notRegularError) Unwrap() error {
+	if e.mode&unix.S_IFMT == unix.S_IFDIR {
+		return unix.EISDIR
+	}
+	return unix.EINVAL
 }
 
 // underlyingErrno digs the errno out of an *os.PathError from os.File so

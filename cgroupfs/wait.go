@@ -21,12 +21,15 @@ import (
 // said "populated 1": a cgroup killed right after it was populated is
 // seen empty within about a millisecond, not when the held-back
 // notification comes. A missing cgroup counts as
-// empty, as does one without cgroup.events (a plain directory).
+// empty, as does one without cgroup.events (a plain directory). Where
+// no watch can be had because an inotify or file limit is used up
+// (EMFILE, ENFILE, ENOSPC), it reads cgroup.events every 10 ms instead
+// of failing.
 //
 // When ctx ends first, the error wraps ctx.Err() and quotes the
 // cgroup.events content last read and the pids cgroup.procs lists
-// then. It also fails when the file cannot be watched or read, or does
-// not say "populated".
+// then. It also fails when the file cannot be watched (for another
+// reason than a limit) or read, or does not say "populated".
 func (m *Manager) WaitEmpty(ctx context.Context, name string) error {
 	p, err := m.Path(name)
 	if err != nil {
@@ -41,11 +44,18 @@ func (m *Manager) waitEmpty(ctx context.Context, p string) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	if err != nil {
+	var events <-chan struct{}
+	switch {
+	case errors.Is(err, unix.EMFILE), errors.Is(err, unix.ENOSPC), errors.Is(err, unix.ENFILE):
+		// No inotify to be had (the user's instances or watches, or
+		// the fds, are used up, by any process of the user): never
+		// fail for that, read the file at intervals instead.
+		return m.pollEmpty(ctx, p, file)
+	case err != nil:
 		return fmt.Errorf("cgroupfs: wait for cgroup %s to empty: watch %s: %w%s", p, file, err, accessHint(err))
 	}
 	defer w.Close()
-	events := w.Events()
+	events = w.Events()
 	// The kernel notifies a change of cgroup.events at most once per
 	// 10 ms (CGROUP_FILE_NOTIFY_MIN_INTV, rounded up to whole jiffies:
 	// up to 12 ms at HZ=250) and delays the rest, while the tasks of a
@@ -90,6 +100,41 @@ func (m *Manager) waitEmpty(ctx context.Context, p string) error {
 		}
 	}
 }
+
+// pollEmpty is waitEmpty without a watch: it reads file (the cgroup.events
+// of p) 1, 2, 4, 8 ms apart, then every pollMax, until it says
+// "populated 0". The kernel notifies a change at most every 10 ms
+// anyway, so a watch would not tell much sooner.
+func (m *Manager) pollEmpty(ctx context.Context, p, file string) error {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	delay := rereadFirst
+	for {
+		data, err := m.fsys.ReadFile(file)
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENODEV) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("cgroupfs: wait for cgroup %s to empty: %w%s", p, err, accessHint(err))
+		}
+		populated, err := parsePopulated(file, data)
+		if err != nil || !populated {
+			return err
+		}
+		timer.Reset(delay)
+		delay = min(2*delay, pollMax)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			return fmt.Errorf("cgroupfs: wait for cgroup %s to empty (reading %s at intervals: no inotify left): %w; it last read %q, and its cgroup.procs %s; kill the tasks (KillTasks) or wait longer",
+				p, file, ctx.Err(), data, m.pidsForMessage(p))
+		}
+	}
+}
+
+// pollMax is the longest pause between two reads of pollEmpty: the
+// kernel's own notification interval.
+const pollMax = 10 * time.Millisecond
 
 // The re-reads of waitEmpty while the kernel's notification may be held
 // back: 1, 2, 4 and 8 ms after the reads that said "populated 1".

@@ -2,14 +2,12 @@ package cgroupfs
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"sync"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -34,31 +32,29 @@ import (
 // Without /proc mounted it falls back to the absolute path, checked
 // beneath the root just before.
 //
+// Every watcher of the process shares one inotify instance: the
+// fs.inotify.max_user_instances limit (128 by default) counts instances
+// of every process of the user on the machine, and one instance per
+// watch ran out past about 128 concurrent waits.
+//
 // Watch fails with the errno of the open (ENOENT for a missing file or a
 // removed cgroup, EXDEV or ELOOP for an escape), or with EMFILE or ENOSPC
 // from inotify when the fs.inotify.max_user_instances or
-// max_user_watches sysctl is exhausted (close unused watchers, or raise
-// the sysctl).
+// max_user_watches sysctl is exhausted (WaitEmpty then reads
+// cgroup.events at intervals instead).
 func (f *OSFS) Watch(name string) (Watcher, error) {
 	const op = "watch"
 	clean, err := cleanName(op, name)
 	if err != nil {
 		return nil, err
 	}
-	in, err := getInotify()
-	if err != nil {
-		return nil, &fs.PathError{Op: op, Path: name, Err: inotifyError(err)}
-	}
-	ifd := in.fd
 	w := &osWatcher{
-		in:     in,
 		fileWd: -1,
 		dirWd:  -1,
 		events: make(chan struct{}, 1),
-		done:   make(chan struct{}),
 	}
 	fail := func(err error) (Watcher, error) {
-		w.release(true)
+		w.Close()
 		return nil, &fs.PathError{Op: op, Path: name, Err: inotifyError(err)}
 	}
 
@@ -79,7 +75,8 @@ func (f *OSFS) Watch(name string) (Watcher, error) {
 	if err != nil {
 		return fail(err)
 	}
-	w.dirWd, err = addWatchFd(ifd, hfd, holderPath, unix.IN_DELETE|unix.IN_MOVED_FROM|unix.IN_DELETE_SELF|unix.IN_ONLYDIR)
+	w.base = base
+	err = sharedInotify.add(w, hfd, holderPath, unix.IN_DELETE|unix.IN_MOVED_FROM|unix.IN_DELETE_SELF|unix.IN_ONLYDIR, &w.dirWd)
 	unix.Close(hfd)
 	if err != nil {
 		return fail(err)
@@ -89,12 +86,11 @@ func (f *OSFS) Watch(name string) (Watcher, error) {
 	if err != nil {
 		return fail(err)
 	}
-	w.fileWd, err = addWatchFd(ifd, ffd, path.Join(f.dir, clean), unix.IN_MODIFY|unix.IN_DELETE_SELF)
+	err = sharedInotify.add(w, ffd, path.Join(f.dir, clean), unix.IN_MODIFY|unix.IN_DELETE_SELF, &w.fileWd)
 	unix.Close(ffd)
 	if err != nil {
 		return fail(err)
 	}
-	go w.run(base)
 	return w, nil
 }
 
@@ -153,152 +149,153 @@ func addWatchFd(ifd, fd int, fallback string, mask uint32) (int, error) {
 	return wd, err
 }
 
-// An inotify instance costs little to make but much to close: close(2)
-// of an inotify fd waits for an SRCU grace period in the kernel
-// (measured on Linux 6.18: about 11 ms, see BENCHMARKS.md), which every
-// WaitEmpty paid on top of the teardown it waited for. Closing in the
-// background instead lets instances pile up faster than the kernel
-// frees them (fs.inotify.max_user_instances is 128 by default). So a
-// closed watcher removes its watches (inotify_rm_watch does not wait)
-// and keeps its instance for the next Watch, up to maxIdleInotify idle
-// ones in the process.
-const maxIdleInotify = 8
+// inotifyHub is the one inotify instance every watcher of the process
+// shares, and the goroutine that reads it and hands each event to the
+// watchers it concerns. The instance is never closed (closing one waits
+// for an SRCU grace period in the kernel, about 11 ms on Linux 6.18);
+// watches are removed (inotify_rm_watch does not wait) when the last
+// watcher using them closes. The kernel gives one watch descriptor per
+// inode and instance, so watchers of the same file, or of files in the
+// same directory, share descriptors, counted in refs.
+type inotifyHub struct {
+	mu       sync.Mutex
+	inst     *inotifyInstance // nil until the first Watch, or after it broke
+	refs     map[int]int      // watch descriptor -> watchers using it
+	watchers map[*osWatcher]bool
+}
 
 // inotifyInstance is an inotify fd: in an os.File for the reader (a
-// non-blocking fd sits in the runtime poller, so a read deadline wakes a
-// blocked Read), and as a number for inotify_add_watch (File.Fd would
-// make it blocking).
+// non-blocking fd sits in the runtime poller), and as a number for
+// inotify_add_watch (File.Fd would make it blocking).
 type inotifyInstance struct {
 	file *os.File
 	fd   int
 }
 
-var idleInotify struct {
-	sync.Mutex
-	free []*inotifyInstance
-}
+var sharedInotify = &inotifyHub{refs: map[int]int{}, watchers: map[*osWatcher]bool{}}
 
-// getInotify returns an idle inotify instance, or a new one.
-func getInotify() (*inotifyInstance, error) {
-	idleInotify.Lock()
-	if n := len(idleInotify.free); n > 0 {
-		in := idleInotify.free[n-1]
-		idleInotify.free = idleInotify.free[:n-1]
-		idleInotify.Unlock()
-		if err := in.file.SetReadDeadline(time.Time{}); err == nil {
-			return in, nil
+// add watches the object fd refers to for w, with mask added to what
+// other watchers of it asked for (IN_MASK_ADD), and stores the watch
+// descriptor in *wd. It makes the shared instance on first use, or
+// again after the previous one broke.
+func (h *inotifyHub) add(w *osWatcher, fd int, fallback string, mask uint32, wd *int) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if w.inst == nil {
+		if h.inst == nil {
+			ifd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+			if err != nil {
+				return err
+			}
+			h.inst = &inotifyInstance{file: os.NewFile(uintptr(ifd), "inotify"), fd: ifd}
+			h.refs = map[int]int{}
+			go h.run(h.inst)
 		}
-		in.file.Close() // cannot be woken any more: do not use it
-	} else {
-		idleInotify.Unlock()
+		w.inst = h.inst
+		h.watchers[w] = true
 	}
-	ifd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	n, err := addWatchFd(w.inst.fd, fd, fallback, mask|unix.IN_MASK_ADD)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &inotifyInstance{file: os.NewFile(uintptr(ifd), "inotify"), fd: ifd}, nil
+	h.refs[n]++
+	*wd = n
+	return nil
 }
 
-// putInotify keeps in for a later Watch, or closes it when enough are
-// idle. Events still queued in it for removed watches are harmless: a
-// later reader ignores every watch descriptor but its own, and the
-// kernel does not reuse descriptors soon (they are allocated
-// cyclically).
-func putInotify(in *inotifyInstance) {
-	idleInotify.Lock()
-	if len(idleInotify.free) < maxIdleInotify {
-		idleInotify.free = append(idleInotify.free, in)
-		idleInotify.Unlock()
+// release removes w: its channel is closed (unless run closed it) and
+// the watches no other watcher uses are removed.
+func (h *inotifyHub) release(w *osWatcher) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if w.inst == nil {
 		return
 	}
-	idleInotify.Unlock()
-	in.file.Close()
+	if h.watchers[w] {
+		delete(h.watchers, w)
+		close(w.events)
+	}
+	if w.inst == h.inst {
+		for _, wd := range []int{w.fileWd, w.dirWd} {
+			if wd < 0 {
+				continue
+			}
+			if h.refs[wd]--; h.refs[wd] <= 0 {
+				delete(h.refs, wd)
+				// EINVAL: the kernel removed it already (IN_IGNORED).
+				_, _ = unix.InotifyRmWatch(w.inst.fd, uint32(wd))
+			}
+		}
+	}
+	w.inst = nil
+}
+
+// run reads the instance until it breaks and hands every batch of events
+// to the watchers: each sees what concerns its own watch descriptors.
+func (h *inotifyHub) run(in *inotifyInstance) {
+	// Room for many events with a full NAME_MAX name each.
+	buf := make([]byte, 64*(inotifyEventSize+unix.NAME_MAX+1))
+	for {
+		n, err := in.file.Read(buf)
+		h.mu.Lock()
+		if err != nil {
+			// The instance broke: end every watcher of it, and let the
+			// next Watch make a new one.
+			for w := range h.watchers {
+				if w.inst == in {
+					delete(h.watchers, w)
+					close(w.events)
+				}
+			}
+			if h.inst == in {
+				h.inst = nil
+			}
+			h.mu.Unlock()
+			in.file.Close()
+			return
+		}
+		for w := range h.watchers {
+			if w.inst != in {
+				continue
+			}
+			modified, gone := parseInotify(buf[:n], w.fileWd, w.dirWd, w.base)
+			if modified {
+				select {
+				case w.events <- struct{}{}:
+				default: // one pending value already says "re-read"
+				}
+			}
+			if gone {
+				delete(h.watchers, w)
+				close(w.events)
+			}
+		}
+		h.mu.Unlock()
+	}
 }
 
 // osWatcher is the Watcher Watch returns.
 type osWatcher struct {
-	in            *inotifyInstance
-	fileWd, dirWd int           // -1 until added
-	events        chan struct{} // buffered (1): events coalesce
-	done          chan struct{} // closed when run has returned
-	broken        bool          // set by run: the instance failed a read
-	closeOnce     sync.Once
+	inst          *inotifyInstance // nil before the first watch and after release
+	fileWd, dirWd int              // -1 until added
+	base          string           // the name of the cgroup in its holder
+	events        chan struct{}    // buffered (1): events coalesce
 }
 
 // Events returns the channel that receives a value after each
 // modification and is closed when the watcher ends.
 func (w *osWatcher) Events() <-chan struct{} { return w.events }
 
-// Close stops the watcher and waits for its goroutine to return, so that
-// the events channel is closed when Close returns. It removes the
-// watches and keeps the inotify instance for a later Watch rather than
-// closing it (see maxIdleInotify). Closing twice is harmless.
+// Close stops the watcher: the events channel is closed when Close
+// returns, and its watches are removed unless another watcher uses
+// them. Closing twice is harmless.
 func (w *osWatcher) Close() error {
-	var err error
-	w.closeOnce.Do(func() {
-		// Wake the reader without closing the fd.
-		if derr := w.in.file.SetReadDeadline(time.Unix(1, 0)); derr != nil {
-			err = w.in.file.Close()
-			<-w.done
-			return
-		}
-		<-w.done
-		w.release(!w.broken)
-	})
-	return err
-}
-
-// release removes the watcher's watches and hands its instance back, or
-// closes the instance when it is not to be reused. The reader must not
-// be running.
-func (w *osWatcher) release(reuse bool) {
-	for _, wd := range []int{w.fileWd, w.dirWd} {
-		if wd < 0 {
-			continue
-		}
-		// EINVAL: the kernel removed the watch already (IN_IGNORED).
-		if _, err := unix.InotifyRmWatch(w.in.fd, uint32(wd)); err != nil && err != unix.EINVAL {
-			reuse = false
-		}
-	}
-	if reuse {
-		putInotify(w.in)
-		return
-	}
-	w.in.file.Close()
+	sharedInotify.release(w)
+	return nil
 }
 
 // inotifyEventSize is sizeof(struct inotify_event) without the name.
 const inotifyEventSize = unix.SizeofInotifyEvent
-
-// run reads inotify events until the watcher is closed or the file goes
-// away, and then closes the events channel. Only run sends on or closes
-// the channel.
-func (w *osWatcher) run(base string) {
-	defer close(w.done)
-	defer close(w.events)
-	// Room for many events with a full NAME_MAX name each.
-	buf := make([]byte, 64*(inotifyEventSize+unix.NAME_MAX+1))
-	for {
-		n, err := w.in.file.Read(buf)
-		if err != nil {
-			// Woken by Close (the deadline), or the instance broke: end
-			// either way, and do not reuse a broken one.
-			w.broken = !errors.Is(err, os.ErrDeadlineExceeded)
-			return
-		}
-		modified, gone := parseInotify(buf[:n], w.fileWd, w.dirWd, base)
-		if modified {
-			select {
-			case w.events <- struct{}{}:
-			default: // one pending value already says "re-read"
-			}
-		}
-		if gone {
-			return
-		}
-	}
-}
 
 // parseInotify decodes a batch of inotify events and reports whether the
 // watched file was modified (or events were lost, which must be treated

@@ -227,7 +227,9 @@ var matrixSites = []site{
 	{name: "manager/WaitEmpty watch", phase: atManager, op: fakefs.OpWatch, path: "test/a/cgroup.events",
 		prepare: withExitingTask,
 		act:     waitEmpty,
-		nilFor:  []syscall.Errno{unix.ENOENT}},
+		// ENOSPC: an inotify limit is used up; WaitEmpty reads
+		// cgroup.events at intervals instead (issue 11 item 9).
+		nilFor: []syscall.Errno{unix.ENOENT, unix.ENOSPC}},
 	{name: "manager/WaitEmpty read cgroup.events", phase: atManager, op: fakefs.OpRead, path: "test/a/cgroup.events",
 		prepare: withExitingTask,
 		act:     waitEmpty,

@@ -27,11 +27,12 @@ type Group struct {
 	self selfLocation
 
 	mu       sync.Mutex
-	names    []string        // every cgroup created, in creation order
-	tracked  map[string]bool // names as a set
-	killed   map[string]bool // cgroups that had cgroup.kill written (see Start)
-	ended    bool            // teardown has begun
-	deadline time.Time       // end of the teardown budget, once begun
+	names    []string          // every cgroup created, in creation order
+	tracked  map[string]bool   // names as a set
+	killed   map[string]bool   // cgroups that had cgroup.kill written (see Start)
+	ids      map[string]uint64 // identity of each cgroup when made (identity.go)
+	ended    bool              // teardown has begun
+	deadline time.Time         // end of the teardown budget, once begun
 }
 
 // NewGroup returns an empty group bound to t, acting through ops: a
@@ -194,6 +195,7 @@ func (g *Group) track(name string) {
 	// A new cgroup of a killed one's name is a new cgroup: spawning
 	// into it is fine again.
 	delete(g.killed, name)
+	g.recordIdentity(name)
 	g.t.Cleanup(func() { g.teardown(name) })
 }
 

@@ -24,6 +24,8 @@ const (
 		"a larger cgtest.Budget gives them time"
 	hintTimeout = "teardown used up its budget%s; raise it with cgtest.Budget, or look for a task stuck in the kernel (state D) " +
 		"or a cgroupfs write blocked by a scheduler being reconfigured"
+	hintReplaced = "a cgroup of the same name made by someone else (a container runtime, another test) is not this test's to empty or remove; " +
+		"if the test itself removed and re-created it, do that through the group (AddCgroup), or choose names no one else uses"
 	hintOther = "the cgroup is left behind; once it is empty, remove it with rmdir(1) (never rm -r: cgroupfs files cannot be unlinked)"
 )
 
@@ -38,6 +40,21 @@ func (g *Group) hint(name string, err error) string {
 	var re *removeError
 	if errors.As(err, &re) {
 		err = re.err
+	}
+	// An EBUSY made permanent by a refusal below: both say something.
+	var blocked *blockedError
+	if errors.As(err, &blocked) {
+		return g.hintFor(name, blocked.busy) + "; it cannot be removed below: " + g.hintFor(name, rootCause(blocked.cause))
+	}
+	return g.hintFor(name, err)
+}
+
+// hintFor is hint for one error of the chain.
+func (g *Group) hintFor(name string, err error) string {
+	// Someone else's cgroup now: nothing of ours to explain.
+	var replaced *replacedError
+	if errors.As(err, &replaced) {
+		return hintReplaced
 	}
 	// An operation on the cgroup never returned: looking at the cgroup
 	// to explain it would block the same way, past the budget.

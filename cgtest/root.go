@@ -56,7 +56,8 @@ func RootGroupOptions(opts ...Option) RootOption {
 var rootSeq atomic.Int64
 
 // Root gives the test its own, uniquely named parent cgroup on the real
-// kernel, like t.TempDir: "cgguard-<pid>-<starttime>-<test>-<n>" (see
+// kernel, like t.TempDir:
+// "cgguard-<pid>-<starttime>-ns<pidns>.<timens>-<test>-<n>" (see
 // RootName; the owner in the name lets a later run reclaim it if this
 // process dies before its cleanups run). It enables, in the root's own
 // cgroup.subtree_control, every controller its cgroup.controllers offers,

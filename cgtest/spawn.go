@@ -195,6 +195,9 @@ func (g *Group) Kill(name string) error {
 		return fmt.Errorf("cgtest: kill the tasks of cgroup %q: the group did not create it: %w", name, errNotTracked)
 	}
 	g.mu.Unlock()
+	if err := g.checkIdentity(name); err != nil {
+		return fmt.Errorf("cgtest: refuse to kill the tasks of cgroup %s: %w", g.display(name), err)
+	}
 	tree, err := g.subtree(name)
 	if err != nil {
 		return fmt.Errorf("cgtest: kill the tasks of cgroup %s: %w", g.display(name), err)

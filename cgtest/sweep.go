@@ -28,8 +28,10 @@ const (
 	// SweepForeign is a cgroup whose name is not a per-test root's (see
 	// RootName): somebody else's, never touched.
 	SweepForeign Verdict = "foreign"
-	// SweepUnknown is a per-test root whose owner cannot be checked
-	// (/proc unreadable): it is kept, and the error says why.
+	// SweepUnknown is a per-test root whose owner cannot be checked for
+	// certain (/proc unreadable; made in another pid namespace, or in
+	// another time namespace while a process has its pid, see
+	// Owner.Alive): it is kept, and the error says why.
 	SweepUnknown Verdict = "unknown"
 )
 
@@ -169,8 +171,11 @@ var ownerAlive = Owner.Alive
 //     another start time (pid reuse), is stale: every task in the
 //     subtree is killed (cgroup.kill), Sweep waits for the kernel to
 //     report "populated 0", and removes the subtree deepest first;
-//   - an owner that cannot be checked (/proc unreadable) is unknown:
-//     kept, and reported with the error.
+//   - an owner that cannot be checked for certain is unknown: kept, and
+//     reported with the error. That is /proc unreadable, and a root
+//     recorded in another pid namespace, or in another time namespace
+//     while a process has its pid (start times read through different
+//     time namespaces differ by their offsets; see Owner.Alive).
 //
 // A root made with TEST_NOCLEANUP=true is reclaimed like any other once
 // its owner is gone, and the report says it was kept; Root's own sweep
@@ -179,10 +184,9 @@ var ownerAlive = Owner.Alive
 // It never kills when the calling process is inside the stale root
 // (cgroupfs.ErrCallerInside); the root is then kept and the entry's Err
 // says so. A root that vanishes meanwhile (another sweep took it) is
-// not an error. Owners are looked up in this process's pid namespace: a
-// root made by a process in another pid namespace that shares this
-// cgroup hierarchy looks stale, so sweep only where the test runs live
-// in the same pid namespace as the sweeper.
+// not an error. Roots named before owners recorded their namespaces
+// (no "ns" field) are judged by pid and start time alone, in this
+// process's namespaces.
 //
 // The error is non-nil only when dir cannot be listed; failures for
 // single cgroups are in their entries (see SweepReport.Err).

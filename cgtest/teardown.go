@@ -48,6 +48,10 @@ func (g *Group) teardown(name string) {
 	}
 	ctx, hardStop, cancel := g.teardownContext()
 	defer cancel()
+	if err := g.checkIdentity(name); err != nil {
+		g.warn(name, err)
+		return
+	}
 	// The removal runs in its own goroutine so that a cgroupfs call that
 	// never returns (a write blocked in the kernel, an injected hang)
 	// cannot hold the test beyond the budget: it is abandoned instead.
@@ -230,9 +234,9 @@ func (g *Group) rmdir(ctx context.Context, name string) error {
 			}
 			// A child that cannot be removed for good (EACCES, ...)
 			// keeps us busy for good: say so now rather than at the end
-			// of the budget. The caller has the child's own error.
+			// of the budget, in an error no level above retries.
 			if !retryable(kerr) {
-				return err
+				return &blockedError{busy: err, child: g.display(k), cause: kerr}
 			}
 		}
 		if pop, known := g.populated(name); known && pop {
@@ -248,9 +252,48 @@ func (g *Group) rmdir(ctx context.Context, name string) error {
 }
 
 // retryable reports whether a failure may go away by itself: EBUSY
-// (tasks exiting) or running out of budget, not a refusal.
+// (tasks exiting) or running out of budget, not a refusal, nor an EBUSY
+// caused by a refusal anywhere below (blockedError).
 func retryable(err error) bool {
+	var blocked *blockedError
+	if errors.As(err, &blocked) {
+		return false
+	}
 	return errors.Is(err, unix.EBUSY) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// blockedError is an rmdir that failed EBUSY because a child cgroup
+// cannot be removed for good (EACCES, EPERM, EROFS, ... at any depth
+// below): retrying cannot help, and the child's error is the cause.
+type blockedError struct {
+	busy  error  // the rmdir's EBUSY
+	child string // the child, for people
+	cause error  // why the child cannot be removed
+}
+
+// Error names the child but not its error, which the removal reports
+// with the child's own step.
+func (e *blockedError) Error() string {
+	return fmt.Sprintf("%v, as its child cgroup %s cannot be removed", e.busy, e.child)
+}
+
+func (e *blockedError) Unwrap() []error { return []error{e.busy, e.cause} }
+
+// rootCause follows removeError and blockedError down to the error that
+// decides the hint: the final rmdir's, or the refusal that blocked it.
+func rootCause(err error) error {
+	for {
+		var re *removeError
+		var blocked *blockedError
+		switch {
+		case errors.As(err, &blocked) && blocked.cause != err:
+			err = blocked.cause
+		case errors.As(err, &re) && re.err != err:
+			err = re.err
+		default:
+			return err
+		}
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) {

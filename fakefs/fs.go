@@ -28,6 +28,7 @@ type FS struct {
 	root      *cgroup
 	tasks     map[int]*task
 	nextPid   int
+	nextID    uint64 // the identity of the next cgroup made (see Identity)
 	faults    []*fault
 	log       []LogEntry
 	logLimit  int // 0: keep every entry
@@ -120,6 +121,7 @@ func New(opts ...Option) *FS {
 
 // cgroup is one directory of the hierarchy.
 type cgroup struct {
+	id       uint64 // see FS.Identity; the root's is 0
 	name     string
 	parent   *cgroup
 	children map[string]*cgroup
@@ -310,10 +312,31 @@ func (f *FS) Mkdir(name string) error {
 			}
 		}
 		c := newCgroup(base, parent)
+		f.nextID++
+		c.id = f.nextID
 		parent.children[base] = c
 		f.refresh()
 		return nil
 	})
+}
+
+// Identity returns the identity of the cgroup name: a number no other
+// cgroup made by this FS shares, as the kernel's cgroup id (the inode
+// number on cgroupfs), so a cgroup removed and made again under the same
+// name has another. It implements cgroupfs.Identifier. A missing cgroup
+// fails with ENOENT, an interface file with ENOTDIR.
+func (f *FS) Identity(name string) (uint64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	elems, err := split(name)
+	if err != nil {
+		return 0, pathErr(Op("stat"), name, err)
+	}
+	c, err := f.walk(elems)
+	if err != nil {
+		return 0, pathErr(Op("stat"), name, err)
+	}
+	return c.id, nil
 }
 
 // Rmdir removes the cgroup name, as rmdir(2) on cgroupfs: EBUSY while it

@@ -1,0 +1,146 @@
+package cgroupfs
+
+import (
+	"context"
+	"errors"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// Hostile cases on the real kernel, each under the test's own base
+// cgroup (kernelRoot), touching only processes the test started.
+
+// threadedChild makes the cgroup name/t threaded beneath the domain
+// cgroup name (a thread root then, as containerd makes for its users),
+// starts a sleeper (a multi-threaded Go process) in name and moves one
+// of its threads into name/t, the main one when main is true. It skips
+// when the kernel refuses threaded cgroups.
+func threadedChild(t *testing.T, fsys *OSFS, m *Manager, name string, main bool) *child {
+	t.Helper()
+	if err := m.CreateCgroup(name); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsys.Mkdir(name + "/t"); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsys.WriteFile(name+"/t/cgroup.type", []byte("threaded")); err != nil {
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EOPNOTSUPP) {
+			t.Skipf("this kernel has no threaded cgroups: %v", err)
+		}
+		t.Fatal(err)
+	}
+	c := startChild(t, fsys, name, 0)
+	pid := c.cmd.Process.Pid
+	tid := pid
+	if !main {
+		tasks, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range tasks {
+			if n, _ := strconv.Atoi(e.Name()); n != pid && n > 1 {
+				tid = n
+				break
+			}
+		}
+		if tid == pid {
+			t.Fatalf("sleeper %d has no thread but its main one", pid)
+		}
+	}
+	// The tid is a thread of the sleeper this test started.
+	if err := fsys.WriteFile(name+"/t/cgroup.threads", []byte(strconv.Itoa(tid))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fsys.ReadFile(name + "/t/cgroup.procs"); !errors.Is(err, unix.EOPNOTSUPP) {
+		t.Fatalf("read %s/t/cgroup.procs = %v, want EOPNOTSUPP (the kernel's answer in a threaded cgroup)", name, err)
+	}
+	return c
+}
+
+// TestHostileThreadedKernel: a thread of a live process in a threaded
+// child of a cgroup. Reading cgroup.procs there fails EOPNOTSUPP, which
+// made KillTasks give up before writing cgroup.kill (which the domain
+// cgroup accepts), so the process lived and nothing could be removed.
+func TestHostileThreadedKernel(t *testing.T) {
+	fsys, _ := kernelRoot(t)
+	m := NewManager(fsys, ".")
+	tried, held := 0, 0
+	for _, tc := range []struct {
+		name string
+		main bool // the main thread moves, not another one
+		kill string
+	}{
+		{"thread", false, "thread"},
+		{"main", true, "main"},
+		{"self", false, "self/t"}, // kill the threaded cgroup itself
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tried++
+			c := threadedChild(t, fsys, m, tc.name, tc.main)
+			pid := c.cmd.Process.Pid
+			for _, cg := range []string{tc.name, tc.name + "/t"} {
+				pids, err := m.Procs(cg)
+				if err != nil || !slices.Contains(pids, pid) {
+					t.Errorf("Procs(%s) = %v, %v; want the process %d with a thread there", cg, pids, err, pid)
+				}
+			}
+			if err := m.KillTasks(tc.kill); err != nil {
+				t.Fatalf("KillTasks(%s): %v", tc.kill, err)
+			}
+			if err := c.wait(t); !killedBySIGKILL(err) {
+				t.Fatalf("sleeper %d ended with %v, want killed", pid, err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), kernelWait)
+			defer cancel()
+			if err := m.WaitEmpty(ctx, tc.name); err != nil {
+				t.Fatal(err)
+			}
+			for _, cg := range []string{tc.name + "/t", tc.name} {
+				if err := m.RemoveCgroup(cg); err != nil {
+					t.Fatalf("RemoveCgroup(%s): %v", cg, err)
+				}
+			}
+			held++
+		})
+	}
+	t.Logf("hostile threaded (cgroupfs): %d cases tried, %d held", tried, held)
+}
+
+// TestHostileIdentityKernel: a cgroup removed and made again under the
+// same name has another identity, which is what lets a guard tell its
+// own cgroup from someone else's of the same name.
+func TestHostileIdentityKernel(t *testing.T) {
+	fsys, _ := kernelRoot(t)
+	tried, held := 0, 0
+	seen := map[uint64]bool{}
+	for range 3 {
+		tried++
+		if err := fsys.Mkdir("a"); err != nil {
+			t.Fatal(err)
+		}
+		id, err := fsys.Identity("a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again, err := fsys.Identity("a"); err != nil || again != id {
+			t.Errorf("Identity(a) = %d, %v; a moment before %d", again, err, id)
+		}
+		if seen[id] {
+			t.Errorf("Identity(a) = %d again for a cgroup made anew", id)
+		} else {
+			held++
+		}
+		seen[id] = true
+		if err := fsys.Rmdir("a"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := fsys.Identity("a"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Identity of a removed cgroup = %v, want ErrNotExist", err)
+	}
+	t.Logf("hostile identity (cgroupfs): %d cases tried, %d held", tried, held)
+}

@@ -1,0 +1,44 @@
+package cgroupfs
+
+import (
+	"io/fs"
+
+	"golang.org/x/sys/unix"
+)
+
+// Identifier is implemented by an FS that can tell a directory from
+// another one made later under the same name. A guard records the
+// identity of each cgroup it makes, and touches a cgroup of that name
+// later only while the identity is the same: one removed and made again
+// by someone else is theirs.
+type Identifier interface {
+	// Identity returns a number naming the directory name for as long
+	// as it exists, which a directory made later in its place does not
+	// share. A missing directory fails with an error wrapping
+	// fs.ErrNotExist.
+	Identity(name string) (uint64, error)
+}
+
+// Identity returns the inode number of the directory name, resolved
+// beneath the root. On cgroupfs it is the cgroup's id (as in
+// /proc/<pid>/fdinfo and name_to_handle_at), which the kernel never
+// gives to another cgroup while it runs. On a plain directory a later
+// directory can reuse an inode number; there it only tells apart what
+// exists at once.
+func (f *OSFS) Identity(name string) (uint64, error) {
+	const op = "stat"
+	clean, err := cleanName(op, name)
+	if err != nil {
+		return 0, err
+	}
+	fd, err := f.openBeneath(clean, unix.O_PATH|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return 0, &fs.PathError{Op: op, Path: name, Err: err}
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return 0, &fs.PathError{Op: op, Path: name, Err: err}
+	}
+	return st.Ino, nil
+}
