@@ -26,6 +26,14 @@ type Group struct {
 	// of the group's cgroups.
 	self selfLocation
 
+	// addMu serializes the cgroup I/O of AddCgroup and its kin, so that
+	// two adds of one name cannot race. Teardown never takes it: an add
+	// stuck in the kernel (a hung cpuset write) cannot hold the teardown
+	// beyond its budget.
+	addMu sync.Mutex
+
+	// mu guards the fields below. It is never held during cgroupfs I/O,
+	// for the same reason.
 	mu       sync.Mutex
 	names    []string        // every cgroup created, in creation order
 	tracked  map[string]bool // names as a set
@@ -113,9 +121,9 @@ func (g *Group) check(name string) error {
 }
 
 func (g *Group) add(name string, cpus *cgroupfs.CPUSet) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.ended {
+	g.addMu.Lock()
+	defer g.addMu.Unlock()
+	if g.hasEnded() {
 		return fmt.Errorf("cgtest: add cgroup %q: %w", name, ErrTestEnded)
 	}
 	if err := g.create(name); err != nil {
@@ -144,9 +152,11 @@ func (g *Group) create(name string) error {
 		err = fsys.Mkdir(p)
 		switch {
 		case err == nil:
-			g.track(level)
+			if err := g.track(level); err != nil {
+				return fmt.Errorf("cgtest: add cgroup %q: %w", name, err)
+			}
 		case errors.Is(err, fs.ErrExist):
-			if level == name && !g.tracked[name] {
+			if level == name && !g.isTracked(name) {
 				return fmt.Errorf("cgtest: add cgroup %q: %s already exists and this group did not create it, so it would not remove it either: %w; choose another name, or remove the stale cgroup first", name, p, err)
 			}
 		case errors.Is(err, fs.ErrNotExist) && i == 0:
@@ -185,8 +195,33 @@ func (g *Group) nothingToEnable(name string) bool {
 	return err == nil && !slices.Contains(strings.Fields(string(data)), "cpuset")
 }
 
-// track records name and registers its removal. g.mu is held.
-func (g *Group) track(name string) {
+// track records name, just created, and registers its removal. When
+// the teardown began while the mkdir was under way (an add stuck in the
+// kernel outlived the test), no cleanup would run any more: track then
+// removes name itself and returns an error wrapping ErrTestEnded.
+func (g *Group) track(name string) error {
+	if g.register(name) {
+		return nil
+	}
+	err := fmt.Errorf("%s was created after the group's teardown began: %w", g.display(name), ErrTestEnded)
+	p, rerr := g.ops.Path(name)
+	if rerr == nil {
+		rerr = g.ops.FS().Rmdir(p)
+	}
+	if rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+		return fmt.Errorf("%w, and removing it failed: %w; remove it by hand", err, rerr)
+	}
+	return fmt.Errorf("%w; it was removed again", err)
+}
+
+// register records name and registers its teardown, unless the group's
+// teardown has begun (it then returns false).
+func (g *Group) register(name string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.ended {
+		return false
+	}
 	if !g.tracked[name] {
 		g.tracked[name] = true
 		g.names = append(g.names, name)
@@ -195,6 +230,19 @@ func (g *Group) track(name string) {
 	// into it is fine again.
 	delete(g.killed, name)
 	g.t.Cleanup(func() { g.teardown(name) })
+	return true
+}
+
+func (g *Group) hasEnded() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.ended
+}
+
+func (g *Group) isTracked(name string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.tracked[name]
 }
 
 // Names returns every cgroup the group created and removes at the end of

@@ -150,16 +150,15 @@ func rootBase(cfg rootConfig) (dir, reason string) {
 // would enable cpuset in the level above, which for a per-test root is
 // the cgroup2 mount's root, a host-wide setting a test must not change.
 func (g *Group) adopt(name string) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.ended {
+	g.addMu.Lock()
+	defer g.addMu.Unlock()
+	if g.hasEnded() {
 		return ErrTestEnded
 	}
 	if err := g.ops.FS().Mkdir(name); err != nil {
 		return fmt.Errorf("%w%s", err, shortHint(err))
 	}
-	g.track(name)
-	return nil
+	return g.track(name)
 }
 
 // enableAll enables in the cgroup2 directory name's cgroup.subtree_control

@@ -1,0 +1,101 @@
+package cgtest_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cgguard/cgguard/cgtest"
+	"github.com/cgguard/cgguard/fakefs"
+	"github.com/google/go-cmp/cmp"
+)
+
+// finishWithin runs rec.Finish (the test's cleanups) and fails the test
+// if it has not returned after limit: a teardown held by a stuck call.
+// The limit is far beyond any budget these tests set, so a busy machine
+// cannot fail it; only a teardown that waits for the stuck call can.
+func finishWithin(t *testing.T, rec *cgtest.Recorder, limit time.Duration) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		rec.Finish()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(limit):
+		t.Fatalf("teardown did not return within %v: it waits for the stuck call", limit)
+	}
+}
+
+// Issue 11, item 7: an AddCgroup stuck in the kernel holds nothing the
+// teardown needs, so the teardown's budget holds. The cpuset write never
+// returns (until the test releases it), and the rmdir of its cgroup
+// waits for it, as the kernel's does (cpuset's offline callback takes
+// the lock the stuck write holds): teardown gives up at its budget and
+// says so, instead of waiting for the write.
+func TestTeardownBudgetHoldsWhileAddCgroupIsStuck(t *testing.T) {
+	f := newFixture(t)
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, f.mgr, cgtest.Budget(time.Second))
+	writing, releaseWrite := f.fs.HangEntered(fakefs.OpWrite, "test/a/cpuset.cpus")
+	releaseRmdir := f.fs.Hang(fakefs.OpRmdir, "test/a")
+	defer releaseRmdir()
+	defer releaseWrite()
+	added := make(chan error, 1)
+	go func() { added <- g.AddCgroup("a", cpus01) }()
+	<-writing
+
+	finishWithin(t, rec, 60*time.Second)
+	logs := rec.Logs()
+	if len(logs) != 1 || !strings.Contains(logs[0], "/test/a") || !strings.Contains(logs[0], "budget of 1s used up while a cgroupfs operation had not returned") {
+		t.Errorf("teardown warnings = %q, want one saying the budget ran out on test/a", logs)
+	}
+
+	releaseWrite()
+	select {
+	case err := <-added:
+		if err != nil {
+			t.Errorf("AddCgroup, released after the teardown = %v, want nil (its cgroup was created before the teardown, which owns it)", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("AddCgroup did not return after its write was released")
+	}
+}
+
+// The same with the mkdir stuck: the teardown returns within its budget,
+// and when the mkdir completes after the teardown, nobody would remove
+// the new cgroup, so the AddCgroup that made it removes it and fails
+// with ErrTestEnded.
+func TestAddCgroupStuckPastTeardownRemovesWhatItMade(t *testing.T) {
+	f := newFixture(t)
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, f.mgr, cgtest.Budget(time.Second))
+	if err := g.AddCgroupNoCpuset("first"); err != nil {
+		t.Fatal(err)
+	}
+	making, releaseMkdir := f.fs.HangEntered(fakefs.OpMkdir, "test/late")
+	defer releaseMkdir()
+	added := make(chan error, 1)
+	go func() { added <- g.AddCgroupNoCpuset("late") }()
+	<-making
+
+	finishWithin(t, rec, 60*time.Second)
+	if logs := rec.Logs(); len(logs) != 0 {
+		t.Errorf("teardown warnings = %q, want none (test/first is removable, test/late does not exist yet)", logs)
+	}
+
+	releaseMkdir()
+	select {
+	case err := <-added:
+		if !errors.Is(err, cgtest.ErrTestEnded) {
+			t.Errorf("AddCgroupNoCpuset whose mkdir completed after the teardown = %v, want ErrTestEnded", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("AddCgroupNoCpuset did not return after its mkdir was released")
+	}
+	if diff := cmp.Diff([]string{"test"}, f.cgroups()); diff != "" {
+		t.Errorf("cgroups after the teardown and the late mkdir (-want +got):\n%s", diff)
+	}
+}
