@@ -2,6 +2,7 @@ package cgtest_test
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/fakefs"
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 )
 
 // finishWithin runs rec.Finish (the test's cleanups) and fails the test
@@ -97,5 +99,83 @@ func TestAddCgroupStuckPastTeardownRemovesWhatItMade(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"test"}, f.cgroups()); diff != "" {
 		t.Errorf("cgroups after the teardown and the late mkdir (-want +got):\n%s", diff)
+	}
+}
+
+// Issue 11, item 11: AddCgroup("a/b", cpus) while a task runs in a
+// would write +cpuset into a's cgroup.subtree_control, which the kernel
+// accepts (cpuset is a threaded controller): a becomes a thread root
+// and a/b an invalid domain that no process can enter (Start then fails
+// with a bare EOPNOTSUPP). AddCgroup refuses before touching anything,
+// saying why, with the errno of the no-internal-process rule. The same
+// holds when a already is a thread root, and for AddCgroupNoCpuset,
+// which enables cpuset above as well.
+func TestAddCgroupRefusesToMakeAThreadRoot(t *testing.T) {
+	f := newFixture(t)
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, f.mgr)
+	defer rec.Finish()
+	if err := g.AddCgroupNoCpuset("a"); err != nil {
+		t.Fatal(err)
+	}
+	pid, err := f.fs.Spawn("test/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, add := range []struct {
+		how string
+		fn  func(string) error
+	}{
+		{"AddCgroup", func(n string) error { return g.AddCgroup(n, cpus01) }},
+		{"AddCgroupNoCpuset", g.AddCgroupNoCpuset},
+	} {
+		err := add.fn("a/b")
+		if !errors.Is(err, unix.EBUSY) {
+			t.Errorf("%s(\"a/b\") with a task in a = %v, want an error wrapping EBUSY", add.how, err)
+		} else {
+			for _, want := range []string{"/test/a", strconv.Itoa(pid), "thread root", "invalid domain", "leaf"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("%s error lacks %q: %v", add.how, want, err)
+				}
+			}
+		}
+		if got, _ := f.fs.ReadFile("test/a/cgroup.type"); string(got) != "domain\n" {
+			t.Errorf("after the refused %s, test/a's cgroup.type = %q, want \"domain\\n\"", add.how, got)
+		}
+		if diff := cmp.Diff([]string{"test", "test/a"}, f.cgroups()); diff != "" {
+			t.Errorf("cgroups after the refused %s (-want +got):\n%s", add.how, diff)
+		}
+	}
+
+	// a already a thread root (cpuset enabled in it by an earlier child,
+	// then a task arrives): a new child would be born invalid.
+	if err := f.fs.WriteFile("cgroup.procs", []byte(strconv.Itoa(pid))); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.AddCgroup("a/x", cpus01); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.fs.WriteFile("test/a/cgroup.procs", []byte(strconv.Itoa(pid))); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.AddCgroup("a/c", cpus01); !errors.Is(err, unix.EBUSY) || !strings.Contains(err.Error(), "thread root") {
+		t.Errorf("AddCgroup(\"a/c\") under the thread root a = %v, want EBUSY saying a is a thread root", err)
+	}
+	if exists, _ := f.mgr.Exists("a/c"); exists {
+		t.Error("the refused a/c was created")
+	}
+
+	// Once the task is gone from a, a/b is made, and is a domain.
+	if err := f.fs.WriteFile("test/a/x/cgroup.procs", []byte(strconv.Itoa(pid))); err == nil {
+		t.Fatal("a task entered the invalid domain a/x")
+	}
+	if err := f.fs.WriteFile("cgroup.procs", []byte(strconv.Itoa(pid))); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.AddCgroup("a/b", cpus01); err != nil {
+		t.Fatalf("AddCgroup(\"a/b\") with a empty = %v", err)
+	}
+	if got, _ := f.fs.ReadFile("test/a/b/cgroup.type"); string(got) != "domain\n" {
+		t.Errorf("test/a/b's cgroup.type = %q, want \"domain\\n\"", got)
 	}
 }
