@@ -2,6 +2,7 @@ package cgtest_test
 
 import (
 	"errors"
+	"io/fs"
 	"strconv"
 	"strings"
 	"testing"
@@ -177,5 +178,61 @@ func TestAddCgroupRefusesToMakeAThreadRoot(t *testing.T) {
 	}
 	if got, _ := f.fs.ReadFile("test/a/b/cgroup.type"); string(got) != "domain\n" {
 		t.Errorf("test/a/b's cgroup.type = %q, want \"domain\\n\"", got)
+	}
+}
+
+// Issue 11, item 10, on fakefs: the Manager Root makes, on a per-test
+// root r that enables every controller for its children (domain ones
+// among them, so r may hold no task). A Drain group's teardown moves its
+// tasks into r's drain leaf, where they keep running, within the budget
+// and without a warning; the Manager of r that Root made before drained
+// into r itself, and every move failed with EBUSY until the budget ran
+// out.
+func TestDrainUnderRootManager(t *testing.T) {
+	fsys := fakefs.New()
+	for _, c := range []string{"cpuset", "cpu", "io", "memory", "pids"} {
+		if err := fsys.WriteFile("cgroup.subtree_control", []byte("+"+c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fsys.Mkdir("r"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"cpuset", "cpu", "io", "memory", "pids"} {
+		if err := fsys.WriteFile("r/cgroup.subtree_control", []byte("+"+c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mgr, err := cgtest.RootManager(fsys, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, mgr, cgtest.WithPolicy(cgtest.Drain), cgtest.Budget(5*time.Second))
+	if err := g.AddCgroupNoCpuset("work/inner"); err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, c := range []string{"r/work/inner", "r/work/inner"} {
+		pid, err := fsys.Spawn(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, pid)
+	}
+	finishWithin(t, rec, 60*time.Second)
+	if logs := rec.Logs(); len(logs) != 0 {
+		t.Errorf("teardown warnings = %q, want none", logs)
+	}
+	if diff := cmp.Diff(pids, fsys.Pids("r/"+cgtest.DrainLeaf)); diff != "" {
+		t.Errorf("tasks in the drain leaf (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"r", "r/" + cgtest.DrainLeaf}, cgroupsOf(fsys)); diff != "" {
+		t.Errorf("cgroups after the teardown (-want +got):\n%s", diff)
+	}
+	// The name is the leaf's: a group cannot take it.
+	g2 := cgtest.NewGroup(newRecorder(t.Name()), mgr)
+	if err := g2.AddCgroupNoCpuset(cgtest.DrainLeaf); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("AddCgroupNoCpuset(DrainLeaf) = %v, want an error wrapping fs.ErrExist", err)
 	}
 }

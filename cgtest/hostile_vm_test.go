@@ -87,3 +87,62 @@ func TestVMAddCgroupRefusesToMakeAThreadRoot(t *testing.T) {
 		t.Errorf("Start in a/b = %v", err)
 	}
 }
+
+// Issue 11, item 10, on the kernel: a group with the Drain policy under
+// Root. In the VM the per-test root enables every controller, domain
+// ones among them (memory, io, pids), for its children, and so may hold
+// no task (on the host, whatever the base offers). The group's teardown
+// (at the end of a subtest) moves the process into the root's drain
+// leaf, where it keeps running for the rest of the test; the root's own
+// teardown kills it, as Root's doc says.
+func TestKernelDrainUnderRoot(t *testing.T) {
+	var base string
+	if vmtest.InVM() {
+		base = vmBaseAllControllers(t)
+	} else {
+		base = kernelBase(t)
+	}
+	sleeper := exec.Command("sleep", "1000")
+	t.Run("test", func(t *testing.T) {
+		mgr := cgtest.Root(t, cgtest.Under(base))
+		t.Run("group", func(t *testing.T) {
+			g := cgtest.NewGroup(t, mgr, cgtest.Strict(), cgtest.WithPolicy(cgtest.Drain))
+			if err := g.AddCgroupNoCpuset("work"); err != nil {
+				t.Fatal(err)
+			}
+			// Started by the test, not by Start (whose cleanup kills).
+			if err := sleeper.Start(); err != nil {
+				t.Fatal(err)
+			}
+			if err := mgr.MoveTask("work", sleeper.Process.Pid); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if exists, err := mgr.Exists("work"); exists || err != nil {
+			t.Errorf("after the group's teardown, work exists: %v, %v", exists, err)
+		}
+		if err := sleeper.Process.Signal(unix.Signal(0)); err != nil {
+			t.Fatalf("the drained process is not running: %v", err)
+		}
+		rel, _ := filepath.Rel(mustMount(t), filepath.Join(mgr.ParentPath(), cgtest.DrainLeaf))
+		if got := cgroupOf(t, sleeper.Process.Pid); got != "/"+rel {
+			t.Errorf("the drained process is in %s, want the root's drain leaf /%s", got, rel)
+		}
+	})
+	if sleeper.Process == nil {
+		return
+	}
+	err := sleeper.Wait()
+	if ws, ok := sleeper.ProcessState.Sys().(interface{ Signal() unix.Signal }); !ok || ws.Signal() != unix.SIGKILL {
+		t.Errorf("after the root's teardown, the drained process ended with %v, want killed", err)
+	}
+}
+
+func mustMount(t *testing.T) string {
+	t.Helper()
+	mnt, err := cgroupfs.Mountpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mnt
+}
