@@ -22,3 +22,7 @@ func SetSysCPU(dir string) (restore func()) {
 // MissingControllerHint exposes missingControllerHint to the tests of
 // Root's skip.
 var MissingControllerHint = missingControllerHint
+
+// RootManager exposes rootManager, so that the Manager Root makes can be
+// tried on fakefs.
+var RootManager = rootManager

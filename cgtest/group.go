@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cgguard/cgguard/cgroupfs"
+	"golang.org/x/sys/unix"
 )
 
 // Group is a set of cgroups whose lifetime is bound to a test. Every cgroup it creates is removed when the test ends
@@ -26,6 +27,14 @@ type Group struct {
 	// of the group's cgroups.
 	self selfLocation
 
+	// addMu serializes the cgroup I/O of AddCgroup and its kin, so that
+	// two adds of one name cannot race. Teardown never takes it: an add
+	// stuck in the kernel (a hung cpuset write) cannot hold the teardown
+	// beyond its budget.
+	addMu sync.Mutex
+
+	// mu guards the fields below. It is never held during cgroupfs I/O,
+	// for the same reason.
 	mu       sync.Mutex
 	names    []string          // every cgroup created, in creation order
 	tracked  map[string]bool   // names as a set
@@ -82,6 +91,14 @@ func NewGroup(t T, ops *cgroupfs.Manager, opts ...Option) *Group {
 // name of a cgroup that existed before the group created it fails with
 // an error wrapping fs.ErrExist, as the group never removes what it did
 // not create.
+//
+// A cgroup above name (the Manager's parent, or a level of name) that
+// holds tasks and would become a thread root (it offers cpuset, which
+// creation enables for its children) or already is one is refused
+// before anything is created or written, with an error wrapping
+// unix.EBUSY: the kernel would accept it, but make name an invalid
+// domain that no process can be started in. Start tasks in leaf
+// cgroups.
 func (g *Group) AddCgroup(name string, cpus cgroupfs.CPUSet) error {
 	g.t.Helper()
 	if err := g.check(name); err != nil {
@@ -114,9 +131,9 @@ func (g *Group) check(name string) error {
 }
 
 func (g *Group) add(name string, cpus *cgroupfs.CPUSet) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.ended {
+	g.addMu.Lock()
+	defer g.addMu.Unlock()
+	if g.hasEnded() {
 		return fmt.Errorf("cgtest: add cgroup %q: %w", name, ErrTestEnded)
 	}
 	if err := g.create(name); err != nil {
@@ -137,6 +154,12 @@ func (g *Group) add(name string, cpus *cgroupfs.CPUSet) error {
 // cpuset on the levels above).
 func (g *Group) create(name string) error {
 	fsys := g.ops.FS()
+	skip := g.nothingToEnable(name)
+	if !skip {
+		if err := g.checkThreadRoots(name); err != nil {
+			return err
+		}
+	}
 	for i, level := range levels(name) {
 		p, err := g.ops.Path(level)
 		if err != nil {
@@ -145,9 +168,11 @@ func (g *Group) create(name string) error {
 		err = fsys.Mkdir(p)
 		switch {
 		case err == nil:
-			g.track(level)
+			if err := g.track(level); err != nil {
+				return fmt.Errorf("cgtest: add cgroup %q: %w", name, err)
+			}
 		case errors.Is(err, fs.ErrExist):
-			if level == name && !g.tracked[name] {
+			if level == name && !g.isTracked(name) {
 				return fmt.Errorf("cgtest: add cgroup %q: %s already exists and this group did not create it, so it would not remove it either: %w; choose another name, or remove the stale cgroup first", name, p, err)
 			}
 		case errors.Is(err, fs.ErrNotExist) && i == 0:
@@ -156,7 +181,7 @@ func (g *Group) create(name string) error {
 			return fmt.Errorf("cgtest: add cgroup %q: %w%s", name, err, shortHint(err))
 		}
 	}
-	if g.nothingToEnable(name) {
+	if skip {
 		return nil
 	}
 	if err := g.ops.CreateCgroup(name); err != nil {
@@ -186,8 +211,91 @@ func (g *Group) nothingToEnable(name string) bool {
 	return err == nil && !slices.Contains(strings.Fields(string(data)), "cpuset")
 }
 
-// track records name and registers its removal. g.mu is held.
-func (g *Group) track(name string) {
+// checkThreadRoots refuses, before any write, to create name when a
+// cgroup above it (the Manager's parent, or a level of name) that is not
+// the hierarchy's root holds tasks and either is a thread root already
+// or offers cpuset without enabling it for its children, which
+// CreateCgroup would do. The kernel allows both (cpuset is a threaded
+// controller): the cgroup becomes a thread root, and every domain child
+// of it an invalid domain that no process can be started in or moved to
+// (EOPNOTSUPP). The error wraps EBUSY, the errno of the kernel's
+// no-internal-process rule that this is a case of.
+func (g *Group) checkThreadRoots(name string) error {
+	type level struct{ dir, shown string }
+	var above []level
+	for _, l := range levels(name) {
+		p, err := g.ops.Path(l)
+		if err != nil {
+			return nil // the mkdir reports it
+		}
+		if len(above) == 0 {
+			above = append(above, level{path.Dir(p), g.ops.ParentPath()})
+		}
+		if l != name {
+			above = append(above, level{p, g.display(l)})
+		}
+	}
+	fsys := g.ops.FS()
+	read := func(dir, file string) []string {
+		data, _ := fsys.ReadFile(path.Join(dir, file))
+		return strings.Fields(string(data))
+	}
+	for _, l := range above {
+		// Missing (made below), unreadable (the mkdir says why) or
+		// without tasks: nothing to refuse. The common case costs this
+		// one read.
+		pids := read(l.dir, "cgroup.procs")
+		if len(pids) == 0 {
+			continue
+		}
+		// The hierarchy's root has no cgroup.type: it may hold tasks
+		// whatever it enables.
+		typ := read(l.dir, "cgroup.type")
+		var why string
+		switch {
+		case len(typ) == 0:
+			continue
+		case strings.Join(typ, " ") == "domain threaded":
+			why = "is a thread root already (it holds tasks, and threaded controllers are enabled for its children)"
+		case slices.Contains(read(l.dir, "cgroup.controllers"), "cpuset") && !slices.Contains(read(l.dir, "cgroup.subtree_control"), "cpuset"):
+			why = "would become a thread root when cpuset is enabled for its children, as creating a cgroup beneath it does"
+		default:
+			continue
+		}
+		return fmt.Errorf("cgtest: add cgroup %q: %s holds tasks (pids %s) and %s, making %q an invalid domain, which no process can be started in or moved to (EOPNOTSUPP): %w; "+
+			"a cgroup with children should hold no task: add the leaf cgroups first and start the tasks in a leaf, or move the tasks out of it (Manager.MoveTask) before adding cgroups beneath it",
+			name, l.shown, strings.Join(pids, " "), why, name, unix.EBUSY)
+	}
+	return nil
+}
+
+// track records name, just created, and registers its removal. When
+// the teardown began while the mkdir was under way (an add stuck in the
+// kernel outlived the test), no cleanup would run any more: track then
+// removes name itself and returns an error wrapping ErrTestEnded.
+func (g *Group) track(name string) error {
+	if g.register(name) {
+		return nil
+	}
+	err := fmt.Errorf("%s was created after the group's teardown began: %w", g.display(name), ErrTestEnded)
+	p, rerr := g.ops.Path(name)
+	if rerr == nil {
+		rerr = g.ops.FS().Rmdir(p)
+	}
+	if rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+		return fmt.Errorf("%w, and removing it failed: %w; remove it by hand", err, rerr)
+	}
+	return fmt.Errorf("%w; it was removed again", err)
+}
+
+// register records name and registers its teardown, unless the group's
+// teardown has begun (it then returns false).
+func (g *Group) register(name string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.ended {
+		return false
+	}
 	if !g.tracked[name] {
 		g.tracked[name] = true
 		g.names = append(g.names, name)
@@ -197,6 +305,19 @@ func (g *Group) track(name string) {
 	delete(g.killed, name)
 	g.recordIdentity(name)
 	g.t.Cleanup(func() { g.teardown(name) })
+	return true
+}
+
+func (g *Group) hasEnded() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.ended
+}
+
+func (g *Group) isTracked(name string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.tracked[name]
 }
 
 // Names returns every cgroup the group created and removes at the end of

@@ -15,7 +15,8 @@ var (
 	// Drain moves every task out of the cgroup and its descendants with
 	// Manager.DrainTasks (to wherever the Manager drains to; see
 	// cgroupfs.DrainTo) and waits for the cgroup to be empty. The tasks
-	// keep running.
+	// keep running, for as long as that cgroup lives: under Root, until
+	// the per-test root is removed at the end of the test (see Root).
 	Drain = Policy{drain: true}
 )
 

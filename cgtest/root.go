@@ -67,6 +67,15 @@ var rootSeq atomic.Int64
 // touches the root. The root, and everything beneath it, is removed when
 // the test ends, after every group made later in the test.
 //
+// The Manager drains tasks (the Drain policy, DrainTasks, RemoveCgroup)
+// to the root's child DrainLeaf, made with the root: tasks drained from
+// a group's cgroups keep running there until the root is removed, when
+// the root's teardown empties it like any other cgroup of the root:
+// it kills them, or, with RootGroupOptions(WithPolicy(Drain)), moves them
+// to the directory the root was made in, where they keep running. Under
+// Root, Drain thus matters for groups that end before the test does (in
+// subtests) and for the test process itself.
+//
 // The first Root of a process in a directory also reclaims what dead
 // test runs left there (see Sweep): roots whose owner process is gone,
 // never a live run's, a foreign cgroup, or a root kept with
@@ -122,7 +131,34 @@ func Root(t T, opts ...RootOption) *cgroupfs.Manager {
 		return nil
 	}
 	t.Cleanup(func() { _ = rootFS.Close() })
-	return cgroupfs.NewManager(rootFS, ".")
+	mgr, err := rootManager(rootFS, ".")
+	if err != nil {
+		t.Skipf("cgtest: cannot create test cgroups under %s: %v", dir, err)
+		return nil
+	}
+	return mgr
+}
+
+// DrainLeaf is the name of the cgroup, a child of every per-test root,
+// that the Manager Root returns drains tasks to (cgroupfs.DrainTo): the
+// per-test root itself enables every controller for its children, and
+// so may hold no task when a domain controller (memory, io, pids) is
+// among them (the no-internal-process rule). The name is taken: a group
+// cannot add a cgroup of that name under Root.
+const DrainLeaf = "cgtest-drained"
+
+// rootManager makes the drain leaf of the per-test root dir, a cgroup
+// of fsys, and returns the Manager of dir that drains to it. The root's
+// own teardown removes the leaf with the root.
+func rootManager(fsys cgroupfs.FS, dir string) (*cgroupfs.Manager, error) {
+	leaf := DrainLeaf
+	if dir != "." {
+		leaf = dir + "/" + leaf
+	}
+	if err := fsys.Mkdir(leaf); err != nil {
+		return nil, fmt.Errorf("create the cgroup for drained tasks: %w%s", err, shortHint(err))
+	}
+	return cgroupfs.NewManager(fsys, dir, cgroupfs.DrainTo(leaf)), nil
 }
 
 // rootBase returns the directory per-test roots go beneath, or why
@@ -151,16 +187,15 @@ func rootBase(cfg rootConfig) (dir, reason string) {
 // would enable cpuset in the level above, which for a per-test root is
 // the cgroup2 mount's root, a host-wide setting a test must not change.
 func (g *Group) adopt(name string) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.ended {
+	g.addMu.Lock()
+	defer g.addMu.Unlock()
+	if g.hasEnded() {
 		return ErrTestEnded
 	}
 	if err := g.ops.FS().Mkdir(name); err != nil {
 		return fmt.Errorf("%w%s", err, shortHint(err))
 	}
-	g.track(name)
-	return nil
+	return g.track(name)
 }
 
 // enableAll enables in the cgroup2 directory name's cgroup.subtree_control

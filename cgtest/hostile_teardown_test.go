@@ -1,0 +1,238 @@
+package cgtest_test
+
+import (
+	"errors"
+	"io/fs"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cgguard/cgguard/cgtest"
+	"github.com/cgguard/cgguard/fakefs"
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
+)
+
+// finishWithin runs rec.Finish (the test's cleanups) and fails the test
+// if it has not returned after limit: a teardown held by a stuck call.
+// The limit is far beyond any budget these tests set, so a busy machine
+// cannot fail it; only a teardown that waits for the stuck call can.
+func finishWithin(t *testing.T, rec *cgtest.Recorder, limit time.Duration) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		rec.Finish()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(limit):
+		t.Fatalf("teardown did not return within %v: it waits for the stuck call", limit)
+	}
+}
+
+// Issue 11, item 7: an AddCgroup stuck in the kernel holds nothing the
+// teardown needs, so the teardown's budget holds. The cpuset write never
+// returns (until the test releases it), and the rmdir of its cgroup
+// waits for it, as the kernel's does (cpuset's offline callback takes
+// the lock the stuck write holds): teardown gives up at its budget and
+// says so, instead of waiting for the write.
+func TestTeardownBudgetHoldsWhileAddCgroupIsStuck(t *testing.T) {
+	f := newFixture(t)
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, f.mgr, cgtest.Budget(time.Second))
+	writing, releaseWrite := f.fs.HangEntered(fakefs.OpWrite, "test/a/cpuset.cpus")
+	releaseRmdir := f.fs.Hang(fakefs.OpRmdir, "test/a")
+	defer releaseRmdir()
+	defer releaseWrite()
+	added := make(chan error, 1)
+	go func() { added <- g.AddCgroup("a", cpus01) }()
+	<-writing
+
+	finishWithin(t, rec, 60*time.Second)
+	logs := rec.Logs()
+	if len(logs) != 1 || !strings.Contains(logs[0], "/test/a") || !strings.Contains(logs[0], "budget of 1s used up while a cgroupfs operation had not returned") {
+		t.Errorf("teardown warnings = %q, want one saying the budget ran out on test/a", logs)
+	}
+
+	releaseWrite()
+	select {
+	case err := <-added:
+		if err != nil {
+			t.Errorf("AddCgroup, released after the teardown = %v, want nil (its cgroup was created before the teardown, which owns it)", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("AddCgroup did not return after its write was released")
+	}
+}
+
+// The same with the mkdir stuck: the teardown returns within its budget,
+// and when the mkdir completes after the teardown, nobody would remove
+// the new cgroup, so the AddCgroup that made it removes it and fails
+// with ErrTestEnded.
+func TestAddCgroupStuckPastTeardownRemovesWhatItMade(t *testing.T) {
+	f := newFixture(t)
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, f.mgr, cgtest.Budget(time.Second))
+	if err := g.AddCgroupNoCpuset("first"); err != nil {
+		t.Fatal(err)
+	}
+	making, releaseMkdir := f.fs.HangEntered(fakefs.OpMkdir, "test/late")
+	defer releaseMkdir()
+	added := make(chan error, 1)
+	go func() { added <- g.AddCgroupNoCpuset("late") }()
+	<-making
+
+	finishWithin(t, rec, 60*time.Second)
+	if logs := rec.Logs(); len(logs) != 0 {
+		t.Errorf("teardown warnings = %q, want none (test/first is removable, test/late does not exist yet)", logs)
+	}
+
+	releaseMkdir()
+	select {
+	case err := <-added:
+		if !errors.Is(err, cgtest.ErrTestEnded) {
+			t.Errorf("AddCgroupNoCpuset whose mkdir completed after the teardown = %v, want ErrTestEnded", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("AddCgroupNoCpuset did not return after its mkdir was released")
+	}
+	if diff := cmp.Diff([]string{"test"}, f.cgroups()); diff != "" {
+		t.Errorf("cgroups after the teardown and the late mkdir (-want +got):\n%s", diff)
+	}
+}
+
+// Issue 11, item 11: AddCgroup("a/b", cpus) while a task runs in a
+// would write +cpuset into a's cgroup.subtree_control, which the kernel
+// accepts (cpuset is a threaded controller): a becomes a thread root
+// and a/b an invalid domain that no process can enter (Start then fails
+// with a bare EOPNOTSUPP). AddCgroup refuses before touching anything,
+// saying why, with the errno of the no-internal-process rule. The same
+// holds when a already is a thread root, and for AddCgroupNoCpuset,
+// which enables cpuset above as well.
+func TestAddCgroupRefusesToMakeAThreadRoot(t *testing.T) {
+	f := newFixture(t)
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, f.mgr)
+	defer rec.Finish()
+	if err := g.AddCgroupNoCpuset("a"); err != nil {
+		t.Fatal(err)
+	}
+	pid, err := f.fs.Spawn("test/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, add := range []struct {
+		how string
+		fn  func(string) error
+	}{
+		{"AddCgroup", func(n string) error { return g.AddCgroup(n, cpus01) }},
+		{"AddCgroupNoCpuset", g.AddCgroupNoCpuset},
+	} {
+		err := add.fn("a/b")
+		if !errors.Is(err, unix.EBUSY) {
+			t.Errorf("%s(\"a/b\") with a task in a = %v, want an error wrapping EBUSY", add.how, err)
+		} else {
+			for _, want := range []string{"/test/a", strconv.Itoa(pid), "thread root", "invalid domain", "leaf"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("%s error lacks %q: %v", add.how, want, err)
+				}
+			}
+		}
+		if got, _ := f.fs.ReadFile("test/a/cgroup.type"); string(got) != "domain\n" {
+			t.Errorf("after the refused %s, test/a's cgroup.type = %q, want \"domain\\n\"", add.how, got)
+		}
+		if diff := cmp.Diff([]string{"test", "test/a"}, f.cgroups()); diff != "" {
+			t.Errorf("cgroups after the refused %s (-want +got):\n%s", add.how, diff)
+		}
+	}
+
+	// a already a thread root (cpuset enabled in it by an earlier child,
+	// then a task arrives): a new child would be born invalid.
+	if err := f.fs.WriteFile("cgroup.procs", []byte(strconv.Itoa(pid))); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.AddCgroup("a/x", cpus01); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.fs.WriteFile("test/a/cgroup.procs", []byte(strconv.Itoa(pid))); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.AddCgroup("a/c", cpus01); !errors.Is(err, unix.EBUSY) || !strings.Contains(err.Error(), "thread root") {
+		t.Errorf("AddCgroup(\"a/c\") under the thread root a = %v, want EBUSY saying a is a thread root", err)
+	}
+	if exists, _ := f.mgr.Exists("a/c"); exists {
+		t.Error("the refused a/c was created")
+	}
+
+	// Once the task is gone from a, a/b is made, and is a domain.
+	if err := f.fs.WriteFile("test/a/x/cgroup.procs", []byte(strconv.Itoa(pid))); err == nil {
+		t.Fatal("a task entered the invalid domain a/x")
+	}
+	if err := f.fs.WriteFile("cgroup.procs", []byte(strconv.Itoa(pid))); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.AddCgroup("a/b", cpus01); err != nil {
+		t.Fatalf("AddCgroup(\"a/b\") with a empty = %v", err)
+	}
+	if got, _ := f.fs.ReadFile("test/a/b/cgroup.type"); string(got) != "domain\n" {
+		t.Errorf("test/a/b's cgroup.type = %q, want \"domain\\n\"", got)
+	}
+}
+
+// Issue 11, item 10, on fakefs: the Manager Root makes, on a per-test
+// root r that enables every controller for its children (domain ones
+// among them, so r may hold no task). A Drain group's teardown moves its
+// tasks into r's drain leaf, where they keep running, within the budget
+// and without a warning; the Manager of r that Root made before drained
+// into r itself, and every move failed with EBUSY until the budget ran
+// out.
+func TestDrainUnderRootManager(t *testing.T) {
+	fsys := fakefs.New()
+	for _, c := range []string{"cpuset", "cpu", "io", "memory", "pids"} {
+		if err := fsys.WriteFile("cgroup.subtree_control", []byte("+"+c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fsys.Mkdir("r"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"cpuset", "cpu", "io", "memory", "pids"} {
+		if err := fsys.WriteFile("r/cgroup.subtree_control", []byte("+"+c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mgr, err := cgtest.RootManager(fsys, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, mgr, cgtest.WithPolicy(cgtest.Drain), cgtest.Budget(5*time.Second))
+	if err := g.AddCgroupNoCpuset("work/inner"); err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, c := range []string{"r/work/inner", "r/work/inner"} {
+		pid, err := fsys.Spawn(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, pid)
+	}
+	finishWithin(t, rec, 60*time.Second)
+	if logs := rec.Logs(); len(logs) != 0 {
+		t.Errorf("teardown warnings = %q, want none", logs)
+	}
+	if diff := cmp.Diff(pids, fsys.Pids("r/"+cgtest.DrainLeaf)); diff != "" {
+		t.Errorf("tasks in the drain leaf (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"r", "r/" + cgtest.DrainLeaf}, cgroupsOf(fsys)); diff != "" {
+		t.Errorf("cgroups after the teardown (-want +got):\n%s", diff)
+	}
+	// The name is the leaf's: a group cannot take it.
+	g2 := cgtest.NewGroup(newRecorder(t.Name()), mgr)
+	if err := g2.AddCgroupNoCpuset(cgtest.DrainLeaf); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("AddCgroupNoCpuset(DrainLeaf) = %v, want an error wrapping fs.ErrExist", err)
+	}
+}
