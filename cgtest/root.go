@@ -66,6 +66,22 @@ var rootSeq atomic.Int64
 // touches the root. The root, and everything beneath it, is removed when
 // the test ends, after every group made later in the test.
 //
+// Without root, in a cgroup delegated to the user (systemd-run --user
+// --scope -p Delegate=yes; see cgroupfs.DelegateCommand) that holds the test
+// process, Root first moves the test process into a leaf of its own
+// (LeafName) and enables, in the delegated cgroup, every controller it
+// offers; per-test roots are made beside the leaf and get them all. The
+// kernel leaves no other way: it enables domain controllers only in a
+// cgroup that holds no process. This is the default, not an option,
+// because without it a per-test root there gets no controller at all, and
+// because the move changes nothing anyone else sees: it is the test
+// process's own, within the cgroup delegated to it, once per process and
+// logged. Root never moves another process: when the delegated cgroup
+// holds others, it moves nothing, and a test that needs a missing
+// controller skips naming them and the command that gives the test
+// binary a cgroup of its own. The leaf stays until the process ends; a
+// later Root there, or cgguard sweep, removes it.
+//
 // The first Root of a process in a directory also reclaims what dead
 // test runs left there (see Sweep): roots whose owner process is gone,
 // never a live run's or a foreign cgroup. What it reclaimed is logged.
@@ -87,6 +103,7 @@ func Root(t T, opts ...RootOption) *cgroupfs.Manager {
 		t.Skipf("cgtest: cannot create test cgroups here: %s", reason)
 		return nil
 	}
+	base = baseOutsideLeaf(base) // delegate.go
 	baseFS, err := cgroupfs.Open(base)
 	if err != nil {
 		t.Skipf("cgtest: cannot use %s for test cgroups: %v", base, err)
@@ -94,6 +111,7 @@ func Root(t T, opts ...RootOption) *cgroupfs.Manager {
 	}
 	t.Cleanup(func() { _ = baseFS.Close() })
 	sweepOnce(t, base, baseFS)
+	fix := enterLeaf(t, base, baseFS) // delegate.go
 	owner, err := Self()
 	if err != nil {
 		t.Skipf("cgtest: cannot name a per-test root cgroup: the start time of this process is unknown: %v", err)
@@ -106,7 +124,7 @@ func Root(t T, opts ...RootOption) *cgroupfs.Manager {
 		return nil
 	}
 	dir := filepath.Join(base, name)
-	if reason := enableAll(baseFS, name, cfg.controllers, t); reason != "" {
+	if reason := enableAll(baseFS, name, cfg.controllers, fix, t); reason != "" {
 		t.Skipf("cgtest: %s", reason)
 		return nil
 	}
@@ -161,8 +179,9 @@ func (g *Group) adopt(name string) error {
 // every controller its cgroup.controllers lists, one write each (a
 // combined write fails whole when one controller is refused). It returns
 // the reason to skip when a required controller is missing or cannot be
-// enabled, and logs the failure to enable any other.
-func enableAll(fsys cgroupfs.FS, name string, required []string, t T) string {
+// enabled (ending with fix, when given, instead of the general advice),
+// and logs the failure to enable any other.
+func enableAll(fsys cgroupfs.FS, name string, required []string, fix string, t T) string {
 	t.Helper()
 	data, err := fsys.ReadFile(name + "/cgroup.controllers")
 	if err != nil {
@@ -170,6 +189,9 @@ func enableAll(fsys cgroupfs.FS, name string, required []string, t T) string {
 	}
 	avail := strings.Fields(string(data))
 	for _, c := range required {
+		if !slices.Contains(avail, c) && fix != "" {
+			return fmt.Sprintf("the %s controller is not available to new cgroups here (the per-test root %s offers %q): %s", c, name, strings.Join(avail, " "), fix)
+		}
 		if !slices.Contains(avail, c) {
 			return fmt.Sprintf("the %s controller is not available to new cgroups here (the per-test root %s offers %q): enable it in the cgroup.subtree_control of the directory above, or, on a hybrid host where %s is bound to a cgroup v1 hierarchy, run in a VM or on a host with a unified cgroup2 hierarchy", c, name, strings.Join(avail, " "), c)
 		}
