@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -196,7 +197,10 @@ func enterLeaf(t T, base string, fsys cgroupfs.FS) string {
 	}
 	advice := d.Advice()
 	if advice == "" {
-		advice = moveToLeaf(t, d, fsys)
+		var moved bool
+		if moved, advice = moveToLeaf(t, d, fsys, ".", os.Getpid()); moved {
+			delegated.leafOf[d.Leaf] = d.Dir
+		}
 	} else {
 		t.Logf("cgtest: %s", advice)
 	}
@@ -204,36 +208,37 @@ func enterLeaf(t T, base string, fsys cgroupfs.FS) string {
 	return advice
 }
 
-// moveToLeaf moves this process from d.Dir into d.Leaf and enables every
-// controller d.Dir offers; it returns what a skip for a missing
-// controller should say when that fails, "" when it worked.
-func moveToLeaf(t T, d Delegation, fsys cgroupfs.FS) string {
+// moveToLeaf moves the test process pid (os.Getpid(), which the tests
+// replace with a fake task) from d.Dir, the directory dir of fsys, into
+// d.Leaf, and enables every controller d.Dir offers. It reports whether
+// the process moved, and what a skip for a missing controller should say
+// when something failed ("" when all worked).
+func moveToLeaf(t T, d Delegation, fsys cgroupfs.FS, dir string, pid int) (moved bool, advice string) {
 	t.Helper()
-	leaf := filepath.Base(d.Leaf)
+	leaf := path.Join(dir, filepath.Base(d.Leaf))
 	if err := fsys.Mkdir(leaf); err != nil && !errors.Is(err, fs.ErrExist) {
 		t.Logf("cgtest: cannot make the leaf cgroup %s for this test process, so per-test roots get only %q: %v", d.Leaf, strings.Join(d.Enabled, " "), err)
-		return fmt.Sprintf("the test process could not leave the delegated cgroup %s for a leaf of its own: %v", d.Dir, err)
+		return false, fmt.Sprintf("the test process could not leave the delegated cgroup %s for a leaf of its own: %v", d.Dir, err)
 	}
-	// Our own pid, never "0": the test process moving itself, as
-	// Group.leave moves it back.
-	if err := fsys.WriteFile(leaf+"/cgroup.procs", []byte(strconv.Itoa(os.Getpid()))); err != nil {
+	// The test process's own pid, one decimal number, never "0": the
+	// test process moving itself, as Group.leave moves it back.
+	if err := fsys.WriteFile(leaf+"/cgroup.procs", []byte(strconv.Itoa(pid))); err != nil {
 		_ = fsys.Rmdir(leaf)
 		t.Logf("cgtest: cannot move this test process into %s, so per-test roots get only %q: %v", d.Leaf, strings.Join(d.Enabled, " "), err)
-		return fmt.Sprintf("the test process could not move itself from the delegated cgroup %s into %s: %v", d.Dir, d.Leaf, err)
+		return false, fmt.Sprintf("the test process could not move itself from the delegated cgroup %s into %s: %v", d.Dir, d.Leaf, err)
 	}
-	delegated.leafOf[d.Leaf] = d.Dir
 	var failed []string
 	for _, c := range d.Missing() {
-		if err := fsys.WriteFile("cgroup.subtree_control", []byte("+"+c)); err != nil {
+		if err := fsys.WriteFile(path.Join(dir, "cgroup.subtree_control"), []byte("+"+c)); err != nil {
 			failed = append(failed, fmt.Sprintf("%s: %v", c, err))
 		}
 	}
 	t.Logf("cgtest: moved this test process (pid %d) from the delegated cgroup %s into %s and enabled %q there for per-test roots; a later run or cgguard sweep removes the leaf once this process is gone",
-		os.Getpid(), d.Dir, leaf, strings.Join(d.Missing(), " "))
+		pid, d.Dir, filepath.Base(d.Leaf), strings.Join(d.Missing(), " "))
 	if len(failed) > 0 {
-		msg := fmt.Sprintf("enabling controllers in %s/cgroup.subtree_control failed (another process entered it meanwhile, if EBUSY): %s", d.Dir, strings.Join(failed, "; "))
+		msg := fmt.Sprintf("enabling controllers in %s/cgroup.subtree_control failed (with EBUSY: another process entered it meanwhile): %s", d.Dir, strings.Join(failed, "; "))
 		t.Logf("cgtest: %s", msg)
-		return msg
+		return true, msg
 	}
-	return ""
+	return true, ""
 }
