@@ -3,6 +3,7 @@ package cgtest_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -224,4 +225,17 @@ func childDirs(t *testing.T, dir string) []string {
 func sameSet(a, b []string) bool {
 	a, b = slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b))
 	return slices.Equal(a, b)
+}
+
+// The leaf that holds the test process in a delegated cgroup carries its
+// owner like a per-test root, so a sweep tells a live run's from a dead
+// one's.
+func ExampleLeafName() {
+	leaf := cgtest.LeafName(cgtest.Owner{PID: 4242, StartTime: 987654})
+	owner, ok := cgtest.ParseRootName(leaf)
+	fmt.Println(leaf)
+	fmt.Println(owner.PID, owner.StartTime, ok)
+	// Output:
+	// cgguard-4242-987654-leaf-0
+	// 4242 987654 true
 }
