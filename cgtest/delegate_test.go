@@ -43,9 +43,11 @@ func TestVMDelegatedUser(t *testing.T) {
 		return
 	}
 	vmtest.SkipUnlessVM(t)
-	// The VM is throwaway: the root offers every controller, and the
-	// base enables what the scope's parent would.
-	base := kerneltest.Base(t, kerneltest.OfferAllControllers(vmtest.InVM()))
+	// The VM is throwaway: its root offers the controllers (and stops
+	// when the test ends), and the base enables them, as the scope's
+	// parent would.
+	kerneltest.EnableAtRoot(t, vmtest.InVM(), delegatedControllers...)
+	base := kerneltest.Base(t)
 	for _, c := range delegatedControllers {
 		if err := os.WriteFile(filepath.Join(base, "cgroup.subtree_control"), []byte("+"+c), 0); err != nil {
 			t.Fatalf("enable %s in %s: %v", c, base, err)

@@ -93,8 +93,10 @@ func TestVMDoctorDelegated(t *testing.T) {
 	}
 	vmtest.SkipUnlessVM(t)
 	const uid = 1000
-	base := kerneltest.Base(t, kerneltest.OfferAllControllers(vmtest.InVM()))
-	for _, c := range []string{"cpuset", "cpu", "memory", "pids"} {
+	ctrls := []string{"cpuset", "cpu", "memory", "pids"}
+	kerneltest.EnableAtRoot(t, vmtest.InVM(), ctrls...)
+	base := kerneltest.Base(t)
+	for _, c := range ctrls {
 		if err := os.WriteFile(filepath.Join(base, "cgroup.subtree_control"), []byte("+"+c), 0); err != nil {
 			t.Fatalf("enable %s in %s: %v", c, base, err)
 		}

@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 )
 
@@ -58,4 +60,48 @@ func StartAs(cmd *exec.Cmd, dir string, uid int) error {
 		CgroupFD:    int(f.Fd()),
 	}
 	return cmd.Start()
+}
+
+// EnableAtRoot enables each of names in the cgroup2 root's
+// cgroup.subtree_control, one write each, and registers a cleanup that
+// disables again, after every cleanup registered later (call it before
+// Base), those it enabled, so that tests run after this one see the root
+// as it was. Pass vmtest.InVM() as inVM: only the throwaway VM's root may
+// be written, never a host's; on a host it skips the test. A write the
+// kernel refuses fails the test.
+func EnableAtRoot(t TB, inVM bool, names ...string) {
+	t.Helper()
+	if !inVM {
+		t.Skipf("enabling controllers at the cgroup2 root is for the throwaway VM only, never a host: run in the VM: go test -exec \"$(go env GOPATH)/bin/cgvm\" %s", packageArg())
+		return
+	}
+	mnt, err := Mountpoint()
+	if err != nil {
+		t.Skipf("kernel test needs a cgroup2 mount: %v", err)
+		return
+	}
+	control := filepath.Join(mnt, "cgroup.subtree_control")
+	before, err := os.ReadFile(control)
+	if err != nil {
+		t.Fatalf("read the root's controllers: %v", err)
+		return
+	}
+	var added []string
+	t.Cleanup(func() {
+		for _, c := range added {
+			if err := os.WriteFile(control, []byte("-"+c), 0); err != nil {
+				t.Logf("disable %s again in %s: %v", c, control, err)
+			}
+		}
+	})
+	for _, c := range names {
+		if slices.Contains(strings.Fields(string(before)), c) {
+			continue
+		}
+		if err := os.WriteFile(control, []byte("+"+c), 0); err != nil {
+			t.Fatalf("enable %s in %s: %v", c, control, err)
+			return
+		}
+		added = append(added, c)
+	}
 }
