@@ -230,9 +230,18 @@ func (c Capabilities) HasController(name string) bool {
 	return slices.Contains(c.Controllers, name)
 }
 
+// DelegateCommand runs every test binary of a module in a cgroup
+// delegated to it alone: go test starts each binary through systemd-run,
+// which asks the user's systemd for a scope of its own with Delegate=yes.
+// Wrapping go test itself (systemd-run ... go test ./...) delegates a
+// cgroup too, but the go command and every test binary it runs share it,
+// and a test process can then not move out of the way to enable
+// controllers for its children (see cgtest.Root).
+const DelegateCommand = "go test -exec 'systemd-run --user --scope -p Delegate=yes' ./..."
+
 // delegationHint is how an unprivileged user gets a subtree of their own.
 const delegationHint = "ask for delegation: systemd-run --user --scope -p Delegate=yes <command> " +
-	"(for example: systemd-run --user --scope -p Delegate=yes go test ./...), or run as root"
+	"(for go test: " + DelegateCommand + "), or run as root"
 
 // Discover finds the cgroup2 mount and the process's own cgroup, reads the
 // controllers available where the process would create cgroups, and says

@@ -76,6 +76,22 @@ var rootSeq atomic.Int64
 // Root, Drain thus matters for groups that end before the test does (in
 // subtests) and for the test process itself.
 //
+// Without root, in a cgroup delegated to the user (systemd-run --user
+// --scope -p Delegate=yes; see cgroupfs.DelegateCommand) that holds the test
+// process, Root first moves the test process into a leaf of its own
+// (LeafName) and enables, in the delegated cgroup, every controller it
+// offers; per-test roots are made beside the leaf and get them all. The
+// kernel leaves no other way: it enables domain controllers only in a
+// cgroup that holds no process. This is the default, not an option,
+// because without it a per-test root there gets no controller at all, and
+// because the move changes nothing anyone else sees: it is the test
+// process's own, within the cgroup delegated to it, once per process and
+// logged. Root never moves another process: when the delegated cgroup
+// holds others, it moves nothing, and a test that needs a missing
+// controller skips naming them and the command that gives the test
+// binary a cgroup of its own. The leaf stays until the process ends; a
+// later Root there, or cgguard sweep, removes it.
+//
 // The first Root of a process in a directory also reclaims what dead
 // test runs left there (see Sweep): roots whose owner process is gone,
 // never a live run's, a foreign cgroup, or a root kept with
@@ -99,6 +115,7 @@ func Root(t T, opts ...RootOption) *cgroupfs.Manager {
 		t.Skipf("cgtest: cannot create test cgroups here: %s", reason)
 		return nil
 	}
+	base = baseOutsideLeaf(base) // delegate.go
 	baseFS, err := cgroupfs.Open(base)
 	if err != nil {
 		t.Skipf("cgtest: cannot use %s for test cgroups: %v", base, err)
@@ -106,6 +123,7 @@ func Root(t T, opts ...RootOption) *cgroupfs.Manager {
 	}
 	t.Cleanup(func() { _ = baseFS.Close() })
 	sweepOnce(t, base, baseFS)
+	fix := enterLeaf(t, base, baseFS) // delegate.go
 	owner, err := Self()
 	if err != nil {
 		t.Skipf("cgtest: cannot name a per-test root cgroup: the start time of this process is unknown: %v", err)
@@ -121,7 +139,7 @@ func Root(t T, opts ...RootOption) *cgroupfs.Manager {
 		return nil
 	}
 	dir := filepath.Join(base, name)
-	if reason := enableAll(baseFS, base, name, cfg.controllers, t); reason != "" {
+	if reason := enableAll(baseFS, base, name, cfg.controllers, fix, t); reason != "" {
 		t.Skipf("cgtest: %s", reason)
 		return nil
 	}
@@ -202,8 +220,9 @@ func (g *Group) adopt(name string) error {
 // every controller its cgroup.controllers lists, one write each (a
 // combined write fails whole when one controller is refused). It returns
 // the reason to skip when a required controller is missing or cannot be
-// enabled, and logs the failure to enable any other.
-func enableAll(fsys cgroupfs.FS, base, name string, required []string, t T) string {
+// enabled (ending with fix, when given, instead of the general advice),
+// and logs the failure to enable any other.
+func enableAll(fsys cgroupfs.FS, base, name string, required []string, fix string, t T) string {
 	t.Helper()
 	data, err := fsys.ReadFile(name + "/cgroup.controllers")
 	if err != nil {
@@ -211,6 +230,9 @@ func enableAll(fsys cgroupfs.FS, base, name string, required []string, t T) stri
 	}
 	avail := strings.Fields(string(data))
 	for _, c := range required {
+		if !slices.Contains(avail, c) && fix != "" {
+			return fmt.Sprintf("the %s controller is not available to new cgroups here (the per-test root %s offers %q): %s", c, name, strings.Join(avail, " "), fix)
+		}
 		if !slices.Contains(avail, c) {
 			return fmt.Sprintf("the %s controller is not available to new cgroups here (the per-test root %s offers %q, which its parent enables): %s", c, name, strings.Join(avail, " "), missingControllerHint(base, c))
 		}

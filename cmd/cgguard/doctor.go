@@ -155,12 +155,18 @@ func hostChecks(caps cgroupfs.Capabilities, capsErr error, emit func(check)) {
 		c.Status, c.Detail = statusOK, "yes, in the subtree delegated to uid "+strconv.Itoa(os.Geteuid())+" at "+caps.Parent
 	default:
 		c.Status, c.Detail = statusFail, "no: "+caps.Reason
-		c.Fix = "systemd-run --user --scope -p Delegate=yes go test ./... (a delegated subtree), or run as root, or " + vmHint
+		c.Fix = cgroupfs.DelegateCommand + " (each test binary in a cgroup delegated to it), or run as root, or " + vmHint
 	}
 	if env := os.Getenv(cgtest.ParentEnv); env != "" {
 		c.Detail += fmt.Sprintf("; %s=%s overrides where cgtest.Root puts per-test roots", cgtest.ParentEnv, env)
 	}
 	emit(c)
+	dl, user := findDelegation(caps) // delegate.go: a user without root
+	if user {
+		for _, c := range dl.checks() {
+			emit(c)
+		}
+	}
 
 	c = check{Section: secHost, Name: "controllers", Status: statusInfo}
 	if caps.Controllers == nil {
@@ -172,6 +178,8 @@ func hostChecks(caps cgroupfs.Capabilities, capsErr error, emit func(check)) {
 
 	c = check{Section: secHost, Name: "cpuset"}
 	switch {
+	case user: // delegate.go
+		c = dl.cpusetCheck()
 	case cpusetUsable(caps):
 		c.Status, c.Detail = statusOK, "available in cgroup v2 and enabled in "+filepath.Join(caps.Parent, "cgroup.subtree_control")+": per-test roots get it, groups can pin CPUs"
 	case caps.HasController("cpuset"):
@@ -198,8 +206,12 @@ func hostChecks(caps cgroupfs.Capabilities, capsErr error, emit func(check)) {
 
 // cpusetUsable reports whether per-test roots made under caps.Parent get
 // the cpuset controller: Parent offers it and enables it for its
-// children.
+// children, or, in a cgroup delegated to a user, the test process can
+// move into a leaf and enable it (see cgtest.Root).
 func cpusetUsable(caps cgroupfs.Capabilities) bool {
+	if dl, user := findDelegation(caps); user && dl.err == nil {
+		return slices.Contains(dl.d.Controllers(), "cpuset")
+	}
 	if !caps.HasController("cpuset") {
 		return false
 	}

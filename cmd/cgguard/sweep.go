@@ -80,7 +80,7 @@ func defaultSweepRoot() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("cannot find where per-test roots are: %w; name the directory to sweep", err)
 	}
-	return c.Parent, nil
+	return sweepRootOutsideLeaf(c.Parent), nil // delegate.go
 }
 
 func sweepFailed(stdout, stderr io.Writer, asJSON bool, root string, dry bool, err error) int {
