@@ -1,0 +1,192 @@
+package fakefs
+
+import (
+	"github.com/cgguard/cgguard/cgroupfs"
+	"golang.org/x/sys/unix"
+)
+
+// cpuset partitions (cpuset.cpus.partition) as the kernel keeps them:
+// a cgroup asks to be a partition root ("root") or an isolated one
+// ("isolated", no load balancing), and the kernel grants it or marks it
+// invalid with a reason it prints in parentheses. A valid partition root
+// takes its CPUs from its parent: the parent's cpuset.cpus.effective
+// loses them.
+
+// partition is what a cgroup asked for.
+type partition int
+
+const (
+	member partition = iota
+	rootPartition
+	isolatedPartition
+)
+
+var partitionNames = map[partition]string{member: "member", rootPartition: "root", isolatedPartition: "isolated"}
+
+func partitionOf(c *cgroup) partition {
+	switch c.values["cpuset.cpus.partition"] {
+	case "root":
+		return rootPartition
+	case "isolated":
+		return isolatedPartition
+	}
+	return member
+}
+
+// isPartitionRoot reports whether c is a valid partition root; the
+// hierarchy root always is.
+func (f *FS) isPartitionRoot(c *cgroup) bool {
+	if c.isRoot() {
+		return true
+	}
+	return partitionOf(c) != member && f.partitionError(c) == ""
+}
+
+// partitionError returns why c, asking to be a partition root, cannot
+// be one, in the kernel's words ("" when it is valid). The checks follow
+// update_prstate and update_parent_effective_cpumask (6.1) and
+// update_parent_effective_cpumask and remote partitions (6.12), in the
+// order the measured kernels apply them.
+func (f *FS) partitionError(c *cgroup) string {
+	excl := f.exclusiveOf(c)
+	if c.cpus.IsEmpty() && excl.IsEmpty() {
+		if f.kernel >= kernel6_12 {
+			return "cpuset.cpus and cpuset.cpus.exclusive are empty"
+		}
+		return "cpuset.cpus is empty"
+	}
+	p := c.parent
+	if !p.isRoot() && partitionOf(p) != member && f.partitionError(p) != "" {
+		return "Parent is an invalid partition root"
+	}
+	if !f.isPartitionRoot(p) {
+		if f.kernel >= kernel6_12 {
+			return "Invalid cpu list in cpuset.cpus.exclusive"
+		}
+		return "Parent is not a partition root"
+	}
+	want := c.cpus
+	if !excl.IsEmpty() {
+		want = excl
+	}
+	for _, sib := range p.children {
+		if sib == c {
+			continue
+		}
+		if !sib.cpus.Intersect(want).IsEmpty() {
+			return "Cpu list in cpuset.cpus not exclusive"
+		}
+	}
+	// The parent keeps at least one CPU while it has tasks; the
+	// hierarchy root always has (kernel threads).
+	left := difference(f.parentCPUs(p), want)
+	if left.IsEmpty() && (p.isRoot() || hasTasks(p)) {
+		return "Parent unable to distribute cpu downstream"
+	}
+	return ""
+}
+
+// parentCPUs is what p can give its children: its own effective CPUs
+// before any child partition took some.
+func (f *FS) parentCPUs(p *cgroup) cgroupfs.CPUSet {
+	if p.isRoot() {
+		return f.cpus
+	}
+	return f.ownCPUs(p)
+}
+
+// exclusiveOf returns cpuset.cpus.exclusive of c (6.12 and later).
+func (f *FS) exclusiveOf(c *cgroup) cgroupfs.CPUSet {
+	if f.kernel < kernel6_12 {
+		return cgroupfs.CPUSet{}
+	}
+	set, _ := cgroupfs.ParseCPUSet(c.values["cpuset.cpus.exclusive"])
+	return set
+}
+
+// takenByPartitions returns the CPUs c's valid child partitions took.
+func (f *FS) takenByPartitions(c *cgroup) cgroupfs.CPUSet {
+	var ids []int
+	for _, ch := range c.children {
+		if !f.enabled(ch).has(controllerIndex("cpuset")) || partitionOf(ch) == member || f.partitionError(ch) != "" {
+			continue
+		}
+		want := ch.cpus
+		if ex := f.exclusiveOf(ch); !ex.IsEmpty() {
+			want = ex
+		}
+		ids = append(ids, want.IDs()...)
+	}
+	return cgroupfs.NewCPUSet(ids...)
+}
+
+func readPartition(f *FS, c *cgroup) string {
+	p := partitionOf(c)
+	if p == member {
+		return "member\n"
+	}
+	if why := f.partitionError(c); why != "" {
+		return partitionNames[p] + " invalid (" + why + ")\n"
+	}
+	return partitionNames[p] + "\n"
+}
+
+// writePartition follows sched_partition_write: after strstrip "root",
+// "isolated" or "member" (EINVAL otherwise). Asking is always accepted;
+// whether the cgroup becomes a partition root shows in what it reads.
+func writePartition(_ *FS, c *cgroup, s string) error {
+	switch v := strstrip(s); v {
+	case "member", "root", "isolated":
+		c.values["cpuset.cpus.partition"] = v
+		return nil
+	}
+	return unix.EINVAL
+}
+
+func readExclusive(f *FS, c *cgroup) string { return f.exclusiveOf(c).String() + "\n" }
+
+// readExclusiveEff prints the CPUs a valid partition root holds
+// exclusively.
+func readExclusiveEff(f *FS, c *cgroup) string {
+	if partitionOf(c) == member || f.partitionError(c) != "" {
+		return "\n"
+	}
+	if ex := f.exclusiveOf(c); !ex.IsEmpty() {
+		return ex.String() + "\n"
+	}
+	return c.cpus.String() + "\n"
+}
+
+// readIsolated prints the root's cpuset.cpus.isolated: the CPUs of every
+// valid isolated partition.
+func readIsolated(f *FS, _ *cgroup) string {
+	var ids []int
+	var walk func(c *cgroup)
+	walk = func(c *cgroup) {
+		for _, ch := range c.children {
+			if partitionOf(ch) == isolatedPartition && f.enabled(ch).has(controllerIndex("cpuset")) && f.partitionError(ch) == "" {
+				ids = append(ids, f.ownCPUs(ch).IDs()...)
+			}
+			walk(ch)
+		}
+	}
+	walk(f.root)
+	return cgroupfs.NewCPUSet(ids...).String() + "\n"
+}
+
+// writeExclusive follows update_exclusive_cpumask: the CPU list parser
+// of cpuset.cpus, and EINVAL when the CPUs overlap a sibling's
+// exclusive CPUs.
+func writeExclusive(f *FS, c *cgroup, s string) error {
+	set, err := f.parseCPUs(s, f.cpuBits, f.cpus)
+	if err != nil {
+		return err
+	}
+	for _, sib := range c.parent.children {
+		if sib != c && !f.exclusiveOf(sib).Intersect(set).IsEmpty() {
+			return unix.EINVAL
+		}
+	}
+	c.values["cpuset.cpus.exclusive"] = set.String()
+	return nil
+}
