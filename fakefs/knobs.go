@@ -279,12 +279,12 @@ func writeCPUIdle(_ *FS, c *cgroup, s string) error {
 // cpu.max and cpu.max.burst are kept in nanoseconds, as the kernel keeps
 // them (tg->cfs_bandwidth), and read back in microseconds.
 const (
-	nsecPerUsec      = 1000
-	runtimeInf       = ^uint64(0)            // RUNTIME_INF: no quota
+	nsecPerUsec       = 1000
+	runtimeInf        = ^uint64(0)            // RUNTIME_INF: no quota
 	minCFSQuotaPeriod = 1000 * nsecPerUsec    // 1 ms
 	maxCFSQuotaPeriod = 1000000 * nsecPerUsec // 1 s
-	maxCFSRuntime    = (1<<44 - 1) * nsecPerUsec
-	defaultCFSPeriod = 100000 * nsecPerUsec
+	maxCFSRuntime     = (1<<44 - 1) * nsecPerUsec
+	defaultCFSPeriod  = 100000 * nsecPerUsec
 )
 
 // bandwidth returns the cgroup's CFS period, quota and burst, in ns.
