@@ -34,6 +34,8 @@ type FS struct {
 	kernel    kernelVersion
 	hugePages []hugePage
 	table     fileTable // the files of kernel on this machine
+
+	noCapSysResource bool // the caller lacks CAP_SYS_RESOURCE
 }
 
 // FirstPid is the pid of the first fake task. It is above the kernel's
@@ -58,6 +60,8 @@ type config struct {
 	kernelErr   error
 	hugePages   []hugePage
 	hugePageErr error
+
+	noCapSysResource bool
 }
 
 // WithCPUs sets the machine's online CPUs (default 0-3). CPU ids at or
@@ -126,6 +130,8 @@ func New(opts ...Option) *FS {
 		logLimit:  c.logLimit,
 		kernel:    c.kernel,
 		hugePages: c.hugePages,
+
+		noCapSysResource: c.noCapSysResource,
 	}
 	ids := c.cpus.IDs()
 	f.cpuBits = ids[len(ids)-1] + 1

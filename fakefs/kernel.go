@@ -121,3 +121,12 @@ func memFmt(bytes uint64) string {
 	}
 	return strconv.FormatUint(bytes>>10, 10) + "KB"
 }
+
+// WithoutCapSysResource makes the fake's caller lack CAP_SYS_RESOURCE,
+// as a root in a container that drops it does. Since 6.5 such a caller
+// may create PSI triggers (writes to cpu.pressure, io.pressure,
+// memory.pressure) only with a window that is a multiple of 2 s:
+// others are EINVAL. By default the caller has every capability.
+func WithoutCapSysResource() Option {
+	return func(c *config) { c.noCapSysResource = true }
+}

@@ -537,8 +537,9 @@ func writeMiscMax(_ *FS, _ *cgroup, s string) error {
 
 // writePSI follows pressure_write and psi_trigger_create: a trigger
 // "some|full <threshold us> <window us>" (sscanf "some %u %u"), window
-// at most 10 s (and, on 6.1, at least 500 ms), threshold from 1 to the
-// window, EINVAL otherwise. A trigger lives as long as the open file
+// at most 10 s (and, on 6.1, at least 500 ms; without CAP_SYS_RESOURCE
+// on later kernels, a multiple of 2 s), threshold from 1 to the window,
+// EINVAL otherwise. A trigger lives as long as the open file
 // that wrote it; WriteFile closes the file at once, so a valid trigger
 // succeeds and leaves nothing behind.
 func writePSI(f *FS, _ *cgroup, s string) error {
@@ -568,6 +569,9 @@ func writePSI(f *FS, _ *cgroup, s string) error {
 	}
 	if window < minWindow || window > 10000000 || threshold == 0 || threshold > window {
 		return unix.EINVAL
+	}
+	if f.noCapSysResource && f.kernel >= kernel6_12 && window%2000000 != 0 {
+		return unix.EINVAL // unprivileged triggers use the 2 s averaging window
 	}
 	return nil
 }
