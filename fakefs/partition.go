@@ -56,6 +56,17 @@ func (f *FS) partitionError(c *cgroup) string {
 		return "cpuset.cpus is empty"
 	}
 	p := c.parent
+	want := c.cpus
+	if !excl.IsEmpty() {
+		want = excl
+	}
+	// Becoming a partition makes the cpuset CPU-exclusive first, which
+	// fails when a sibling shares a CPU, whatever the parent is.
+	for _, sib := range p.children {
+		if sib != c && !sib.cpus.Intersect(want).IsEmpty() {
+			return "Cpu list in cpuset.cpus not exclusive"
+		}
+	}
 	if !p.isRoot() && partitionOf(p) != member && f.partitionError(p) != "" {
 		return "Parent is an invalid partition root"
 	}
@@ -64,18 +75,6 @@ func (f *FS) partitionError(c *cgroup) string {
 			return "Invalid cpu list in cpuset.cpus.exclusive"
 		}
 		return "Parent is not a partition root"
-	}
-	want := c.cpus
-	if !excl.IsEmpty() {
-		want = excl
-	}
-	for _, sib := range p.children {
-		if sib == c {
-			continue
-		}
-		if !sib.cpus.Intersect(want).IsEmpty() {
-			return "Cpu list in cpuset.cpus not exclusive"
-		}
 	}
 	// The parent keeps at least one CPU while it has tasks; the
 	// hierarchy root always has (kernel threads).
@@ -145,16 +144,21 @@ func writePartition(_ *FS, c *cgroup, s string) error {
 
 func readExclusive(f *FS, c *cgroup) string { return f.exclusiveOf(c).String() + "\n" }
 
-// readExclusiveEff prints the CPUs a valid partition root holds
-// exclusively.
+// readExclusiveEff prints the CPUs c holds exclusively: its
+// cpuset.cpus.exclusive, or a valid partition root's CPUs.
 func readExclusiveEff(f *FS, c *cgroup) string {
+	if ex := f.exclusiveOf(c); !ex.IsEmpty() && partitionOf(c) == member {
+		// Exclusive CPUs set under a partition root are the cgroup's
+		// own, partition or not.
+		if !f.isPartitionRoot(c.parent) {
+			return "\n"
+		}
+		return ex.Intersect(f.parentCPUs(c.parent)).String() + "\n"
+	}
 	if partitionOf(c) == member || f.partitionError(c) != "" {
 		return "\n"
 	}
-	if ex := f.exclusiveOf(c); !ex.IsEmpty() {
-		return ex.String() + "\n"
-	}
-	return c.cpus.String() + "\n"
+	return f.ownCPUs(c).String() + "\n"
 }
 
 // readIsolated prints the root's cpuset.cpus.isolated: the CPUs of every
