@@ -628,6 +628,7 @@ func writeCpus(f *FS, c *cgroup, s string) error {
 		return err
 	}
 	c.cpus = set
+	f.cpusChanged(c)
 	return nil
 }
 

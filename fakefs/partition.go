@@ -42,12 +42,31 @@ func (f *FS) isPartitionRoot(c *cgroup) bool {
 	return partitionOf(c) != member && f.partitionError(c) == ""
 }
 
-// partitionError returns why c, asking to be a partition root, cannot
-// be one, in the kernel's words ("" when it is valid). The checks follow
+// errKey holds the kernel's verdict on a cgroup's partition ("" valid,
+// noReason for an invalid one whose reason the kernel does not print),
+// set when the partition is asked for and when a change the kernel
+// reacts to comes. The kernel keeps a verdict until such a change, so a
+// partition's state depends on its history, not only on the current
+// configuration.
+const errKey = "cpuset.cpus.partition.err"
+
+const noReason = "-"
+
+// partitionError returns the verdict on c's partition: why c, asking to
+// be a partition root, is not one ("" when it is valid).
+func (f *FS) partitionError(c *cgroup) string {
+	if partitionOf(c) == member {
+		return ""
+	}
+	return c.values[errKey]
+}
+
+// judge returns why c, asking to be a partition root, cannot be one
+// now, in the kernel's words ("" when it can). The checks follow
 // update_prstate and update_parent_effective_cpumask (6.1) and
 // update_parent_effective_cpumask and remote partitions (6.12), in the
 // order the measured kernels apply them.
-func (f *FS) partitionError(c *cgroup) string {
+func (f *FS) judge(c *cgroup) string {
 	excl := f.exclusiveOf(c)
 	if c.cpus.IsEmpty() && excl.IsEmpty() {
 		if f.kernel >= kernel6_12 {
@@ -124,7 +143,11 @@ func readPartition(f *FS, c *cgroup) string {
 	if p == member {
 		return "member\n"
 	}
-	if why := f.partitionError(c); why != "" {
+	switch why := f.partitionError(c); why {
+	case "":
+	case noReason:
+		return partitionNames[p] + " invalid\n"
+	default:
 		return partitionNames[p] + " invalid (" + why + ")\n"
 	}
 	return partitionNames[p] + "\n"
@@ -133,13 +156,53 @@ func readPartition(f *FS, c *cgroup) string {
 // writePartition follows sched_partition_write: after strstrip "root",
 // "isolated" or "member" (EINVAL otherwise). Asking is always accepted;
 // whether the cgroup becomes a partition root shows in what it reads.
-func writePartition(_ *FS, c *cgroup, s string) error {
+func writePartition(f *FS, c *cgroup, s string) error {
 	switch v := strstrip(s); v {
 	case "member", "root", "isolated":
 		c.values["cpuset.cpus.partition"] = v
+		delete(c.values, errKey)
+		if v != "member" {
+			c.values[errKey] = f.judge(c)
+		}
+		f.rejudgeChildren(c)
 		return nil
 	}
 	return unix.EINVAL
+}
+
+// rejudgeChildren gives a verdict again on the partitions below c, as
+// the kernel does when c's partition or CPUs change.
+func (f *FS) rejudgeChildren(c *cgroup) {
+	for _, ch := range c.sortedChildren() {
+		if partitionOf(ch) != member {
+			ch.values[errKey] = f.judge(ch)
+		}
+		f.rejudgeChildren(ch)
+	}
+}
+
+// cpusChanged follows what update_cpumask does to partitions after c's
+// cpuset.cpus changed: c's own partition is judged again where its
+// parent is a partition root (elsewhere the kernel keeps the old
+// verdict); a valid sibling partition now sharing a CPU with c becomes
+// invalid; partitions below c are judged again.
+func (f *FS) cpusChanged(c *cgroup) {
+	if partitionOf(c) != member && f.isPartitionRoot(c.parent) {
+		c.values[errKey] = f.judge(c)
+	}
+	for _, sib := range c.parent.sortedChildren() {
+		if sib == c || partitionOf(sib) == member || f.partitionError(sib) != "" {
+			continue
+		}
+		if !sib.cpus.Intersect(c.cpus).IsEmpty() {
+			if f.kernel >= kernel6_12 {
+				sib.values[errKey] = noReason
+			} else {
+				sib.values[errKey] = "Cpu list in cpuset.cpus not exclusive"
+			}
+		}
+	}
+	f.rejudgeChildren(c)
 }
 
 func readExclusive(f *FS, c *cgroup) string { return f.exclusiveOf(c).String() + "\n" }
