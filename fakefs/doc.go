@@ -192,7 +192,12 @@
 // Not emulated: resource accounting (usage and statistics files read
 // zero: the counters of an empty cgroup), devices (block, RDMA, misc),
 // permissions and delegation (every caller is root), file descriptors
-// held across a removal (ENODEV), and the kernel's history-dependent
-// partition re-validation (a partition made invalid by a later change
-// is judged again from the current state only).
+// held across a removal (ENODEV), and the finer points of the kernel's
+// partition updates: the fake judges a partition again when it is asked
+// for, when its CPUs change under a partition root, when a sibling takes
+// its CPUs and when its parent's partition changes, and otherwise keeps
+// its verdict, as the kernel does; but the kernel's own bookkeeping
+// (CPUs it hands back to a parent on 6.1, remote partitions on 6.12,
+// tasks moved into a parent that gave all its CPUs away) is not copied,
+// so long sequences of partition and CPU changes can read differently.
 package fakefs
