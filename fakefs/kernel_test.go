@@ -170,37 +170,10 @@ func machineOptions(t *testing.T) []fakefs.Option {
 		t.Skipf("the running kernel %s has no fakefs profile to compare with: %v", release, err)
 	}
 	opts := []fakefs.Option{fakefs.WithKernel(release)}
-	dirs, _ := os.ReadDir("/sys/kernel/mm/hugepages")
-	var sizes []string
-	for _, d := range dirs {
-		kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(d.Name(), "hugepages-"), "kB"), 10, 64)
-		if err != nil {
-			t.Fatalf("huge page size %s: %v", d.Name(), err)
-		}
-		switch {
-		case kb >= 1<<20:
-			sizes = append(sizes, strconv.FormatUint(kb>>20, 10)+"GB")
-		case kb >= 1<<10:
-			sizes = append(sizes, strconv.FormatUint(kb>>10, 10)+"MB")
-		default:
-			sizes = append(sizes, strconv.FormatUint(kb, 10)+"KB")
-		}
-	}
+	sizes := hugePageSizes(t)
 	opts = append(opts, fakefs.WithHugePageSizes(sizes...))
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for line := range strings.Lines(string(status)) {
-		if hex, ok := strings.CutPrefix(line, "CapEff:"); ok {
-			caps, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
-			if err != nil {
-				t.Fatalf("parse %q: %v", line, err)
-			}
-			if caps&(1<<unix.CAP_SYS_RESOURCE) == 0 {
-				opts = append(opts, fakefs.WithoutCapSysResource())
-			}
-		}
+	if !hasCapSysResource(t) {
+		opts = append(opts, fakefs.WithoutCapSysResource())
 	}
 	t.Logf("kernel %s, huge page sizes %q", release, sizes)
 	return opts
@@ -252,6 +225,50 @@ func kernelTwin(t *testing.T) (kfs *cgroupfs.OSFS, ctrls []string, opts []fakefs
 		opts = append(opts, f.opt(set))
 	}
 	return kfs, ctrls, opts
+}
+
+// hugePageSizes returns the machine's huge page sizes as hugetlb names
+// them, from /sys/kernel/mm/hugepages.
+func hugePageSizes(t *testing.T) []string {
+	t.Helper()
+	dirs, _ := os.ReadDir("/sys/kernel/mm/hugepages")
+	var sizes []string
+	for _, d := range dirs {
+		kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(d.Name(), "hugepages-"), "kB"), 10, 64)
+		if err != nil {
+			t.Fatalf("huge page size %s: %v", d.Name(), err)
+		}
+		switch {
+		case kb >= 1<<20:
+			sizes = append(sizes, strconv.FormatUint(kb>>20, 10)+"GB")
+		case kb >= 1<<10:
+			sizes = append(sizes, strconv.FormatUint(kb>>10, 10)+"MB")
+		default:
+			sizes = append(sizes, strconv.FormatUint(kb, 10)+"KB")
+		}
+	}
+	return sizes
+}
+
+// hasCapSysResource reports whether the test holds CAP_SYS_RESOURCE
+// (a root in a container may not).
+func hasCapSysResource(t *testing.T) bool {
+	t.Helper()
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(status)) {
+		if hex, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			caps, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+			if err != nil {
+				t.Fatalf("parse %q: %v", line, err)
+			}
+			return caps&(1<<unix.CAP_SYS_RESOURCE) != 0
+		}
+	}
+	t.Fatal("no CapEff in /proc/self/status")
+	return false
 }
 
 // fakeBase returns the fake's counterpart of kernelTwin's test cgroup: a
