@@ -93,9 +93,11 @@
 // Each profile was measured on a kernel (Debian's 6.1 and 6.12 in the
 // cgvm VM with every controller; the host's 6.18, which offers a test
 // cgroup no controller, for the core files: its controller files follow
-// 6.12). What differs between them, as the profiles answer (each row is
-// checked by TestVersionTable, and every profile against its kernel by
-// the differential tests):
+// 6.12). The kernels' answers are recorded in testdata/kernel and
+// replayed on every profile by the tests, and the differential tests
+// compare the running kernel with its profile live. What differs
+// between the versions, as the profiles answer (each row is checked by
+// TestVersionTable):
 //
 //	cgroup.stat lists nr_subsys_*, nr_dying_subsys_*
 //	    6.1:  no
