@@ -201,5 +201,8 @@
 // its verdict, as the kernel does; but the kernel's own bookkeeping
 // (CPUs it hands back to a parent on 6.1, remote partitions on 6.12,
 // tasks moved into a parent that gave all its CPUs away) is not copied,
-// so long sequences of partition and CPU changes can read differently.
+// so long sequences of partition and CPU changes can read differently
+// (6.12, for one, leaves a sibling without cpuset.cpus at no effective
+// CPUs after a partition next to it is reverted, until the sibling's
+// next change; the fake gives the CPUs back at once).
 package fakefs
