@@ -38,3 +38,14 @@ func TestConformanceSubtree(t *testing.T) {
 	sub := subFS{fsys, "test"}
 	cgroupfstest.TestFS(t, sub, cgroupfstest.WithTasks(sub))
 }
+
+// TestConformanceProfiles runs the suite against a fake of every kernel
+// version, seen from a child cgroup offered every controller.
+func TestConformanceProfiles(t *testing.T) {
+	for _, v := range fakefs.Kernels() {
+		t.Run(v, func(t *testing.T) {
+			sub := fakeBase(t, []fakefs.Option{fakefs.WithKernel(v)}, []string{"cpuset", "cpu", "io", "memory", "hugetlb", "pids"})
+			cgroupfstest.TestFS(t, sub, cgroupfstest.WithTasks(sub))
+		})
+	}
+}

@@ -2,9 +2,11 @@
 // cgroupfs.FS that answers like the kernel, for tests that must run
 // without root.
 //
-// New builds a machine (CPUs 0-3, memory node 0, root controllers
-// "cpuset cpu io memory hugetlb pids" unless options say otherwise)
-// whose hierarchy holds only the root. Mkdir, Rmdir, ReadFile,
+// New builds a machine (CPUs 0-3, memory node 0, huge pages of 2 MB and
+// 1 GB, root controllers "cpuset cpu io memory hugetlb pids", no block,
+// RDMA or misc devices, unless options say otherwise) whose hierarchy
+// holds only the root, and answers as the kernel version WithKernel
+// names: "6.1", "6.12" or "6.18" (the default). Mkdir, Rmdir, ReadFile,
 // WriteFile, ReadDir and Watch then behave as on cgroupfs, down to the
 // errno: EBUSY (never ENOTEMPTY) for a cgroup with tasks or children,
 // EEXIST for a name taken by an interface file, EINVAL for a write to a
@@ -49,7 +51,123 @@
 //	cpu.weight, cpu.weight.nice   1-10000 and -20-19 (ERANGE), one shared weight;
 //	                              EINVAL while cpu.idle is 1
 //	cpu.idle                      0 or 1 (EINVAL); a change resets the weight
+//	cpu.max                       sscanf "%20s %llu": "max" or a quota, an optional
+//	                              period (more is ignored), in microseconds: EINVAL
+//	                              quota or period under 1000, period over 1000000,
+//	                              quota over 2^44-1, or below cpu.max.burst
+//	cpu.max.burst                 kstrtoull (EINVAL, ERANGE); EINVAL above the quota
+//	io.weight                     "default N" or "N", 1-10000 (EINVAL); a device
+//	                              line as io.max
+//	io.max, io.cost.*             "MAJ:MIN " first (EINVAL), then ENODEV: the fake
+//	                              machine has no block devices
+//	rdma.max                      "dev hca_handle=N hca_object=N" (EINVAL), then
+//	                              ENODEV: no RDMA devices
+//	misc.max                      "name max|N" (EINVAL, ERANGE), then EINVAL: no
+//	                              misc resource has a capacity
+//	memory.reclaim                a size (6.12: and "swappiness=0-200" options):
+//	                              EINVAL; the fake holds no memory, so a page or more
+//	                              is EAGAIN, as an unmeetable reclaim
+//	memory.zswap.writeback        0 or 1 as memory.oom.group
+//	memory.peak, memory.swap.peak any write resets the peak (6.12 and later)
+//	cpuset.cpus.exclusive         as cpuset.cpus; EINVAL overlapping a sibling's
+//	cpuset.cpus.partition         "member", "root", "isolated" (EINVAL otherwise);
+//	                              validity shows in what it reads (below)
+//	*.pressure                    a PSI trigger "some|full <threshold> <window>"
+//	                              (microseconds): EINVAL unless 0 < threshold <=
+//	                              window <= 10 s (6.1: window >= 500 ms;
+//	                              WithoutCapSysResource: a multiple of 2 s); a valid
+//	                              one succeeds and ends as the file closes
+//	cgroup.pressure               0 or 1 (ERANGE); 0 hides the pressure files
 //	read-only files               EINVAL; longer than a page: E2BIG; empty: ignored
+//
+// cpuset partitions: a cgroup asked to be "root" or "isolated" reads
+// that when the kernel grants it, and "root invalid (<reason>)" when it
+// does not: no CPUs, a parent that is not a partition root, CPUs shared
+// with a sibling, or a parent left without CPUs while it has tasks (the
+// hierarchy root always has). A valid partition takes its CPUs out of
+// its parent's cpuset.cpus.effective; isolated ones show in the root's
+// cpuset.cpus.isolated.
+//
+// # Kernel versions
+//
+// Each profile was measured on a kernel (Debian's 6.1 and 6.12 in the
+// cgvm VM with every controller; the host's 6.18, which offers a test
+// cgroup no controller, for the core files: its controller files follow
+// 6.12). The kernels' answers are recorded in testdata/kernel and
+// replayed on every profile by the tests, and the differential tests
+// compare the running kernel with its profile live. What differs
+// between the versions, as the profiles answer (each row is checked by
+// TestVersionTable):
+//
+//	cgroup.stat lists nr_subsys_*, nr_dying_subsys_*
+//	    6.1:  no
+//	    6.12: yes
+//	    6.18: yes
+//	cgroup.stat.local
+//	    6.1:  absent
+//	    6.12: absent
+//	    6.18: present
+//	cpu.stat has nice_usec
+//	    6.1:  no
+//	    6.12: yes
+//	    6.18: yes
+//	cpu.stat.local
+//	    6.1:  absent
+//	    6.12: present
+//	    6.18: present
+//	cpu.weight while cpu.idle is 1
+//	    6.1:  0
+//	    6.12: 1
+//	    6.18: 1
+//	cpuset.cpus.exclusive(.effective), root's cpuset.cpus.isolated
+//	    6.1:  absent
+//	    6.12: present
+//	    6.18: present
+//	partition "root" with no CPUs reads
+//	    6.1:  root invalid (cpuset.cpus is empty)
+//	    6.12: root invalid (cpuset.cpus and cpuset.cpus.exclusive are empty)
+//	    6.18: root invalid (cpuset.cpus and cpuset.cpus.exclusive are empty)
+//	partition "root" under a member parent reads
+//	    6.1:  root invalid (Parent is not a partition root)
+//	    6.12: root invalid (Invalid cpu list in cpuset.cpus.exclusive)
+//	    6.18: root invalid (Invalid cpu list in cpuset.cpus.exclusive)
+//	memory.peak mode
+//	    6.1:  0444
+//	    6.12: 0644
+//	    6.18: 0644
+//	memory.swap.peak, memory.zswap.writeback
+//	    6.1:  absent
+//	    6.12: present
+//	    6.18: present
+//	memory.reclaim "\n" (empty cgroup)
+//	    6.1:  EAGAIN
+//	    6.12: EINVAL
+//	    6.18: EINVAL
+//	memory.reclaim "0 swappiness=10"
+//	    6.1:  EINVAL
+//	    6.12: ok
+//	    6.18: ok
+//	PSI trigger with a 100 ms window
+//	    6.1:  EINVAL
+//	    6.12: ok
+//	    6.18: ok
+//	pids.events.local, misc.events.local, misc.peak
+//	    6.1:  absent
+//	    6.12: present
+//	    6.18: present
+//	misc.current, misc.peak on the root
+//	    6.1:  absent
+//	    6.12: present
+//	    6.18: present
+//	memory.stat counters
+//	    6.1:  51
+//	    6.12: 65
+//	    6.18: 65
+//
+// The machine is not the kernel's: CPUs (WithCPUs), memory nodes
+// (WithMems), huge page sizes (WithHugePageSizes), the root's
+// controllers (WithControllers) and the caller's CAP_SYS_RESOURCE
+// (WithoutCapSysResource) are options of their own.
 //
 // Fake tasks stand in for processes: Spawn places one in a cgroup (its
 // pid is FirstPid or above, never a real pid), cgroup.procs moves it,
@@ -73,8 +191,18 @@
 // cgroup.threads moves confined to one domain. A fake task has one
 // thread, whose id is its pid.
 //
-// Not emulated: pressure triggers (EOPNOTSUPP), partition validity,
-// resource accounting (usage files read zero), permissions and
-// delegation (every caller is root), and file descriptors held across a
-// removal (ENODEV).
+// Not emulated: resource accounting (usage and statistics files read
+// zero: the counters of an empty cgroup), devices (block, RDMA, misc),
+// permissions and delegation (every caller is root), file descriptors
+// held across a removal (ENODEV), and the finer points of the kernel's
+// partition updates: the fake judges a partition again when it is asked
+// for, when its CPUs change under a partition root, when a sibling takes
+// its CPUs and when its parent's partition changes, and otherwise keeps
+// its verdict, as the kernel does; but the kernel's own bookkeeping
+// (CPUs it hands back to a parent on 6.1, remote partitions on 6.12,
+// tasks moved into a parent that gave all its CPUs away) is not copied,
+// so long sequences of partition and CPU changes can read differently
+// (6.12, for one, leaves a sibling without cpuset.cpus at no effective
+// CPUs after a partition next to it is reverted, until the sibling's
+// next change; the fake gives the CPUs back at once).
 package fakefs

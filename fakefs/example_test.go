@@ -84,3 +84,28 @@ func ExampleFS_Fail() {
 	// rmdir tests/a: EACCES (injected)
 	// rmdir tests/a: ok
 }
+
+// A fake answers as the kernel version it is given: here an idle cgroup's
+// cpu.weight, which 6.1 reads as 0 and 6.12 clamps to 1. An unknown
+// version is refused with the list of supported ones.
+func ExampleWithKernel() {
+	for _, v := range []string{"6.1", "6.12.117+deb13-amd64"} {
+		fsys := fakefs.New(fakefs.WithKernel(v), fakefs.WithControllers("cpu"))
+		if err := fsys.WriteFile("cgroup.subtree_control", []byte("+cpu")); err != nil {
+			panic(err)
+		}
+		if err := fsys.Mkdir("batch"); err != nil {
+			panic(err)
+		}
+		if err := fsys.WriteFile("batch/cpu.idle", []byte("1")); err != nil {
+			panic(err)
+		}
+		weight, _ := fsys.ReadFile("batch/cpu.weight")
+		fmt.Printf("%s: cpu.weight %q\n", v, weight)
+	}
+	fmt.Println(fakefs.CheckKernel("5.10"))
+	// Output:
+	// 6.1: cpu.weight "0\n"
+	// 6.12.117+deb13-amd64: cpu.weight "1\n"
+	// fakefs: WithKernel("5.10"): no profile for this kernel version; supported: 6.1, 6.12, 6.18 (a release such as "6.12.117+deb13-amd64" also works)
+}

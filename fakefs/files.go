@@ -39,99 +39,184 @@ const (
 	onlyOnRoot
 )
 
+// fileDef is an interface file and where and since when it exists.
 type fileDef struct {
 	spec  fileSpec
 	where where
+	// from is the first kernel with the file; before, when not zero, the
+	// first without it (or with another definition of it).
+	from, before kernelVersion
 }
 
+// in reports whether kernel v has the file.
+func (d fileDef) in(v kernelVersion) bool {
+	return v >= d.from && (d.before == 0 || v < d.before)
+}
+
+// since and until tag a definition with the kernels that have it.
+func (d fileDef) since(v kernelVersion) fileDef { d.from = v; return d }
+func (d fileDef) until(v kernelVersion) fileDef { d.before = v; return d }
+
+func def(name string, mode fs.FileMode, w where, read func(*FS, *cgroup) string, write func(*FS, *cgroup, string) error) fileDef {
+	return fileDef{spec: fileSpec{name: name, mode: mode, read: read, write: write}, where: w}
+}
+
+// ro and rw are the common shapes: a read-only file and a knob.
+func ro(name string, w where, read func(*FS, *cgroup) string) fileDef {
+	return def(name, 0o444, w, read, nil)
+}
+
+func rw(name string, w where, read func(*FS, *cgroup) string, write func(*FS, *cgroup, string) error) fileDef {
+	return def(name, 0o644, w, read, write)
+}
+
+// cpuset lists are longer than a page on big machines.
+func long(d fileDef) fileDef { d.spec.maxWrite = cpusetMaxWrite; return d }
+
 // coreFiles are the files every cgroup has regardless of controllers,
-// as measured on Linux 6.18 (modes included).
+// with their modes, as measured on Linux 6.1, 6.12 and 6.18.
 var coreFiles = []fileDef{
-	{fileSpec{name: "cgroup.controllers", mode: 0o444, read: readControllers}, everywhere},
-	{fileSpec{name: "cgroup.events", mode: 0o444, read: readEvents}, notOnRoot},
-	{fileSpec{name: "cgroup.freeze", mode: 0o644, read: readFreeze, write: writeFreeze}, notOnRoot},
-	{fileSpec{name: "cgroup.kill", mode: 0o200, write: writeKill}, notOnRoot},
-	{fileSpec{name: "cgroup.max.depth", mode: 0o644, read: readMaxDepth, write: writeMaxDepth}, everywhere},
-	{fileSpec{name: "cgroup.max.descendants", mode: 0o644, read: readMaxDesc, write: writeMaxDesc}, everywhere},
-	{fileSpec{name: "cgroup.pressure", mode: 0o644, read: readPressureSwitch, write: writePressureSwitch}, everywhere},
-	{fileSpec{name: "cgroup.procs", mode: 0o644, read: readProcs, write: writeProcs}, everywhere},
-	{fileSpec{name: "cgroup.stat", mode: 0o444, read: readStat}, everywhere},
-	{fileSpec{name: "cgroup.stat.local", mode: 0o444, read: constant("frozen_usec 0\n")}, notOnRoot},
-	{fileSpec{name: "cgroup.subtree_control", mode: 0o644, read: readSubtree, write: writeSubtree}, everywhere},
-	{fileSpec{name: "cgroup.threads", mode: 0o644, read: readThreads, write: writeThreads}, everywhere},
-	{fileSpec{name: "cgroup.type", mode: 0o644, read: readType, write: writeType}, notOnRoot},
-	{fileSpec{name: "cpu.pressure", mode: 0o644, read: readPSI, write: writePSI}, everywhere},
-	{fileSpec{name: "cpu.stat", mode: 0o444, read: readCPUStat}, everywhere},
-	{fileSpec{name: "cpu.stat.local", mode: 0o444, read: readCPUStatLocal}, everywhere},
-	{fileSpec{name: "io.pressure", mode: 0o644, read: readPSI, write: writePSI}, everywhere},
-	{fileSpec{name: "memory.pressure", mode: 0o644, read: readPSI, write: writePSI}, everywhere},
+	ro("cgroup.controllers", everywhere, readControllers),
+	ro("cgroup.events", notOnRoot, readEvents),
+	rw("cgroup.freeze", notOnRoot, readFreeze, writeFreeze),
+	def("cgroup.kill", 0o200, notOnRoot, nil, writeKill),
+	rw("cgroup.max.depth", everywhere, readMaxDepth, writeMaxDepth),
+	rw("cgroup.max.descendants", everywhere, readMaxDesc, writeMaxDesc),
+	rw("cgroup.pressure", everywhere, readPressureSwitch, writePressureSwitch),
+	rw("cgroup.procs", everywhere, readProcs, writeProcs),
+	ro("cgroup.stat", everywhere, readStat),
+	ro("cgroup.stat.local", notOnRoot, constant("frozen_usec 0\n")).since(kernel6_18),
+	rw("cgroup.subtree_control", everywhere, readSubtree, writeSubtree),
+	rw("cgroup.threads", everywhere, readThreads, writeThreads),
+	rw("cgroup.type", notOnRoot, readType, writeType),
+	rw("cpu.pressure", everywhere, readPSI, writePSI),
+	ro("cpu.stat", everywhere, readCPUStat),
+	ro("cpu.stat.local", everywhere, readCPUStatLocal).since(kernel6_12),
+	rw("io.pressure", everywhere, readPSI, writePSI),
+	rw("memory.pressure", everywhere, readPSI, writePSI),
 }
 
 // controllerFiles are the files each controller adds to a cgroup where
-// it is enabled (for the root: where the root offers it). The cpuset
-// files are emulated fully; the memory, hugetlb and pids limits,
-// memory.oom.group and cpu.idle parse as the kernel does (knobs.go);
-// the other knobs hold their default and store what is written after a
-// light check. Usage files read zero.
+// it is enabled (for the root: where the root offers it), as measured
+// on 6.1 and 6.12 in the VM with every controller. The host's 6.18
+// offers no controller to a test cgroup, so 6.18 keeps 6.12's controller
+// files. hugetlb's files are per huge page size (hugetlbFiles). Every
+// knob parses writes as the kernel does (knobs.go); usage and statistics
+// files read zero, the values of a fresh, empty cgroup.
 var controllerFiles = map[string][]fileDef{
 	"cpuset": {
-		{fileSpec{name: "cpuset.cpus", mode: 0o644, read: readCpus, write: writeCpus, maxWrite: cpusetMaxWrite}, notOnRoot},
-		{fileSpec{name: "cpuset.cpus.effective", mode: 0o444, read: readCpusEff}, everywhere},
-		{fileSpec{name: "cpuset.cpus.exclusive", mode: 0o644, read: knob("cpuset.cpus.exclusive", ""), write: writeCPUListKnob("cpuset.cpus.exclusive"), maxWrite: cpusetMaxWrite}, notOnRoot},
-		{fileSpec{name: "cpuset.cpus.exclusive.effective", mode: 0o444, read: constant("\n")}, notOnRoot},
-		{fileSpec{name: "cpuset.cpus.isolated", mode: 0o444, read: constant("\n")}, onlyOnRoot},
-		{fileSpec{name: "cpuset.cpus.partition", mode: 0o644, read: knob("cpuset.cpus.partition", "member"), write: writePartition}, notOnRoot},
-		{fileSpec{name: "cpuset.mems", mode: 0o644, read: readMems, write: writeMems, maxWrite: cpusetMaxWrite}, notOnRoot},
-		{fileSpec{name: "cpuset.mems.effective", mode: 0o444, read: readMemsEff}, everywhere},
+		long(rw("cpuset.cpus", notOnRoot, readCpus, writeCpus)),
+		ro("cpuset.cpus.effective", everywhere, readCpusEff),
+		long(rw("cpuset.cpus.exclusive", notOnRoot, readExclusive, writeExclusive)).since(kernel6_12),
+		ro("cpuset.cpus.exclusive.effective", notOnRoot, readExclusiveEff).since(kernel6_12),
+		ro("cpuset.cpus.isolated", onlyOnRoot, readIsolated).since(kernel6_12),
+		rw("cpuset.cpus.partition", notOnRoot, readPartition, writePartition),
+		long(rw("cpuset.mems", notOnRoot, readMems, writeMems)),
+		ro("cpuset.mems.effective", everywhere, readMemsEff),
 	},
 	"cpu": {
-		{fileSpec{name: "cpu.idle", mode: 0o644, read: knob("cpu.idle", "0"), write: writeCPUIdle}, notOnRoot},
-		{fileSpec{name: "cpu.max", mode: 0o644, read: knob("cpu.max", "max 100000"), write: writeCPUMax}, notOnRoot},
-		{fileSpec{name: "cpu.max.burst", mode: 0o644, read: knob("cpu.max.burst", "0"), write: writeRange("cpu.max.burst", 0, 1<<31-1)}, notOnRoot},
-		{fileSpec{name: "cpu.weight", mode: 0o644, read: readCPUWeight, write: writeCPUWeight}, notOnRoot},
-		{fileSpec{name: "cpu.weight.nice", mode: 0o644, read: readCPUWeightNice, write: writeCPUWeightNice}, notOnRoot},
+		rw("cpu.idle", notOnRoot, knob("cpu.idle", "0"), writeCPUIdle),
+		rw("cpu.max", notOnRoot, readCPUMax, writeCPUMax),
+		rw("cpu.max.burst", notOnRoot, readCPUMaxBurst, writeCPUMaxBurst),
+		rw("cpu.weight", notOnRoot, readCPUWeight, writeCPUWeight),
+		rw("cpu.weight.nice", notOnRoot, readCPUWeightNice, writeCPUWeightNice),
 	},
 	"io": {
-		{fileSpec{name: "io.max", mode: 0o644, read: knob("io.max", ""), write: writeKnob("io.max")}, notOnRoot},
-		{fileSpec{name: "io.stat", mode: 0o444, read: constant("")}, everywhere},
-		{fileSpec{name: "io.weight", mode: 0o644, read: knob("io.weight", "default 100"), write: writeKnob("io.weight")}, notOnRoot},
+		rw("io.cost.model", onlyOnRoot, constant(""), writeBlkgConf),
+		rw("io.cost.qos", onlyOnRoot, constant(""), writeBlkgConf),
+		rw("io.max", notOnRoot, constant(""), writeBlkgConf),
+		ro("io.stat", everywhere, constant("")),
+		rw("io.weight", notOnRoot, readIOWeight, writeIOWeight),
 	},
 	"memory": {
-		{fileSpec{name: "memory.current", mode: 0o444, read: constant("0\n")}, notOnRoot},
-		{fileSpec{name: "memory.events", mode: 0o444, read: constant("low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n")}, notOnRoot},
-		{fileSpec{name: "memory.high", mode: 0o644, read: knob("memory.high", "max"), write: writeMemory("memory.high")}, notOnRoot},
-		{fileSpec{name: "memory.low", mode: 0o644, read: knob("memory.low", "0"), write: writeMemory("memory.low")}, notOnRoot},
-		{fileSpec{name: "memory.max", mode: 0o644, read: knob("memory.max", "max"), write: writeMemory("memory.max")}, notOnRoot},
-		{fileSpec{name: "memory.min", mode: 0o644, read: knob("memory.min", "0"), write: writeMemory("memory.min")}, notOnRoot},
-		{fileSpec{name: "memory.oom.group", mode: 0o644, read: knob("memory.oom.group", "0"), write: writeOOMGroup}, notOnRoot},
-		{fileSpec{name: "memory.peak", mode: 0o644, read: constant("0\n"), write: writeKnob("memory.peak")}, notOnRoot},
-		{fileSpec{name: "memory.reclaim", mode: 0o200, write: writeKnob("memory.reclaim")}, everywhere},
-		{fileSpec{name: "memory.stat", mode: 0o444, read: constant("anon 0\nfile 0\nkernel 0\n")}, everywhere},
-		{fileSpec{name: "memory.swap.current", mode: 0o444, read: constant("0\n")}, notOnRoot},
-		{fileSpec{name: "memory.swap.max", mode: 0o644, read: knob("memory.swap.max", "max"), write: writeMemory("memory.swap.max")}, notOnRoot},
-	},
-	"hugetlb": {
-		{fileSpec{name: "hugetlb.1GB.current", mode: 0o444, read: constant("0\n")}, notOnRoot},
-		{fileSpec{name: "hugetlb.1GB.events", mode: 0o444, read: constant("max 0\n")}, notOnRoot},
-		{fileSpec{name: "hugetlb.1GB.max", mode: 0o644, read: knob("hugetlb.1GB.max", "max"), write: writeHugetlbMax("hugetlb.1GB.max", 1<<30)}, notOnRoot},
-		{fileSpec{name: "hugetlb.2MB.current", mode: 0o444, read: constant("0\n")}, notOnRoot},
-		{fileSpec{name: "hugetlb.2MB.events", mode: 0o444, read: constant("max 0\n")}, notOnRoot},
-		{fileSpec{name: "hugetlb.2MB.max", mode: 0o644, read: knob("hugetlb.2MB.max", "max"), write: writeHugetlbMax("hugetlb.2MB.max", 2<<20)}, notOnRoot},
+		ro("memory.current", notOnRoot, constant("0\n")),
+		ro("memory.events", notOnRoot, constant(memoryEvents)),
+		ro("memory.events.local", notOnRoot, constant(memoryEvents)),
+		rw("memory.high", notOnRoot, knob("memory.high", "max"), writeMemory("memory.high")),
+		rw("memory.low", notOnRoot, knob("memory.low", "0"), writeMemory("memory.low")),
+		rw("memory.max", notOnRoot, knob("memory.max", "max"), writeMemory("memory.max")),
+		rw("memory.min", notOnRoot, knob("memory.min", "0"), writeMemory("memory.min")),
+		ro("memory.numa_stat", everywhere, readMemoryNumaStat),
+		rw("memory.oom.group", notOnRoot, knob("memory.oom.group", "0"), writeOOMGroup),
+		ro("memory.peak", notOnRoot, constant("0\n")).until(kernel6_12),
+		rw("memory.peak", notOnRoot, constant("0\n"), resetPeak).since(kernel6_12),
+		def("memory.reclaim", 0o200, everywhere, nil, writeReclaim),
+		ro("memory.stat", everywhere, readMemoryStat),
+		ro("memory.swap.current", notOnRoot, constant("0\n")),
+		ro("memory.swap.events", notOnRoot, constant("high 0\nmax 0\nfail 0\n")),
+		rw("memory.swap.high", notOnRoot, knob("memory.swap.high", "max"), writeMemory("memory.swap.high")),
+		rw("memory.swap.max", notOnRoot, knob("memory.swap.max", "max"), writeMemory("memory.swap.max")),
+		rw("memory.swap.peak", notOnRoot, constant("0\n"), resetPeak).since(kernel6_12),
+		ro("memory.zswap.current", notOnRoot, constant("0\n")),
+		rw("memory.zswap.max", notOnRoot, knob("memory.zswap.max", "max"), writeMemory("memory.zswap.max")),
+		rw("memory.zswap.writeback", everywhere, knob("memory.zswap.writeback", "1"), writeZswapWriteback).since(kernel6_12),
 	},
 	"pids": {
-		{fileSpec{name: "pids.current", mode: 0o444, read: readPidsCurrent}, notOnRoot},
-		{fileSpec{name: "pids.events", mode: 0o444, read: constant("max 0\n")}, notOnRoot},
-		{fileSpec{name: "pids.max", mode: 0o644, read: knob("pids.max", "max"), write: writePidsMax}, notOnRoot},
-		{fileSpec{name: "pids.peak", mode: 0o444, read: readPidsCurrent}, notOnRoot},
+		ro("pids.current", notOnRoot, readPidsCurrent),
+		ro("pids.events", notOnRoot, constant("max 0\n")),
+		ro("pids.events.local", notOnRoot, constant("max 0\n")).since(kernel6_12),
+		rw("pids.max", notOnRoot, knob("pids.max", "max"), writePidsMax),
+		ro("pids.peak", notOnRoot, readPidsCurrent),
 	},
 	"rdma": {
-		{fileSpec{name: "rdma.current", mode: 0o444, read: constant("")}, notOnRoot},
-		{fileSpec{name: "rdma.max", mode: 0o644, read: knob("rdma.max", ""), write: writeKnob("rdma.max")}, notOnRoot},
+		ro("rdma.current", notOnRoot, constant("")),
+		rw("rdma.max", notOnRoot, constant(""), writeRdmaMax),
 	},
 	"misc": {
-		{fileSpec{name: "misc.current", mode: 0o444, read: constant("")}, notOnRoot},
-		{fileSpec{name: "misc.max", mode: 0o644, read: knob("misc.max", ""), write: writeKnob("misc.max")}, notOnRoot},
+		ro("misc.capacity", onlyOnRoot, constant("")),
+		ro("misc.current", notOnRoot, constant("")).until(kernel6_12),
+		ro("misc.current", everywhere, constant("")).since(kernel6_12),
+		ro("misc.events", notOnRoot, constant("")),
+		ro("misc.events.local", notOnRoot, constant("")).since(kernel6_12),
+		rw("misc.max", notOnRoot, constant(""), writeMiscMax),
+		ro("misc.peak", everywhere, constant("")).since(kernel6_12),
 	},
+}
+
+// memoryEvents is memory.events of a cgroup that never hit a limit.
+const memoryEvents = "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n"
+
+// hugetlbFiles are the hugetlb controller's files for one huge page
+// size, the same on 6.1 and 6.12.
+func hugetlbFiles(hp hugePage) []fileDef {
+	p := "hugetlb." + hp.name + "."
+	return []fileDef{
+		ro(p+"current", notOnRoot, constant("0\n")),
+		ro(p+"events", notOnRoot, constant("max 0\n")),
+		ro(p+"events.local", notOnRoot, constant("max 0\n")),
+		rw(p+"max", notOnRoot, knob(p+"max", "max"), writeHugetlbMax(p+"max", hp.bytes)),
+		ro(p+"numa_stat", notOnRoot, readHugetlbNumaStat),
+		ro(p+"rsvd.current", notOnRoot, constant("0\n")),
+		rw(p+"rsvd.max", notOnRoot, knob(p+"rsvd.max", "max"), writeHugetlbMax(p+"rsvd.max", hp.bytes)),
+	}
+}
+
+// fileTable is the files of one kernel version on one machine.
+type fileTable struct {
+	core []fileDef
+	ctrl map[string][]fileDef
+}
+
+// buildFiles selects the files of f's kernel, with hugetlb files for
+// f's huge page sizes.
+func (f *FS) buildFiles() {
+	keep := func(defs []fileDef) []fileDef {
+		var out []fileDef
+		for _, d := range defs {
+			if d.in(f.kernel) {
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+	t := fileTable{core: keep(coreFiles), ctrl: map[string][]fileDef{}}
+	for name, defs := range controllerFiles {
+		t.ctrl[name] = keep(defs)
+	}
+	for _, hp := range f.hugePages {
+		t.ctrl["hugetlb"] = append(t.ctrl["hugetlb"], hugetlbFiles(hp)...)
+	}
+	f.table = t
 }
 
 func (d fileDef) on(c *cgroup) bool {
@@ -147,8 +232,8 @@ func (d fileDef) on(c *cgroup) bool {
 // files returns the interface files of c, core files first.
 func (f *FS) files(c *cgroup) []fileSpec {
 	var out []fileSpec
-	for _, d := range coreFiles {
-		if d.on(c) {
+	for _, d := range f.table.core {
+		if d.on(c) && f.shown(c, d.spec.name) {
 			out = append(out, d.spec)
 		}
 	}
@@ -157,7 +242,7 @@ func (f *FS) files(c *cgroup) []fileSpec {
 		if !en.has(i) {
 			continue
 		}
-		for _, d := range controllerFiles[ctl.name] {
+		for _, d := range f.table.ctrl[ctl.name] {
 			if d.on(c) {
 				out = append(out, d.spec)
 			}
@@ -168,9 +253,9 @@ func (f *FS) files(c *cgroup) []fileSpec {
 
 // fileSpec finds the interface file name of c.
 func (f *FS) fileSpec(c *cgroup, name string) (fileSpec, bool) {
-	for _, d := range coreFiles {
+	for _, d := range f.table.core {
 		if d.spec.name == name {
-			return d.spec, d.on(c)
+			return d.spec, d.on(c) && f.shown(c, name)
 		}
 	}
 	ctl, _, _ := strings.Cut(name, ".")
@@ -178,9 +263,9 @@ func (f *FS) fileSpec(c *cgroup, name string) (fileSpec, bool) {
 	if i < 0 || !f.enabled(c).has(i) {
 		return fileSpec{}, false
 	}
-	for _, d := range controllerFiles[ctl] {
-		if d.spec.name == name {
-			return d.spec, d.on(c)
+	for _, d := range f.table.ctrl[ctl] {
+		if d.spec.name == name && d.on(c) {
+			return d.spec, true
 		}
 	}
 	return fileSpec{}, false
@@ -314,13 +399,17 @@ func readPSI(*FS, *cgroup) string {
 	return "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
 }
 
-// writePSI refuses pressure triggers: they need poll(2) on an open file,
-// which the FS interface cannot express.
-func writePSI(*FS, *cgroup, string) error { return unix.EOPNOTSUPP }
-
+// readStat prints cgroup.stat: 6.12 added a count of the cgroups with
+// state for each controller bound to the hierarchy (nr_subsys_*) and of
+// the dying ones. Removed cgroups die at once in the fake, so the dying
+// counts are 0.
 func readStat(f *FS, c *cgroup) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "nr_descendants %d\n", c.descendants())
+	if f.kernel < kernel6_12 {
+		b.WriteString("nr_dying_descendants 0\n")
+		return b.String()
+	}
 	bound := f.rootCtrls | 1<<controllerIndex("perf_event")
 	for i, ctl := range knownControllers {
 		if bound.has(i) {
@@ -350,19 +439,36 @@ func (f *FS) countCSS(c *cgroup, i int) int {
 	return n
 }
 
+// readCPUStat prints cpu.stat: the CPU times (nice_usec since 6.12)
+// and, where the cpu controller is enabled (the root too, when it is
+// bound to cgroup v2), the bandwidth statistics.
 func readCPUStat(f *FS, c *cgroup) string {
-	s := "usage_usec 0\nuser_usec 0\nsystem_usec 0\nnice_usec 0\n"
-	if !c.isRoot() && f.enabled(c).has(controllerIndex("cpu")) {
+	s := "usage_usec 0\nuser_usec 0\nsystem_usec 0\n"
+	if f.kernel >= kernel6_12 {
+		s += "nice_usec 0\n"
+	}
+	if f.enabled(c).has(controllerIndex("cpu")) {
 		s += "nr_periods 0\nnr_throttled 0\nthrottled_usec 0\nnr_bursts 0\nburst_usec 0\n"
 	}
 	return s
 }
 
 func readCPUStatLocal(f *FS, c *cgroup) string {
-	if !c.isRoot() && f.enabled(c).has(controllerIndex("cpu")) {
+	if f.enabled(c).has(controllerIndex("cpu")) {
 		return "throttled_usec 0\n"
 	}
 	return ""
+}
+
+// shown reports whether the file name of c is visible: writing 0 to
+// cgroup.pressure hides the cgroup's pressure files
+// (cgroup_pressure_write shows or hides them).
+func (f *FS) shown(c *cgroup, name string) bool {
+	switch name {
+	case "cpu.pressure", "io.pressure", "memory.pressure":
+		return c.pressure
+	}
+	return true
 }
 
 // writeSubtree follows cgroup_subtree_control_write: every token is
@@ -443,20 +549,50 @@ func writeSubtree(f *FS, c *cgroup, s string) error {
 // effectiveCPUs follows the cpuset controller on cgroup v2: a cgroup's
 // effective CPUs are its own cpuset.cpus within its parent's effective
 // CPUs, or the parent's when that is empty (no cpuset.cpus, or none of
-// them left). The root, and any cgroup without the cpuset controller,
-// has the parent's (the root: the machine's).
+// them left), less what its valid child partitions took. The root, and
+// any cgroup without the cpuset controller, starts from the parent's
+// (the root: the machine's).
 func (f *FS) effectiveCPUs(c *cgroup) cgroupfs.CPUSet {
+	own := f.ownCPUs(c)
+	if !f.enabled(c).has(controllerIndex("cpuset")) && !c.isRoot() {
+		return own
+	}
+	return difference(own, f.takenByPartitions(c))
+}
+
+// ownCPUs is c's effective CPUs before its child partitions take any.
+// A valid partition root has its own CPUs (cpuset.cpus.exclusive when
+// set) out of what its parent can give.
+func (f *FS) ownCPUs(c *cgroup) cgroupfs.CPUSet {
 	if c.isRoot() {
 		return f.cpus
 	}
-	parent := f.effectiveCPUs(c.parent)
 	if !f.enabled(c).has(controllerIndex("cpuset")) {
-		return parent
+		return f.effectiveCPUs(c.parent)
 	}
+	if partitionOf(c) != member && f.partitionError(c) == "" {
+		want := c.cpus
+		if ex := f.exclusiveOf(c); !ex.IsEmpty() {
+			want = ex
+		}
+		return want.Intersect(f.parentCPUs(c.parent))
+	}
+	parent := f.effectiveCPUs(c.parent)
 	if eff := c.cpus.Intersect(parent); !eff.IsEmpty() {
 		return eff
 	}
 	return parent
+}
+
+// difference returns the ids of a that are not in b.
+func difference(a, b cgroupfs.CPUSet) cgroupfs.CPUSet {
+	var ids []int
+	for _, id := range a.IDs() {
+		if !b.Contains(id) {
+			ids = append(ids, id)
+		}
+	}
+	return cgroupfs.NewCPUSet(ids...)
 }
 
 func (f *FS) effectiveMems(c *cgroup) cgroupfs.CPUSet {
@@ -492,6 +628,7 @@ func writeCpus(f *FS, c *cgroup, s string) error {
 		return err
 	}
 	c.cpus = set
+	f.cpusChanged(c)
 	return nil
 }
 
@@ -534,27 +671,6 @@ func (f *FS) parseCPUs(s string, nbits int, machine cgroupfs.CPUSet) (cgroupfs.C
 	return set, nil
 }
 
-func writeCPUListKnob(name string) func(*FS, *cgroup, string) error {
-	return func(f *FS, c *cgroup, s string) error {
-		set, err := f.parseCPUs(s, f.cpuBits, f.cpus)
-		if err == nil {
-			c.values[name] = set.String()
-		}
-		return err
-	}
-}
-
-// writePartition accepts the three partition types; the fake does not
-// check the conditions a valid partition root needs.
-func writePartition(_ *FS, c *cgroup, s string) error {
-	switch v := strstrip(s); v {
-	case "member", "root", "isolated":
-		c.values["cpuset.cpus.partition"] = v
-		return nil
-	}
-	return unix.EINVAL
-}
-
 // knob reads a stored value, or def when nothing was written.
 func knob(name, def string) func(*FS, *cgroup) string {
 	return func(_ *FS, c *cgroup) string {
@@ -567,56 +683,6 @@ func knob(name, def string) func(*FS, *cgroup) string {
 		}
 		return v + "\n"
 	}
-}
-
-// writeKnob stores the write as given (whitespace trimmed): the fake
-// does not parse these files.
-func writeKnob(name string) func(*FS, *cgroup, string) error {
-	return func(_ *FS, c *cgroup, s string) error {
-		c.values[name] = strstrip(s)
-		return nil
-	}
-}
-
-// writeRange accepts a decimal integer in [lo, hi]: EINVAL for garbage,
-// ERANGE outside the range.
-func writeRange(name string, lo, hi int) func(*FS, *cgroup, string) error {
-	return func(_ *FS, c *cgroup, s string) error {
-		v, err := strconv.ParseInt(strstrip(s), 10, 64)
-		if err != nil {
-			return unix.EINVAL
-		}
-		if v < int64(lo) || v > int64(hi) {
-			return unix.ERANGE
-		}
-		c.values[name] = strconv.FormatInt(v, 10)
-		return nil
-	}
-}
-
-// writeCPUMax accepts "$MAX [$PERIOD]" where $MAX is "max" or a number.
-func writeCPUMax(_ *FS, c *cgroup, s string) error {
-	fields := strings.Fields(strstrip(s))
-	if len(fields) == 0 || len(fields) > 2 {
-		return unix.EINVAL
-	}
-	period := "100000"
-	if old, ok := c.values["cpu.max"]; ok {
-		period = strings.Fields(old)[1]
-	}
-	if len(fields) == 2 {
-		if _, err := strconv.ParseUint(fields[1], 10, 64); err != nil {
-			return unix.EINVAL
-		}
-		period = fields[1]
-	}
-	if fields[0] != "max" {
-		if _, err := strconv.ParseUint(fields[0], 10, 64); err != nil {
-			return unix.EINVAL
-		}
-	}
-	c.values["cpu.max"] = fields[0] + " " + period
-	return nil
 }
 
 // dirEntry is an fs.DirEntry (and fs.FileInfo) of a fake directory.

@@ -32,6 +32,11 @@ type FS struct {
 	faults    []*fault
 	log       []LogEntry
 	logLimit  int // 0: keep every entry
+	kernel    kernelVersion
+	hugePages []hugePage
+	table     fileTable // the files of kernel on this machine
+
+	noCapSysResource bool // the caller lacks CAP_SYS_RESOURCE
 }
 
 // FirstPid is the pid of the first fake task. It is above the kernel's
@@ -51,6 +56,13 @@ type config struct {
 	cpus, mems cgroupfs.CPUSet
 	ctrls      []string
 	logLimit   int
+
+	kernel      kernelVersion
+	kernelErr   error
+	hugePages   []hugePage
+	hugePageErr error
+
+	noCapSysResource bool
 }
 
 // WithCPUs sets the machine's online CPUs (default 0-3). CPU ids at or
@@ -91,22 +103,36 @@ func WithLogLimit(n int) Option {
 }
 
 // New returns an FS holding only the root cgroup, on the machine the
-// options describe.
+// options describe, answering as the kernel WithKernel names (default
+// 6.18). It panics when an option is invalid (an unknown kernel version,
+// a malformed huge page size), with an error that says what is accepted.
 func New(opts ...Option) *FS {
 	c := config{
-		cpus:  cgroupfs.NewCPUSet(0, 1, 2, 3),
-		mems:  cgroupfs.NewCPUSet(0),
-		ctrls: []string{"cpuset", "cpu", "io", "memory", "hugetlb", "pids"},
+		cpus:      cgroupfs.NewCPUSet(0, 1, 2, 3),
+		mems:      cgroupfs.NewCPUSet(0),
+		ctrls:     []string{"cpuset", "cpu", "io", "memory", "hugetlb", "pids"},
+		kernel:    defaultKernel,
+		hugePages: []hugePage{{"2MB", 2 << 20}, {"1GB", 1 << 30}},
 	}
 	for _, o := range opts {
 		o(&c)
 	}
+	if c.kernelErr != nil {
+		panic(c.kernelErr)
+	}
+	if c.hugePageErr != nil {
+		panic(c.hugePageErr)
+	}
 	f := &FS{
-		cpus:     c.cpus,
-		mems:     c.mems,
-		tasks:    make(map[int]*task),
-		nextPid:  FirstPid,
-		logLimit: c.logLimit,
+		cpus:      c.cpus,
+		mems:      c.mems,
+		tasks:     make(map[int]*task),
+		nextPid:   FirstPid,
+		logLimit:  c.logLimit,
+		kernel:    c.kernel,
+		hugePages: c.hugePages,
+
+		noCapSysResource: c.noCapSysResource,
 	}
 	ids := c.cpus.IDs()
 	f.cpuBits = ids[len(ids)-1] + 1
@@ -115,6 +141,7 @@ func New(opts ...Option) *FS {
 			f.rootCtrls |= 1 << i
 		}
 	}
+	f.buildFiles()
 	f.root = newCgroup("", nil)
 	return f
 }

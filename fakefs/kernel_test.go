@@ -1,11 +1,14 @@
 package fakefs_test
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -14,6 +17,7 @@ import (
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"github.com/cgguard/cgguard/internal/vmtest"
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 )
 
 // kernelCgroup makes a uniquely named cgroup under the cgroup v2 mount
@@ -44,24 +48,39 @@ func listing(t *testing.T, entries []fs.DirEntry) []string {
 	return out
 }
 
-// filterKnown drops files that depend on the kernel's build (pressure
-// stall files for irq, hugetlb page sizes, memory and io statistics the
-// fake does not model) so that the comparison is about what the fake
-// claims to emulate.
-func filterKnown(names []string, emulated func(string) bool) []string {
-	return slices.DeleteFunc(names, func(n string) bool { return !emulated(strings.Fields(n)[0]) })
+// statLike reports files whose numbers follow the machine's activity
+// (statistics, usage, pressure): their keys are compared, not their
+// numbers.
+func statLike(n string) bool {
+	for _, suf := range []string{".stat", ".stat.local", ".pressure", ".current", ".peak", ".events", ".events.local", "numa_stat"} {
+		if strings.HasSuffix(n, suf) {
+			return true
+		}
+	}
+	return false
 }
+
+// comparable returns what a test compares of a file's content: all of
+// it, or for statistics the content with every number replaced by "N".
+func comparable(name string, data []byte) string {
+	if !statLike(name) {
+		return string(data)
+	}
+	return digits.ReplaceAllString(string(data), "N")
+}
+
+var digits = regexp.MustCompile(`[0-9]+(\.[0-9]+)?`)
 
 // TestFilesMatchKernel compares the interface files (names and modes) of
 // a fresh child cgroup with every offered controller enabled, on the
-// kernel and on a fake offering the same controllers, and the contents
-// of files whose value does not depend on the machine's activity. On the
-// host no controller is offered (core files only); in the VM every
-// controller is.
+// kernel and on the fake of the same kernel version and machine
+// (kernelTwin), and what every readable file reads (statistics: their
+// keys). On the host no controller is offered (core files only); in the
+// VM every controller is.
 func TestFilesMatchKernel(t *testing.T) {
 	kfs, ctrls, opts := kernelTwin(t)
 	t.Logf("controllers offered: %q", ctrls)
-	ffs := fakefs.New(opts...)
+	ffs := fakeBase(t, opts, ctrls)
 	for _, fsys := range []cgroupfs.FS{kfs, ffs} {
 		for _, c := range ctrls {
 			if err := fsys.WriteFile("cgroup.subtree_control", []byte("+"+c)); err != nil {
@@ -85,84 +104,26 @@ func TestFilesMatchKernel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fakeNames := map[string]bool{}
-	for _, e := range fEntries {
-		fakeNames[e.Name()] = true
-	}
-	// Files the fake lacks on purpose: kernel-build-dependent statistics.
-	emulated := func(n string) bool {
-		if fakeNames[n] {
-			return true
-		}
-		return !ignoredKernelFile(n)
-	}
-	kList := filterKnown(listing(t, kEntries), emulated)
-	fList := listing(t, fEntries)
-	// The fake follows Linux 6.18 (the host); older kernels (the VM's
-	// Debian 6.1) lack some files or give them other modes.
-	versioned := func(l []string) []string {
-		return slices.DeleteFunc(l, func(n string) bool { _, ok := versionDependent[strings.Fields(n)[0]]; return ok })
-	}
-	kList, fList = versioned(kList), versioned(fList)
-	if diff := cmp.Diff(kList, fList); diff != "" {
+	if diff := cmp.Diff(listing(t, kEntries), listing(t, fEntries)); diff != "" {
 		t.Errorf("files of a fresh child (-kernel +fake):\n%s", diff)
 	}
-	for _, e := range fEntries {
+	for _, e := range kEntries {
 		name := "child/" + e.Name()
-		if _, ok := versionDependent[e.Name()]; ok || !stableContent(e.Name()) {
-			continue
-		}
 		want, kerr := kfs.ReadFile(name)
 		got, ferr := ffs.ReadFile(name)
-		if (kerr == nil) != (ferr == nil) {
+		if errnoName(kerr) != errnoName(ferr) {
 			t.Errorf("read %s: kernel %v, fake %v", name, kerr, ferr)
 			continue
 		}
-		if string(want) != string(got) {
+		if comparable(e.Name(), want) != comparable(e.Name(), got) {
 			t.Errorf("read %s: fake %q, kernel %q", name, got, want)
 		}
 	}
 }
 
-// versionDependent are files whose presence or mode depends on the
-// kernel version or the machine, with why.
-var versionDependent = map[string]string{
-	"cgroup.stat.local":               "added after 6.1",
-	"cpu.stat.local":                  "added after 6.1",
-	"cpuset.cpus.exclusive":           "added in 6.7",
-	"cpuset.cpus.isolated":            "added in 6.8",
-	"cpuset.cpus.exclusive.effective": "added in 6.7",
-	"memory.peak":                     "writable (to reset it) since 6.12",
-	"hugetlb.1GB.current":             "only where the CPU has 1 GB pages",
-	"hugetlb.1GB.events":              "only where the CPU has 1 GB pages",
-	"hugetlb.1GB.max":                 "only where the CPU has 1 GB pages",
-}
-
-// ignoredKernelFile reports files the fake leaves out on purpose.
-func ignoredKernelFile(n string) bool {
-	for _, p := range []string{"memory.", "io.", "hugetlb.", "rdma.", "misc.", "irq.", "cpu.uclamp", "cpuset.cpus.exclusive"} {
-		if strings.HasPrefix(n, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// stableContent reports files whose content depends only on the
-// cgroup's configuration.
-func stableContent(n string) bool {
-	switch {
-	case strings.HasSuffix(n, ".stat"), strings.HasSuffix(n, ".stat.local"), strings.HasSuffix(n, ".pressure"),
-		strings.HasSuffix(n, ".current"), strings.HasSuffix(n, ".peak"), strings.HasSuffix(n, ".events"),
-		strings.HasSuffix(n, ".events.local"), strings.Contains(n, "numa_stat"):
-		return false
-	}
-	return true
-}
-
 // TestRootFilesMatchKernel compares the interface files of the
-// hierarchy root (only read, never written) with a fake root offering
-// the same controllers.
+// hierarchy root (only read, never written) with a fake root of the same
+// kernel version offering the same controllers.
 func TestRootFilesMatchKernel(t *testing.T) {
 	mnt, err := kerneltest.Mountpoint()
 	if err != nil {
@@ -176,14 +137,11 @@ func TestRootFilesMatchKernel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ffs := fakefs.New(fakefs.WithControllers(strings.Fields(string(ctrls))...))
+	opts := append(machineOptions(t), fakefs.WithControllers(strings.Fields(string(ctrls))...))
+	ffs := fakefs.New(opts...)
 	fEntries, err := ffs.ReadDir(".")
 	if err != nil {
 		t.Fatal(err)
-	}
-	fakeNames := map[string]bool{}
-	for _, e := range fEntries {
-		fakeNames[e.Name()] = true
 	}
 	var files []fs.DirEntry
 	for _, e := range entries {
@@ -191,22 +149,42 @@ func TestRootFilesMatchKernel(t *testing.T) {
 			files = append(files, e)
 		}
 	}
-	kList := filterKnown(listing(t, files), func(n string) bool { return fakeNames[n] || !ignoredKernelFile(n) })
-	drop := func(l []string) []string {
-		return slices.DeleteFunc(l, func(n string) bool {
-			_, ok := versionDependent[strings.Fields(n)[0]]
-			return ok || strings.HasSuffix(n, "/")
-		})
-	}
-	if diff := cmp.Diff(drop(kList), drop(listing(t, fEntries))); diff != "" {
+	if diff := cmp.Diff(listing(t, files), listing(t, fEntries)); diff != "" {
 		t.Errorf("files of the root (-kernel +fake):\n%s", diff)
 	}
 }
 
+// machineOptions returns the fakefs options for the kernel this test
+// runs on: its version (uname -r), its huge page sizes
+// (/sys/kernel/mm/hugepages) and whether the test holds
+// CAP_SYS_RESOURCE. It skips the test on a kernel without a profile,
+// naming the supported ones.
+func machineOptions(t *testing.T) []fakefs.Option {
+	t.Helper()
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		t.Fatal(err)
+	}
+	release := unix.ByteSliceToString(uts.Release[:])
+	if err := fakefs.CheckKernel(release); err != nil {
+		t.Skipf("the running kernel %s has no fakefs profile to compare with: %v", release, err)
+	}
+	opts := []fakefs.Option{fakefs.WithKernel(release)}
+	sizes := hugePageSizes(t)
+	opts = append(opts, fakefs.WithHugePageSizes(sizes...))
+	if !hasCapSysResource(t) {
+		opts = append(opts, fakefs.WithoutCapSysResource())
+	}
+	t.Logf("kernel %s, huge page sizes %q", release, sizes)
+	return opts
+}
+
 // kernelTwin opens a fresh kernel test cgroup (kernelCgroup) and returns
 // it, the controllers it offers, and the fakefs options for a fake of the
-// same machine: the same controllers and, where cpuset is offered, the
-// kernel cgroup's effective CPUs and memory nodes.
+// same kernel and machine: the kernel's version (machineOptions), the
+// controllers of the hierarchy's root and, where cpuset is there, the
+// root's effective CPUs and memory nodes. fakeBase builds the fake's
+// counterpart of the test cgroup from them.
 func kernelTwin(t *testing.T) (kfs *cgroupfs.OSFS, ctrls []string, opts []fakefs.Option) {
 	t.Helper()
 	dir := kernelCgroup(t)
@@ -220,22 +198,92 @@ func kernelTwin(t *testing.T) (kfs *cgroupfs.OSFS, ctrls []string, opts []fakefs
 		t.Fatal(err)
 	}
 	ctrls = strings.Fields(string(ctrlData))
-	opts = []fakefs.Option{fakefs.WithControllers(ctrls...)}
-	if slices.Contains(ctrls, "cpuset") {
-		for _, f := range []struct {
-			file string
-			opt  func(cgroupfs.CPUSet) fakefs.Option
-		}{{"cpuset.cpus.effective", fakefs.WithCPUs}, {"cpuset.mems.effective", fakefs.WithMems}} {
-			data, err := kfs.ReadFile(f.file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			set, err := cgroupfs.ParseCPUSet(string(data))
-			if err != nil {
-				t.Fatal(err)
-			}
-			opts = append(opts, f.opt(set))
+	mnt, err := kerneltest.Mountpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootCtrls, err := os.ReadFile(filepath.Join(mnt, "cgroup.controllers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts = append(machineOptions(t), fakefs.WithControllers(strings.Fields(string(rootCtrls))...))
+	for _, f := range []struct {
+		file string
+		opt  func(cgroupfs.CPUSet) fakefs.Option
+	}{{"cpuset.cpus.effective", fakefs.WithCPUs}, {"cpuset.mems.effective", fakefs.WithMems}} {
+		data, err := os.ReadFile(filepath.Join(mnt, f.file))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // no cpuset on this hierarchy
 		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		set, err := cgroupfs.ParseCPUSet(string(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts = append(opts, f.opt(set))
 	}
 	return kfs, ctrls, opts
+}
+
+// hugePageSizes returns the machine's huge page sizes as hugetlb names
+// them, from /sys/kernel/mm/hugepages.
+func hugePageSizes(t *testing.T) []string {
+	t.Helper()
+	dirs, _ := os.ReadDir("/sys/kernel/mm/hugepages")
+	var sizes []string
+	for _, d := range dirs {
+		kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(d.Name(), "hugepages-"), "kB"), 10, 64)
+		if err != nil {
+			t.Fatalf("huge page size %s: %v", d.Name(), err)
+		}
+		switch {
+		case kb >= 1<<20:
+			sizes = append(sizes, strconv.FormatUint(kb>>20, 10)+"GB")
+		case kb >= 1<<10:
+			sizes = append(sizes, strconv.FormatUint(kb>>10, 10)+"MB")
+		default:
+			sizes = append(sizes, strconv.FormatUint(kb, 10)+"KB")
+		}
+	}
+	return sizes
+}
+
+// hasCapSysResource reports whether the test holds CAP_SYS_RESOURCE
+// (a root in a container may not).
+func hasCapSysResource(t *testing.T) bool {
+	t.Helper()
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(status)) {
+		if hex, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			caps, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+			if err != nil {
+				t.Fatalf("parse %q: %v", line, err)
+			}
+			return caps&(1<<unix.CAP_SYS_RESOURCE) != 0
+		}
+	}
+	t.Fatal("no CapEff in /proc/self/status")
+	return false
+}
+
+// fakeBase returns the fake's counterpart of kernelTwin's test cgroup: a
+// child "t" of the fake's root, offered ctrls, seen from inside as
+// cgroupfs.Open sees the kernel's.
+func fakeBase(t *testing.T, opts []fakefs.Option, ctrls []string) subFS {
+	t.Helper()
+	f := fakefs.New(opts...)
+	for _, c := range ctrls {
+		if err := f.WriteFile("cgroup.subtree_control", []byte("+"+c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Mkdir("t"); err != nil {
+		t.Fatal(err)
+	}
+	return subFS{f, "t"}
 }

@@ -99,16 +99,7 @@ func TestRandomOpsMatchKernel(t *testing.T) {
 		// The fake side is a child cgroup of the fake's root, as the
 		// kernel side is a child of the kernel's: the root is exempt
 		// from rules a child obeys.
-		ffs := fakefs.New(opts...)
-		for _, c := range ctrls {
-			if err := ffs.WriteFile("cgroup.subtree_control", []byte("+"+c)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := ffs.Mkdir("t"); err != nil {
-			t.Fatal(err)
-		}
-		sub := subFS{ffs, "t"}
+		sub := fakeBase(t, opts, ctrls)
 		// Cgroups written cgroup.kill (and their descendants then): on
 		// 6.18 a task spawned into them later dies at once, a kernel bug
 		// the fake does not copy, so the run spawns elsewhere.
@@ -151,7 +142,23 @@ func randomOp(rng *rand.Rand, ctrls []string, f *side, poisoned map[string]bool)
 	}
 	pick := func(list ...string) string { return list[rng.IntN(len(list))] }
 	ctrl := pick(append([]string{"cpuset", "memory"}, ctrls...)...)
-	switch rng.IntN(12) {
+	switch rng.IntN(14) {
+	case 12, 13:
+		// Any knob the fake lists for p, with any input: the list comes
+		// from the fake, so a knob it adds is driven too.
+		entries, err := f.fsys.ReadDir(p)
+		var knobs []string
+		for _, e := range entries {
+			info, ierr := e.Info()
+			if err == nil && ierr == nil && info.Mode().Perm()&0o200 != 0 && !slices.Contains(driven, e.Name()) {
+				knobs = append(knobs, e.Name())
+			}
+		}
+		if len(knobs) == 0 {
+			return "mkdir " + p, func(s *side) error { return s.fsys.Mkdir(p) }
+		}
+		inputs := append(slices.Clone(trickyInputs), knobInputs...)
+		return write(p+"/"+pick(knobs...), pick(inputs...))
 	case 0, 1:
 		return "mkdir " + p, func(s *side) error { return s.fsys.Mkdir(p) }
 	case 2:
@@ -211,6 +218,10 @@ func randomOp(rng *rand.Rand, ctrls []string, f *side, poisoned map[string]bool)
 	}
 }
 
+// driven are the files randomOp writes by their own rules: pids of the
+// run's tasks, cgroup.kill, which it follows with reaping.
+var driven = []string{"cgroup.procs", "cgroup.threads", "cgroup.kill"}
+
 // killOp writes "1" to p's cgroup.kill. The killed tasks are then
 // reaped on the kernel (a zombie's pid can still be written to
 // cgroup.procs there, the fake's is gone) and forgotten on both sides.
@@ -261,13 +272,6 @@ func slotsUnder(s *side, p string) []int {
 	return out
 }
 
-// stateFiles are compared in every cgroup where they exist.
-var stateFiles = []string{
-	"cgroup.type", "cgroup.controllers", "cgroup.subtree_control", "cgroup.max.depth",
-	"cgroup.max.descendants", "cgroup.freeze", "cpuset.cpus", "cpuset.mems",
-	"cpuset.cpus.effective", "cpuset.mems.effective",
-}
-
 // compareState compares every modelled cgroup on both sides; it returns
 // "" when they agree. cgroup.events may lag on the kernel (tasks freeze
 // asynchronously), so it is awaited.
@@ -286,13 +290,13 @@ func compareState(k, f *side) string {
 		if !slices.Equal(kn, fn) {
 			diffs = append(diffs, fmt.Sprintf("files of %s: kernel %v, fake %v", p, kn, fn))
 		}
-		for _, file := range stateFiles {
-			if !slices.Contains(fn, file) {
-				continue
+		for _, file := range fn {
+			if statLike(file) || file == "cgroup.procs" || file == "cgroup.threads" || file == "cgroup.events" {
+				continue // compared below, or activity
 			}
 			kd, kerr := k.fsys.ReadFile(join(p, file))
 			fd, ferr := f.fsys.ReadFile(join(p, file))
-			if string(kd) != string(fd) || errnoName(kerr) != errnoName(ferr) {
+			if comparable(file, kd) != comparable(file, fd) || errnoName(kerr) != errnoName(ferr) {
 				diffs = append(diffs, fmt.Sprintf("%s/%s: kernel %q (%s), fake %q (%s)", p, file, kd, errnoName(kerr), fd, errnoName(ferr)))
 			}
 		}
@@ -318,10 +322,8 @@ func fileNames(fsys cgroupfs.FS, dir string) ([]string, error) {
 	}
 	var out []string
 	for _, e := range entries {
-		if !e.IsDir() && !ignoredKernelFile(e.Name()) {
-			if _, ok := versionDependent[e.Name()]; !ok {
-				out = append(out, e.Name())
-			}
+		if !e.IsDir() {
+			out = append(out, e.Name())
 		}
 	}
 	slices.Sort(out)

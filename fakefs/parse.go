@@ -220,3 +220,88 @@ func parseCPUList(s string, nbits int) (cgroupfs.CPUSet, error) {
 	}
 	return cgroupfs.NewCPUSet(ids...), nil
 }
+
+// skipSpaces follows skip_spaces.
+func skipSpaces(s string) string {
+	for len(s) > 0 && isSpace(s[0]) {
+		s = s[1:]
+	}
+	return s
+}
+
+// scanUint is one unsigned integer conversion of the kernel's vsscanf
+// ("%u", "%llu", base 10): it skips whitespace, needs a digit (no sign),
+// and wraps on overflow as simple_strntoull does. It returns the value
+// and what follows, or ok false when nothing converted.
+func scanUint(s string) (n uint64, rest string, ok bool) {
+	s = skipSpaces(s)
+	if s == "" || s[0] < '0' || s[0] > '9' {
+		return 0, s, false
+	}
+	for len(s) > 0 && s[0] >= '0' && s[0] <= '9' {
+		n = n*10 + uint64(s[0]-'0')
+		s = s[1:]
+	}
+	return n, s, true
+}
+
+// scanWord is vsscanf's "%Ns": it skips whitespace and takes up to max
+// bytes that are not whitespace. An all-blank string converts to "".
+func scanWord(s string, max int) (word, rest string, ok bool) {
+	if s == "" {
+		return "", s, false
+	}
+	s = skipSpaces(s)
+	i := 0
+	for i < len(s) && i < max && !isSpace(s[i]) {
+		i++
+	}
+	return s[:i], s[i:], true
+}
+
+// scanLiteral matches vsscanf's literal format text lit: whitespace in
+// lit skips any whitespace (none too), other bytes must match exactly.
+func scanLiteral(s, lit string) (rest string, ok bool) {
+	for i := 0; i < len(lit); i++ {
+		if isSpace(lit[i]) {
+			s = skipSpaces(s)
+			continue
+		}
+		if s == "" || s[0] != lit[i] {
+			return s, false
+		}
+		s = s[1:]
+	}
+	return s, true
+}
+
+// simpleStrtol follows simple_strtol with base 0: an optional '-', then
+// simple_strtoull's radix detection; it returns the value and how many
+// bytes it used (0: none).
+func simpleStrtol(s string) (int64, int) {
+	neg := strings.HasPrefix(s, "-")
+	body := s
+	if neg {
+		body = s[1:]
+	}
+	base := uint64(10)
+	digits := body
+	switch {
+	case len(body) >= 3 && body[0] == '0' && (body[1] == 'x' || body[1] == 'X') && isXDigit(body[2]):
+		base, digits = 16, body[2:]
+	case len(body) >= 1 && body[0] == '0':
+		base = 8
+	}
+	n, used, _ := parseUint(digits, base)
+	if used == 0 {
+		return 0, 0
+	}
+	used += len(s) - len(digits)
+	if neg {
+		return -int64(n), used
+	}
+	return int64(n), used
+}
+
+// kstrtoul follows kstrtoul with base 0 (kstrtoull on 64 bits).
+func kstrtoul(s string) (uint64, error) { return kstrtoull(s) }

@@ -1,13 +1,12 @@
 package fakefs_test
 
 import (
-	"errors"
+	"fmt"
 	"slices"
-	"syscall"
+	"strings"
 	"testing"
 
 	"github.com/cgguard/cgguard/cgroupfs"
-	"github.com/cgguard/cgguard/fakefs"
 )
 
 // trickyInputs exercise the kernel's parsers: bases, signs, overflow,
@@ -24,82 +23,135 @@ var trickyInputs = []string{
 	"100", "3", "10000", "10001", "50", "-20", "19", "20", "-21", "7", "0",
 }
 
-// TestParsersMatchKernel writes every tricky input to the parsing files
-// of a fresh child cgroup on the kernel and on a fake offering the same
-// controllers, one after another, and compares the errno of each write
-// and what the file reads afterwards. cgroup.procs is left out (a
-// random pid names someone else's process on the kernel; the
-// conformance suite checks it with its own tasks).
-func TestParsersMatchKernel(t *testing.T) {
-	kfs, ctrls, opts := kernelTwin(t)
-	files := []string{"cgroup.max.depth", "cgroup.max.descendants", "cgroup.freeze", "cgroup.kill", "cgroup.subtree_control", "cgroup.pressure", "cgroup.type"}
-	if slices.Contains(ctrls, "cpuset") {
-		files = append(files, "cpuset.cpus", "cpuset.mems")
+// knobInputs are the shapes the controller knobs take: cpu.max quota
+// and period, io weights and device lines, rdma and misc limits,
+// reclaim options, partitions and PSI triggers.
+var knobInputs = []string{
+	"max 100000", "max 0", "max 999", "max 1000", "max 1000000", "max 1000001", "999 100000", "1000 100000",
+	"0 100000", "50000 999", "50000 1000", "50000 1000001", "50000 100000 1", "50000 100000 junk", "50000",
+	"-1 100000", "50000 -1", "50000  100000", "1000000000000 100000", "18446744073709551615 100000",
+	"4000 1000", "1000junk 100000", "17592186044415 1000000", "17592186044416 1000000", "18446744073709551",
+	"default 100", "default 50", "default 0", "default 10001", "default", "default50", " default 50",
+	"8:0 100", "8:0 default", "8:0 rbps=1", "7:0 rbps=max", "8:0", "8:0\n", "8: 0 rbps=1", "8:0x rbps=1", "a:b c", "x:y",
+	"rbps=1", "default 1", "default 10000", "10000 ", "1\t", "4294967297",
+	"mlx4_0 hca_handle=2", "dev hca_handle=", "dev hca_handle=m", "dev hca_handle=12abc", "dev hca_handle=-1",
+	"dev hca_handle=99999999999", "dev hca_object=max", "dev bogus=1", "dev hca_handle", "res_a 1", "sev max",
+	"sev 99999999999999999999", "sev -1", "sev",
+	"1M swappiness=10", "0K", "0 swappiness=10", "0 swappiness=201", "0 swappiness=0x10", "0 swappiness=+1",
+	"0 swappiness=10x", "0  swappiness=1", "0 bogus",
+	"member", "root", "isolated", "root\n", "Root", "isolated ", "invalid",
+	"some 150000 1000000", "full 1 500000", "some 1 499999", "some 0 1000000", "some 1000001 1000000",
+	"some 1 10000001", "some 1 10000000", "some 1 2000000", "some 1 1000000 junk", "some150000 1000000",
+	"  some 1 1000000", "SOME 1 1000000", "some 1", "some 4294967297 1000000", "full 1 1000000\n",
+}
+
+// writableFiles returns the files of a fresh child of fsys (whose
+// cgroup "." enables every controller) that can be written: the list
+// comes from the fake, so a knob it adds is written too. cgroup.procs
+// and cgroup.threads are left out: a pid written at random would move
+// someone else's process on the kernel (the conformance suite moves its
+// own tasks).
+func writableFiles(t *testing.T, fsys cgroupfs.FS) []string {
+	t.Helper()
+	if err := fsys.Mkdir("probe"); err != nil {
+		t.Fatal(err)
 	}
-	for ctrl, knobs := range map[string][]string{
-		"memory":  {"memory.max", "memory.min", "memory.low", "memory.high", "memory.swap.max", "memory.oom.group"},
-		"pids":    {"pids.max"},
-		"cpu":     {"cpu.idle", "cpu.weight", "cpu.weight.nice"},
-		"hugetlb": {"hugetlb.2MB.max"},
-	} {
-		if slices.Contains(ctrls, ctrl) {
-			files = append(files, knobs...)
+	defer func() { _ = fsys.Rmdir("probe") }()
+	entries, err := fsys.ReadDir("probe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Mode().Perm()&0o200 != 0 && e.Name() != "cgroup.procs" && e.Name() != "cgroup.threads" {
+			out = append(out, e.Name())
 		}
 	}
-	slices.Sort(files)
-	ffs := fakefs.New(opts...)
+	return out
+}
+
+// TestParsersMatchKernel writes every tricky input and every knob shape
+// to every writable file of a fresh child cgroup (one cgroup per file,
+// the inputs one after another), on the kernel and on the fake of the
+// same kernel and machine, and compares the errno of each write, what
+// every readable knob of the same controller reads afterwards (some
+// share state: cpu.weight, cpu.weight.nice and cpu.idle; cpu.max and
+// cpu.max.burst), and the cgroup's file list (cgroup.pressure hides
+// files).
+func TestParsersMatchKernel(t *testing.T) {
+	kfs, ctrls, opts := kernelTwin(t)
+	ffs := fakeBase(t, opts, ctrls)
 	for _, fsys := range []cgroupfs.FS{kfs, ffs} {
 		for _, c := range ctrls {
 			if err := fsys.WriteFile("cgroup.subtree_control", []byte("+"+c)); err != nil {
 				t.Fatalf("enable %s: %v", c, err)
 			}
 		}
-		if err := fsys.Mkdir("p"); err != nil {
-			t.Fatal(err)
-		}
 	}
+	files := writableFiles(t, ffs)
 	t.Cleanup(func() {
-		_ = kfs.WriteFile("p/cgroup.subtree_control", []byte("\n"))
-		for _, c := range ctrls {
-			_ = kfs.WriteFile("p/cgroup.subtree_control", []byte("-"+c))
-		}
-		_ = kfs.WriteFile("p/cgroup.freeze", []byte("0"))
-		_ = kfs.Rmdir("p")
 		for _, c := range slices.Backward(ctrls) {
 			_ = kfs.WriteFile("cgroup.subtree_control", []byte("-"+c))
 		}
 	})
-	errnoOf := func(err error) string {
-		if err == nil {
-			return "ok"
-		}
-		var e syscall.Errno
-		if errors.As(err, &e) {
-			return e.Error()
-		}
-		return err.Error()
-	}
+	inputs := append(slices.Clone(trickyInputs), knobInputs...)
 	compared := 0
-	for _, file := range files {
-		for _, in := range trickyInputs {
-			name := "p/" + file
-			kerr := kfs.WriteFile(name, []byte(in))
-			ferr := ffs.WriteFile(name, []byte(in))
-			compared++
-			if errnoOf(kerr) != errnoOf(ferr) {
-				t.Errorf("write %q to %s: kernel %s, fake %s", in, file, errnoOf(kerr), errnoOf(ferr))
+	for i, file := range files {
+		dir := fmt.Sprintf("p%d", i)
+		for _, fsys := range []cgroupfs.FS{kfs, ffs} {
+			if err := fsys.Mkdir(dir); err != nil {
+				t.Fatal(err)
 			}
-			// Every file, not only the one written: some share state
-			// (cpu.weight and cpu.weight.nice, cpu.idle).
-			for _, other := range files {
-				if other == "cgroup.kill" {
-					continue
+		}
+		prefix, _, _ := strings.Cut(file, ".")
+		related := []string{file}
+		fentries, err := ffs.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range fentries {
+			info, err := e.Info()
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Knobs of one controller can share state; statistics and
+			// usage files cannot change from a write.
+			if strings.HasPrefix(e.Name(), prefix+".") && e.Name() != file && slices.Contains(files, e.Name()) && info.Mode().Perm()&0o400 != 0 {
+				related = append(related, e.Name())
+			}
+		}
+		for _, in := range inputs {
+			kerr := kfs.WriteFile(dir+"/"+file, []byte(in))
+			ferr := ffs.WriteFile(dir+"/"+file, []byte(in))
+			compared++
+			if errnoName(kerr) != errnoName(ferr) {
+				t.Errorf("write %q to %s: kernel %s, fake %s", in, file, errnoName(kerr), errnoName(ferr))
+			}
+			for _, other := range related {
+				kdata, kerr := kfs.ReadFile(dir + "/" + other)
+				fdata, ferr := ffs.ReadFile(dir + "/" + other)
+				if errnoName(kerr) != errnoName(ferr) || comparable(other, kdata) != comparable(other, fdata) {
+					t.Errorf("read %s after writing %q to %s: kernel %q (%s), fake %q (%s)", other, in, file, kdata, errnoName(kerr), fdata, errnoName(ferr))
 				}
-				kdata, kerr := kfs.ReadFile("p/" + other)
-				fdata, ferr := ffs.ReadFile("p/" + other)
-				if kerr != nil || ferr != nil || string(kdata) != string(fdata) {
-					t.Errorf("read %s after writing %q to %s: kernel %q (%v), fake %q (%v)", other, in, file, kdata, kerr, fdata, ferr)
-				}
+			}
+		}
+		kn, kerr := fileNames(kfs, dir)
+		fn, ferr := fileNames(ffs, dir)
+		if errnoName(kerr) != errnoName(ferr) || !slices.Equal(kn, fn) {
+			t.Errorf("files of a cgroup after writes to %s: kernel %v (%v), fake %v (%v)", file, kn, kerr, fn, ferr)
+		}
+		for _, fsys := range []cgroupfs.FS{kfs, ffs} {
+			_ = fsys.WriteFile(dir+"/cgroup.freeze", []byte("0"))
+			_ = fsys.WriteFile(dir+"/cgroup.pressure", []byte("1"))
+			for _, c := range slices.Backward(ctrls) {
+				_ = fsys.WriteFile(dir+"/cgroup.subtree_control", []byte("-"+c))
+			}
+			if err := fsys.Rmdir(dir); err != nil {
+				t.Errorf("rmdir %s: %v", dir, err)
 			}
 		}
 	}
