@@ -32,10 +32,15 @@ type FS struct {
 	// and a threaded controller enabled below them: while both are zero
 	// there is no thread root, and every domain is valid.
 	nThreaded, nTaskRoots int
-	nextPid               int
-	faults                []*fault
-	log                   []LogEntry
-	logLimit              int // 0: keep every entry
+	// nLimited counts the cgroups with a cgroup.max.depth or
+	// cgroup.max.descendants other than max: only while there are some
+	// do mkdir and rmdir walk the ancestors (to check the limits and
+	// count the limited cgroups' descendants).
+	nLimited int
+	nextPid  int
+	faults   []*fault
+	log      []LogEntry
+	logLimit int // 0: keep every entry
 }
 
 // FirstPid is the pid of the first fake task. It is above the kernel's
@@ -144,7 +149,11 @@ type cgroup struct {
 	// until the next listing or compaction (dead counts them).
 	order        []*cgroup
 	sorted, dead int
-	nrDesc       int // live descendants (nr_descendants)
+	// nrDesc counts the live descendants while the cgroup has a limit
+	// (limited): only cgroup_check_hierarchy_limits needs it on every
+	// mkdir; cgroup.stat counts them when it is read.
+	nrDesc  int
+	limited bool
 	// nrThreadedChildren counts the threaded children; nrPopDomain and
 	// nrPopThreaded the populated domain and threaded children.
 	nrThreadedChildren         int
@@ -224,22 +233,25 @@ func (c *cgroup) isRemoved() bool { return c.removed }
 
 func byName(a, b *cgroup) int { return strings.Compare(a.name, b.name) }
 
-// addChild links the new cgroup ch below c.
-func (c *cgroup) addChild(ch *cgroup) {
+// addChild links the new cgroup ch below c; limits tells whether any
+// cgroup has a limit, whose descendant count must follow.
+func (c *cgroup) addChild(ch *cgroup, limits bool) {
 	if c.children == nil {
 		c.children = make(map[string]*cgroup)
 	}
 	c.children[ch.name] = ch
 	c.order = append(c.order, ch)
-	for g := c; g != nil; g = g.parent {
-		g.nrDesc++
+	if limits {
+		for g := c; g != nil; g = g.parent {
+			g.nrDesc++
+		}
 	}
 }
 
 // removeChild unlinks the removed, empty cgroup ch from c. Its entry in
 // c.order goes at the next listing, or here once the removed ones are
 // the majority, so that mkdir and rmdir stay amortized O(1).
-func (c *cgroup) removeChild(ch *cgroup) {
+func (c *cgroup) removeChild(ch *cgroup, limits bool) {
 	delete(c.children, ch.name)
 	ch.removed = true
 	c.dead++
@@ -253,13 +265,39 @@ func (c *cgroup) removeChild(ch *cgroup) {
 		c.order = slices.DeleteFunc(c.order, (*cgroup).isRemoved)
 		c.sorted, c.dead = sorted, 0
 	}
-	for g := c; g != nil; g = g.parent {
-		g.nrDesc--
+	if limits {
+		for g := c; g != nil; g = g.parent {
+			g.nrDesc--
+		}
 	}
 }
 
-// descendants counts the live cgroups below c.
-func (c *cgroup) descendants() int { return c.nrDesc }
+// descendants counts the live cgroups below c, walking them (for
+// cgroup.stat, which walks c's subtree anyway).
+func (c *cgroup) descendants() int {
+	n := 0
+	for _, ch := range c.children {
+		n += 1 + ch.descendants()
+	}
+	return n
+}
+
+// setLimited keeps c.limited, FS.nLimited and c's descendant count right
+// after c's limits may have changed.
+func (f *FS) setLimited(c *cgroup) {
+	is := c.maxDepth >= 0 || c.maxDesc >= 0
+	if is == c.limited {
+		return
+	}
+	c.limited = is
+	if is {
+		f.nLimited++
+		// Counted from now on by every mkdir and rmdir below it.
+		c.nrDesc = c.descendants()
+	} else {
+		f.nLimited--
+	}
+}
 
 // enabled returns the controllers whose files c carries: the root's
 // available ones for the root, the parent's subtree_control otherwise,
@@ -395,9 +433,10 @@ func (f *FS) Mkdir(name string) error {
 		if strings.Contains(base, "\n") {
 			return unix.EINVAL
 		}
-		// cgroup_check_hierarchy_limits: every ancestor's limits.
+		// cgroup_check_hierarchy_limits: every ancestor's limits, when
+		// there are any.
 		level := parent.level + 1
-		for g := parent; g != nil; g = g.parent {
+		for g := parent; g != nil && f.nLimited > 0; g = g.parent {
 			if g.maxDesc >= 0 && g.nrDesc >= g.maxDesc {
 				return unix.EAGAIN
 			}
@@ -406,7 +445,7 @@ func (f *FS) Mkdir(name string) error {
 			}
 		}
 		c := newCgroup(base, parent)
-		parent.addChild(c)
+		parent.addChild(c, f.nLimited > 0)
 		f.byPath[c.pathName] = c
 		return nil
 	})
@@ -442,7 +481,10 @@ func (f *FS) Rmdir(name string) error {
 			parent.nrThreadedChildren--
 			f.nThreaded--
 		}
-		parent.removeChild(c)
+		if c.limited {
+			f.nLimited--
+		}
+		parent.removeChild(c, f.nLimited > 0)
 		delete(f.byPath, c.pathName)
 		for w := range c.watchers {
 			w.closeLocked()
@@ -639,11 +681,12 @@ func (f *FS) vetTaskRoot(c *cgroup) {
 
 // written updates what a write to one of c's files may have changed,
 // threaded and freeze telling c's state before: the counts of threaded
-// cgroups and task roots, and, for cgroup.freeze, the frozen state of
+// cgroups, task roots and limited cgroups, and, for cgroup.freeze, the frozen state of
 // c's subtree (cgroup_freeze: the kernel walks the descendants too),
 // notifying the watchers of cgroup.events where it flips.
 func (f *FS) written(c *cgroup, threaded, freeze bool) {
 	f.vetTaskRoot(c)
+	f.setLimited(c)
 	if c.threaded && !threaded {
 		c.parent.nrThreadedChildren++
 		f.nThreaded++

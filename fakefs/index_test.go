@@ -109,7 +109,7 @@ func (f *FS) checkIndex() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	seen := 0
-	threaded, taskRoots := 0, 0
+	threaded, taskRoots, nLimited := 0, 0, 0
 	var walk func(c *cgroup, frozen bool) (desc int, populated bool, err error)
 	walk = func(c *cgroup, frozen bool) (int, bool, error) {
 		frozen = (frozen || c.freeze) && !c.isRoot()
@@ -163,9 +163,15 @@ func (f *FS) checkIndex() error {
 				popDom++
 			}
 		}
-		if c.nrDesc != desc || c.nrPopDomain != popDom || c.nrPopThreaded != popThr || c.nrThreadedChildren != thr {
-			return 0, false, fmt.Errorf("%s: counts desc %d popDomain %d popThreaded %d threaded %d, want %d %d %d %d",
-				c.pathName, c.nrDesc, c.nrPopDomain, c.nrPopThreaded, c.nrThreadedChildren, desc, popDom, popThr, thr)
+		if c.limited && c.nrDesc != desc || c.limited != (c.maxDepth >= 0 || c.maxDesc >= 0) {
+			return 0, false, fmt.Errorf("%s: limited %v with %d descendants, want %d", c.pathName, c.limited, c.nrDesc, desc)
+		}
+		if c.limited {
+			nLimited++
+		}
+		if c.nrPopDomain != popDom || c.nrPopThreaded != popThr || c.nrThreadedChildren != thr {
+			return 0, false, fmt.Errorf("%s: counts popDomain %d popThreaded %d threaded %d, want %d %d %d",
+				c.pathName, c.nrPopDomain, c.nrPopThreaded, c.nrThreadedChildren, popDom, popThr, thr)
 		}
 		if frozenEff(c) != frozen {
 			return 0, false, fmt.Errorf("%s: frozen %v, want %v", c.pathName, frozenEff(c), frozen)
@@ -179,8 +185,9 @@ func (f *FS) checkIndex() error {
 	if seen != len(f.byPath) {
 		return fmt.Errorf("path index holds %d cgroups, the tree %d", len(f.byPath), seen)
 	}
-	if threaded != f.nThreaded || taskRoots != f.nTaskRoots {
-		return fmt.Errorf("FS counts %d threaded, %d task roots; tree %d, %d", f.nThreaded, f.nTaskRoots, threaded, taskRoots)
+	if threaded != f.nThreaded || taskRoots != f.nTaskRoots || nLimited != f.nLimited {
+		return fmt.Errorf("FS counts %d threaded, %d task roots, %d limited; tree %d, %d, %d",
+			f.nThreaded, f.nTaskRoots, f.nLimited, threaded, taskRoots, nLimited)
 	}
 	for pid, t := range f.tasks {
 		if t.exited != (f.lingering[pid] == t) {
