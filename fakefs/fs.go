@@ -41,6 +41,15 @@ type FS struct {
 	faults   []*fault
 	log      []LogEntry
 	logLimit int // 0: keep every entry
+	// fileLists caches the sorted interface files of a cgroup, which
+	// depend only on whether it is the root and on the controllers
+	// enabled in it (see files).
+	fileLists map[fileListKey][]fileSpec
+}
+
+type fileListKey struct {
+	root    bool
+	enabled ctrlMask
 }
 
 // FirstPid is the pid of the first fake task. It is above the kernel's
@@ -598,24 +607,44 @@ func (f *FS) ReadDir(name string) ([]fs.DirEntry, error) {
 		if err != nil {
 			return err
 		}
-		// Both lists are sorted: merge them, files first on a tie.
-		files := f.files(c)
-		slices.SortFunc(files, func(a, b fileSpec) int { return strings.Compare(a.name, b.name) })
+		// Both lists are sorted: merge them, files first on a tie. The
+		// entries are allocated at once, not one by one.
+		files := f.sortedFiles(c)
 		children := c.sortedChildren()
-		out = make([]fs.DirEntry, 0, len(files)+len(children))
+		entries := make([]dirEntry, 0, len(files)+len(children))
 		for _, g := range children {
 			for len(files) > 0 && files[0].name <= g.name {
-				out = append(out, dirEntry{name: files[0].name, mode: files[0].mode})
+				entries = append(entries, dirEntry{name: files[0].name, mode: files[0].mode})
 				files = files[1:]
 			}
-			out = append(out, dirEntry{name: g.name, mode: fs.ModeDir | 0o755})
+			entries = append(entries, dirEntry{name: g.name, mode: fs.ModeDir | 0o755})
 		}
 		for _, spec := range files {
-			out = append(out, dirEntry{name: spec.name, mode: spec.mode})
+			entries = append(entries, dirEntry{name: spec.name, mode: spec.mode})
+		}
+		out = make([]fs.DirEntry, len(entries))
+		for i := range entries {
+			out[i] = &entries[i]
 		}
 		return nil
 	})
 	return out, err
+}
+
+// sortedFiles returns c's interface files sorted by name, from the
+// cache (read them, do not change them).
+func (f *FS) sortedFiles(c *cgroup) []fileSpec {
+	key := fileListKey{c.isRoot(), f.enabled(c)}
+	if list, ok := f.fileLists[key]; ok {
+		return list
+	}
+	list := f.files(c)
+	slices.SortFunc(list, func(a, b fileSpec) int { return strings.Compare(a.name, b.name) })
+	if f.fileLists == nil {
+		f.fileLists = make(map[fileListKey][]fileSpec)
+	}
+	f.fileLists[key] = list
+	return list
 }
 
 // populated reports whether c or a descendant holds a task, live or
