@@ -8,6 +8,7 @@ import (
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgroupfs/cgroupfstest"
 	"github.com/cgguard/cgguard/fakefs"
+	"golang.org/x/sys/unix"
 )
 
 // scaleShape is the tree a scale benchmark runs its operations in: dir
@@ -194,13 +195,28 @@ func BenchmarkScale(b *testing.B) {
 								envs[impl] = e
 							}
 							b.ReportAllocs()
+							cpu := cpuTime(b)
 							op.run(b, *e)
+							// The process's CPU time (user and system, all
+							// threads) per operation: on a busy machine it
+							// varies less than the wall time, which
+							// includes the time spent waiting for a CPU.
+							b.ReportMetric(float64(cpuTime(b)-cpu)/float64(b.N), "cpu-ns/op")
 						})
 					}
 				})
 			}
 		})
 	}
+}
+
+// cpuTime returns the CPU time the process has used so far, in ns.
+func cpuTime(b *testing.B) int64 {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		b.Fatalf("getrusage: %v", err)
+	}
+	return unix.TimevalToNsec(ru.Utime) + unix.TimevalToNsec(ru.Stime)
 }
 
 // shapeLived is the b of one operation's benchmark, whose cleanups run

@@ -41,10 +41,10 @@ type FS struct {
 	faults   []*fault
 	log      []LogEntry
 	logLimit int // 0: keep every entry
-	// fileLists caches the sorted interface files of a cgroup, which
-	// depend only on whether it is the root and on the controllers
-	// enabled in it (see files).
-	fileLists map[fileListKey][]fileSpec
+	// fileLists caches the listing entries of the interface files of a
+	// cgroup, sorted: they depend only on whether it is the root and on
+	// the controllers enabled in it (see files).
+	fileLists map[fileListKey][]dirEntry
 }
 
 type fileListKey struct {
@@ -182,6 +182,7 @@ type cgroup struct {
 	values                     map[string]string     // stored controller knobs (memory.max, ...)
 	watchers                   map[*watcher]struct{} // nil until the first watch
 	removed                    bool
+	ent                        dirEntry // its entry in its parent's listing
 }
 
 func newCgroup(name string, parent *cgroup) *cgroup {
@@ -195,6 +196,7 @@ func newCgroup(name string, parent *cgroup) *cgroup {
 		values:   make(map[string]string),
 	}
 	if parent != nil {
+		c.ent = dirEntry{name: name, mode: fs.ModeDir | 0o755}
 		c.level = parent.level + 1
 		c.frozenBy = parent.frozenBy
 		c.pathName = name
@@ -608,40 +610,40 @@ func (f *FS) ReadDir(name string) ([]fs.DirEntry, error) {
 			return err
 		}
 		// Both lists are sorted: merge them, files first on a tie. The
-		// entries are allocated at once, not one by one.
-		files := f.sortedFiles(c)
+		// entries are immutable and shared (the files' from the cache,
+		// each child's its own): only the slice is allocated.
+		files := f.fileEntries(c)
 		children := c.sortedChildren()
-		entries := make([]dirEntry, 0, len(files)+len(children))
+		out = make([]fs.DirEntry, 0, len(files)+len(children))
+		i := 0
 		for _, g := range children {
-			for len(files) > 0 && files[0].name <= g.name {
-				entries = append(entries, dirEntry{name: files[0].name, mode: files[0].mode})
-				files = files[1:]
+			for ; i < len(files) && files[i].name <= g.name; i++ {
+				out = append(out, &files[i])
 			}
-			entries = append(entries, dirEntry{name: g.name, mode: fs.ModeDir | 0o755})
+			out = append(out, &g.ent)
 		}
-		for _, spec := range files {
-			entries = append(entries, dirEntry{name: spec.name, mode: spec.mode})
-		}
-		out = make([]fs.DirEntry, len(entries))
-		for i := range entries {
-			out[i] = &entries[i]
+		for ; i < len(files); i++ {
+			out = append(out, &files[i])
 		}
 		return nil
 	})
 	return out, err
 }
 
-// sortedFiles returns c's interface files sorted by name, from the
-// cache (read them, do not change them).
-func (f *FS) sortedFiles(c *cgroup) []fileSpec {
+// fileEntries returns the listing entries of c's interface files,
+// sorted by name, from the cache (read them, do not change them).
+func (f *FS) fileEntries(c *cgroup) []dirEntry {
 	key := fileListKey{c.isRoot(), f.enabled(c)}
 	if list, ok := f.fileLists[key]; ok {
 		return list
 	}
-	list := f.files(c)
-	slices.SortFunc(list, func(a, b fileSpec) int { return strings.Compare(a.name, b.name) })
+	var list []dirEntry
+	for _, spec := range f.files(c) {
+		list = append(list, dirEntry{name: spec.name, mode: spec.mode})
+	}
+	slices.SortFunc(list, func(a, b dirEntry) int { return strings.Compare(a.name, b.name) })
 	if f.fileLists == nil {
-		f.fileLists = make(map[fileListKey][]fileSpec)
+		f.fileLists = make(map[fileListKey][]dirEntry)
 	}
 	f.fileLists[key] = list
 	return list
