@@ -135,7 +135,7 @@ func New(opts ...Option) *FS {
 			f.rootCtrls |= 1 << i
 		}
 	}
-	f.root = newCgroup("", nil)
+	f.root = newCgroup("", "", nil)
 	return f
 }
 
@@ -185,7 +185,10 @@ type cgroup struct {
 	ent                        dirEntry // its entry in its parent's listing
 }
 
-func newCgroup(name string, parent *cgroup) *cgroup {
+// newCgroup returns the cgroup name below parent; path is its path when
+// the caller has it at hand (a canonical name given to Mkdir), "" to
+// build it.
+func newCgroup(name, path string, parent *cgroup) *cgroup {
 	c := &cgroup{
 		name:     name,
 		pathName: ".",
@@ -199,8 +202,12 @@ func newCgroup(name string, parent *cgroup) *cgroup {
 		c.ent = dirEntry{name: name, mode: fs.ModeDir | 0o755}
 		c.level = parent.level + 1
 		c.frozenBy = parent.frozenBy
-		c.pathName = name
-		if !parent.isRoot() {
+		switch {
+		case path != "":
+			c.pathName = path
+		case parent.isRoot():
+			c.pathName = name
+		default:
 			c.pathName = parent.pathName + "/" + name
 		}
 	}
@@ -455,7 +462,12 @@ func (f *FS) Mkdir(name string) error {
 				return unix.EAGAIN
 			}
 		}
-		c := newCgroup(base, parent)
+		// name is c's path unless it was resolved the slow way.
+		path := name
+		if len(path) != len(base) && len(path) != len(parent.pathName)+1+len(base) {
+			path = ""
+		}
+		c := newCgroup(base, path, parent)
 		parent.addChild(c, f.nLimited > 0)
 		f.byPath[c.pathName] = c
 		return nil
