@@ -294,8 +294,17 @@ func maskLine(m ctrlMask) string {
 	return ""
 }
 
+// eventsText is cgroup.events for each populated (bit 1) and frozen (bit
+// 0) state: the file is read in every wait loop, so it is not formatted.
+var eventsText = [4]string{
+	"populated 0\nfrozen 0\n",
+	"populated 0\nfrozen 1\n",
+	"populated 1\nfrozen 0\n",
+	"populated 1\nfrozen 1\n",
+}
+
 func readEvents(f *FS, c *cgroup) string {
-	return fmt.Sprintf("populated %d\nfrozen %d\n", boolDigit(f.populated(c)), boolDigit(frozenEff(c)))
+	return eventsText[2*boolDigit(f.populated(c))+boolDigit(frozenEff(c))]
 }
 
 func readFreeze(_ *FS, c *cgroup) string { return fmt.Sprintf("%d\n", boolDigit(c.freeze)) }

@@ -3,7 +3,6 @@ package fakefs
 import (
 	"io/fs"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
@@ -26,7 +25,18 @@ type FS struct {
 	cpuBits   int // nr_cpu_ids: CPU ids at or above it give ERANGE
 	rootCtrls ctrlMask
 	root      *cgroup
+	byPath    map[string]*cgroup // every cgroup but the root, by path
 	tasks     map[int]*task
+	lingering map[int]*task // exited tasks that still linger
+	// nThreaded counts threaded cgroups, nTaskRoots cgroups with tasks
+	// and a threaded controller enabled below them: while both are zero
+	// there is no thread root, and every domain is valid.
+	nThreaded, nTaskRoots int
+	// nLimited counts the cgroups with a cgroup.max.depth or
+	// cgroup.max.descendants other than max: only while there are some
+	// do mkdir and rmdir walk the ancestors (to check the limits and
+	// count the limited cgroups' descendants).
+	nLimited  int
 	nextPid   int
 	nextID    uint64 // the identity of the next cgroup made (see Identity)
 	faults    []*fault
@@ -37,6 +47,16 @@ type FS struct {
 	table     fileTable // the files of kernel on this machine
 
 	noCapSysResource bool // the caller lacks CAP_SYS_RESOURCE
+	// fileLists caches the listing entries of the interface files of a
+	// cgroup, sorted: they depend only on whether it is the root, on its
+	// cgroup.pressure and on the controllers enabled in it (see files).
+	fileLists map[fileListKey][]dirEntry
+}
+
+type fileListKey struct {
+	root     bool
+	pressure bool // cgroup.pressure 0 hides the *.pressure files
+	enabled  ctrlMask
 }
 
 // FirstPid is the pid of the first fake task. It is above the kernel's
@@ -126,7 +146,9 @@ func New(opts ...Option) *FS {
 	f := &FS{
 		cpus:      c.cpus,
 		mems:      c.mems,
+		byPath:    make(map[string]*cgroup),
 		tasks:     make(map[int]*task),
+		lingering: make(map[int]*task),
 		nextPid:   FirstPid,
 		logLimit:  c.logLimit,
 		kernel:    c.kernel,
@@ -142,94 +164,187 @@ func New(opts ...Option) *FS {
 		}
 	}
 	f.buildFiles()
-	f.root = newCgroup("", nil)
+	f.root = newCgroup("", "", nil)
 	return f
 }
 
 // cgroup is one directory of the hierarchy.
+//
+// Every operation costs the same however many cgroups the tree holds:
+// paths resolve through FS.byPath, and what the kernel keeps as counters
+// (nr_descendants, the populated counts of cgroup_update_populated, the
+// freezer's e_freeze) is kept here the same way, updated along the
+// ancestors only when it changes, instead of being recomputed from the
+// whole tree.
 type cgroup struct {
 	id       uint64 // see FS.Identity; the root's is 0
 	name     string
+	pathName string // FS-relative path ("." for the root)
+	level    int    // depth below the root (the root is 0)
 	parent   *cgroup
-	children map[string]*cgroup
-	procs    []int // live tasks in join order
-	exiting  []int // exited tasks still lingering (see SetLinger)
-	subtree  ctrlMask
-	cpus     cgroupfs.CPUSet
-	mems     cgroupfs.CPUSet
-	freeze   bool
-	threaded bool // made threaded through cgroup.type (one way)
-	maxDepth int  // -1: max
-	maxDesc  int  // -1: max
-	pressure bool
-	values   map[string]string // stored controller knobs (memory.max, ...)
-	watchers map[*watcher]struct{}
-	removed  bool
-
-	// Last state reported through cgroup.events, to notify watchers of
-	// changes only, as the kernel does.
-	populated, frozen bool
+	children map[string]*cgroup // nil until the first child
+	// order holds the children for listings: order[:sorted] sorted by
+	// name, then the newer ones in creation order; removed children stay
+	// until the next listing or compaction (dead counts them).
+	order        []*cgroup
+	sorted, dead int
+	// nrDesc counts the live descendants while the cgroup has a limit
+	// (limited): only cgroup_check_hierarchy_limits needs it on every
+	// mkdir; cgroup.stat counts them when it is read.
+	nrDesc  int
+	limited bool
+	// nrThreadedChildren counts the threaded children; nrPopDomain and
+	// nrPopThreaded the populated domain and threaded children.
+	nrThreadedChildren         int
+	nrPopDomain, nrPopThreaded int
+	frozenBy                   int   // this cgroup and its ancestors with cgroup.freeze 1
+	taskRoot                   bool  // counted in FS.nTaskRoots
+	procs                      []int // live tasks in join order
+	exiting                    []int // exited tasks still lingering (see SetLinger)
+	subtree                    ctrlMask
+	cpus                       cgroupfs.CPUSet
+	mems                       cgroupfs.CPUSet
+	freeze                     bool
+	threaded                   bool // made threaded through cgroup.type (one way)
+	maxDepth                   int  // -1: max
+	maxDesc                    int  // -1: max
+	pressure                   bool
+	values                     map[string]string     // stored controller knobs (memory.max, ...)
+	watchers                   map[*watcher]struct{} // nil until the first watch
+	removed                    bool
+	ent                        dirEntry // its entry in its parent's listing
 }
 
-func newCgroup(name string, parent *cgroup) *cgroup {
-	return &cgroup{
+// newCgroup returns the cgroup name below parent; path is its path when
+// the caller has it at hand (a canonical name given to Mkdir), "" to
+// build it.
+func newCgroup(name, path string, parent *cgroup) *cgroup {
+	c := &cgroup{
 		name:     name,
+		pathName: ".",
 		parent:   parent,
-		children: make(map[string]*cgroup),
 		maxDepth: -1,
 		maxDesc:  -1,
 		pressure: true,
 		values:   make(map[string]string),
-		watchers: make(map[*watcher]struct{}),
 	}
+	if parent != nil {
+		c.ent = dirEntry{name: name, mode: fs.ModeDir | 0o755}
+		c.level = parent.level + 1
+		c.frozenBy = parent.frozenBy
+		switch {
+		case path != "":
+			c.pathName = path
+		case parent.isRoot():
+			c.pathName = name
+		default:
+			c.pathName = parent.pathName + "/" + name
+		}
+	}
+	return c
 }
 
 func (c *cgroup) isRoot() bool { return c.parent == nil }
 
 // path returns the FS-relative path of c ("." for the root).
-func (c *cgroup) path() string {
-	if c.isRoot() {
-		return "."
-	}
-	var elems []string
-	for g := c; !g.isRoot(); g = g.parent {
-		elems = append(elems, g.name)
-	}
-	slices.Reverse(elems)
-	return strings.Join(elems, "/")
-}
+func (c *cgroup) path() string { return c.pathName }
 
-// level is the depth below the root (the root is 0).
-func (c *cgroup) level() int {
-	n := 0
-	for g := c; !g.isRoot(); g = g.parent {
-		n++
-	}
-	return n
-}
-
-// sortedChildren returns the children ordered by name, for deterministic
-// walks.
+// sortedChildren returns the live children ordered by name, for
+// listings and deterministic walks. It sorts only the children created
+// since the last call and merges them in, so a listing costs the same
+// per entry whatever the number of children. The result is c's own
+// slice: read it, do not keep it across changes of c.
 func (c *cgroup) sortedChildren() []*cgroup {
-	names := make([]string, 0, len(c.children))
-	for n := range c.children {
-		names = append(names, n)
+	if c.sorted == len(c.order) && c.dead == 0 {
+		return c.order
 	}
-	sort.Strings(names)
-	out := make([]*cgroup, len(names))
-	for i, n := range names {
-		out[i] = c.children[n]
+	head := c.order[:c.sorted]
+	tail := slices.DeleteFunc(c.order[c.sorted:], (*cgroup).isRemoved)
+	slices.SortFunc(tail, byName)
+	out := make([]*cgroup, 0, len(head)+len(tail))
+	for _, g := range head {
+		if g.removed {
+			continue
+		}
+		for len(tail) > 0 && tail[0].name < g.name {
+			out = append(out, tail[0])
+			tail = tail[1:]
+		}
+		out = append(out, g)
 	}
+	out = append(out, tail...)
+	c.order, c.sorted, c.dead = out, len(out), 0
 	return out
 }
 
-// descendants counts the live cgroups below c.
+func (c *cgroup) isRemoved() bool { return c.removed }
+
+func byName(a, b *cgroup) int { return strings.Compare(a.name, b.name) }
+
+// addChild links the new cgroup ch below c; limits tells whether any
+// cgroup has a limit, whose descendant count must follow.
+func (c *cgroup) addChild(ch *cgroup, limits bool) {
+	if c.children == nil {
+		c.children = make(map[string]*cgroup)
+	}
+	c.children[ch.name] = ch
+	c.order = append(c.order, ch)
+	if limits {
+		for g := c; g != nil; g = g.parent {
+			g.nrDesc++
+		}
+	}
+}
+
+// removeChild unlinks the removed, empty cgroup ch from c. Its entry in
+// c.order goes at the next listing, or here once the removed ones are
+// the majority, so that mkdir and rmdir stay amortized O(1).
+func (c *cgroup) removeChild(ch *cgroup, limits bool) {
+	delete(c.children, ch.name)
+	ch.removed = true
+	c.dead++
+	if c.dead > 16 && 2*c.dead > len(c.order) {
+		sorted := 0
+		for _, g := range c.order[:c.sorted] {
+			if !g.removed {
+				sorted++
+			}
+		}
+		c.order = slices.DeleteFunc(c.order, (*cgroup).isRemoved)
+		c.sorted, c.dead = sorted, 0
+	}
+	if limits {
+		for g := c; g != nil; g = g.parent {
+			g.nrDesc--
+		}
+	}
+}
+
+// descendants counts the live cgroups below c, walking them (for
+// cgroup.stat, which walks c's subtree anyway).
 func (c *cgroup) descendants() int {
 	n := 0
 	for _, ch := range c.children {
 		n += 1 + ch.descendants()
 	}
 	return n
+}
+
+// setLimited keeps c.limited, FS.nLimited and c's descendant count right
+// after c's limits may have changed.
+func (f *FS) setLimited(c *cgroup) {
+	is := c.maxDepth >= 0 || c.maxDesc >= 0
+	if is == c.limited {
+		return
+	}
+	c.limited = is
+	if is {
+		f.nLimited++
+		// Counted from now on by every mkdir and rmdir below it.
+		c.nrDesc = c.descendants()
+	} else {
+		f.nLimited--
+	}
 }
 
 // enabled returns the controllers whose files c carries: the root's
@@ -283,6 +398,49 @@ func split(name string) ([]string, error) {
 // has no shorter limit on one name: 4095-byte names are fine.
 const pathMax = 4096
 
+// dir resolves name to a cgroup: through the path index when name is a
+// cgroup's path, else by split and walk, which give the errors.
+func (f *FS) dir(name string) (*cgroup, error) {
+	if name == "." {
+		return f.root, nil
+	}
+	if c, ok := f.byPath[name]; ok {
+		return c, nil
+	}
+	elems, err := split(name)
+	if err != nil {
+		return nil, err
+	}
+	return f.walk(elems)
+}
+
+// locate resolves all but the last element of name (not "."): it returns
+// the cgroup that holds the last element, and that element. It answers
+// as split and walk do, through the path index when the parent's path
+// is a cgroup's path (a valid path, which split would accept).
+func (f *FS) locate(name string) (*cgroup, string, error) {
+	if len(name) < pathMax {
+		parent, base := f.root, name
+		ok := true
+		if i := strings.LastIndexByte(name, '/'); i >= 0 {
+			base = name[i+1:]
+			parent, ok = f.byPath[name[:i]]
+		}
+		if ok && base != "" && base != "." && base != ".." && strings.IndexByte(base, 0) < 0 {
+			return parent, base, nil
+		}
+	}
+	elems, err := split(name)
+	if err != nil {
+		return nil, "", err
+	}
+	parent, err := f.walk(elems[:len(elems)-1])
+	if err != nil {
+		return nil, "", err
+	}
+	return parent, elems[len(elems)-1], nil
+}
+
 // walk resolves the directory elems. A missing element gives ENOENT, an
 // interface file in the middle ENOTDIR.
 func (f *FS) walk(elems []string) (*cgroup, error) {
@@ -307,18 +465,13 @@ func (f *FS) walk(elems []string) (*cgroup, error) {
 // an ancestor's cgroup.max.depth or cgroup.max.descendants forbids it.
 func (f *FS) Mkdir(name string) error {
 	return f.do(OpMkdir, name, "", func() error {
-		elems, err := split(name)
-		if err != nil {
-			return err
-		}
-		if len(elems) == 0 {
+		if name == "." {
 			return unix.EEXIST
 		}
-		parent, err := f.walk(elems[:len(elems)-1])
+		parent, base, err := f.locate(name)
 		if err != nil {
 			return err
 		}
-		base := elems[len(elems)-1]
 		if _, ok := parent.children[base]; ok {
 			return unix.EEXIST
 		}
@@ -328,21 +481,27 @@ func (f *FS) Mkdir(name string) error {
 		if strings.Contains(base, "\n") {
 			return unix.EINVAL
 		}
-		// cgroup_check_hierarchy_limits: every ancestor's limits.
-		level := parent.level() + 1
-		for g := parent; g != nil; g = g.parent {
-			if g.maxDesc >= 0 && g.descendants() >= g.maxDesc {
+		// cgroup_check_hierarchy_limits: every ancestor's limits, when
+		// there are any.
+		level := parent.level + 1
+		for g := parent; g != nil && f.nLimited > 0; g = g.parent {
+			if g.maxDesc >= 0 && g.nrDesc >= g.maxDesc {
 				return unix.EAGAIN
 			}
-			if g.maxDepth >= 0 && level-g.level() > g.maxDepth {
+			if g.maxDepth >= 0 && level-g.level > g.maxDepth {
 				return unix.EAGAIN
 			}
 		}
-		c := newCgroup(base, parent)
+		// name is c's path unless it was resolved the slow way.
+		path := name
+		if len(path) != len(base) && len(path) != len(parent.pathName)+1+len(base) {
+			path = ""
+		}
+		c := newCgroup(base, path, parent)
 		f.nextID++
 		c.id = f.nextID
-		parent.children[base] = c
-		f.refresh()
+		parent.addChild(c, f.nLimited > 0)
+		f.byPath[c.pathName] = c
 		return nil
 	})
 }
@@ -375,18 +534,13 @@ func (f *FS) Identity(name string) (uint64, error) {
 func (f *FS) Rmdir(name string) error {
 	return f.do(OpRmdir, name, "", func() error {
 		defer f.observe()
-		elems, err := split(name)
-		if err != nil {
-			return err
-		}
-		if len(elems) == 0 {
+		if name == "." {
 			return unix.EBUSY
 		}
-		parent, err := f.walk(elems[:len(elems)-1])
+		parent, base, err := f.locate(name)
 		if err != nil {
 			return err
 		}
-		base := elems[len(elems)-1]
 		c, ok := parent.children[base]
 		if !ok {
 			if _, isFile := f.fileSpec(parent, base); isFile {
@@ -397,12 +551,18 @@ func (f *FS) Rmdir(name string) error {
 		if f.populated(c) || len(c.children) > 0 {
 			return unix.EBUSY
 		}
-		delete(parent.children, base)
-		c.removed = true
+		if c.threaded {
+			parent.nrThreadedChildren--
+			f.nThreaded--
+		}
+		if c.limited {
+			f.nLimited--
+		}
+		parent.removeChild(c, f.nLimited > 0)
+		delete(f.byPath, c.pathName)
 		for w := range c.watchers {
 			w.closeLocked()
 		}
-		f.refresh()
 		return nil
 	})
 }
@@ -458,12 +618,14 @@ func (f *FS) WriteFile(name string, data []byte) error {
 		if spec.write == nil {
 			return unix.EINVAL
 		}
-		if err := spec.write(f, c, cString(data)); err != nil {
+		threaded, freeze := c.threaded, c.freeze
+		err = spec.write(f, c, cString(data))
+		f.written(c, threaded, freeze)
+		if err != nil {
 			return err
 		}
 		// A successful write(2) raises IN_MODIFY on the file itself.
 		c.notifyFile(spec.name)
-		f.refresh()
 		return nil
 	})
 }
@@ -483,18 +645,13 @@ func readable(c *cgroup, spec fileSpec) error {
 
 // resolveFile finds the cgroup and interface file name names.
 func (f *FS) resolveFile(name string) (*cgroup, fileSpec, error) {
-	elems, err := split(name)
-	if err != nil {
-		return nil, fileSpec{}, err
-	}
-	if len(elems) == 0 {
+	if name == "." {
 		return nil, fileSpec{}, unix.EISDIR
 	}
-	c, err := f.walk(elems[:len(elems)-1])
+	c, base, err := f.locate(name)
 	if err != nil {
 		return nil, fileSpec{}, err
 	}
-	base := elems[len(elems)-1]
 	if _, ok := c.children[base]; ok {
 		return nil, fileSpec{}, unix.EISDIR
 	}
@@ -511,70 +668,140 @@ func (f *FS) resolveFile(name string) (*cgroup, fileSpec, error) {
 func (f *FS) ReadDir(name string) ([]fs.DirEntry, error) {
 	var out []fs.DirEntry
 	err := f.do(OpReadDir, name, "", func() error {
-		elems, err := split(name)
+		c, err := f.dir(name)
 		if err != nil {
 			return err
 		}
-		c, err := f.walk(elems)
-		if err != nil {
-			return err
+		// Both lists are sorted: merge them, files first on a tie. The
+		// entries are immutable and shared (the files' from the cache,
+		// each child's its own): only the slice is allocated.
+		files := f.fileEntries(c)
+		children := c.sortedChildren()
+		out = make([]fs.DirEntry, 0, len(files)+len(children))
+		i := 0
+		for _, g := range children {
+			for ; i < len(files) && files[i].name <= g.name; i++ {
+				out = append(out, &files[i])
+			}
+			out = append(out, &g.ent)
 		}
-		for _, spec := range f.files(c) {
-			out = append(out, dirEntry{name: spec.name, mode: spec.mode})
+		for ; i < len(files); i++ {
+			out = append(out, &files[i])
 		}
-		for n := range c.children {
-			out = append(out, dirEntry{name: n, mode: fs.ModeDir | 0o755})
-		}
-		sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
 		return nil
 	})
 	return out, err
 }
 
+// fileEntries returns the listing entries of c's interface files,
+// sorted by name, from the cache (read them, do not change them).
+func (f *FS) fileEntries(c *cgroup) []dirEntry {
+	key := fileListKey{c.isRoot(), c.pressure, f.enabled(c)}
+	if list, ok := f.fileLists[key]; ok {
+		return list
+	}
+	var list []dirEntry
+	for _, spec := range f.files(c) {
+		list = append(list, dirEntry{name: spec.name, mode: spec.mode})
+	}
+	slices.SortFunc(list, func(a, b dirEntry) int { return strings.Compare(a.name, b.name) })
+	if f.fileLists == nil {
+		f.fileLists = make(map[fileListKey][]dirEntry)
+	}
+	f.fileLists[key] = list
+	return list
+}
+
 // populated reports whether c or a descendant holds a task, live or
-// lingering.
-func (f *FS) populated(c *cgroup) bool {
-	if len(c.procs) > 0 || len(c.exiting) > 0 {
-		return true
-	}
-	for _, ch := range c.children {
-		if f.populated(ch) {
-			return true
-		}
-	}
-	return false
+// lingering (cgroup_is_populated).
+func (f *FS) populated(c *cgroup) bool { return isPopulated(c) }
+
+func isPopulated(c *cgroup) bool {
+	return hasTasks(c) || c.nrPopDomain+c.nrPopThreaded > 0
 }
 
 // frozenEff reports whether c is frozen: its own cgroup.freeze or an
 // ancestor's is 1. Fake tasks freeze at once, so the kernel's "frozen"
 // (every task of the subtree stopped) follows the setting directly.
-func frozenEff(c *cgroup) bool {
-	for g := c; g != nil; g = g.parent {
-		if g.freeze {
-			return true
-		}
+func frozenEff(c *cgroup) bool { return c.frozenBy > 0 }
+
+// tasksChanged follows cgroup_update_populated after c's own tasks (live
+// or lingering) changed, had telling whether it held any before: the
+// populated counts change along the ancestors as far as their populated
+// state flips, and the watchers of cgroup.events of each cgroup that
+// flips are notified.
+func (f *FS) tasksChanged(c *cgroup, had bool) {
+	has := hasTasks(c)
+	f.vetTaskRoot(c)
+	if has == had {
+		return
 	}
-	return false
+	adj := 1
+	if !has {
+		adj = -1
+	}
+	// c itself: populated before if it had tasks or populated children.
+	was := had || c.nrPopDomain+c.nrPopThreaded > 0
+	if was == isPopulated(c) {
+		return
+	}
+	c.notifyFile("cgroup.events")
+	for child, g := c, c.parent; g != nil; child, g = g, g.parent {
+		was := isPopulated(g)
+		if child.threaded {
+			g.nrPopThreaded += adj
+		} else {
+			g.nrPopDomain += adj
+		}
+		if was == isPopulated(g) {
+			return
+		}
+		g.notifyFile("cgroup.events")
+	}
 }
 
-// refresh recomputes populated and frozen for every cgroup, in one walk,
-// and notifies the watchers of cgroup.events where either changed, as the
-// kernel notifies on every change of the subtree's state.
-func (f *FS) refresh() {
-	var walk func(c *cgroup, parentFrozen bool) bool
-	walk = func(c *cgroup, parentFrozen bool) bool {
-		fr := (parentFrozen || c.freeze) && !c.isRoot() // the root cannot be frozen
-		p := len(c.procs) > 0 || len(c.exiting) > 0
-		for _, ch := range c.children {
-			if walk(ch, fr) {
-				p = true
-			}
+// vetTaskRoot keeps c's count in FS.nTaskRoots right (see there).
+func (f *FS) vetTaskRoot(c *cgroup) {
+	is := hasTasks(c) && c.subtree&threadedMask != 0
+	if is != c.taskRoot {
+		c.taskRoot = is
+		if is {
+			f.nTaskRoots++
+		} else {
+			f.nTaskRoots--
 		}
-		if p != c.populated || fr != c.frozen {
-			c.populated, c.frozen = p, fr
-			c.notifyFile("cgroup.events")
-		}
-		return p
 	}
-	walk(f.root, false)
+}
+
+// written updates what a write to one of c's files may have changed,
+// threaded and freeze telling c's state before: the counts of threaded
+// cgroups, task roots and limited cgroups, and, for cgroup.freeze, the frozen state of
+// c's subtree (cgroup_freeze: the kernel walks the descendants too),
+// notifying the watchers of cgroup.events where it flips.
+func (f *FS) written(c *cgroup, threaded, freeze bool) {
+	f.vetTaskRoot(c)
+	f.setLimited(c)
+	if c.threaded && !threaded {
+		c.parent.nrThreadedChildren++
+		f.nThreaded++
+	}
+	if c.freeze == freeze {
+		return
+	}
+	adj := 1
+	if !c.freeze {
+		adj = -1
+	}
+	var walk func(g *cgroup)
+	walk = func(g *cgroup) {
+		was := g.frozenBy > 0
+		g.frozenBy += adj
+		if was != (g.frozenBy > 0) {
+			g.notifyFile("cgroup.events")
+		}
+		for _, ch := range g.children {
+			walk(ch)
+		}
+	}
+	walk(c)
 }

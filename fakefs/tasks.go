@@ -24,11 +24,7 @@ type task struct {
 // enables a domain controller, or has populated children).
 func (f *FS) Spawn(name string) (pid int, err error) {
 	err = f.do(OpSpawn, name, "", func() error {
-		elems, err := split(name)
-		if err != nil {
-			return err
-		}
-		c, err := f.walk(elems)
+		c, err := f.dir(name)
 		if err != nil {
 			return err
 		}
@@ -38,8 +34,9 @@ func (f *FS) Spawn(name string) (pid int, err error) {
 		pid = f.nextPid
 		f.nextPid++
 		f.tasks[pid] = &task{pid: pid, cg: c}
+		had := hasTasks(c)
 		c.procs = append(c.procs, pid)
-		f.refresh()
+		f.tasksChanged(c, had)
 		return nil
 	})
 	return pid, err
@@ -67,7 +64,6 @@ func (f *FS) end(op Op, pid int) error {
 	}
 	f.record(LogEntry{Op: op, Path: t.cg.path(), Data: strconv.Itoa(pid)})
 	f.exitTask(t)
-	f.refresh()
 	return nil
 }
 
@@ -75,20 +71,26 @@ func (f *FS) end(op Op, pid int) error {
 // lingers.
 func (f *FS) exitTask(t *task) {
 	c := t.cg
+	had := hasTasks(c)
 	c.procs = slices.DeleteFunc(c.procs, func(p int) bool { return p == t.pid })
 	if t.linger == 0 {
 		delete(f.tasks, t.pid)
-		return
+	} else {
+		t.exited = true
+		c.exiting = append(c.exiting, t.pid)
+		f.lingering[t.pid] = t
 	}
-	t.exited = true
-	c.exiting = append(c.exiting, t.pid)
+	f.tasksChanged(c, had)
 }
 
 // reap removes an exited, lingering task for good.
 func (f *FS) reap(t *task) {
 	c := t.cg
+	had := hasTasks(c)
 	c.exiting = slices.DeleteFunc(c.exiting, func(p int) bool { return p == t.pid })
 	delete(f.tasks, t.pid)
+	delete(f.lingering, t.pid)
+	f.tasksChanged(c, had)
 }
 
 // SetLinger makes the task pid linger after it exits (Exit, Kill, or
@@ -113,7 +115,6 @@ func (f *FS) SetLinger(pid int, n int) error {
 	t.linger = n
 	if t.exited && n == 0 {
 		f.reap(t)
-		f.refresh()
 	}
 	return nil
 }
@@ -130,24 +131,30 @@ func (f *FS) Release(pid int) error {
 		return fmt.Errorf("fakefs: release pid %d: no lingering fake task has this pid: %w", pid, unix.ESRCH)
 	}
 	f.reap(t)
-	f.refresh()
 	return nil
 }
 
 // observe counts one observation for every lingering task and reaps
-// those whose count runs out. The caller holds the lock and has already
-// computed its answer.
+// those whose count runs out, in pid order. The caller holds the lock
+// and has already computed its answer. It costs nothing while no task
+// lingers.
 func (f *FS) observe() {
-	changed := false
-	for _, pid := range f.sortedPids() {
-		t := f.tasks[pid]
-		if !t.exited || t.linger <= 0 {
+	if len(f.lingering) == 0 {
+		return
+	}
+	pids := make([]int, 0, len(f.lingering))
+	for pid := range f.lingering {
+		pids = append(pids, pid)
+	}
+	slices.Sort(pids)
+	for _, pid := range pids {
+		t := f.lingering[pid]
+		if t.linger <= 0 {
 			continue
 		}
 		t.linger--
 		if t.linger == 0 {
 			f.reap(t)
-			changed = true
 			continue
 		}
 		// Still exiting: wake the waiters anyway, so that one that read
@@ -158,18 +165,6 @@ func (f *FS) observe() {
 			g.notifyFile("cgroup.events")
 		}
 	}
-	if changed {
-		f.refresh()
-	}
-}
-
-func (f *FS) sortedPids() []int {
-	pids := make([]int, 0, len(f.tasks))
-	for pid := range f.tasks {
-		pids = append(pids, pid)
-	}
-	slices.Sort(pids)
-	return pids
 }
 
 // killSubtree kills every live task of c's subtree (cgroup.kill).
@@ -188,11 +183,7 @@ func (f *FS) killSubtree(c *cgroup) {
 func (f *FS) Pids(name string) []int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	elems, err := split(name)
-	if err != nil {
-		return nil
-	}
-	c, err := f.walk(elems)
+	c, err := f.dir(name)
 	if err != nil {
 		return nil
 	}
@@ -228,9 +219,15 @@ func (f *FS) move(c *cgroup, s string, process bool) error {
 	if t.cg == c {
 		return nil
 	}
+	// As css_set_move_task: the destination is populated before the
+	// source may empty, so that a common ancestor never flips.
 	old := t.cg
-	old.procs = slices.DeleteFunc(old.procs, func(p int) bool { return p == pid })
+	had := hasTasks(c)
 	t.cg = c
 	c.procs = append(c.procs, pid)
+	f.tasksChanged(c, had)
+	had = hasTasks(old)
+	old.procs = slices.DeleteFunc(old.procs, func(p int) bool { return p == pid })
+	f.tasksChanged(old, had)
 	return nil
 }

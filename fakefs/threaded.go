@@ -34,19 +34,19 @@ func isThreadRoot(c *cgroup) bool {
 	if c.threaded {
 		return false
 	}
-	for _, ch := range c.children {
-		if ch.threaded {
-			return true
-		}
-	}
-	return hasTasks(c) && c.subtree&threadedMask != 0
+	return c.nrThreadedChildren > 0 || hasTasks(c) && c.subtree&threadedMask != 0
 }
 
 // isValidDomain follows cgroup_is_valid_domain: a domain none of whose
-// ancestors is threaded or a thread root (the root excepted).
-func isValidDomain(c *cgroup) bool {
+// ancestors is threaded or a thread root (the root excepted). While the
+// FS has no threaded cgroup and no task root, there is no thread root
+// and no ancestor to look at.
+func (f *FS) isValidDomain(c *cgroup) bool {
 	if c.threaded {
 		return false
+	}
+	if f.nThreaded == 0 && f.nTaskRoots == 0 {
+		return true
 	}
 	for g := c.parent; g != nil; g = g.parent {
 		if !g.isRoot() && isThreadRoot(g) {
@@ -69,12 +69,7 @@ func (f *FS) canBeThreadRoot(c *cgroup) bool {
 	if c.threaded {
 		return false
 	}
-	for _, ch := range c.children {
-		if !ch.threaded && f.populated(ch) {
-			return false
-		}
-	}
-	return c.subtree&^threadedMask == 0
+	return c.nrPopDomain == 0 && c.subtree&^threadedMask == 0
 }
 
 // vetDst follows cgroup_migrate_vet_dst, for every way a task enters c
@@ -83,7 +78,7 @@ func (f *FS) canBeThreadRoot(c *cgroup) bool {
 // become a thread root take tasks; otherwise a non-empty subtree_control
 // gives EBUSY (the no-internal-process rule).
 func (f *FS) vetDst(c *cgroup) error {
-	if !isValidDomain(dom(c)) {
+	if !f.isValidDomain(dom(c)) {
 		return unix.EOPNOTSUPP
 	}
 	if c.isRoot() || c.threaded || f.canBeThreadRoot(c) {
@@ -101,7 +96,7 @@ func (f *FS) vetEnable(c *cgroup, enable ctrlMask) error {
 	if enable == 0 {
 		return nil
 	}
-	if !isValidDomain(dom(c)) {
+	if !f.isValidDomain(dom(c)) {
 		return unix.EOPNOTSUPP
 	}
 	if c.isRoot() {
@@ -122,11 +117,11 @@ func (f *FS) vetEnable(c *cgroup, enable ctrlMask) error {
 }
 
 // readType follows cgroup_type_show.
-func readType(_ *FS, c *cgroup) string {
+func readType(f *FS, c *cgroup) string {
 	switch {
 	case c.threaded:
 		return "threaded\n"
-	case !isValidDomain(c):
+	case !f.isValidDomain(c):
 		return "domain invalid\n"
 	case isThreadRoot(c):
 		return "domain threaded\n"
@@ -150,7 +145,7 @@ func writeType(f *FS, c *cgroup, s string) error {
 		return unix.EOPNOTSUPP
 	}
 	d := dom(c.parent)
-	if !isValidDomain(d) || !f.canBeThreadRoot(d) {
+	if !f.isValidDomain(d) || !f.canBeThreadRoot(d) {
 		return unix.EOPNOTSUPP
 	}
 	c.threaded = true
@@ -168,6 +163,9 @@ func readProcs(_ *FS, c *cgroup) string {
 		for _, pid := range g.procs {
 			b.WriteString(strconv.Itoa(pid))
 			b.WriteByte('\n')
+		}
+		if g.nrThreadedChildren == 0 {
+			return
 		}
 		for _, ch := range g.sortedChildren() {
 			if ch.threaded {

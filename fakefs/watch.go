@@ -27,6 +27,9 @@ func (f *FS) Watch(name string) (cgroupfs.Watcher, error) {
 			return err
 		}
 		w = &watcher{fs: f, c: c, file: spec.name, ch: make(chan struct{}, 1)}
+		if c.watchers == nil {
+			c.watchers = make(map[*watcher]struct{})
+		}
 		c.watchers[w] = struct{}{}
 		return nil
 	})
