@@ -246,6 +246,36 @@ func TestDrainUnderRootManager(t *testing.T) {
 	if diff := cmp.Diff([]string{"r", "r/" + cgtest.DrainLeaf}, cgroupsOf(fsys)); diff != "" {
 		t.Errorf("cgroups after the teardown (-want +got):\n%s", diff)
 	}
+	// CleanupAll removes the leaf with the root's other children (once
+	// its tasks are gone); a Drain group's teardown makes it again.
+	for _, pid := range pids {
+		if err := fsys.Exit(pid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := mgr.CleanupAll(); err != nil {
+		t.Fatal(err)
+	}
+	if exists, _ := mgr.Exists(cgtest.DrainLeaf); exists {
+		t.Fatal("CleanupAll left the drain leaf")
+	}
+	rec = newRecorder(t.Name())
+	g = cgtest.NewGroup(rec, mgr, cgtest.WithPolicy(cgtest.Drain), cgtest.Budget(5*time.Second))
+	if err := g.AddCgroupNoCpuset("again"); err != nil {
+		t.Fatal(err)
+	}
+	pid, err := fsys.Spawn("r/again")
+	if err != nil {
+		t.Fatal(err)
+	}
+	finishWithin(t, rec, 60*time.Second)
+	if logs := rec.Logs(); len(logs) != 0 {
+		t.Errorf("teardown warnings after CleanupAll = %q, want none", logs)
+	}
+	if diff := cmp.Diff([]int{pid}, fsys.Pids("r/"+cgtest.DrainLeaf)); diff != "" {
+		t.Errorf("tasks in the drain leaf made again (-want +got):\n%s", diff)
+	}
+
 	// The name is the leaf's: a group cannot take it.
 	g2 := cgtest.NewGroup(newRecorder(t.Name()), mgr)
 	if err := g2.AddCgroupNoCpuset(cgtest.DrainLeaf); !errors.Is(err, fs.ErrExist) {
