@@ -71,7 +71,8 @@ var rootSeq atomic.Int64
 // a group's cgroups keep running there until the root is removed, when
 // the root's teardown empties it like any other cgroup of the root:
 // it kills them, or, with RootGroupOptions(WithPolicy(Drain)), moves them
-// to the directory the root was made in, where they keep running. Under
+// to the directory the root was made in (which must then enable no
+// domain controller for its children), where they keep running. Under
 // Root, Drain thus matters for groups that end before the test does (in
 // subtests) and for the test process itself.
 //
