@@ -33,37 +33,53 @@ func finishWithin(t *testing.T, rec *cgtest.Recorder, limit time.Duration) {
 }
 
 // Issue 11, item 7: an AddCgroup stuck in the kernel holds nothing the
-// teardown needs, so the teardown's budget holds. The cpuset write never
-// returns (until the test releases it), and the rmdir of its cgroup
-// waits for it, as the kernel's does (cpuset's offline callback takes
-// the lock the stuck write holds): teardown gives up at its budget and
-// says so, instead of waiting for the write.
+// teardown needs, so the teardown's budget holds. A cgroupfs write of
+// the add never returns (until the test releases it), and the rmdir of
+// its cgroup waits for it, as the kernel's does (the stuck write holds
+// the lock that rmdir takes): teardown gives up at its budget and says
+// so, instead of waiting for the write.
 func TestTeardownBudgetHoldsWhileAddCgroupIsStuck(t *testing.T) {
-	f := newFixture(t)
-	rec := newRecorder(t.Name())
-	g := cgtest.NewGroup(rec, f.mgr, cgtest.Budget(time.Second))
-	writing, releaseWrite := f.fs.HangEntered(fakefs.OpWrite, "test/a/cpuset.cpus")
-	releaseRmdir := f.fs.Hang(fakefs.OpRmdir, "test/a")
-	defer releaseRmdir()
-	defer releaseWrite()
-	added := make(chan error, 1)
-	go func() { added <- g.AddCgroup("a", cpus01) }()
-	<-writing
+	for _, tc := range []struct {
+		add, stuckWrite, stuckRmdir string
+	}{
+		{"a", "test/a/cpuset.cpus", "test/a"},
+		// Enabling cpuset in a for a/b.
+		{"a/b", "test/a/cgroup.subtree_control", "test/a/b"},
+	} {
+		t.Run(tc.stuckWrite, func(t *testing.T) {
+			f := newFixture(t)
+			rec := newRecorder(t.Name())
+			g := cgtest.NewGroup(rec, f.mgr, cgtest.Budget(time.Second))
+			writing, releaseWrite := f.fs.HangEntered(fakefs.OpWrite, tc.stuckWrite)
+			releaseRmdir := f.fs.Hang(fakefs.OpRmdir, tc.stuckRmdir)
+			defer releaseRmdir()
+			defer releaseWrite()
+			added := make(chan error, 1)
+			go func() { added <- g.AddCgroup(tc.add, cpus01) }()
+			<-writing
 
-	finishWithin(t, rec, 60*time.Second)
-	logs := rec.Logs()
-	if len(logs) != 1 || !strings.Contains(logs[0], "/test/a") || !strings.Contains(logs[0], "budget of 1s used up while a cgroupfs operation had not returned") {
-		t.Errorf("teardown warnings = %q, want one saying the budget ran out on test/a", logs)
-	}
+			finishWithin(t, rec, 60*time.Second)
+			// Each cgroup whose removal reaches the stuck rmdir (the
+			// cgroup itself, and those above it) is reported.
+			logs := rec.Logs()
+			named := false
+			for _, l := range logs {
+				named = named || strings.Contains(l, "/"+tc.stuckRmdir+":")
+				if !strings.Contains(l, "budget of 1s used up while a cgroupfs operation had not returned") {
+					t.Errorf("teardown warning without the budget: %q", l)
+				}
+			}
+			if !named {
+				t.Errorf("teardown warnings = %q, want one saying the budget ran out on %s", logs, tc.stuckRmdir)
+			}
 
-	releaseWrite()
-	select {
-	case err := <-added:
-		if err != nil {
-			t.Errorf("AddCgroup, released after the teardown = %v, want nil (its cgroup was created before the teardown, which owns it)", err)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("AddCgroup did not return after its write was released")
+			releaseWrite()
+			select {
+			case <-added: // its cgroups were created before the teardown, which owns them
+			case <-time.After(60 * time.Second):
+				t.Fatal("AddCgroup did not return after its write was released")
+			}
+		})
 	}
 }
 
@@ -230,6 +246,36 @@ func TestDrainUnderRootManager(t *testing.T) {
 	if diff := cmp.Diff([]string{"r", "r/" + cgtest.DrainLeaf}, cgroupsOf(fsys)); diff != "" {
 		t.Errorf("cgroups after the teardown (-want +got):\n%s", diff)
 	}
+	// CleanupAll removes the leaf with the root's other children (once
+	// its tasks are gone); a Drain group's teardown makes it again.
+	for _, pid := range pids {
+		if err := fsys.Exit(pid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := mgr.CleanupAll(); err != nil {
+		t.Fatal(err)
+	}
+	if exists, _ := mgr.Exists(cgtest.DrainLeaf); exists {
+		t.Fatal("CleanupAll left the drain leaf")
+	}
+	rec = newRecorder(t.Name())
+	g = cgtest.NewGroup(rec, mgr, cgtest.WithPolicy(cgtest.Drain), cgtest.Budget(5*time.Second))
+	if err := g.AddCgroupNoCpuset("again"); err != nil {
+		t.Fatal(err)
+	}
+	pid, err := fsys.Spawn("r/again")
+	if err != nil {
+		t.Fatal(err)
+	}
+	finishWithin(t, rec, 60*time.Second)
+	if logs := rec.Logs(); len(logs) != 0 {
+		t.Errorf("teardown warnings after CleanupAll = %q, want none", logs)
+	}
+	if diff := cmp.Diff([]int{pid}, fsys.Pids("r/"+cgtest.DrainLeaf)); diff != "" {
+		t.Errorf("tasks in the drain leaf made again (-want +got):\n%s", diff)
+	}
+
 	// The name is the leaf's: a group cannot take it.
 	g2 := cgtest.NewGroup(newRecorder(t.Name()), mgr)
 	if err := g2.AddCgroupNoCpuset(cgtest.DrainLeaf); !errors.Is(err, fs.ErrExist) {

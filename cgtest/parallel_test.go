@@ -185,7 +185,10 @@ func TestParallelKernel(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The host's cgroup v2 may lack cpuset (hybrid mode); the VM has it.
-	ctrls, _ := os.ReadFile(filepath.Join(baseDir, "cgroup.controllers"))
+	// The per-test roots are offered what the base enables for its
+	// children, not what the base is offered (an earlier test may have
+	// enabled cpuset at the VM's root, and so offered it to the base).
+	ctrls, _ := os.ReadFile(filepath.Join(baseDir, "cgroup.subtree_control"))
 	cpusetHere := slices.Contains(strings.Fields(string(ctrls)), "cpuset")
 	var (
 		p     = newPeak()

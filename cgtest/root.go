@@ -72,7 +72,8 @@ var rootSeq atomic.Int64
 // a group's cgroups keep running there until the root is removed, when
 // the root's teardown empties it like any other cgroup of the root:
 // it kills them, or, with RootGroupOptions(WithPolicy(Drain)), moves them
-// to the directory the root was made in, where they keep running. Under
+// to the directory the root was made in (which must then enable no
+// domain controller for its children), where they keep running. Under
 // Root, Drain thus matters for groups that end before the test does (in
 // subtests) and for the test process itself.
 //
@@ -154,6 +155,7 @@ func Root(t T, opts ...RootOption) *cgroupfs.Manager {
 		t.Skipf("cgtest: cannot create test cgroups under %s: %v", dir, err)
 		return nil
 	}
+	t.Cleanup(func() { drainLeaves.Delete(mgr) })
 	return mgr
 }
 
@@ -162,8 +164,23 @@ func Root(t T, opts ...RootOption) *cgroupfs.Manager {
 // per-test root itself enables every controller for its children, and
 // so may hold no task when a domain controller (memory, io, pids) is
 // among them (the no-internal-process rule). The name is taken: a group
-// cannot add a cgroup of that name under Root.
+// cannot add a cgroup of that name under Root. Manager.CleanupAll
+// removes it with the other children of the root (and fails while it
+// holds tasks, which are drained there); a Drain group's teardown makes
+// it again when it needs it.
 const DrainLeaf = "cgtest-drained"
+
+// drainLeaves maps each live Manager that rootManager made to the FS
+// path of its drain leaf, so that a teardown can make the leaf again.
+var drainLeaves sync.Map
+
+// remakeDrainLeaf makes the drain leaf of the group's Manager again if
+// Root made the Manager and the leaf is gone (Manager.CleanupAll).
+func (g *Group) remakeDrainLeaf() {
+	if leaf, ok := drainLeaves.Load(g.ops); ok {
+		_ = g.ops.FS().Mkdir(leaf.(string)) // EEXIST, the usual answer, is fine; a failure shows in the drain
+	}
+}
 
 // rootManager makes the drain leaf of the per-test root dir, a cgroup
 // of fsys, and returns the Manager of dir that drains to it. The root's
@@ -176,7 +193,9 @@ func rootManager(fsys cgroupfs.FS, dir string) (*cgroupfs.Manager, error) {
 	if err := fsys.Mkdir(leaf); err != nil {
 		return nil, fmt.Errorf("create the cgroup for drained tasks: %w%s", err, shortHint(err))
 	}
-	return cgroupfs.NewManager(fsys, dir, cgroupfs.DrainTo(leaf)), nil
+	mgr := cgroupfs.NewManager(fsys, dir, cgroupfs.DrainTo(leaf))
+	drainLeaves.Store(mgr, leaf)
+	return mgr, nil
 }
 
 // rootBase returns the directory per-test roots go beneath, or why

@@ -351,6 +351,7 @@ func (g *Group) empty(ctx context.Context, name string, tree []string) error {
 			return fmt.Errorf("kill the tasks of cgroup %s: %w", g.display(name), err)
 		}
 	} else {
+		g.remakeDrainLeaf()
 		var errs []error
 		for _, c := range tree {
 			// DrainTasks ignores a missing cgroup itself; an ENOENT
