@@ -18,3 +18,11 @@ func SetSysCPU(dir string) (restore func()) {
 	sysCPU = dir
 	return func() { sysCPU = old }
 }
+
+// SetSchedExtDir points the hints at another sched_ext sysfs directory; it
+// returns the function that restores it.
+func SetSchedExtDir(dir string) (restore func()) {
+	old := schedExtDir
+	schedExtDir = dir
+	return func() { schedExtDir = old }
+}
