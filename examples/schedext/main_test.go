@@ -26,6 +26,7 @@ const spinEnv = "SCHEDEXT_SPIN"
 func TestMain(m *testing.M) {
 	if os.Getenv(spinEnv) == "1" {
 		runtime.GOMAXPROCS(1)
+		//lint:ignore SA5002 the workload's job is to use 100% of a CPU
 		for {
 		}
 	}
@@ -48,6 +49,7 @@ func skipUnlessSchedExt(t *testing.T) {
 // detach with t.Cleanup. Call it before making cgroups and workloads, so
 // that their cleanups run first: workloads, then cgroups, then the
 // scheduler. The cleanup asserts that the scheduler ended as wantExit says
+// (ExitUnreg: by this Detach; anything else: the kernel disabled it before)
 // and that sched_ext is idle again.
 func attach(t *testing.T, s schedext.Scheduler, wantExit schedext.ExitKind) *schedext.Attached {
 	t.Helper()
@@ -59,6 +61,14 @@ func attach(t *testing.T, s schedext.Scheduler, wantExit schedext.ExitKind) *sch
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		if wantExit != schedext.ExitUnreg {
+			// The kernel was to disable it before the test ended. It
+			// does so in a kernel thread, which may still be at work
+			// ("disabling"); Detach waits for it to finish.
+			if st, err := schedext.State(); err != nil || (st != "disabled" && st != "disabling") {
+				t.Errorf("at the end of the test, sched_ext's state is %q (%v), want disabling or disabled: the kernel did not disable %s", st, err, s.Name())
+			}
+		}
 		if err := a.Detach(); err != nil {
 			t.Error(err)
 		}
@@ -87,7 +97,10 @@ func cpusetRoot(t *testing.T) *cgroupfs.Manager {
 	if err != nil {
 		t.Fatalf("enable cpuset at the VM's cgroup2 root: %v", err)
 	}
-	return cgtest.Root(t, cgtest.RequireControllers("cpuset"), cgtest.RootGroupOptions(cgtest.Strict()))
+	// The root's budget outlasts the Stall scheduler's watchdog, for the
+	// tests that leave the root to kill the tasks it holds.
+	return cgtest.Root(t, cgtest.RequireControllers("cpuset"),
+		cgtest.RootGroupOptions(cgtest.Strict(), cgtest.Budget(stallBudget)))
 }
 
 // workload is a CPU-bound process the test started in a cgroup.

@@ -2,6 +2,7 @@ package schedext_test
 
 import (
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,11 @@ import (
 
 // shareWindow is how long checkCPUShare measures.
 const shareWindow = time.Second
+
+// stallBudget is the teardown budget of groups that must outlast the Stall
+// scheduler: its 3 s watchdog timeout, the kernel's time to act on it (the
+// watchdog checks every half timeout), and room for a slow emulated machine.
+const stallBudget = 30 * time.Second
 
 // Under the FIFO scheduler, workloads in cgroups with disjoint cpusets
 // stay on their CPUs and get their fair share of them.
@@ -82,10 +88,7 @@ func TestFIFOIsolatesAndSharesCPUs(t *testing.T) {
 func TestTeardownOutlastsAStalledScheduler(t *testing.T) {
 	skipUnlessSchedExt(t)
 	a := attach(t, schedext.Stall, schedext.ExitStall)
-	// The budget covers the Stall scheduler's 3 s watchdog timeout and
-	// the kernel's time to act on it (the watchdog checks at half the
-	// timeout), with room for a slow emulated machine.
-	g := cgtest.NewGroup(t, cpusetRoot(t), cgtest.Strict(), cgtest.Budget(30*time.Second))
+	g := cgtest.NewGroup(t, cpusetRoot(t), cgtest.Strict(), cgtest.Budget(stallBudget))
 	if err := g.AddCgroup("stalled", cgroupfs.NewCPUSet(0)); err != nil {
 		t.Fatal(err)
 	}
@@ -101,14 +104,34 @@ func TestTeardownOutlastsAStalledScheduler(t *testing.T) {
 	if k, err := a.ExitKind(); err != nil || k != schedext.ExitNone {
 		t.Fatalf("%s ended before the test did: %v (%v)", a.Name(), k, err)
 	}
-	t.Cleanup(func() {
-		// Runs after the group's cleanups: the cgroup is gone, so the
-		// workloads did die, which they could only once the watchdog
-		// had disabled the scheduler.
-		if st, err := schedext.State(); err != nil || st != "disabled" {
-			t.Errorf("after the teardown, sched_ext's state is %q (%v), want disabled", st, err)
-		}
-	})
+	// The group's teardown, which Strict makes fail the test if it does
+	// not remove everything within its budget, runs now; then attach's
+	// cleanup checks that the watchdog disabled the scheduler.
+}
+
+// When a teardown runs out of its budget because a BPF scheduler holds
+// the tasks, the warning's hint names the scheduler and sched_ext's state.
+func TestTeardownHintNamesTheScheduler(t *testing.T) {
+	skipUnlessSchedExt(t)
+	attach(t, schedext.Stall, schedext.ExitStall)
+	root := cpusetRoot(t)
+	// A group whose teardown gives up long before the watchdog acts; its
+	// warnings go to a Recorder, and the per-test root's own teardown
+	// removes what it leaves once the watchdog has freed the tasks.
+	rec := &cgtest.Recorder{TestName: t.Name()}
+	g := cgtest.NewGroup(rec, root, cgtest.Budget(500*time.Millisecond))
+	if err := g.AddCgroup("held", cgroupfs.NewCPUSet(0)); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range spin(t, g, "held", cgroupfs.NewCPUSet(0), 1) {
+		toSchedExt(t, w)
+	}
+	rec.Finish()
+	logs := rec.Logs()
+	want := `sched_ext's state is enabled, with the BPF scheduler "` + schedext.Stall.Name() + `"`
+	if len(logs) == 0 || !strings.Contains(logs[len(logs)-1], want) {
+		t.Errorf("the teardown's last warning lacks %q; the group reported:\n%s", want, strings.Join(logs, "\n"))
+	}
 }
 
 // Detaching the scheduler in the middle of a test hands every task back
