@@ -28,8 +28,10 @@
  *
  * We call the ___v2 flavour by its full name: Linux 7.2's BTF has
  * scx_bpf_dsq_insert, scx_bpf_dsq_insert___v2 and scx_bpf_dsq_insert___v2_impl,
- * and cilium/ebpf v0.22.0 fails to pick one for the plain name ("multiple
- * matching types"), while the ___v2 name matches exactly one.
+ * and cilium/ebpf v0.22.0 (btf.Spec.AnyTypesByName, whose exact-name filter
+ * skips the entry after each one it drops) keeps ___v2_impl as a second
+ * match for the plain name ("multiple matching types"); the ___v2 name
+ * matches exactly one.
  */
 extern bool scx_bpf_dsq_insert___v2(struct task_struct *p, u64 dsq_id, u64 slice, u64 enq_flags) __ksym;
 #define scx_bpf_dsq_insert scx_bpf_dsq_insert___v2
