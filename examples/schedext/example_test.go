@@ -25,5 +25,5 @@ func ExampleExitKind() {
 	fmt.Println(schedext.ExitUnreg)
 	// Output:
 	// runnable task stall
-	// unregistered
+	// unregistered from user space
 }

@@ -53,8 +53,8 @@ func (s Scheduler) Name() string { return s.name }
 //
 // It fails when the kernel has no sched_ext (CONFIG_SCHED_CLASS_EXT), the
 // verifier rejects a program (the error carries the verifier's log), the
-// caller lacks CAP_BPF and CAP_SYS_ADMIN (EPERM), or another BPF scheduler
-// is attached (EBUSY, or EEXIST on some kernels).
+// caller may not load BPF programs (EPERM), or another BPF scheduler is
+// attached; the errno is kept in the error chain.
 func (s Scheduler) Attach() (*Attached, error) {
 	if len(s.object) == 0 {
 		return nil, errors.New("schedext: attach: the zero Scheduler has no BPF object; use FIFO or Stall")
@@ -156,28 +156,28 @@ func (a *Attached) readExitKind() (ExitKind, error) {
 // ExitKind is the kernel's enum scx_exit_kind: why a scheduler ended.
 type ExitKind uint64
 
-// The exit kinds a test of these schedulers meets.
+// Exit kinds, with the values of the kernel's enum scx_exit_kind.
 const (
-	ExitNone   ExitKind = 0    // still running
-	ExitUnreg  ExitKind = 64   // detached from user space
-	ExitError  ExitKind = 1024 // the kernel found an error
-	ExitStall  ExitKind = 1026 // the watchdog found a runnable task that did not run in time
-	exitSysRq  ExitKind = 67
-	exitBPFErr ExitKind = 1025
+	ExitNone     ExitKind = 0    // still running
+	ExitUnreg    ExitKind = 64   // detached from user space
+	ExitSysRq    ExitKind = 67   // disabled with sysrq-S
+	ExitError    ExitKind = 1024 // the kernel found an error
+	ExitErrorBPF ExitKind = 1025 // the scheduler called scx_bpf_error
+	ExitStall    ExitKind = 1026 // the watchdog found a runnable task that did not run in time
 )
 
-// String returns the kernel's name for k.
+// String returns the kernel's description of k.
 func (k ExitKind) String() string {
 	switch k {
 	case ExitNone:
 		return "none"
 	case ExitUnreg:
-		return "unregistered"
-	case exitSysRq:
+		return "unregistered from user space"
+	case ExitSysRq:
 		return "disabled by sysrq-S"
 	case ExitError:
 		return "runtime error"
-	case exitBPFErr:
+	case ExitErrorBPF:
 		return "scx_bpf_error"
 	case ExitStall:
 		return "runnable task stall"
