@@ -150,24 +150,39 @@ func threads(pid int) ([]int, error) {
 const schedExt = 7
 
 // toSchedExt sets the policy of every thread of w to SCHED_EXT, so that
-// a scheduler with SCX_OPS_SWITCH_PARTIAL takes them.
+// a scheduler with SCX_OPS_SWITCH_PARTIAL takes them. A thread that a
+// not yet switched thread creates meanwhile inherits the old policy, so it
+// goes over the threads again until all of them have SCHED_EXT.
 func toSchedExt(t *testing.T, w workload) {
 	t.Helper()
-	tids, err := threads(w.cmd.Process.Pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tid := range tids {
-		attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: schedExt}
-		if err := unix.SchedSetAttr(tid, &attr, 0); err != nil && !errors.Is(err, unix.ESRCH) {
-			t.Fatalf("set SCHED_EXT on thread %d of %v: %v", tid, w, err)
+	const rounds = 10
+	for range rounds {
+		tids, err := threads(w.cmd.Process.Pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := true
+		for _, tid := range tids {
+			if p, err := policy(tid); err == nil && p == schedExt {
+				continue
+			}
+			done = false
+			attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: schedExt}
+			if err := unix.SchedSetAttr(tid, &attr, 0); err != nil && !errors.Is(err, unix.ESRCH) {
+				t.Fatalf("set SCHED_EXT on thread %d of %v: %v", tid, w, err)
+			}
+		}
+		if done {
+			return
 		}
 	}
+	t.Fatalf("%v: after %d rounds, some of its threads still do not have SCHED_EXT", w, rounds)
 }
 
-// policy returns the scheduling policy of pid's main thread.
-func policy(pid int) (uint32, error) {
-	attr, err := unix.SchedGetAttr(pid, 0)
+// policy returns the scheduling policy of thread tid (the main thread's for
+// a pid).
+func policy(tid int) (uint32, error) {
+	attr, err := unix.SchedGetAttr(tid, 0)
 	if err != nil {
 		return 0, err
 	}
