@@ -26,3 +26,11 @@ var MissingControllerHint = missingControllerHint
 // RootManager exposes rootManager, so that the Manager Root makes can be
 // tried on fakefs.
 var RootManager = rootManager
+
+// SetSchedExtDir points the hints at another sched_ext sysfs directory; it
+// returns the function that restores it.
+func SetSchedExtDir(dir string) (restore func()) {
+	old := schedExtDir
+	schedExtDir = dir
+	return func() { schedExtDir = old }
+}

@@ -34,8 +34,39 @@ const (
 const pidMaxLimit = 4194304
 
 // hint names the likely cause of err, the failure to remove name, from
-// what the cgroup looks like now.
+// what the cgroup looks like now, and the sched_ext scheduler when the
+// removal ran out of time while one was attached.
 func (g *Group) hint(name string, err error) string {
+	h := g.cause(name, err)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, cgroupfs.ErrWriteTimeout) {
+		h += describeSchedExt()
+	}
+	return h
+}
+
+// schedExtDir is where the kernel reports sched_ext's state (Linux 6.12
+// and later, CONFIG_SCHED_CLASS_EXT); a variable for tests.
+var schedExtDir = "/sys/kernel/sched_ext"
+
+// describeSchedExt names the BPF scheduler sched_ext runs, and its state,
+// as a hint suffix; "" when none is attached or the kernel has no
+// sched_ext. A BPF scheduler decides when tasks run: tasks it does not
+// run cannot die, and cgroupfs writes wait while it is enabled or disabled.
+func describeSchedExt() string {
+	state, err := os.ReadFile(filepath.Join(schedExtDir, "state"))
+	if err != nil || strings.TrimSpace(string(state)) == "disabled" {
+		return ""
+	}
+	who := "a BPF scheduler"
+	if ops, err := os.ReadFile(filepath.Join(schedExtDir, "root", "ops")); err == nil {
+		who = fmt.Sprintf("the BPF scheduler %q", strings.TrimSpace(string(ops)))
+	}
+	return fmt.Sprintf("; sched_ext's state is %s, with %s: tasks it does not run cannot exit, "+
+		"and cgroupfs writes wait while it is being enabled or disabled (see /sys/kernel/sched_ext)", strings.TrimSpace(string(state)), who)
+}
+
+// cause is hint without the scheduler.
+func (g *Group) cause(name string, err error) string {
 	// The final rmdir's error decides; earlier steps are in the chain.
 	var re *removeError
 	if errors.As(err, &re) {

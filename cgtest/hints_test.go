@@ -2,6 +2,8 @@ package cgtest_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -87,6 +89,22 @@ func TestTeardownFaultsGiveOneHintedWarningEach(t *testing.T) {
 			t.Cleanup(f.fs.Hang(fakefs.OpRmdir, "test/a"))
 		},
 		want: []string{"cgroup /test/a:", "while a cgroupfs operation had not returned", "hint: teardown used up its budget"},
+	}, {
+		desc: "a cgroupfs call that never returns under a sched_ext scheduler",
+		setup: func(t *testing.T, f fixture) {
+			dir := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(dir, "root"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for file, text := range map[string]string{"state": "enabled\n", "root/ops": "my_sched\n"} {
+				if err := os.WriteFile(filepath.Join(dir, file), []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Cleanup(cgtest.SetSchedExtDir(dir))
+			t.Cleanup(f.fs.Hang(fakefs.OpRmdir, "test/a"))
+		},
+		want: []string{"hint: teardown used up its budget", `sched_ext's state is enabled, with the BPF scheduler "my_sched"`},
 	}} {
 		t.Run(tc.desc, func(t *testing.T) {
 			for _, strict := range []bool{false, true} {
