@@ -28,12 +28,14 @@ type Manager struct {
 	parent  string // checked; "." is the FS root
 	drainTo string // checked; "." is the FS root
 	err     error  // a bad parent or option, returned by every method
+	timings timings
 }
 
 var _ Extended = (*Manager)(nil)
 
 // ManagerOption configures a Manager. The defaults: tasks are drained to
-// the FS root.
+// the FS root; the waits and retries are those RemoveRetry and
+// MoveRetry describe.
 type ManagerOption func(*Manager)
 
 // DrainTo sets the FS-relative cgroup (like "." or "user/me/tests") that
@@ -59,7 +61,7 @@ func DrainTo(name string) ManagerOption {
 // with a ".." component, ...) or option is not reported here but by
 // every method, as an error wrapping ErrInvalidName.
 func NewManager(fsys FS, parent string, opts ...ManagerOption) *Manager {
-	m := &Manager{fsys: fsys, parent: parent, drainTo: "."}
+	m := &Manager{fsys: fsys, parent: parent, drainTo: ".", timings: defaultTimings}
 	m.err = checkCgroupName("parent cgroup", parent, true)
 	for _, opt := range opts {
 		opt(m)
@@ -470,17 +472,10 @@ func moveHint(err error) string {
 	return accessHint(err)
 }
 
-// moveRetries and moveRetryDelay are ktstr's policy for EBUSY from
-// cgroup.procs: a sched_ext scheduler can refuse a move for a moment.
-const (
-	moveRetries    = 3
-	moveRetryDelay = 100 * time.Millisecond
-)
-
 // MoveTasks moves every pid into the cgroup, one write per pid, in
 // order. A pid whose process is gone (ESRCH) is skipped. EBUSY is tried
-// up to 3 times, 100 ms apart, as a sched_ext scheduler can refuse a move
-// for a moment. Any other error stops at once and names the pid; the
+// up to 3 times, 100 ms apart (see MoveRetry), as a sched_ext scheduler
+// can refuse a move for a moment. Any other error stops at once and names the pid; the
 // pids before it were moved.
 func (m *Manager) MoveTasks(name string, pids []int) error {
 	p, err := m.Path(name)
@@ -496,10 +491,10 @@ func (m *Manager) MoveTasks(name string, pids []int) error {
 			if !errors.Is(err, unix.EBUSY) {
 				return err
 			}
-			if attempt == moveRetries {
-				return fmt.Errorf("%w (gave up after %d attempts %v apart)", err, moveRetries, moveRetryDelay)
+			if attempt >= m.timings.moveRetries {
+				return fmt.Errorf("%w (gave up after %d attempts %v apart)", err, m.timings.moveRetries, m.timings.moveRetryDelay)
 			}
-			time.Sleep(moveRetryDelay)
+			time.Sleep(m.timings.moveRetryDelay)
 		}
 	}
 	return nil
