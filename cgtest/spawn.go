@@ -113,7 +113,7 @@ func (g *Group) startCheck(name string) (cgroupfs.DirOpener, error) {
 	}
 	opener, ok := g.ext.FS().(cgroupfs.DirOpener)
 	if !ok {
-		return nil, fmt.Errorf("cgtest: start in cgroup %q: the Ops' filesystem (%T) has no real directories (no cgroupfs.DirOpener), so no real process can live in its cgroups; spawn fake tasks with its own API instead", name, g.ext.FS())
+		return nil, fmt.Errorf("cgtest: start in cgroup %q: the Ops' filesystem (%T) has no real directories (no cgroupfs.DirOpener), so no real process can live in its cgroups; use Spawn(name, Command(cmd)), which starts a fake task there", name, g.ext.FS())
 	}
 	return opener, nil
 }

@@ -2,6 +2,7 @@ package cgtest_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -169,5 +170,37 @@ func TestKernelStopsShareTheBudget(t *testing.T) {
 				t.Errorf("teardown error: %s", e)
 			}
 		})
+	}
+}
+
+// Issue 11, item 14, on the kernel: goroutines waiting on a real
+// process's Task while the group stops it at the end of the test see it
+// end, killed, without a race (run with -race).
+func TestKernelTaskWaitersAndTheStop(t *testing.T) {
+	base := kernelBase(t)
+	rec := newRecorder(t.Name())
+	g := cgtest.NewGroup(rec, cgtest.Root(t, cgtest.Under(base)), cgtest.Strict())
+	if err := g.AddCgroupNoCpuset("w"); err != nil {
+		t.Fatal(err)
+	}
+	task, err := g.Spawn("w", cgtest.Sleeper())
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 3)
+	for range cap(errs) {
+		go func() {
+			<-task.Done()
+			errs <- task.Err()
+		}()
+	}
+	rec.Finish()
+	for range cap(errs) {
+		if err := <-errs; !errors.Is(err, cgroupfs.ErrKilled) {
+			t.Errorf("a waiter saw Err() = %v, want cgroupfs.ErrKilled", err)
+		}
+	}
+	for _, e := range append(rec.Logs(), rec.Errors()...) {
+		t.Errorf("teardown said: %s", e)
 	}
 }
