@@ -339,7 +339,10 @@ func (r *ShareReport) String() string {
 // and compares each cgroup's share of the CPU time used in between with
 // its expected share (its Weight over the sum of weights). The check
 // holds when every share is within tolerance of its expectation,
-// relative to it (0.2: 1/3 expected, 0.267 to 0.4 accepted).
+// relative to it (0.2: 1/3 expected, 0.267 to 0.4 accepted). Start it
+// once every workload runs: a built-in workload is the test binary
+// started again, which takes a while (seconds in an emulated VM), and a
+// cgroup whose task is still starting reads as starved.
 //
 // It returns the report and, when a share is out of tolerance, an error
 // wrapping ErrCheckFailed that shows every cgroup's numbers. It fails

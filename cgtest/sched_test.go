@@ -93,6 +93,7 @@ func TestScheduler(t *testing.T) {
 					}
 					g := cgtest.NewGroup(t, m, cgtest.Strict())
 					var names []string
+					var tasks []*cgtest.Task
 					for _, c := range tc.cgroups {
 						names = append(names, c.name)
 						if c.cpus == nil {
@@ -114,8 +115,24 @@ func TestScheduler(t *testing.T) {
 						if err != nil {
 							t.Fatal(err)
 						}
+						tasks = append(tasks, task)
 						if pids, err := m.Procs(c.name); err != nil || !slices.Contains(pids, task.Pid()) {
 							t.Fatalf("cgroup %s lists %v (%v), want pid %d", c.name, pids, err, task.Pid())
+						}
+					}
+					if backend == "kernel" {
+						// Measure once every workload runs: a re-executed
+						// test binary takes a while to start in the VM.
+						for _, task := range tasks {
+							eventually(t, "the "+task.Workload().String()+" in "+task.Cgroup()+" runs", func() (bool, string) {
+								select {
+								case <-task.Done():
+									return false, fmt.Sprintf("it ended: %v", task.Err())
+								default:
+								}
+								st, err := m.CPUStat(task.Cgroup())
+								return err == nil && st.Usage >= 20*time.Millisecond, fmt.Sprintf("cpu.stat usage %v (%v)", st.Usage, err)
+							})
 						}
 					}
 					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
