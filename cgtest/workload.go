@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -95,22 +96,37 @@ func (w Workload) String() string {
 	return s
 }
 
-// command returns the command to start for w.
-func (w Workload) command() (*exec.Cmd, error) {
+// readyEnv names the descriptor on which a built-in workload reports,
+// with one byte, that all its threads run; then it closes it.
+const readyEnv = "CGGUARD_WORKLOAD_READY_FD"
+
+// readyTimeout bounds Spawn's wait for a built-in workload to report
+// that it runs: generous, as starting the test binary again takes
+// seconds in an emulated VM on a busy machine.
+const readyTimeout = time.Minute
+
+// command returns the command to start for w and, for a built-in, the
+// read end of its ready pipe and the write end to close once started.
+func (w Workload) command() (cmd *exec.Cmd, ready, readyW *os.File, err error) {
 	if w.kind == "" {
 		if w.cmd == nil {
-			return nil, errors.New("the workload is the zero Workload (use Spinner, Sleeper, Yielder or Command)")
+			return nil, nil, nil, errors.New("the workload is the zero Workload (use Spinner, Sleeper, Yielder or Command)")
 		}
-		return w.cmd, nil
+		return w.cmd, nil, nil, nil
 	}
 	self, err := os.Executable()
 	if err != nil {
-		return nil, fmt.Errorf("find the test binary to run the %s workload: %w", w, err)
+		return nil, nil, nil, fmt.Errorf("find the test binary to run the %s workload: %w", w, err)
+	}
+	ready, readyW, err = os.Pipe()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("make the pipe the %s workload reports on: %w", w, err)
 	}
 	// -test.run=^$: should the init above not run (a binary that does
 	// not import cgtest), the test binary runs no test.
-	cmd := exec.Command(self, "-test.run=^$")
-	cmd.Env = append(os.Environ(), WorkloadEnv+"="+w.kind+":"+strconv.Itoa(w.threads))
+	cmd = exec.Command(self, "-test.run=^$")
+	cmd.Env = append(os.Environ(), WorkloadEnv+"="+w.kind+":"+strconv.Itoa(w.threads), readyEnv+"=3")
+	cmd.ExtraFiles = []*os.File{readyW} // fd 3
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		// Should the test die without cleaning up (go test -timeout,
 		// a crash), the workload dies with it. The signal follows the
@@ -118,7 +134,26 @@ func (w Workload) command() (*exec.Cmd, error) {
 		// goroutine that locked it exits.
 		Pdeathsig: syscall.SIGKILL,
 	}
-	return cmd, nil
+	return cmd, ready, readyW, nil
+}
+
+// awaitReady waits for the built-in workload started as task to report
+// on ready that its threads run. It closes ready.
+func awaitReady(ready *os.File, task cgroupfs.Task) error {
+	defer ready.Close()
+	if err := ready.SetReadDeadline(time.Now().Add(readyTimeout)); err != nil {
+		return err
+	}
+	var b [1]byte
+	if _, err := ready.Read(b[:]); err != nil {
+		select {
+		case <-task.Done():
+			return fmt.Errorf("it ended before it ran: %v", task.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+		return fmt.Errorf("it did not report running within %v: %w", readyTimeout, err)
+	}
+	return nil
 }
 
 // runWorkload runs the built-in workload spec ("spin:2") and returns the
@@ -154,11 +189,22 @@ func runWorkload(spec string) int {
 	// /proc/<pid>/task) and the scheduler places as many threads as
 	// asked for.
 	runtime.GOMAXPROCS(threads)
+	var started sync.WaitGroup
 	for range threads {
+		started.Add(1)
 		go func() {
 			runtime.LockOSThread()
+			started.Done()
 			loop()
 		}()
+	}
+	started.Wait()
+	if fd, err := strconv.Atoi(os.Getenv(readyEnv)); err == nil && fd > 2 {
+		// Spawn waits for this byte, so that a check started after
+		// Spawn returns sees the workload running, not starting.
+		ready := os.NewFile(uintptr(fd), "ready")
+		_, _ = ready.Write([]byte{1})
+		_ = ready.Close()
 	}
 	time.Sleep(workloadLimit)
 	return 0
@@ -202,7 +248,10 @@ func (t *Task) Kill() error { return t.task.Kill() }
 // FS from cgroupfs.Open, as Root gives) it is a process started straight
 // into the cgroup (see cgroupfs.OSFS.StartTask); on fakefs a fake task
 // stands for it and nothing runs. So one table-driven test runs on
-// both backends.
+// both backends. A built-in workload on the kernel reports through a
+// pipe when all its threads run, and Spawn returns only then, so that a
+// check started right after measures it running, not starting; one that
+// does not report within a minute is killed and Spawn fails.
 //
 // The task is killed and reaped when the test ends, before its cgroup
 // is removed (its cleanup is registered after the cgroup's). Those stops
@@ -230,16 +279,30 @@ func (g *Group) Spawn(name string, w Workload) (*Task, error) {
 	if !ok {
 		return nil, fmt.Errorf("cgtest: spawn %s in cgroup %q: the Ops' filesystem (%T) cannot start tasks (it does not implement cgroupfs.TaskStarter)", w, name, fsys)
 	}
-	cmd, err := w.command()
+	cmd, ready, readyW, err := w.command()
 	if err != nil {
 		return nil, fmt.Errorf("cgtest: spawn in cgroup %q: %w", name, err)
 	}
 	ct, err := starter.StartTask(p, cmd)
+	if readyW != nil {
+		readyW.Close() // the child has its copy, if it was started
+	}
 	if err != nil {
+		if ready != nil {
+			ready.Close()
+		}
 		return nil, fmt.Errorf("cgtest: spawn %s in cgroup %s: %w", w, g.display(name), err)
 	}
 	task := &Task{cgroup: name, w: w, task: ct}
 	g.t.Cleanup(func() { g.stopTask(task) })
+	if ready != nil {
+		if cmd.Process == nil {
+			ready.Close() // a fake task: nothing runs, nothing to wait for
+		} else if err := awaitReady(ready, ct); err != nil {
+			_ = ct.Kill()
+			return nil, fmt.Errorf("cgtest: spawn %s in cgroup %s: pid %d: %w", w, g.display(name), ct.Pid(), err)
+		}
+	}
 	return task, nil
 }
 
