@@ -176,7 +176,11 @@ func runWorkload(spec string) int {
 	case "yield":
 		loop = func() {
 			for {
-				_, _, _ = unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+				// Syscall, not RawSyscall: the runtime may take the P
+				// while in it, where a raw loop would leave no safe
+				// point to preempt the goroutine and starve the rest of
+				// the process (its report that it runs, for one).
+				_, _, _ = unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 			}
 		}
 	case "sleep":
@@ -189,12 +193,17 @@ func runWorkload(spec string) int {
 	// /proc/<pid>/task) and the scheduler places as many threads as
 	// asked for.
 	runtime.GOMAXPROCS(threads)
+	// Every worker thread exists before the report, and none loops
+	// before it: with as many Ps as workers, a loop could otherwise keep
+	// this goroutine from running to write it.
 	var started sync.WaitGroup
+	begin := make(chan struct{})
 	for range threads {
 		started.Add(1)
 		go func() {
 			runtime.LockOSThread()
 			started.Done()
+			<-begin
 			loop()
 		}()
 	}
@@ -206,6 +215,7 @@ func runWorkload(spec string) int {
 		_, _ = ready.Write([]byte{1})
 		_ = ready.Close()
 	}
+	close(begin)
 	time.Sleep(workloadLimit)
 	return 0
 }
