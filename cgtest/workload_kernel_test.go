@@ -1,7 +1,6 @@
 package cgtest_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -105,15 +104,40 @@ func TestKernelSpawnBuiltinsRunInTheirCgroup(t *testing.T) {
 	}
 }
 
+// holderEnv turns the test binary into a process whose child (a
+// built-in sleeper) holds its standard output open: a stop that waits
+// for the output waits for the child too.
+const holderEnv = "CGTEST_OUTPUT_HOLDER"
+
+func init() {
+	if os.Getenv(holderEnv) != "1" {
+		return
+	}
+	self, err := os.Executable()
+	if err != nil {
+		os.Exit(2)
+	}
+	child := exec.Command(self, "-test.run=^$")
+	child.Env = append(os.Environ(), holderEnv+"=0", cgtest.WorkloadEnv+"=sleep:1")
+	child.Stdout = os.Stdout
+	if err := child.Start(); err != nil {
+		os.Exit(2)
+	}
+	fmt.Println("started")
+	time.Sleep(time.Hour)
+	os.Exit(0)
+}
+
 // Issue 11, item 6: stopping workloads whose children hold their
 // captured output open shares the group's budget: three of them with a
 // 2 s budget take about one budget, not three; and with the default
 // WaitDelay no stop waits for the output at all.
 func TestKernelStopsShareTheBudget(t *testing.T) {
-	if _, err := exec.LookPath("sh"); err != nil {
-		t.Skipf("needs sh and sleep to make a child that holds its parent's output: %v", err)
-	}
 	base := kernelBase(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
 	const budget = 2 * time.Second
 	for _, tc := range []struct {
 		desc      string
@@ -129,13 +153,14 @@ func TestKernelStopsShareTheBudget(t *testing.T) {
 		t.Run(tc.desc, func(t *testing.T) {
 			rec := newRecorder(t.Name())
 			g := cgtest.NewGroup(rec, cgtest.Root(t, cgtest.Under(base)), cgtest.Budget(budget))
-			var outs [3]bytes.Buffer
+			var outs [3]syncBuffer
 			for i := range outs {
 				name := fmt.Sprintf("w%d", i)
 				if err := g.AddCgroupNoCpuset(name); err != nil {
 					t.Fatal(err)
 				}
-				cmd := exec.Command("sh", "-c", "sleep 1000 & echo started; sleep 1000")
+				cmd := exec.Command(self, "-test.run=^$")
+				cmd.Env = append(os.Environ(), holderEnv+"=1")
 				cmd.Stdout = &outs[i]
 				cmd.WaitDelay = tc.waitDelay
 				var err error
@@ -147,6 +172,11 @@ func TestKernelStopsShareTheBudget(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+			}
+			for i := range outs {
+				eventually(t, "the holder's child runs", func() (bool, string) {
+					return strings.Contains(outs[i].String(), "started"), fmt.Sprintf("output %q", outs[i].String())
+				})
 			}
 			start := time.Now()
 			rec.Finish()
