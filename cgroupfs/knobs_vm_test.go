@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 func vmKnobManager(t *testing.T) *Manager {
 	t.Helper()
 	vmtest.SkipUnlessVM(t)
+	restoreRootControllers(t)
 	base := kerneltest.Base(t, kerneltest.CheckLeaks(), kerneltest.OfferAllControllers(vmtest.InVM()))
 	for _, c := range []string{"cpuset", "cpu", "io", "memory", "pids"} {
 		if err := os.WriteFile(filepath.Join(base, "cgroup.subtree_control"), []byte("+"+c), 0); err != nil {
@@ -39,6 +41,33 @@ func vmKnobManager(t *testing.T) *Manager {
 		}
 	})
 	return m
+}
+
+// restoreRootControllers disables, once the test and its base are gone,
+// the controllers that the test enabled in the VM root's
+// cgroup.subtree_control, so that later tests find the root as it was.
+// Registered before kerneltest.Base, it runs after Base's cleanup.
+func restoreRootControllers(t *testing.T) {
+	t.Helper()
+	file := filepath.Join(vmtest.CgroupRoot, "cgroup.subtree_control")
+	before, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		now, err := os.ReadFile(file)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		for _, c := range strings.Fields(string(now)) {
+			if !hasField(before, c) {
+				if err := os.WriteFile(file, []byte("-"+c), 0); err != nil {
+					t.Errorf("restore the VM root: disable %s: %v", c, err)
+				}
+			}
+		}
+	})
 }
 
 // The typed knobs on the kernel: what is set reads back, and what the
