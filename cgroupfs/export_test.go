@@ -12,7 +12,7 @@ import "testing"
 var WantErrContains = wantErrContains
 
 // MoveRetries is how many writes MoveTasks tries on EBUSY.
-const MoveRetries = moveRetries
+var MoveRetries = defaultTimings.moveRetries
 
 // StartChild starts a sleeper (a process of this test, outside any
 // cgroup) and returns its pid and a function that waits for it to end

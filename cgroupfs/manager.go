@@ -29,14 +29,17 @@ type Manager struct {
 	parentPath string // ParentPath()
 	drainTo    string // checked; "." is the FS root
 	err        error  // a bad parent or option, returned by every method
+	timings    timings
 }
 
 // ManagerOption configures a Manager. The defaults: tasks are drained to
-// the FS root.
+// the FS root; the waits and retries are those RemoveRetry and
+// MoveRetry describe.
 type ManagerOption func(*managerConfig)
 
 type managerConfig struct {
 	drainTo string
+	timings timings
 }
 
 // DrainTo sets the FS-relative cgroup (like "." or "user/me/tests") that
@@ -57,11 +60,11 @@ func DrainTo(name string) ManagerOption {
 // with a ".." component, ...) or option is not reported here but by
 // every method, as an error wrapping ErrInvalidName.
 func NewManager(fsys FS, parent string, opts ...ManagerOption) *Manager {
-	cfg := managerConfig{drainTo: "."}
+	cfg := managerConfig{drainTo: ".", timings: defaultTimings}
 	for _, opt := range opts {
 		opt(&cfg)
 	}
-	m := &Manager{fsys: fsys, parent: parent, drainTo: cfg.drainTo}
+	m := &Manager{fsys: fsys, parent: parent, drainTo: cfg.drainTo, timings: cfg.timings}
 	m.err = checkCgroupName("parent cgroup", parent, true)
 	if err := checkCgroupName("DrainTo cgroup", cfg.drainTo, true); err != nil && m.err == nil {
 		m.err = err
@@ -508,19 +511,12 @@ func (m *Manager) enablesDomainController(p string) bool {
 	return slices.ContainsFunc(strings.Fields(string(data)), func(c string) bool { return !slices.Contains(threaded, c) })
 }
 
-// moveRetries and moveRetryDelay are the policy for EBUSY from
-// cgroup.procs (ktstr's): a sched_ext scheduler can refuse a move for a moment.
-const (
-	moveRetries    = 3
-	moveRetryDelay = 100 * time.Millisecond
-)
-
 // MoveTasks moves every pid into the cgroup, one write per pid, in
 // order. A pid whose process is gone (ESRCH) is skipped. EBUSY is tried
-// up to 3 times, 100 ms apart, as a sched_ext scheduler can refuse a move
-// for a moment. Any other error stops at once and names the pid; the
-// pids before it were moved. A pid below 2 (see ErrNotOwnPid) anywhere
-// in pids is refused before any is moved.
+// up to 3 times, 100 ms apart (see MoveRetry), as a sched_ext scheduler
+// can refuse a move for a moment. Any other error stops at once and
+// names the pid; the pids before it were moved. A pid below 2 (see
+// ErrNotOwnPid) anywhere in pids is refused before any is moved.
 func (m *Manager) MoveTasks(name string, pids []int) error {
 	p, err := m.Path(name)
 	if err != nil {
@@ -540,10 +536,10 @@ func (m *Manager) MoveTasks(name string, pids []int) error {
 			if !errors.Is(err, unix.EBUSY) {
 				return err
 			}
-			if attempt == moveRetries {
-				return fmt.Errorf("%w (gave up after %d attempts %v apart)", err, moveRetries, moveRetryDelay)
+			if attempt >= m.timings.moveRetries {
+				return fmt.Errorf("%w (gave up after %d attempts %v apart)", err, m.timings.moveRetries, m.timings.moveRetryDelay)
 			}
-			time.Sleep(moveRetryDelay)
+			time.Sleep(m.timings.moveRetryDelay)
 		}
 	}
 	return nil

@@ -15,12 +15,11 @@ import (
 // a teardown from hanging on a task that cannot be moved or will not
 // die, and cost nothing on the happy path (an empty cgroup is removed
 // by the first rmdir).
+// The wait for "populated 0" after draining and the EBUSY retries after
+// that are bounded by the Manager's timings (RemoveRetry); the delay
+// between retries starts at rmdirFirstDelay and doubles up to
+// rmdirMaxDelay.
 const (
-	// removeWaitEmpty bounds the wait for "populated 0" after draining.
-	removeWaitEmpty = 2 * time.Second
-	// rmdirBudget bounds the EBUSY retries after that; the delay starts
-	// at rmdirFirstDelay and doubles up to rmdirMaxDelay.
-	rmdirBudget     = 2 * time.Second
 	rmdirFirstDelay = time.Millisecond
 	rmdirMaxDelay   = 50 * time.Millisecond
 )
@@ -36,7 +35,7 @@ const (
 // they are drained (see DrainTasks) to the DrainTo cgroup, RemoveCgroup
 // waits up to 2 s for the kernel to report "populated 0" in
 // cgroup.events, then retries rmdir on EBUSY with a backoff (1 ms
-// doubling to 50 ms, 2 s in all). An error at any step says which step
+// doubling to 50 ms, 2 s in all; RemoveRetry changes both bounds). An error at any step says which step
 // failed and what the cgroup still held.
 //
 // To kill the tasks instead of moving them, call KillTasks and
@@ -69,12 +68,12 @@ func (m *Manager) remove(p string) error {
 	if err := m.drain(p); err != nil {
 		return fmt.Errorf("cgroupfs: remove cgroup %s: rmdir said busy, and draining its tasks failed: %w", p, err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), removeWaitEmpty)
+	ctx, cancel := context.WithTimeout(context.Background(), m.timings.removeWaitEmpty)
 	defer cancel()
 	if err := m.waitEmpty(ctx, p); err != nil {
 		return fmt.Errorf("cgroupfs: remove cgroup %s: its tasks were moved out, but %w", p, err)
 	}
-	deadline := time.Now().Add(rmdirBudget)
+	deadline := time.Now().Add(m.timings.rmdirBudget)
 	for delay := rmdirFirstDelay; ; delay = min(2*delay, rmdirMaxDelay) {
 		err = m.fsys.Rmdir(p)
 		if err == nil || errors.Is(err, fs.ErrNotExist) {
@@ -89,7 +88,7 @@ func (m *Manager) remove(p string) error {
 		time.Sleep(delay)
 	}
 	return fmt.Errorf("cgroupfs: remove cgroup %s: %w for %v after it was emptied; it now holds %s",
-		p, err, rmdirBudget, m.describe(p))
+		p, err, m.timings.rmdirBudget, m.describe(p))
 }
 
 // describe says what the cgroup p holds, for error messages: its

@@ -25,6 +25,14 @@
 // subtest; SplitCPUs, OverlappingCPUs and LLCs derive their cpusets from
 // the CPUs at hand.
 //
+// Spawn puts a workload into a cgroup on either backend and returns a
+// Task that any goroutine may wait on: a real process on the kernel, a
+// fake task on fakefs (through cgroupfs.TaskStarter). Spinner, Sleeper
+// and Yielder are built-in workloads that re-execute the test binary
+// (see WorkloadEnv). CheckIsolation and CheckCPUShare answer a
+// scheduler test's questions: did tasks stay on their cgroup's CPUs,
+// and how did CPU time split.
+//
 // Root gives a test its own uniquely named parent cgroup on the real
 // kernel (like t.TempDir) and skips the test with the exact reason when
 // cgroups cannot be made on this machine. The same test code runs

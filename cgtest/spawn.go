@@ -35,10 +35,13 @@ var clone3Refused = sync.OnceValue(func() bool {
 // Start starts cmd inside the group's cgroup name, which the group must
 // have created, and registers its kill-and-reap with t.Cleanup. That
 // cleanup is registered after the cgroup's, so it runs first: the
-// process is dead before its cgroup is removed. If the test waits for
-// cmd itself, it must do so before the test ends (cmd.Wait must not run
-// twice at once). TEST_NOCLEANUP=true keeps the cgroups, not the
-// processes: they are killed all the same.
+// process is dead before its cgroup is removed; these stops share the
+// group's teardown budget. The cleanup calls cmd.Wait, so a test must
+// not wait for cmd itself in a goroutine that may outlive the test (two
+// cmd.Wait at once are a data race): to wait on a process, use
+// Spawn(name, Command(cmd)), whose Task has Done and Err and may be
+// waited on by any goroutine. TEST_NOCLEANUP=true keeps the cgroups,
+// not the processes: they are killed all the same.
 //
 // The child is placed with clone3's CLONE_INTO_CGROUP
 // (SysProcAttr.UseCgroupFD, Linux 5.7 and later): it is in the cgroup
@@ -47,7 +50,9 @@ var clone3Refused = sync.OnceValue(func() bool {
 // starts cmd normally and then moves it with Manager.MoveTask; the child
 // then runs briefly outside the cgroup, and if the move fails it is
 // killed and reaped. cmd.SysProcAttr is created if nil; UseCgroupFD and
-// CgroupFD are overwritten.
+// CgroupFD are overwritten. A zero cmd.WaitDelay is set to
+// cgroupfs.DefaultWaitDelay, so that a child holding cmd's output open
+// cannot hold the stop.
 //
 // Start fails before starting anything when name is invalid, was not
 // created by the group, the test has ended (ErrTestEnded), cgroup.kill
@@ -70,6 +75,9 @@ func (g *Group) Start(name string, cmd *exec.Cmd) error {
 	}
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	if cmd.WaitDelay == 0 {
+		cmd.WaitDelay = cgroupfs.DefaultWaitDelay
 	}
 	if clone3Refused() {
 		err = g.startThenMove(name, cmd)
@@ -102,7 +110,7 @@ func (g *Group) startCheck(name string) (cgroupfs.DirOpener, error) {
 	}
 	opener, ok := g.ops.FS().(cgroupfs.DirOpener)
 	if !ok {
-		return nil, fmt.Errorf("cgtest: start in cgroup %q: the Manager's filesystem (%T) has no real directories (no cgroupfs.DirOpener), so no real process can live in its cgroups; spawn fake tasks with its own API instead", name, g.ops.FS())
+		return nil, fmt.Errorf("cgtest: start in cgroup %q: the Manager's filesystem (%T) has no real directories (no cgroupfs.DirOpener), so no real process can live in its cgroups; use Spawn(name, Command(cmd)), which starts a fake task there", name, g.ops.FS())
 	}
 	return opener, nil
 }
@@ -163,12 +171,14 @@ func (g *Group) stop(cmd *exec.Cmd) {
 		_ = cmd.Wait() // "Wait was already called" when the test did
 		close(done)
 	}()
-	timer := time.NewTimer(g.cfg.budget)
+	// The group's deadline, not a budget per process: many stops
+	// together take at most the budget (see stopTask).
+	timer := time.NewTimer(max(time.Until(g.stopDeadline()), stopGrace))
 	defer timer.Stop()
 	select {
 	case <-done:
 	case <-timer.C:
-		g.t.Logf("cgtest: killed pid %d (%s), but Wait did not return within %v: a child of it probably holds its output open; the cgroup's teardown kills the rest", cmd.Process.Pid, cmd.Path, g.cfg.budget)
+		g.t.Logf("cgtest: killed pid %d (%s), but Wait did not return within the group's teardown budget (%v): a child of it probably holds its output open; the cgroup's teardown kills the rest", cmd.Process.Pid, cmd.Path, g.cfg.budget)
 	}
 }
 

@@ -12,8 +12,9 @@ import (
 type task struct {
 	pid    int
 	cg     *cgroup
-	exited bool // exited but lingering: counts as populated, not listed
-	linger int  // observations left after exit; <0: until Release
+	exited bool        // exited but lingering: counts as populated, not listed
+	linger int         // observations left after exit; <0: until Release
+	handle *taskHandle // set by StartTask; told when the task exits
 }
 
 // Spawn starts a fake process directly in the cgroup name, as
@@ -63,13 +64,17 @@ func (f *FS) end(op Op, pid int) error {
 		return err
 	}
 	f.record(LogEntry{Op: op, Path: t.cg.path(), Data: strconv.Itoa(pid)})
-	f.exitTask(t)
+	f.exitTask(t, op == OpKill)
 	return nil
 }
 
 // exitTask takes t out of cgroup.procs; it is gone at once unless it
-// lingers.
-func (f *FS) exitTask(t *task) {
+// lingers. killed says it was killed (Kill, cgroup.kill) rather than
+// exited, for the handle of StartTask.
+func (f *FS) exitTask(t *task, killed bool) {
+	if t.handle != nil {
+		t.handle.exit(killed)
+	}
 	c := t.cg
 	had := hasTasks(c)
 	c.procs = slices.DeleteFunc(c.procs, func(p int) bool { return p == t.pid })
@@ -171,7 +176,7 @@ func (f *FS) observe() {
 func (f *FS) killSubtree(c *cgroup) {
 	for _, pid := range slices.Clone(c.procs) {
 		f.record(LogEntry{Op: OpKill, Path: c.path(), Data: strconv.Itoa(pid)})
-		f.exitTask(f.tasks[pid])
+		f.exitTask(f.tasks[pid], true)
 	}
 	for _, ch := range c.sortedChildren() {
 		f.killSubtree(ch)

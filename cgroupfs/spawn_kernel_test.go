@@ -1,0 +1,103 @@
+package cgroupfs
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// sleeperCmd is the test binary as a sleeper without children.
+func sleeperCmd(t *testing.T) *exec.Cmd {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self, "-test.run=^$")
+	cmd.Env = append(os.Environ(), sleeperEnv+"=0")
+	return cmd
+}
+
+// cgroupOfPid returns the cgroup v2 path of pid.
+func cgroupOfPid(t *testing.T, pid int) string {
+	t.Helper()
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(data)) {
+		if p, ok := strings.CutPrefix(strings.TrimSpace(line), "0::"); ok {
+			return p
+		}
+	}
+	t.Fatalf("no cgroup v2 line in /proc/%d/cgroup: %q", pid, data)
+	return ""
+}
+
+// killAndWait kills task and waits for it to end.
+func killAndWait(t *testing.T, task Task) {
+	t.Helper()
+	if err := task.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-task.Done():
+	case <-time.After(kernelWait):
+		t.Fatalf("pid %d did not end after the kill", task.Pid())
+	}
+}
+
+// OSFS.StartTask both ways: CLONE_INTO_CGROUP, and where clone3 is
+// refused, a start and a move; a failed move kills the process it
+// started and keeps the kernel's errno.
+func TestKernelStartTask(t *testing.T) {
+	fsys, dir := kernelRoot(t)
+	mnt, err := Mountpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, refused := range []bool{false, true} {
+		t.Run("clone3 refused "+strconv.FormatBool(refused), func(t *testing.T) {
+			if refused {
+				old := clone3Refused
+				clone3Refused = func() bool { return true }
+				t.Cleanup(func() { clone3Refused = old })
+			}
+			name := "w" + strconv.FormatBool(refused)
+			if err := fsys.Mkdir(name); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = fsys.Rmdir(name) })
+			task, err := fsys.StartTask(name, sleeperCmd(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := cgroupOfPid(t, task.Pid()), strings.TrimPrefix(dir, mnt)+"/"+name; got != want {
+				t.Errorf("pid %d is in %s, want %s", task.Pid(), got, want)
+			}
+			killAndWait(t, task)
+			if !errors.Is(task.Err(), ErrKilled) {
+				t.Errorf("Err() = %v, want ErrKilled", task.Err())
+			}
+			if err := waitFileLine(fsys, name+"/cgroup.events", "populated 0", kernelWait); err != nil {
+				t.Fatal(err)
+			}
+			// A cgroup that is gone: the kernel's ENOENT either way
+			// (from the clone, or from the move, whose process is
+			// then killed).
+			cmd := sleeperCmd(t)
+			if _, err := fsys.StartTask("missing", cmd); !errors.Is(err, unix.ENOENT) {
+				t.Errorf("StartTask into a missing cgroup: %v, want ENOENT", err)
+			}
+			if cmd.Process != nil && cmd.ProcessState == nil {
+				t.Errorf("the process of a failed start (pid %d) was not reaped", cmd.Process.Pid)
+			}
+		})
+	}
+}

@@ -1,0 +1,72 @@
+package cgroupfs_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cgguard/cgguard/cgroupfs"
+	"github.com/cgguard/cgguard/fakefs"
+	"golang.org/x/sys/unix"
+)
+
+// MoveRetry sets how many writes MoveTasks tries on EBUSY and how far
+// apart; the error says both.
+func TestMoveRetryOption(t *testing.T) {
+	fsys := newFake("memory")
+	ops := &opLog{fsys: fsys}
+	m := cgroupfs.NewManager(fsys, ".", cgroupfs.MoveRetry(5, 0))
+	if err := m.CreateCgroup("a/b"); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"cgroup.subtree_control", "a/cgroup.subtree_control"} {
+		if err := fsys.WriteFile(f, []byte("+memory")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pid := spawn(t, fsys, ".")
+	ops.next()
+	err := m.MoveTasks("a", []int{pid})
+	cgroupfs.WantErrContains(t, err, unix.EBUSY, "5 attempts 0s apart")
+	if got := writes(ops.next()); len(got) != 5 {
+		t.Errorf("writes = %q, want 5 attempts", got)
+	}
+	// Out-of-range values keep the defaults.
+	m = cgroupfs.NewManager(fsys, ".", cgroupfs.MoveRetry(0, -1))
+	err = m.MoveTasks("a", []int{pid})
+	cgroupfs.WantErrContains(t, err, unix.EBUSY, strconv.Itoa(cgroupfs.MoveRetries)+" attempts 100ms apart")
+}
+
+// RemoveRetry bounds RemoveCgroup's wait for "populated 0" and its
+// EBUSY retries, so that an error path on the fake is quick; the error
+// names the bound that ran out.
+func TestRemoveRetryOption(t *testing.T) {
+	fsys := newFake()
+	m := cgroupfs.NewManager(fsys, ".", cgroupfs.RemoveRetry(20*time.Millisecond, 30*time.Millisecond))
+	for _, n := range []string{"busy", "lingering"} {
+		if err := m.CreateCgroup(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// An rmdir that keeps saying EBUSY with nothing inside.
+	fsys.Fail(fakefs.OpRmdir, "busy", unix.EBUSY, -1)
+	err := m.RemoveCgroup("busy")
+	cgroupfs.WantErrContains(t, err, unix.EBUSY, "for 30ms after it was emptied")
+
+	// A task that never finishes exiting: the wait for populated 0 ends.
+	pid := spawn(t, fsys, "lingering")
+	if err := fsys.SetLinger(pid, -1); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsys.Exit(pid); err != nil {
+		t.Fatal(err)
+	}
+	err = m.RemoveCgroup("lingering")
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "populated 1") {
+		t.Errorf("RemoveCgroup of a cgroup that stays populated: %v; want a deadline error quoting populated 1", err)
+	}
+	_ = fsys.Release(pid)
+}
