@@ -75,7 +75,7 @@ func ExampleNewGroup_warning() {
 	t.Finish()
 	// Output:
 	// log: cgtest: teardown could not remove cgroup /sched/cg_0: rmdir sched/cg_0: permission denied
-	// 	hint: run as root, or in a cgroup subtree delegated to your user (for example: systemd-run --user --scope -p Delegate=yes go test ./...)
+	// 	hint: run as root, or in a cgroup subtree delegated to your user (for example: go test -exec 'systemd-run --user --scope -p Delegate=yes' ./...)
 }
 
 func ExampleGroup_Apply() {

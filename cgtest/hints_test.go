@@ -25,7 +25,7 @@ func TestTeardownFaultsGiveOneHintedWarningEach(t *testing.T) {
 		setup: func(t *testing.T, f fixture) {
 			f.fs.Fail(fakefs.OpRmdir, "test/a", errnoEACCES, -1)
 		},
-		want: []string{"cgroup /test/a:", "permission denied", "hint: run as root", "systemd-run --user --scope -p Delegate=yes"},
+		want: []string{"cgroup /test/a:", "permission denied", "hint: run as root", "go test -exec 'systemd-run --user --scope -p Delegate=yes' ./..."},
 	}, {
 		desc: "EROFS",
 		setup: func(t *testing.T, f fixture) {

@@ -184,9 +184,6 @@ func TestParallelKernel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The host's cgroup v2 may lack cpuset (hybrid mode); the VM has it.
-	ctrls, _ := os.ReadFile(filepath.Join(baseDir, "cgroup.controllers"))
-	cpusetHere := slices.Contains(strings.Fields(string(ctrls)), "cpuset")
 	var (
 		p     = newPeak()
 		roots sync.Map // root path -> subtest
@@ -207,6 +204,14 @@ func TestParallelKernel(t *testing.T) {
 				if prev, dup := roots.LoadOrStore(mgr.ParentPath(), i); dup {
 					t.Errorf("subtests %v and %d got the same root %s", prev, i, mgr.ParentPath())
 				}
+				// A per-test root offers cpuset only if its base enables
+				// it, which the host's hybrid cgroup v2 cannot and a VM
+				// guest's root may not: ask the root itself.
+				ctrls, err := os.ReadFile(filepath.Join(mgr.ParentPath(), "cgroup.controllers"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				cpusetHere := slices.Contains(strings.Fields(string(ctrls)), "cpuset")
 				g := cgtest.NewGroup(t, mgr, cgtest.Strict())
 				if err := g.Apply(parallelLayout(i, cpusetHere)); err != nil {
 					t.Fatal(err)
