@@ -459,7 +459,7 @@ func TestCrashReclaim(t *testing.T) {
 		}
 	}
 
-	dry, err := cgtest.Sweep(baseFS, ".", cgtest.SweepDryRun())
+	dry, err := cgtest.SweepDryRun(baseFS, ".")
 	if err != nil {
 		t.Fatal(err)
 	}

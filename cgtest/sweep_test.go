@@ -201,7 +201,7 @@ func TestSweepDryRunChangesNothing(t *testing.T) {
 	fx := newSweepFixture(t)
 	before := fx.fsys.Snapshot()
 	nlog := len(fx.fsys.Log())
-	rep, err := Sweep(fx.fsys, "tests", SweepDryRun())
+	rep, err := SweepDryRun(fx.fsys, "tests")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func TestSweepFailuresAreReportedAndKept(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			fx := newSweepFixture(t)
 			tc.break_(fx)
-			rep, err := Sweep(fx.fsys, "tests", SweepBudget(50*time.Millisecond))
+			rep, err := Sweep(fx.fsys, "tests", Budget(50*time.Millisecond))
 			if err != nil {
 				t.Fatal(err)
 			}
