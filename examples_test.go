@@ -22,13 +22,7 @@ func newT() *cgtest.Recorder {
 
 // cgroupsOf lists the cgroups of fsys but its root.
 func cgroupsOf(fsys *fakefs.FS) []string {
-	var out []string
-	for _, c := range fsys.Snapshot().Cgroups {
-		if c.Path != "." {
-			out = append(out, c.Path)
-		}
-	}
-	return out
+	return fsys.Snapshot().Paths()
 }
 
 // The whole flow on fakefs, the in-memory kernel: a group, cpusets,

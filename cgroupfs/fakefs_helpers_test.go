@@ -59,15 +59,6 @@ func writes(ops []string) []string {
 	return out
 }
 
-// paths returns the path of every cgroup of fsys, parents first.
-func paths(fsys *fakefs.FS) []string {
-	var out []string
-	for _, c := range fsys.Snapshot().Cgroups {
-		out = append(out, c.Path)
-	}
-	return out
-}
-
 // spawn starts a fake task in the cgroup cg and returns its pid.
 func spawn(t *testing.T, fsys *fakefs.FS, cg string) int {
 	t.Helper()

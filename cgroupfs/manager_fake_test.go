@@ -97,8 +97,8 @@ func TestSetupWritesOnlyListedControllers(t *testing.T) {
 			if diff := cmp.Diff(tc.want, writes(ops.next())); diff != "" {
 				t.Errorf("writes (-want +got):\n%s", diff)
 			}
-			if !slices.Contains(paths(fsys), "p") {
-				t.Errorf("Setup did not create the parent: %q", paths(fsys))
+			if !slices.Contains(fsys.Snapshot().Paths(), "p") {
+				t.Errorf("Setup did not create the parent: %q", fsys.Snapshot().Paths())
 			}
 		})
 	}
@@ -119,8 +119,8 @@ func TestSetupGoesOnPastEnableFailures(t *testing.T) {
 			t.Errorf("writes %q lack %s", got, w)
 		}
 	}
-	if !slices.Contains(paths(fsys), "a/b") {
-		t.Errorf("parent a/b not created: %q", paths(fsys))
+	if !slices.Contains(fsys.Snapshot().Paths(), "a/b") {
+		t.Errorf("parent a/b not created: %q", fsys.Snapshot().Paths())
 	}
 }
 
@@ -203,7 +203,7 @@ func TestCreateCgroupWithoutCpusetWritesNothing(t *testing.T) {
 	if got := writes(ops.next()); len(got) != 0 {
 		t.Errorf("CreateCgroup wrote where cpuset is not available: %q", got)
 	}
-	if diff := cmp.Diff([]string{".", "a", "a/b"}, paths(fsys)); diff != "" {
+	if diff := cmp.Diff([]string{"a", "a/b"}, fsys.Snapshot().Paths()); diff != "" {
 		t.Errorf("cgroups (-want +got):\n%s", diff)
 	}
 }
@@ -214,7 +214,7 @@ func TestCreateCgroupMakesAMissingParent(t *testing.T) {
 	if err := m.CreateCgroup("a"); err != nil {
 		t.Fatalf("CreateCgroup without Setup: %v", err)
 	}
-	if diff := cmp.Diff([]string{".", "p", "p/q", "p/q/a"}, paths(fsys)); diff != "" {
+	if diff := cmp.Diff([]string{"p", "p/q", "p/q/a"}, fsys.Snapshot().Paths()); diff != "" {
 		t.Errorf("cgroups (-want +got):\n%s", diff)
 	}
 }
@@ -629,7 +629,7 @@ func TestCleanupAll(t *testing.T) {
 	if err := m.CleanupAll(); err != nil {
 		t.Fatalf("CleanupAll: %v", err)
 	}
-	if diff := cmp.Diff([]string{".", "p"}, paths(fsys)); diff != "" {
+	if diff := cmp.Diff([]string{"p"}, fsys.Snapshot().Paths()); diff != "" {
 		t.Errorf("cgroups left (-want +got):\n%s", diff)
 	}
 	// Deepest first: every child is removed before its parent.
@@ -667,7 +667,7 @@ func TestCleanupAllGoesOnPastFailures(t *testing.T) {
 	cgroupfs.WantErrContains(t, err, unix.EACCES, "p/a/b")
 	// a/c and z are gone; a stays (its child does), and no rmdir of it was
 	// tried only to say EBUSY.
-	if diff := cmp.Diff([]string{".", "p", "p/a", "p/a/b"}, paths(fsys)); diff != "" {
+	if diff := cmp.Diff([]string{"p", "p/a", "p/a/b"}, fsys.Snapshot().Paths()); diff != "" {
 		t.Errorf("cgroups left (-want +got):\n%s", diff)
 	}
 	if got := ops.next(); slices.Contains(got, "rmdir p/a") {
@@ -903,7 +903,7 @@ func TestCleanupAllRefusesTheHierarchyRoot(t *testing.T) {
 			t.Errorf("the refused CleanupAll did %s", op)
 		}
 	}
-	if !slices.Contains(paths(fsys), "system.slice") {
+	if !slices.Contains(fsys.Snapshot().Paths(), "system.slice") {
 		t.Errorf("the refused CleanupAll removed system.slice")
 	}
 	// A cgroup of one's own as the FS root ("." has cgroup.events) is fine.

@@ -23,13 +23,7 @@ func newT() *cgtest.Recorder {
 
 // cgroupsOf lists the cgroups of fsys, the root excepted.
 func cgroupsOf(fsys *fakefs.FS) []string {
-	var out []string
-	for _, c := range fsys.Snapshot().Cgroups {
-		if c.Path != "." {
-			out = append(out, c.Path)
-		}
-	}
-	return out
+	return fsys.Snapshot().Paths()
 }
 
 func ExampleNewGroup() {

@@ -150,13 +150,7 @@ func TestParallelFakefs(t *testing.T) {
 			})
 		}
 	})
-	var left []string
-	for _, c := range fsys.Snapshot().Cgroups {
-		if c.Path != "." {
-			left = append(left, c.Path)
-		}
-	}
-	if len(left) != 0 {
+	if left := fsys.Snapshot().Paths(); len(left) != 0 {
 		t.Errorf("left behind on the fake after %d parallel subtests: %q", parallelSubtests, left)
 	}
 	p.check(t)
