@@ -59,8 +59,8 @@ var hints = []struct {
 
 // hintText returns the advice for err after the operation op, or "".
 func hintText(op string, err error) string {
-	var errno syscall.Errno
-	if !errors.As(err, &errno) {
+	errno, ok := errors.AsType[syscall.Errno](err)
+	if !ok {
 		return ""
 	}
 	for _, h := range hints {

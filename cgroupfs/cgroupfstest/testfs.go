@@ -316,11 +316,8 @@ func (x *ctx) needDomainController() string {
 
 // errno returns err's errno, or 0.
 func errno(err error) syscall.Errno {
-	var e syscall.Errno
-	if errors.As(err, &e) {
-		return e
-	}
-	return 0
+	e, _ := errors.AsType[syscall.Errno](err)
+	return e
 }
 
 func errnoText(e syscall.Errno) string {
