@@ -8,7 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // Real-looking /proc/self/mountinfo contents.
@@ -79,9 +80,7 @@ func TestParseMountInfo(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("ParseMountInfo (-want +got):\n%s", diff)
-			}
+			assert.Check(t, is.DeepEqual(got, tc.want), "ParseMountInfo")
 		})
 	}
 }
@@ -173,16 +172,12 @@ func TestMayCreate(t *testing.T) {
 	const owner, stranger = 4242, 4343
 	dir := t.TempDir()
 	for _, f := range []string{"cgroup.procs", "cgroup.subtree_control"} {
-		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, os.WriteFile(filepath.Join(dir, f), nil, 0o644))
 	}
 	chownAll := func(uid int, files ...string) {
 		t.Helper()
 		for _, f := range files {
-			if err := os.Chown(filepath.Join(dir, f), uid, -1); err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, os.Chown(filepath.Join(dir, f), uid, -1))
 		}
 	}
 	chownAll(owner, ".", "cgroup.procs", "cgroup.subtree_control")

@@ -20,6 +20,7 @@ import (
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
 )
 
 // The crash tests run this package's test binary again as a child test
@@ -57,14 +58,10 @@ func TestCrashHelper(t *testing.T) {
 	mgr := cgtest.Root(t, cgtest.Under(os.Getenv(crashBaseEnv)))
 	g := cgtest.NewGroup(t, mgr)
 	for _, name := range []string{"work/a/b", "work/c"} {
-		if err := g.AddCgroupNoCpuset(name); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, g.AddCgroupNoCpuset(name))
 	}
 	sleeper := sleeperCmd()
-	if err := g.Start("work/a/b", sleeper); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, g.Start("work/a/b", sleeper))
 	fmt.Printf("READY %s %d\n", mgr.ParentPath(), sleeper.Process.Pid)
 	// Block until the parent closes stdin (mode live: then end
 	// normally, running every cleanup), or until we are killed (kill)
@@ -82,9 +79,7 @@ func sweepFromInside(t *testing.T) {
 	base := os.Getenv(crashBaseEnv)
 	stale := filepath.Join(base, cgtest.RootName(cgtest.Owner{PID: neverPid, StartTime: 1}, "TestInside", 1))
 	for _, d := range []string{stale, stale + "/work"} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, os.Mkdir(d, 0o755))
 	}
 	home, err := cgroupfs.SelfCgroup()
 	if err != nil {
@@ -95,18 +90,14 @@ func sweepFromInside(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := []byte(strconv.Itoa(os.Getpid()))
-	if err := os.WriteFile(stale+"/work/cgroup.procs", pid, 0); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, os.WriteFile(stale+"/work/cgroup.procs", pid, 0))
 	fsys, err := cgroupfs.Open(base)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rep, err := cgtest.Sweep(fsys, ".")
 	fsys.Close()
-	if err := os.WriteFile(filepath.Join(mnt, home, "cgroup.procs"), pid, 0); err != nil {
-		t.Fatalf("move back home to %s: %v", home, err)
-	}
+	assert.NilError(t, os.WriteFile(filepath.Join(mnt, home, "cgroup.procs"), pid, 0), "move back home to %s", home)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,9 +207,7 @@ func startCrashChild(t *testing.T, base, mode string, args ...string) *crashChil
 	if c.stdin, err = cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start the %s child: %v", mode, err)
-	}
+	assert.NilError(t, cmd.Start(), "start the %s child", mode)
 	t.Cleanup(func() {
 		// Normally gone already; this only matters when the test failed
 		// half way.
@@ -302,9 +291,7 @@ func startIn(t *testing.T, dir string) (*exec.Cmd, proc) {
 	defer f.Close()
 	cmd := sleeperCmd()
 	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(f.Fd())}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start a sleeper in %s: %v", dir, err)
-	}
+	assert.NilError(t, cmd.Start(), "start a sleeper in %s", dir)
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
@@ -333,21 +320,15 @@ func TestCrashReclaim(t *testing.T) {
 	mnt, base := crashBase(t)
 	// Sleepers orphaned by the killed children are reparented to us, so
 	// that we can reap them: no zombie is left behind.
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		t.Fatalf("PR_SET_CHILD_SUBREAPER: %v", err)
-	}
+	assert.NilError(t, unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "PR_SET_CHILD_SUBREAPER")
 	t.Cleanup(func() { _ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) })
 
 	// A live run: this process, with a workload in its own root.
 	mine := cgtest.Root(t, cgtest.Under(base))
 	g := cgtest.NewGroup(t, mine, cgtest.Strict())
-	if err := g.AddCgroupNoCpuset("mine/x"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, g.AddCgroupNoCpuset("mine/x"))
 	mySleeper := sleeperCmd()
-	if err := g.Start("mine/x", mySleeper); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, g.Start("mine/x", mySleeper))
 	mySleep := watchProc(t, mySleeper.Process.Pid)
 
 	// Foreign cgroups, one with the prefix but not a root's name, each
@@ -355,13 +336,9 @@ func TestCrashReclaim(t *testing.T) {
 	var foreignSleep []proc
 	for _, name := range []string{"foreign", "cgguard-notaroot"} {
 		dir := filepath.Join(base, name)
-		if err := os.Mkdir(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, os.Mkdir(dir, 0o755))
 		t.Cleanup(func() {
-			if err := unix.Rmdir(dir); err != nil {
-				t.Errorf("remove %s: %v", dir, err)
-			}
+			assert.Check(t, unix.Rmdir(dir), "remove %s", dir)
 		})
 		_, p := startIn(t, dir)
 		foreignSleep = append(foreignSleep, p)
@@ -387,15 +364,11 @@ func TestCrashReclaim(t *testing.T) {
 	}
 	forged := filepath.Join(base, cgtest.RootName(cgtest.Owner{PID: self.PID, StartTime: self.StartTime + 1}, "TestPidReused", 1))
 	for _, dir := range []string{forged, forged + "/work"} {
-		if err := os.Mkdir(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, os.Mkdir(dir, 0o755))
 	}
 	forgedCmd, forgedSleep := startIn(t, forged+"/work")
 
-	if err := killed.cmd.Process.Signal(unix.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, killed.cmd.Process.Signal(unix.SIGKILL))
 	var ee *exec.ExitError
 	if err := killed.wait(t); !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != unix.SIGKILL {
 		t.Fatalf("the SIGKILLed child ended with %v, want killed by SIGKILL", err)
@@ -543,14 +516,10 @@ func TestCrashReclaim(t *testing.T) {
 // its workload), with no sweep called by hand.
 func TestCrashNextRunReclaims(t *testing.T) {
 	_, base := crashBase(t)
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		t.Fatalf("PR_SET_CHILD_SUBREAPER: %v", err)
-	}
+	assert.NilError(t, unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "PR_SET_CHILD_SUBREAPER")
 	t.Cleanup(func() { _ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) })
 	killed := startCrashChild(t, base, "kill")
-	if err := killed.cmd.Process.Signal(unix.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, killed.cmd.Process.Signal(unix.SIGKILL))
 	_ = killed.wait(t)
 	if !exists(killed.root) {
 		t.Fatalf("the killed child's root %s is gone before the next run", killed.root)

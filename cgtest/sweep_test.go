@@ -58,9 +58,7 @@ func newSweepFixture(t *testing.T) sweepFixture {
 	}
 	mk := func(name string) {
 		t.Helper()
-		if err := fx.fsys.Mkdir(name); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, fx.fsys.Mkdir(name))
 	}
 	spawn := func(name string) int {
 		t.Helper()
@@ -385,9 +383,7 @@ func TestSweepEmptyRootSkipsKill(t *testing.T) {
 	empty := RootName(Owner{PID: neverPid, StartTime: 1}, "TestEmpty", 1)
 	full := RootName(Owner{PID: neverPid, StartTime: 2}, "TestFull", 1)
 	for _, d := range []string{empty, empty + "/a", full, full + "/a"} {
-		if err := fsys.Mkdir(d); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, fsys.Mkdir(d))
 	}
 	if _, err := fsys.Spawn(full + "/a"); err != nil {
 		t.Fatal(err)
@@ -418,9 +414,7 @@ func TestKeptRootsWaitForAnExplicitSweep(t *testing.T) {
 	kept := RootName(Owner{PID: neverPid, StartTime: 7}, "TestKept", 1) + keptSuffix
 	dead := RootName(Owner{PID: neverPid, StartTime: 7}, "TestDead", 2)
 	for _, n := range []string{kept, kept + "/work", dead} {
-		if err := fsys.Mkdir(n); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, fsys.Mkdir(n))
 	}
 	rep, err := sweep(fsys, ".", sweepConfig{budget: DefaultBudget, skipKept: true})
 	assert.NilError(t, err)
