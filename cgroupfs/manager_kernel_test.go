@@ -31,7 +31,7 @@ import (
 // process it did not start (a reaped pid could be reused meanwhile).
 const noSuchPid = 4194305
 
-// child is a sleeper the test started (see startSleeper), with its end
+// child is a sleeper the test started (see kerneltest.StartSleeper), with its end
 // observable: done closes once it is reaped, and err says how it ended.
 type child struct {
 	cmd  *exec.Cmd
@@ -54,9 +54,9 @@ func startChild(t *testing.T, fsys *OSFS, cg string, children int) *child {
 		defer dir.Close()
 		attr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(dir.Fd())}
 	}
-	c := &child{cmd: startSleeper(t, attr, children), done: make(chan struct{})}
+	c := &child{cmd: kerneltest.StartSleeper(t, attr, children), done: make(chan struct{})}
 	go func() { c.err = c.cmd.Wait(); close(c.done) }()
-	// Runs before startSleeper's cleanup, so its Wait comes after ours.
+	// Runs before kerneltest.StartSleeper's cleanup, so its Wait comes after ours.
 	t.Cleanup(func() {
 		_ = c.cmd.Process.Kill() // by pidfd: never another process
 		<-c.done

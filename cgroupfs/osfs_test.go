@@ -584,7 +584,7 @@ func TestKernelProcsWritesAndWatch(t *testing.T) {
 	}
 	defer w.Close()
 
-	cmd := startSleeper(t, nil, 0)
+	cmd := kerneltest.StartSleeper(t, nil, 0)
 	pid := strconv.Itoa(cmd.Process.Pid)
 	// The kernel parses each write on its own: one pid per write, and a
 	// zero-length write never reaches the parser.
@@ -646,7 +646,7 @@ func TestKernelSleeperChildrenDieWithIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	cmd := startSleeper(t, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(d.Fd())}, 2)
+	cmd := kerneltest.StartSleeper(t, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(d.Fd())}, 2)
 	procs, err := f.ReadFile("s/cgroup.procs")
 	if err != nil {
 		t.Fatal(err)
@@ -689,7 +689,7 @@ func TestKernelOpenDirSpawnsIntoCgroup(t *testing.T) {
 	if d.Name() != path.Join(dir, "spawn") {
 		t.Errorf("OpenDir name %q, want %q", d.Name(), path.Join(dir, "spawn"))
 	}
-	cmd := startSleeper(t, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(d.Fd())}, 0)
+	cmd := kerneltest.StartSleeper(t, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(d.Fd())}, 0)
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", cmd.Process.Pid))
 	if err != nil {
 		t.Fatal(err)

@@ -28,10 +28,10 @@ import (
 // per-test root with cgtest.Root, a group of nested cgroups and a
 // sleeping process in them, says READY, and then dies the way a real
 // test run does without running its cleanups: SIGKILL, or go test's
-// -timeout panic. The sleeper is the test binary again (mode "sleep"),
+// -timeout panic. The sleeper is the test binary again (kerneltest.SleeperCmd),
 // as the cgvm VM has no sleep(1).
 const (
-	crashModeEnv = "CGGUARD_CRASH_MODE" // sleep, kill, timeout or live
+	crashModeEnv = "CGGUARD_CRASH_MODE" // kill, timeout, live or inside
 	crashBaseEnv = "CGGUARD_CRASH_BASE" // the directory Root works under
 )
 
@@ -46,11 +46,6 @@ func TestCrashHelper(t *testing.T) {
 	switch mode {
 	case "":
 		t.Skip("not a test: the child process of TestCrashReclaim (run only with " + crashModeEnv + " set)")
-	case "sleep":
-		// Killed by whoever reclaims its cgroup; the bound is a safety
-		// net should everything else fail.
-		time.Sleep(10 * time.Minute)
-		return
 	case "inside":
 		sweepFromInside(t)
 		return
@@ -60,7 +55,7 @@ func TestCrashHelper(t *testing.T) {
 	for _, name := range []string{"work/a/b", "work/c"} {
 		assert.NilError(t, g.AddCgroupNoCpuset(name))
 	}
-	sleeper := sleeperCmd()
+	sleeper := kerneltest.SleeperCmd(0)
 	assert.NilError(t, g.Start("work/a/b", sleeper))
 	fmt.Printf("READY %s %d\n", mgr.ParentPath(), sleeper.Process.Pid)
 	// Block until the parent closes stdin (mode live: then end
@@ -110,13 +105,6 @@ func sweepFromInside(t *testing.T) {
 // neverPid is above the kernel's PID_MAX_LIMIT (4194304): an owner with
 // it is dead for sure.
 const neverPid = 4194305
-
-// sleeperCmd returns a command that runs this test binary as a sleeper.
-func sleeperCmd() *exec.Cmd {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.timeout=0")
-	cmd.Env = append(os.Environ(), crashModeEnv+"=sleep")
-	return cmd
-}
 
 // proc is a process the test watches through a pidfd, so that it can
 // wait for its death with a deadline, and tell it from a process that
@@ -289,7 +277,7 @@ func startIn(t *testing.T, dir string) (*exec.Cmd, proc) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	cmd := sleeperCmd()
+	cmd := kerneltest.SleeperCmd(0)
 	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(f.Fd())}
 	assert.NilError(t, cmd.Start(), "start a sleeper in %s", dir)
 	t.Cleanup(func() {
@@ -327,7 +315,7 @@ func TestCrashReclaim(t *testing.T) {
 	mine := cgtest.Root(t, cgtest.Under(base))
 	g := cgtest.NewGroup(t, mine, cgtest.Strict())
 	assert.NilError(t, g.AddCgroupNoCpuset("mine/x"))
-	mySleeper := sleeperCmd()
+	mySleeper := kerneltest.SleeperCmd(0)
 	assert.NilError(t, g.Start("mine/x", mySleeper))
 	mySleep := watchProc(t, mySleeper.Process.Pid)
 

@@ -16,6 +16,7 @@ import (
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/fakefs"
+	"github.com/cgguard/cgguard/internal/kerneltest"
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
 )
@@ -293,7 +294,7 @@ func TestHostileNamespaces(t *testing.T) {
 			mgr := cgtest.Root(t, cgtest.Under(base))
 			g := cgtest.NewGroup(t, mgr, cgtest.Strict())
 			assert.NilError(t, g.AddCgroupNoCpuset("w"))
-			cmd := sleeperCmd()
+			cmd := kerneltest.SleeperCmd(0)
 			assert.NilError(t, g.Start("w", cmd))
 			sleeper := watchProc(t, cmd.Process.Pid)
 			args := append(tc.ns[1:], os.Args[0], "-test.run=^TestHostileHelper$", "-test.v")
