@@ -77,9 +77,7 @@ func TestParseMountInfo(t *testing.T) {
 				}
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, err)
 			assert.Check(t, is.DeepEqual(got, tc.want), "ParseMountInfo")
 		})
 	}
@@ -214,17 +212,11 @@ func TestMayCreate(t *testing.T) {
 func TestKernelDiscover(t *testing.T) {
 	_, dir := kernelRoot(t)
 	c, err := Discover()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	mnt, err := Mountpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	self, err := SelfCgroup()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	if c.Mountpoint != mnt || c.Cgroup != self || !strings.HasPrefix(dir, mnt+"/") {
 		t.Errorf("Discover: mount %q cgroup %q; want %q %q (test root %s)", c.Mountpoint, c.Cgroup, mnt, self, dir)
 	}
@@ -233,9 +225,7 @@ func TestKernelDiscover(t *testing.T) {
 		t.Errorf("Discover as root = %+v; want Root, CanCreate, no Reason, Parent %s", c, mnt)
 	}
 	data, err := os.ReadFile(filepath.Join(mnt, "cgroup.controllers"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	want := strings.Fields(string(data))
 	if !slices.Equal(c.Controllers, want) {
 		t.Errorf("Controllers = %q, want %q", c.Controllers, want)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/fakefs"
+	"gotest.tools/v3/assert"
 )
 
 // The Manager's unit tests run on fakefs, which answers like the kernel
@@ -63,9 +64,7 @@ func writes(ops []string) []string {
 func spawn(t *testing.T, fsys *fakefs.FS, cg string) int {
 	t.Helper()
 	pid, err := fsys.Spawn(cg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	return pid
 }
 

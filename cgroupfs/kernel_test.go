@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cgguard/cgguard/internal/kerneltest"
+	"gotest.tools/v3/assert"
 )
 
 // kernelWait bounds how long a test helper waits for the kernel (a
@@ -25,9 +26,7 @@ func kernelRoot(t testing.TB) (*OSFS, string) {
 	t.Helper()
 	dir := kerneltest.Base(t)
 	fsys, err := Open(dir)
-	if err != nil {
-		t.Fatalf("open the test root cgroup: %v", err)
-	}
+	assert.NilError(t, err, "open the test root cgroup")
 	t.Cleanup(func() { fsys.Close() })
 	return fsys, dir
 }

@@ -48,9 +48,7 @@ func startChild(t *testing.T, fsys *OSFS, cg string, children int) *child {
 	var attr *syscall.SysProcAttr
 	if cg != "" {
 		dir, err := fsys.OpenDir(cg)
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		defer dir.Close()
 		attr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(dir.Fd())}
 	}
@@ -85,14 +83,10 @@ func killedBySIGKILL(err error) bool {
 func cgroupOf(t *testing.T, pid int) string {
 	t.Helper()
 	f, err := os.Open(fmt.Sprintf("/proc/%d/cgroup", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer f.Close()
 	p, err := ParseProcCgroup(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	return p
 }
 
@@ -243,13 +237,9 @@ func TestKernelWaitEmptyTimesOutSayingWhatItSaw(t *testing.T) {
 func TestKernelKillTasksRefusesWithTheCallerInside(t *testing.T) {
 	fsys, _ := kernelRoot(t)
 	home, err := SelfCgroup()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	mnt, err := Mountpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	m := NewManager(fsys, ".")
 	assert.NilError(t, m.CreateCgroup("outer/self"))
 	// Move back home first, before kernelRoot's cleanup removes (and
@@ -301,9 +291,7 @@ func TestKernelEscapesAreRefusedAndNothingIsTouched(t *testing.T) {
 	m := NewManager(fsys, "p")
 	assert.NilError(t, m.Setup(false))
 	before, err := os.ReadDir(filepath.Dir(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	for _, name := range []string{"../x", "../../x", "/abs", "a/../../x", "..", "/" + filepath.Base(dir)} {
 		for method, call := range nameMethods {
 			if err := call(m, name); !errors.Is(err, ErrInvalidName) {
@@ -322,9 +310,7 @@ func TestKernelEscapesAreRefusedAndNothingIsTouched(t *testing.T) {
 		}
 	}
 	after, err := os.ReadDir(filepath.Dir(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	names := func(es []os.DirEntry) []string {
 		var out []string
 		for _, e := range es {
@@ -347,9 +333,7 @@ func TestKernelEscapesAreRefusedAndNothingIsTouched(t *testing.T) {
 func TestVMManagerCpuset(t *testing.T) {
 	vmtest.SkipUnlessVM(t)
 	top, err := Open(vmtest.CgroupRoot)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	t.Cleanup(func() { top.Close() })
 	parent := fmt.Sprintf("%s%d-manager", kerneltest.Prefix, os.Getpid())
 	m := NewManager(top, parent)
@@ -372,13 +356,9 @@ func TestVMManagerCpuset(t *testing.T) {
 		t.Helper()
 		p, _ := m.Path(name)
 		data, err := top.ReadFile(p + "/" + file)
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		s, err := ParseCPUSet(string(data))
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		return s
 	}
 	online := effective("a", "cpuset.cpus.effective")

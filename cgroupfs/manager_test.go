@@ -64,9 +64,7 @@ func plainManager(t *testing.T, parent string, opts ...ManagerOption) (*Manager,
 	t.Helper()
 	dir := t.TempDir()
 	fsys, err := Open(dir, PlainDirectory())
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	t.Cleanup(func() { fsys.Close() })
 	return NewManager(fsys, parent, opts...), dir
 }
@@ -92,9 +90,7 @@ func tree(t *testing.T, dir string) []string {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	return out
 }
 

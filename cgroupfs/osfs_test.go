@@ -26,9 +26,7 @@ import (
 func plainFS(t *testing.T, opts ...Option) *OSFS {
 	t.Helper()
 	f, err := Open(t.TempDir(), append([]Option{PlainDirectory()}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	t.Cleanup(func() { f.Close() })
 	return f
 }
@@ -92,9 +90,7 @@ func TestOpenDirIsAbsoluteAndClean(t *testing.T) {
 	t.Chdir(dir)
 	assert.NilError(t, os.Mkdir("sub", 0o755))
 	f, err := Open("./sub/", PlainDirectory())
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer f.Close()
 	if want := filepath.Join(dir, "sub"); f.Dir() != want {
 		t.Errorf("Dir() = %q, want %q", f.Dir(), want)
@@ -113,9 +109,7 @@ func TestPlainDirectoryOperations(t *testing.T) {
 	// A zero-length write changes nothing, as on cgroupfs.
 	assert.NilError(t, f.WriteFile("a/cpuset.cpus", nil))
 	got, err := f.ReadFile("a/cpuset.cpus")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	if string(got) != "1" {
 		t.Errorf("ReadFile after writes %q, %q, %q = %q, want %q", "0-3\n", "1", "", got, "1")
 	}
@@ -125,9 +119,7 @@ func TestPlainDirectoryOperations(t *testing.T) {
 	}
 
 	entries, err := f.ReadDir("a")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	assert.Check(t, is.DeepEqual(names(entries), []string{"b", "cpuset.cpus"}), "ReadDir(a) names")
 	for _, e := range entries {
 		info, err := e.Info()
@@ -171,9 +163,7 @@ func TestWriteFileNeedsExistingFileOnCgroupfs(t *testing.T) {
 	dir := t.TempDir()
 	f := &OSFS{dir: dir, opts: options{writeTimeout: time.Second}}
 	root, err := os.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	f.root = root
 	defer f.Close()
 	checkPathError(t, f.WriteFile("cgroup.procs", []byte("1")), "write", "cgroup.procs", fs.ErrNotExist)
@@ -231,13 +221,9 @@ func TestEscapesAreRefused(t *testing.T) {
 		assert.NilError(t, os.Symlink(target, filepath.Join(rootDir, link)))
 	}
 	before, err := os.ReadDir(outer)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	f, err := Open(rootDir, PlainDirectory())
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer f.Close()
 
 	escapes := []string{
@@ -303,9 +289,7 @@ func TestEscapesAreRefused(t *testing.T) {
 		t.Errorf("sentinel outside the root: %q, %v; want %q", data, err, "untouched")
 	}
 	after, err := os.ReadDir(outer)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	if diff := cmp.Diff(names(before), names(after)); diff != "" {
 		t.Errorf("directory outside the root changed (-before +after):\n%s", diff)
 	}
@@ -359,9 +343,7 @@ func TestWriteFileTimeout(t *testing.T) {
 	// Release the abandoned write: it goes on and delivers its data in
 	// one write; EOF comes when its goroutine has closed the fd.
 	r, err := os.OpenFile(fifo, os.O_RDONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer r.Close()
 	var got []byte
 	buf := make([]byte, 64)
@@ -388,9 +370,7 @@ func TestWriteFileWithoutTimeout(t *testing.T) {
 
 func TestUseAfterClose(t *testing.T) {
 	f, err := Open(t.TempDir(), PlainDirectory())
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	assert.NilError(t, f.Close())
 	if err := f.Close(); !errors.Is(err, fs.ErrClosed) {
 		t.Errorf("second Close = %v, want fs.ErrClosed", err)
@@ -421,9 +401,7 @@ func TestWatchPlainDirectory(t *testing.T) {
 	assert.NilError(t, f.Mkdir("cg"))
 	assert.NilError(t, f.WriteFile("cg/cgroup.events", []byte("populated 0\n")))
 	w, err := f.Watch("cg/cgroup.events")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer w.Close()
 	// Several writes before anyone receives coalesce in the one slot.
 	for _, s := range []string{"populated 1\n", "populated 0\n", "populated 1\n"} {
@@ -455,9 +433,7 @@ func TestWatchEndsWhenDirectoryIsRemoved(t *testing.T) {
 	assert.NilError(t, f.Mkdir("cg"))
 	assert.NilError(t, f.WriteFile("cg/cgroup.events", []byte("populated 0\n")))
 	w, err := f.Watch("cg/cgroup.events")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer w.Close()
 	assert.NilError(t, os.Rename(filepath.Join(f.Dir(), "cg"), filepath.Join(f.Dir(), "gone")))
 	for nextEvent(t, w.Events()) {
@@ -468,9 +444,7 @@ func TestWatchCloseStopsGoroutine(t *testing.T) {
 	f := plainFS(t)
 	assert.NilError(t, f.WriteFile("x", []byte("0")))
 	w, err := f.Watch("x")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	assert.NilError(t, w.Close())
 	// Close returns only after the reader goroutine has closed the
 	// channel, so this receive cannot block.
@@ -556,9 +530,7 @@ func TestKernelMkdirRmdirErrnos(t *testing.T) {
 	checkPathError(t, f.WriteFile("a/nope", []byte("1")), "write", "a/nope", unix.ENOENT)
 
 	entries, err := f.ReadDir("a")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	var dirs []string
 	for _, e := range entries {
 		if e.IsDir() {
@@ -579,9 +551,7 @@ func TestKernelProcsWritesAndWatch(t *testing.T) {
 	f, dir := kernelRoot(t)
 	assert.NilError(t, f.Mkdir("w"))
 	w, err := f.Watch("w/cgroup.events")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer w.Close()
 
 	cmd := kerneltest.StartSleeper(t, nil, 0)
@@ -608,9 +578,7 @@ func TestKernelProcsWritesAndWatch(t *testing.T) {
 	deadline := time.After(kernelWait)
 	for {
 		data, err := f.ReadFile("w/cgroup.events")
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		if strings.Contains(string(data), "populated 0\n") {
 			break
 		}
@@ -642,15 +610,11 @@ func TestKernelSleeperChildrenDieWithIt(t *testing.T) {
 	f, _ := kernelRoot(t)
 	assert.NilError(t, f.Mkdir("s"))
 	d, err := f.OpenDir("s")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer d.Close()
 	cmd := kerneltest.StartSleeper(t, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(d.Fd())}, 2)
 	procs, err := f.ReadFile("s/cgroup.procs")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	if pids := strings.Fields(string(procs)); len(pids) != 3 || !slices.Contains(pids, strconv.Itoa(cmd.Process.Pid)) {
 		t.Fatalf("s/cgroup.procs = %q, want the sleeper %d and its 2 children", procs, cmd.Process.Pid)
 	}
@@ -663,15 +627,11 @@ func TestKernelWatchRootCgroupRemoval(t *testing.T) {
 	f, dir := kernelRoot(t)
 	assert.NilError(t, f.Mkdir("sub"))
 	sub, err := Open(path.Join(dir, "sub"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer sub.Close()
 	// A file of the FS root itself: the holder watched is above the root.
 	w, err := sub.Watch("cgroup.events")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer w.Close()
 	assert.NilError(t, f.Rmdir("sub"))
 	for nextEvent(t, w.Events()) {
@@ -682,26 +642,18 @@ func TestKernelOpenDirSpawnsIntoCgroup(t *testing.T) {
 	f, dir := kernelRoot(t)
 	assert.NilError(t, f.Mkdir("spawn"))
 	d, err := f.OpenDir("spawn")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer d.Close()
 	if d.Name() != path.Join(dir, "spawn") {
 		t.Errorf("OpenDir name %q, want %q", d.Name(), path.Join(dir, "spawn"))
 	}
 	cmd := kerneltest.StartSleeper(t, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(d.Fd())}, 0)
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", cmd.Process.Pid))
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	got, err := ParseProcCgroup(strings.NewReader(string(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	mnt, err := Mountpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	if want := strings.TrimPrefix(path.Join(dir, "spawn"), mnt); got != want {
 		t.Errorf("child's cgroup %q, want %q", got, want)
 	}
@@ -756,9 +708,7 @@ func TestKernelOpen(t *testing.T) {
 // fs.ErrClosed, and the race detector must stay quiet.
 func TestConcurrentUseAndClose(t *testing.T) {
 	f, err := Open(t.TempDir(), PlainDirectory())
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	const workers = 8
 	errs := make(chan error, workers)
 	ready := make(chan struct{}, workers) // one value per worker after a full round

@@ -77,25 +77,17 @@ func sweepFromInside(t *testing.T) {
 		assert.NilError(t, os.Mkdir(d, 0o755))
 	}
 	home, err := cgroupfs.SelfCgroup()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	mnt, err := cgroupfs.Mountpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	pid := []byte(strconv.Itoa(os.Getpid()))
 	assert.NilError(t, os.WriteFile(stale+"/work/cgroup.procs", pid, 0))
 	fsys, err := cgroupfs.Open(base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	rep, err := cgtest.Sweep(fsys, ".")
 	fsys.Close()
 	assert.NilError(t, os.WriteFile(filepath.Join(mnt, home, "cgroup.procs"), pid, 0), "move back home to %s", home)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	for _, c := range rep.Cgroups {
 		fmt.Printf("RESULT %s %s removed=%v inside=%v\n", c.Name, c.Verdict, c.Removed, errors.Is(c.Err, cgroupfs.ErrCallerInside))
 		fmt.Printf("ERROR %v\n", c.Err)
@@ -189,9 +181,7 @@ func startCrashChild(t *testing.T, base, mode string, args ...string) *crashChil
 	c := &crashChild{cmd: cmd, stderr: &syncBuffer{}, exited: make(chan error, 1)}
 	cmd.Stderr = c.stderr
 	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	if c.stdin, err = cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
 	}
@@ -273,9 +263,7 @@ func crashBase(t *testing.T) (mnt, base string) {
 func startIn(t *testing.T, dir string) (*exec.Cmd, proc) {
 	t.Helper()
 	f, err := os.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer f.Close()
 	cmd := kerneltest.SleeperCmd(0)
 	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(f.Fd())}
@@ -347,9 +335,7 @@ func TestCrashReclaim(t *testing.T) {
 	// reuse): this process's pid, with a start time that is not ours.
 	// Made after the children's Roots, which may sweep.
 	self, err := cgtest.Self()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	forged := filepath.Join(base, cgtest.RootName(cgtest.Owner{PID: self.PID, StartTime: self.StartTime + 1}, "TestPidReused", 1))
 	for _, dir := range []string{forged, forged + "/work"} {
 		assert.NilError(t, os.Mkdir(dir, 0o755))
@@ -374,9 +360,7 @@ func TestCrashReclaim(t *testing.T) {
 	}
 
 	baseFS, err := cgroupfs.Open(base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer baseFS.Close()
 	rel := func(dir string) string { return strings.TrimPrefix(dir, base+"/") }
 	wantVerdicts := map[string]cgtest.Verdict{
@@ -421,9 +405,7 @@ func TestCrashReclaim(t *testing.T) {
 	}
 
 	dry, err := cgtest.SweepDryRun(baseFS, ".")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	check(dry)
 	for _, c := range dry.Cgroups {
 		if c.Removed {
@@ -443,9 +425,7 @@ func TestCrashReclaim(t *testing.T) {
 	stillThere("after the dry run")
 
 	rep, err := cgtest.Sweep(baseFS, ".")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	t.Logf("sweep:\n%s", rep)
 	check(rep)
 	reclaimed := 0
@@ -519,9 +499,7 @@ func TestCrashNextRunReclaims(t *testing.T) {
 		// Clean up by hand, so that the base's leak check measures
 		// only what Root should have done.
 		fsys, err := cgroupfs.Open(base)
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		defer fsys.Close()
 		if _, err := cgtest.Sweep(fsys, "."); err != nil {
 			t.Fatal(err)
@@ -561,9 +539,7 @@ func TestSweepRefusesWhenInside(t *testing.T) {
 	}
 	// Now that nobody is inside, a sweep reclaims it.
 	fsys, err := cgroupfs.Open(base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer fsys.Close()
 	rep, err := cgtest.Sweep(fsys, ".")
 	if err != nil || rep.Err() != nil || rep.Count(cgtest.SweepStale) != 1 || exists(filepath.Join(base, stale)) {

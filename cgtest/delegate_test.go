@@ -53,9 +53,7 @@ func TestVMDelegatedUser(t *testing.T) {
 		assert.NilError(t, os.WriteFile(filepath.Join(base, "cgroup.subtree_control"), []byte("+"+c), 0), "enable %s in %s", c, base)
 	}
 	mnt, err := cgroupfs.Mountpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 
 	t.Run("alone in the scope: every controller", func(t *testing.T) {
 		scope := kerneltest.Delegate(t, base, "alone.scope", delegatedUID, kerneltest.DelegatedFiles)
@@ -79,9 +77,7 @@ func TestVMDelegatedUser(t *testing.T) {
 			t.Fatalf("%s holds %q, want the leaf of pid %d (cgtest.LeafName)", scope, left[0], pid)
 		}
 		fsys, err := cgroupfs.Open(scope)
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		defer fsys.Close()
 		rep, err := cgtest.Sweep(fsys, ".")
 		if err != nil || rep.Count(cgtest.SweepStale) != 1 || !rep.Cgroups[0].Removed {
@@ -154,9 +150,7 @@ func readmeTest(t *testing.T) {
 	worker := exec.Command("sleep", "60")
 	assert.NilError(t, g.Start("cg_0", worker))
 	status, err := os.ReadFile("/proc/" + itoa(worker.Process.Pid) + "/status")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	if !strings.Contains(string(status), "Cpus_allowed_list:\t0\n") {
 		t.Errorf("the worker may run beyond CPU 0:\n%s", status)
 	}
@@ -165,9 +159,7 @@ func readmeTest(t *testing.T) {
 		t.Errorf("the worker is in %s, want %s", got, want)
 	}
 	self, err := cgtest.Self()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	if got := filepath.Base(cgroupOf(t, os.Getpid())); got != cgtest.LeafName(self) {
 		t.Errorf("the test process is in %s, want its leaf %s", got, cgtest.LeafName(self))
 	}
@@ -192,9 +184,7 @@ func runDelegatedChild(t *testing.T, scope string) (out string, pid int, err err
 func readFields(t *testing.T, file string) []string {
 	t.Helper()
 	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	return strings.Fields(string(data))
 }
 
@@ -202,9 +192,7 @@ func readFields(t *testing.T, file string) []string {
 func childDirs(t *testing.T, dir string) []string {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	var out []string
 	for _, e := range entries {
 		if e.IsDir() {

@@ -154,9 +154,7 @@ func TestLiveTasksAreKilledAndAwaited(t *testing.T) {
 	var pids []int
 	for _, n := range []string{"test/a/b", "test/a/c", "test/a/c"} {
 		pid, err := f.fs.Spawn(n)
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		// Each keeps its cgroup populated for a few observations after
 		// it dies, like a task still exiting.
 		assert.NilError(t, f.fs.SetLinger(pid, 1))
@@ -185,9 +183,7 @@ func TestDrainPolicyMovesTasksOut(t *testing.T) {
 	g := cgtest.NewGroup(rec, f.mgr, cgtest.WithPolicy(cgtest.Drain), cgtest.Strict())
 	assert.NilError(t, g.AddCgroupNoCpuset("a/b"))
 	pid, err := f.fs.Spawn("test/a/b")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	rec.Finish()
 	if got := append(rec.Logs(), rec.Errors()...); len(got) != 0 {
 		t.Errorf("teardown reported, want silence:\n%s", strings.Join(got, "\n"))
@@ -333,9 +329,7 @@ func TestKillAndStartRefusals(t *testing.T) {
 	g := cgtest.NewGroup(rec, f.mgr, cgtest.Strict())
 	assert.NilError(t, g.AddCgroupNoCpuset("a/b"))
 	pid, err := f.fs.Spawn("test/a/b")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	assert.NilError(t, g.Kill("a"), "Kill")
 	if got := f.fs.Pids("test/a/b"); len(got) != 0 {
 		t.Errorf("pids in a/b after Kill = %v, want none (pid %d killed)", got, pid)

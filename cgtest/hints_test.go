@@ -62,9 +62,7 @@ func TestTeardownFaultsGiveOneHintedWarningEach(t *testing.T) {
 		desc: "tasks that never finish exiting",
 		setup: func(t *testing.T, f fixture) {
 			pid, err := f.fs.Spawn("test/a")
-			if err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, err)
 			if err := f.fs.SetLinger(pid, -1); err != nil {
 				t.Fatal(err)
 			}
@@ -151,9 +149,7 @@ func TestTeardownSurvivesDegradedFilesystem(t *testing.T) {
 				t.Fatal(err)
 			}
 			pid, err := f.fs.Spawn("test/a")
-			if err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, err)
 			if err := f.fs.SetLinger(pid, 1); err != nil {
 				t.Fatal(err)
 			}

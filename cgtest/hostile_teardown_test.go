@@ -115,9 +115,7 @@ func TestAddCgroupRefusesToMakeAThreadRoot(t *testing.T) {
 	defer rec.Finish()
 	assert.NilError(t, g.AddCgroupNoCpuset("a"))
 	pid, err := f.fs.Spawn("test/a")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	for _, add := range []struct {
 		how string
 		fn  func(string) error
@@ -183,18 +181,14 @@ func TestDrainUnderRootManager(t *testing.T) {
 		assert.NilError(t, fsys.WriteFile("r/cgroup.subtree_control", []byte("+"+c)))
 	}
 	mgr, err := cgtest.RootManager(fsys, "r")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	rec := newRecorder(t.Name())
 	g := cgtest.NewGroup(rec, mgr, cgtest.WithPolicy(cgtest.Drain), cgtest.Budget(5*time.Second))
 	assert.NilError(t, g.AddCgroupNoCpuset("work/inner"))
 	var pids []int
 	for _, c := range []string{"r/work/inner", "r/work/inner"} {
 		pid, err := fsys.Spawn(c)
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		pids = append(pids, pid)
 	}
 	finishWithin(t, rec, 60*time.Second)

@@ -103,14 +103,10 @@ func TestHostileThreadedGuard(t *testing.T) {
 		cmd, p := startIn(t, dir)
 		makeThreaded(t, dir, cmd.Process.Pid)
 		fsys, err := cgroupfs.Open(base)
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		defer fsys.Close()
 		rep, err := cgtest.Sweep(fsys, ".")
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		if rerr := rep.Err(); rerr != nil {
 			t.Errorf("Sweep: %v", rerr)
 		}
@@ -189,14 +185,10 @@ func TestHostileHelper(t *testing.T) {
 		t.Skip("not a test: the child process of TestHostileNamespaces (run only with " + hostileModeEnv + " set)")
 	}
 	fsys, err := cgroupfs.Open(os.Getenv(crashBaseEnv))
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer fsys.Close()
 	rep, err := cgtest.Sweep(fsys, ".")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	for _, c := range rep.Cgroups {
 		fmt.Printf("VERDICT %s %s %v\n", c.Name, c.Verdict, c.Removed)
 	}
@@ -235,13 +227,9 @@ func TestHostileNamespaces(t *testing.T) {
 		cmd := exec.Command(shifted[0], args...)
 		cmd.Env = append(os.Environ(), crashModeEnv+"=live", crashBaseEnv+"="+base)
 		stdin, err := cmd.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		var stderr syncBuffer
 		cmd.Stderr = &stderr
 		assert.NilError(t, cmd.Start())
@@ -266,14 +254,10 @@ func TestHostileNamespaces(t *testing.T) {
 		}
 		go func() { _, _ = io.Copy(io.Discard, stdout) }()
 		fsys, err := cgroupfs.Open(base)
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		defer fsys.Close()
 		rep, err := cgtest.Sweep(fsys, ".")
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		if checkKept(t, rep, filepath.Base(root), sleeper) {
 			held++
 		}
@@ -370,9 +354,7 @@ func TestHostileReplacedCgroup(t *testing.T) {
 			assert.NilError(t, f.fs.Rmdir("test/a"))
 			assert.NilError(t, f.fs.Mkdir("test/a"))
 			theirs, err := f.fs.Spawn("test/a")
-			if err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, err)
 			ok := true
 			if kill {
 				if err := g.Kill("a"); err == nil || !strings.Contains(err.Error(), "someone else") {

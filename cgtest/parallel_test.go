@@ -19,6 +19,7 @@ import (
 	"github.com/cgguard/cgguard/fakefs"
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
 )
 
 // parallelSubtests is how many subtests run side by side. Run with
@@ -127,9 +128,7 @@ func TestParallelFakefs(t *testing.T) {
 				}
 				for _, c := range []string{"work/a", "work/b", "same"} {
 					pid, err := fsys.Spawn(root + "/" + c)
-					if err != nil {
-						t.Fatal(err)
-					}
+					assert.NilError(t, err)
 					// Some tasks take a while to exit after the kill.
 					if i%2 == 0 {
 						if err := fsys.SetLinger(pid, 2); err != nil {
@@ -138,9 +137,7 @@ func TestParallelFakefs(t *testing.T) {
 					}
 				}
 				got, err := mgr.Children("work")
-				if err != nil {
-					t.Fatal(err)
-				}
+				assert.NilError(t, err)
 				if diff := cmp.Diff([]string{"work/a", "work/b"}, got); diff != "" {
 					t.Errorf("children of %s/work (-want +got):\n%s", root, diff)
 				}
@@ -175,9 +172,7 @@ func TestParallelKernel(t *testing.T) {
 	})
 	baseDir = kernelBase(t)
 	mnt, err := cgroupfs.Mountpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	var (
 		p     = newPeak()
 		roots sync.Map // root path -> subtest
@@ -202,9 +197,7 @@ func TestParallelKernel(t *testing.T) {
 				// it, which the host's hybrid cgroup v2 cannot and a VM
 				// guest's root may not: ask the root itself.
 				ctrls, err := os.ReadFile(filepath.Join(mgr.ParentPath(), "cgroup.controllers"))
-				if err != nil {
-					t.Fatal(err)
-				}
+				assert.NilError(t, err)
 				cpusetHere := slices.Contains(strings.Fields(string(ctrls)), "cpuset")
 				g := cgtest.NewGroup(t, mgr, cgtest.Strict())
 				if err := g.Apply(parallelLayout(i, cpusetHere)); err != nil {
@@ -236,9 +229,7 @@ func TestParallelKernel(t *testing.T) {
 		}
 	})
 	entries, err := os.ReadDir(baseDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	for _, e := range entries {
 		if e.IsDir() {
 			t.Errorf("leak: %s/%s after the parallel subtests", baseDir, e.Name())

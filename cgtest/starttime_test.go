@@ -2,6 +2,7 @@ package cgtest
 
 import (
 	"errors"
+	"gotest.tools/v3/assert"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -42,18 +43,14 @@ func TestParseStatStartTime(t *testing.T) {
 
 func TestProcessStartTime(t *testing.T) {
 	self, err := processStartTime(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	cmd := exec.Command("sleep", "1000")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	child, err := processStartTime(cmd.Process.Pid)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	if child < self {
 		t.Errorf("child started at tick %d, before its parent at %d", child, self)
 	}

@@ -41,9 +41,7 @@ type sweepFixture struct {
 func newSweepFixture(t *testing.T) sweepFixture {
 	t.Helper()
 	self, err := Self()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	fx := sweepFixture{
 		fsys:    fakefs.New(),
 		self:    self,
@@ -63,9 +61,7 @@ func newSweepFixture(t *testing.T) sweepFixture {
 	spawn := func(name string) int {
 		t.Helper()
 		pid, err := fx.fsys.Spawn(name)
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		return pid
 	}
 	mk("tests")
@@ -97,9 +93,7 @@ func TestSweepVerdicts(t *testing.T) {
 	fx := newSweepFixture(t)
 	before := len(fx.fsys.Log())
 	rep, err := Sweep(fx.fsys, "tests")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	got := map[string]Verdict{}
 	for _, c := range rep.Cgroups {
 		got[c.Name] = c.Verdict
@@ -200,9 +194,7 @@ func TestSweepDryRunChangesNothing(t *testing.T) {
 	before := fx.fsys.Snapshot()
 	nlog := len(fx.fsys.Log())
 	rep, err := SweepDryRun(fx.fsys, "tests")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	if !rep.DryRun || rep.Count(SweepStale) != 2 {
 		t.Errorf("DryRun=%v with %d stale, want true and 2", rep.DryRun, rep.Count(SweepStale))
 	}
@@ -265,9 +257,7 @@ func TestSweepFailuresAreReportedAndKept(t *testing.T) {
 			fx := newSweepFixture(t)
 			tc.break_(fx)
 			rep, err := Sweep(fx.fsys, "tests", Budget(50*time.Millisecond))
-			if err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, err)
 			for _, c := range rep.Cgroups {
 				switch c.Name {
 				case fx.dead:
