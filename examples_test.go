@@ -22,13 +22,7 @@ func newT() *cgtest.Recorder {
 
 // cgroupsOf lists the cgroups of fsys but its root.
 func cgroupsOf(fsys *fakefs.FS) []string {
-	var out []string
-	for _, c := range fsys.Snapshot().Cgroups {
-		if c.Path != "." {
-			out = append(out, c.Path)
-		}
-	}
-	return out
+	return fsys.Snapshot().Paths()
 }
 
 // The whole flow on fakefs, the in-memory kernel: a group, cpusets,
@@ -93,7 +87,7 @@ func Example_teardownWarning() {
 	t.Finish()
 	// Output:
 	// log: cgtest: teardown could not remove cgroup /ktstr/cg_0: rmdir ktstr/cg_0: device or resource busy, as its child cgroup /ktstr/cg_0/sched cannot be removed; before that: remove child cgroup /ktstr/cg_0/sched: rmdir ktstr/cg_0/sched: permission denied
-	// 	hint: the cgroup still has child cgroups (/ktstr/cg_0/sched): the kernel refuses to remove a cgroup with children (EBUSY, not ENOTEMPTY); they could not be removed first (see the warnings about them), or something keeps creating them (a scheduler, a workload); it cannot be removed below: permission denied: run the test as root, or in a cgroup subtree delegated to your user, for example: systemd-run --user --scope -p Delegate=yes go test ./...
+	// 	hint: the cgroup still has child cgroups (/ktstr/cg_0/sched): the kernel refuses to remove a cgroup with children (EBUSY, not ENOTEMPTY); they could not be removed first (see the warnings about them), or something keeps creating them (a scheduler, a workload); it cannot be removed below: run as root, or in a cgroup subtree delegated to your user (for example: go test -exec 'systemd-run --user --scope -p Delegate=yes' ./...)
 }
 
 // A table of cgroup layouts, one subtest each: every subtest has its own

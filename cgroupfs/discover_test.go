@@ -2,14 +2,14 @@ package cgroupfs
 
 import (
 	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // Real-looking /proc/self/mountinfo contents.
@@ -77,12 +77,8 @@ func TestParseMountInfo(t *testing.T) {
 				}
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("ParseMountInfo (-want +got):\n%s", diff)
-			}
+			assert.NilError(t, err)
+			assert.Check(t, is.DeepEqual(got, tc.want), "ParseMountInfo")
 		})
 	}
 }
@@ -167,59 +163,6 @@ func TestParseProcCgroup(t *testing.T) {
 	}
 }
 
-func TestParseStatStartTime(t *testing.T) {
-	// Field 22 is 4242 in each; the command names try to confuse a
-	// naive split.
-	const tail = " S 1 2 3 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 4242 1000 100 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0"
-	tests := []struct {
-		desc    string
-		in      string
-		want    uint64
-		wantErr string
-	}{
-		{desc: "plain", in: "1234 (sleep)" + tail, want: 4242},
-		{desc: "spaces and parens in comm", in: "1234 (a) (b c) 9 9)" + tail, want: 4242},
-		{desc: "newline at end", in: "1234 (sleep)" + tail + "\n", want: 4242},
-		{desc: "no paren", in: "1234 sleep S 1", wantErr: "no \")\""},
-		{desc: "truncated", in: "1234 (sleep) S 1 2 3", wantErr: "only 4 fields"},
-		{desc: "garbage start time", in: "1234 (sleep) S 1 2 3 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 x 1", wantErr: "start time \"x\""},
-	}
-	for _, tc := range tests {
-		got, err := parseStatStartTime(tc.in)
-		if tc.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("%s: = %d, %v; want an error containing %q", tc.desc, got, err, tc.wantErr)
-			}
-			continue
-		}
-		if err != nil || got != tc.want {
-			t.Errorf("%s: = %d, %v; want %d", tc.desc, got, err, tc.want)
-		}
-	}
-}
-
-func TestProcessStartTime(t *testing.T) {
-	self, err := ProcessStartTime(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := startSleeper(t, nil, 0)
-	child, err := ProcessStartTime(cmd.Process.Pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if child < self {
-		t.Errorf("child started at tick %d, before its parent at %d", child, self)
-	}
-	if again, err := ProcessStartTime(os.Getpid()); err != nil || again != self {
-		t.Errorf("start time changed: %d then %d, %v", self, again, err)
-	}
-	// Above any pid_max (at most 2^22), so it cannot exist.
-	if _, err := ProcessStartTime(1 << 30); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("ProcessStartTime of a missing pid = %v, want fs.ErrNotExist", err)
-	}
-}
-
 func TestMayCreate(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to chown a test directory to another uid: run with sudo")
@@ -227,16 +170,12 @@ func TestMayCreate(t *testing.T) {
 	const owner, stranger = 4242, 4343
 	dir := t.TempDir()
 	for _, f := range []string{"cgroup.procs", "cgroup.subtree_control"} {
-		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, os.WriteFile(filepath.Join(dir, f), nil, 0o644))
 	}
 	chownAll := func(uid int, files ...string) {
 		t.Helper()
 		for _, f := range files {
-			if err := os.Chown(filepath.Join(dir, f), uid, -1); err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, os.Chown(filepath.Join(dir, f), uid, -1))
 		}
 	}
 	chownAll(owner, ".", "cgroup.procs", "cgroup.subtree_control")
@@ -273,17 +212,11 @@ func TestMayCreate(t *testing.T) {
 func TestKernelDiscover(t *testing.T) {
 	_, dir := kernelRoot(t)
 	c, err := Discover()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	mnt, err := Mountpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	self, err := SelfCgroup()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	if c.Mountpoint != mnt || c.Cgroup != self || !strings.HasPrefix(dir, mnt+"/") {
 		t.Errorf("Discover: mount %q cgroup %q; want %q %q (test root %s)", c.Mountpoint, c.Cgroup, mnt, self, dir)
 	}
@@ -292,9 +225,7 @@ func TestKernelDiscover(t *testing.T) {
 		t.Errorf("Discover as root = %+v; want Root, CanCreate, no Reason, Parent %s", c, mnt)
 	}
 	data, err := os.ReadFile(filepath.Join(mnt, "cgroup.controllers"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	want := strings.Fields(string(data))
 	if !slices.Equal(c.Controllers, want) {
 		t.Errorf("Controllers = %q, want %q", c.Controllers, want)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/fakefs"
+	"gotest.tools/v3/assert"
 )
 
 // The Manager's unit tests run on fakefs, which answers like the kernel
@@ -59,22 +60,11 @@ func writes(ops []string) []string {
 	return out
 }
 
-// paths returns the path of every cgroup of fsys, parents first.
-func paths(fsys *fakefs.FS) []string {
-	var out []string
-	for _, c := range fsys.Snapshot().Cgroups {
-		out = append(out, c.Path)
-	}
-	return out
-}
-
 // spawn starts a fake task in the cgroup cg and returns its pid.
 func spawn(t *testing.T, fsys *fakefs.FS, cg string) int {
 	t.Helper()
 	pid, err := fsys.Spawn(cg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	return pid
 }
 

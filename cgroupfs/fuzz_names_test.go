@@ -14,6 +14,7 @@ import (
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/google/go-cmp/cmp"
+	"gotest.tools/v3/assert"
 )
 
 // hostileNames are the seeds of the name fuzzers: escapes, malformed
@@ -42,9 +43,7 @@ func plantWorld(t *testing.T) world {
 	w := world{base: base, root: filepath.Join(base, "root"), outside: filepath.Join(base, "outside")}
 	must := func(err error) {
 		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 	}
 	must(os.MkdirAll(filepath.Join(w.outside, "dir"), 0o755))
 	must(os.WriteFile(filepath.Join(w.outside, "sentinel"), []byte("never change me\n"), 0o644))
@@ -142,9 +141,7 @@ func FuzzOSFSNames(f *testing.F) {
 		w := plantWorld(t)
 		before := snapshotTree(t, w.base)
 		fsys, err := cgroupfs.Open(w.root, cgroupfs.PlainDirectory())
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		defer fsys.Close()
 		errMkdir := fsys.Mkdir(name)
 		_ = fsys.WriteFile(name, []byte("1"))
@@ -194,9 +191,7 @@ func FuzzManagerNames(f *testing.F) {
 		w := plantWorld(t)
 		before := snapshotTree(t, w.base)
 		fsys, err := cgroupfs.Open(w.root, cgroupfs.PlainDirectory())
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		defer fsys.Close()
 		mgr := cgroupfs.NewManager(fsys, "p")
 

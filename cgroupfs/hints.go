@@ -24,6 +24,10 @@ const (
 // controller; a move into a cgroup that enables none gets opMove's.
 const domainBusy = "move-domain"
 
+// delegateAdvice is the EACCES and EPERM advice of every operation that
+// has none of its own.
+const delegateAdvice = "run as root, or in a cgroup subtree delegated to your user (for example: " + DelegateCommand + ")"
+
 var hints = []struct {
 	op    string
 	errno syscall.Errno
@@ -47,16 +51,16 @@ var hints = []struct {
 	{opDrain, unix.EACCES, "pass the DrainTo option a cgroup you may write whose cgroup.subtree_control is empty, such as your own leaf cgroup under a delegated subtree"},
 	{opDrain, unix.EPERM, "pass the DrainTo option a cgroup you may write whose cgroup.subtree_control is empty, such as your own leaf cgroup under a delegated subtree"},
 	{opDrain, unix.EBUSY, "pass the DrainTo option a cgroup you may write whose cgroup.subtree_control is empty, such as your own leaf cgroup under a delegated subtree"},
-	{opAny, unix.EACCES, "run as root, or in a cgroup subtree delegated to your user (for example: systemd-run --user --scope -p Delegate=yes go test ./...)"},
-	{opAny, unix.EPERM, "run as root, or in a cgroup subtree delegated to your user (for example: systemd-run --user --scope -p Delegate=yes go test ./...)"},
+	{opAny, unix.EACCES, delegateAdvice},
+	{opAny, unix.EPERM, delegateAdvice},
 	{opAny, unix.EROFS, "the cgroup filesystem is mounted read-only, as in a container without a writable cgroup namespace: run with a writable /sys/fs/cgroup (a private cgroup namespace with delegation, or --privileged), or test against fakefs"},
 	{opAny, unix.ENODEV, "the cgroup was removed while in use"},
 }
 
 // hintText returns the advice for err after the operation op, or "".
 func hintText(op string, err error) string {
-	var errno syscall.Errno
-	if !errors.As(err, &errno) {
+	errno, ok := errors.AsType[syscall.Errno](err)
+	if !ok {
 		return ""
 	}
 	for _, h := range hints {

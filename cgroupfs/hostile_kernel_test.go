@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
 )
 
 // Hostile cases on the real kernel, each under the test's own base
@@ -38,9 +39,7 @@ func threadedChild(t *testing.T, fsys *OSFS, m *Manager, name string, main bool)
 	tid := pid
 	if !main {
 		tasks, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		for _, e := range tasks {
 			if n, _ := strconv.Atoi(e.Name()); n != pid && n > 1 {
 				tid = n
@@ -123,9 +122,7 @@ func TestHostileIdentityKernel(t *testing.T) {
 			t.Fatal(err)
 		}
 		id, err := fsys.Identity("a")
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		if again, err := fsys.Identity("a"); err != nil || again != id {
 			t.Errorf("Identity(a) = %d, %v; a moment before %d", again, err, id)
 		}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
 )
 
 // hangBound is how long TestHostileReadFileNotRegular waits for a ReadFile
@@ -44,9 +45,7 @@ func TestHostileReadFileNotRegular(t *testing.T) {
 		t.Fatal(err)
 	}
 	l, err := net.Listen("unix", filepath.Join(dir, "sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer l.Close()
 	// Making a device node needs CAP_MKNOD (root) and a filesystem that
 	// allows it.

@@ -3,7 +3,6 @@ package cgroupfs
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -153,13 +152,7 @@ func TestVMKnobs(t *testing.T) {
 // reaped, and Err wraps ErrKilled.
 func TestVMStartTaskAndEvents(t *testing.T) {
 	m := vmKnobManager(t)
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(self, "-test.run=^$")
-	cmd.Env = append(os.Environ(), sleeperEnv+"=0")
-	task, err := m.fsys.(TaskStarter).StartTask("a", cmd)
+	task, err := m.fsys.(TaskStarter).StartTask("a", kerneltest.SleeperCmd(0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/cgguard/cgguard/fakefs"
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 func TestManagerPaths(t *testing.T) {
@@ -38,18 +40,14 @@ func TestManagerPaths(t *testing.T) {
 	if m := cgroupfs.NewManager(fsys, "."); m.FS() != fsys {
 		t.Errorf("FS() did not return the FS given")
 	}
-	if log := fsys.Log(); len(log) != 0 {
-		t.Errorf("Path and ParentPath did I/O: %v", log)
-	}
+	assert.Check(t, is.Len(fsys.Log(), 0), "Path and ParentPath did I/O")
 }
 
 func TestSetupEnablesEachControllerOnEveryLevel(t *testing.T) {
 	fsys := newFake("cpuset", "cpu", "memory")
 	ops := &opLog{fsys: fsys}
 	m := cgroupfs.NewManager(fsys, "a/b")
-	if err := m.Setup(true); err != nil {
-		t.Fatalf("Setup(true): %v", err)
-	}
+	assert.NilError(t, m.Setup(true), "Setup(true)")
 	got := writes(ops.next())
 	want := []string{
 		`write cgroup.subtree_control "+cpuset"`,
@@ -59,16 +57,10 @@ func TestSetupEnablesEachControllerOnEveryLevel(t *testing.T) {
 		`write a/b/cgroup.subtree_control "+cpuset"`,
 		`write a/b/cgroup.subtree_control "+cpu"`,
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("Setup(true) writes (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(got, want), "Setup(true) writes")
 	// Everything is enabled now: a second Setup writes nothing.
-	if err := m.Setup(true); err != nil {
-		t.Fatalf("second Setup(true): %v", err)
-	}
-	if got := writes(ops.next()); len(got) != 0 {
-		t.Errorf("second Setup(true) wrote again: %q", got)
-	}
+	assert.NilError(t, m.Setup(true), "second Setup(true)")
+	assert.Check(t, is.Len(writes(ops.next()), 0), "second Setup(true) wrote again")
 }
 
 func TestSetupWritesOnlyListedControllers(t *testing.T) {
@@ -91,14 +83,10 @@ func TestSetupWritesOnlyListedControllers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			fsys := newFake(tc.rootCtl...)
 			ops := &opLog{fsys: fsys}
-			if err := cgroupfs.NewManager(fsys, "p").Setup(tc.cpu); err != nil {
-				t.Fatalf("Setup: %v", err)
-			}
-			if diff := cmp.Diff(tc.want, writes(ops.next())); diff != "" {
-				t.Errorf("writes (-want +got):\n%s", diff)
-			}
-			if !slices.Contains(paths(fsys), "p") {
-				t.Errorf("Setup did not create the parent: %q", paths(fsys))
+			assert.NilError(t, cgroupfs.NewManager(fsys, "p").Setup(tc.cpu), "Setup")
+			assert.Check(t, is.DeepEqual(writes(ops.next()), tc.want), "writes")
+			if !slices.Contains(fsys.Snapshot().Paths(), "p") {
+				t.Errorf("Setup did not create the parent: %q", fsys.Snapshot().Paths())
 			}
 		})
 	}
@@ -119,8 +107,8 @@ func TestSetupGoesOnPastEnableFailures(t *testing.T) {
 			t.Errorf("writes %q lack %s", got, w)
 		}
 	}
-	if !slices.Contains(paths(fsys), "a/b") {
-		t.Errorf("parent a/b not created: %q", paths(fsys))
+	if !slices.Contains(fsys.Snapshot().Paths(), "a/b") {
+		t.Errorf("parent a/b not created: %q", fsys.Snapshot().Paths())
 	}
 }
 
@@ -136,22 +124,16 @@ func TestSetupStopsWhenTheParentCannotBeCreated(t *testing.T) {
 			t.Errorf("Setup error says %q %d times, want once: %v", once, n, err)
 		}
 	}
-	if got := writes(ops.next()); len(got) != 0 {
-		t.Errorf("Setup wrote after failing to create the parent: %q", got)
-	}
+	assert.Check(t, is.Len(writes(ops.next()), 0), "Setup wrote after failing to create the parent")
 }
 
 func TestCreateCgroupNested(t *testing.T) {
 	fsys := newFake("cpuset", "cpu")
 	ops := &opLog{fsys: fsys}
 	m := cgroupfs.NewManager(fsys, "p")
-	if err := m.Setup(false); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.Setup(false))
 	ops.next()
-	if err := m.CreateCgroup("x/y/z"); err != nil {
-		t.Fatalf("CreateCgroup: %v", err)
-	}
+	assert.NilError(t, m.CreateCgroup("x/y/z"), "CreateCgroup")
 	// cpuset is enabled on every level above the leaf, before the level
 	// below is made (the parent already had it from Setup).
 	want := []string{
@@ -167,56 +149,36 @@ func TestCreateCgroupNested(t *testing.T) {
 			got = append(got, e)
 		}
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("CreateCgroup mkdirs and writes (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(got, want), "CreateCgroup mkdirs and writes")
 	for _, name := range []string{"x", "x/y", "x/y/z"} {
 		if ok, err := m.Exists(name); !ok || err != nil {
 			t.Errorf("Exists(%q) = %v, %v", name, ok, err)
 		}
 	}
 	// The leaf has cpuset files.
-	if err := m.SetCpuset("x/y/z", cgroupfs.NewCPUSet(0, 1)); err != nil {
-		t.Errorf("SetCpuset on the new leaf: %v", err)
-	}
+	assert.Check(t, m.SetCpuset("x/y/z", cgroupfs.NewCPUSet(0, 1)), "SetCpuset on the new leaf")
 	ops.next()
 
 	// Idempotent: again, and for an existing prefix.
-	if err := m.CreateCgroup("x/y/z"); err != nil {
-		t.Errorf("second CreateCgroup: %v", err)
-	}
-	if err := m.CreateCgroup("x"); err != nil {
-		t.Errorf("CreateCgroup of an existing intermediate: %v", err)
-	}
-	if got := writes(ops.next()); len(got) != 0 {
-		t.Errorf("CreateCgroup of existing cgroups wrote: %q", got)
-	}
+	assert.Check(t, m.CreateCgroup("x/y/z"), "second CreateCgroup")
+	assert.Check(t, m.CreateCgroup("x"), "CreateCgroup of an existing intermediate")
+	assert.Check(t, is.Len(writes(ops.next()), 0), "CreateCgroup of existing cgroups wrote")
 }
 
 func TestCreateCgroupWithoutCpusetWritesNothing(t *testing.T) {
 	fsys := newFake("hugetlb") // the host's v2 here
 	ops := &opLog{fsys: fsys}
 	m := cgroupfs.NewManager(fsys, ".")
-	if err := m.CreateCgroup("a/b"); err != nil {
-		t.Fatalf("CreateCgroup: %v", err)
-	}
-	if got := writes(ops.next()); len(got) != 0 {
-		t.Errorf("CreateCgroup wrote where cpuset is not available: %q", got)
-	}
-	if diff := cmp.Diff([]string{".", "a", "a/b"}, paths(fsys)); diff != "" {
-		t.Errorf("cgroups (-want +got):\n%s", diff)
-	}
+	assert.NilError(t, m.CreateCgroup("a/b"), "CreateCgroup")
+	assert.Check(t, is.Len(writes(ops.next()), 0), "CreateCgroup wrote where cpuset is not available")
+	assert.Check(t, is.DeepEqual(fsys.Snapshot().Paths(), []string{"a", "a/b"}), "cgroups")
 }
 
 func TestCreateCgroupMakesAMissingParent(t *testing.T) {
 	fsys := newFake()
 	m := cgroupfs.NewManager(fsys, "p/q")
-	if err := m.CreateCgroup("a"); err != nil {
-		t.Fatalf("CreateCgroup without Setup: %v", err)
-	}
-	if diff := cmp.Diff([]string{".", "p", "p/q", "p/q/a"}, paths(fsys)); diff != "" {
-		t.Errorf("cgroups (-want +got):\n%s", diff)
-	}
+	assert.NilError(t, m.CreateCgroup("a"), "CreateCgroup without Setup")
+	assert.Check(t, is.DeepEqual(fsys.Snapshot().Paths(), []string{"p", "p/q", "p/q/a"}), "cgroups")
 }
 
 // The kernel answers EEXIST for cgroup.procs, which reads as a stale
@@ -225,24 +187,18 @@ func TestCreateCgroupMakesAMissingParent(t *testing.T) {
 func TestCreateCgroupRefusesInterfaceFileNames(t *testing.T) {
 	fsys := newFake()
 	m := cgroupfs.NewManager(fsys, ".")
-	if err := m.CreateCgroup("a"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.CreateCgroup("a"))
 	before := len(fsys.Log())
 	cgroupfs.WantErrContains(t, m.CreateCgroup("a/cgroup.procs"), cgroupfs.ErrInvalidName, "a/cgroup.procs", "interface files")
 	cgroupfs.WantErrContains(t, m.CreateCgroup("memory.max/x"), cgroupfs.ErrInvalidName, "memory controller", "choose a name")
 	cgroupfs.WantErrContains(t, cgroupfs.NewManager(fsys, "cpu.x").Setup(false), cgroupfs.ErrInvalidName, "cpu controller")
-	if log := fsys.Log()[before:]; len(log) != 0 {
-		t.Errorf("refused names reached the filesystem: %v", log)
-	}
+	assert.Check(t, is.Len(fsys.Log()[before:], 0), "refused names reached the filesystem")
 }
 
 func TestCreateCgroupReportsEnableFailuresAndStillCreates(t *testing.T) {
 	fsys := newFake("cpuset")
 	m := cgroupfs.NewManager(fsys, ".")
-	if err := m.CreateCgroup("a"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.CreateCgroup("a"))
 	remove := fsys.Fail(fakefs.OpWrite, "a/cgroup.subtree_control", unix.EBUSY, -1)
 	err := m.CreateCgroup("a/b")
 	cgroupfs.WantErrContains(t, err, unix.EBUSY, "cpuset", "a/cgroup.subtree_control", "no-internal-process")
@@ -256,12 +212,8 @@ func TestCpusetWrites(t *testing.T) {
 	fsys := newFake("cpuset")
 	ops := &opLog{fsys: fsys}
 	m := cgroupfs.NewManager(fsys, "p")
-	if err := m.Setup(false); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.CreateCgroup("a"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.Setup(false))
+	assert.NilError(t, m.CreateCgroup("a"))
 	ops.next()
 	steps := []struct {
 		do   func() error
@@ -274,27 +226,19 @@ func TestCpusetWrites(t *testing.T) {
 		{func() error { return m.ClearCpusetMems("a") }, `write p/a/cpuset.mems "\n"`},
 	}
 	for _, s := range steps {
-		if err := s.do(); err != nil {
-			t.Errorf("%s: %v", s.want, err)
-		}
-		if diff := cmp.Diff([]string{s.want}, writes(ops.next())); diff != "" {
-			t.Errorf("writes (-want +got):\n%s", diff)
-		}
+		assert.Check(t, s.do(), "%s", s.want)
+		assert.Check(t, is.DeepEqual(writes(ops.next()), []string{s.want}), "writes")
 	}
 
 	// An empty set is refused before any I/O: the kernel would ignore it.
 	cgroupfs.WantErrContains(t, m.SetCpuset("a", cgroupfs.CPUSet{}), fs.ErrInvalid, "p/a/cpuset.cpus", "ClearCpuset")
 	cgroupfs.WantErrContains(t, m.SetCpusetMems("a", cgroupfs.CPUSet{}), fs.ErrInvalid, "p/a/cpuset.mems", "ClearCpusetMems")
-	if got := ops.next(); len(got) != 0 {
-		t.Errorf("an empty set did I/O: %q", got)
-	}
+	assert.Check(t, is.Len(ops.next(), 0), "an empty set did I/O")
 
 	// No cpuset in the parent's subtree_control: ENOENT, with the reason.
 	fsys2 := newFake()
 	m2 := cgroupfs.NewManager(fsys2, ".")
-	if err := m2.CreateCgroup("a"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m2.CreateCgroup("a"))
 	cgroupfs.WantErrContains(t, m2.SetCpuset("a", cgroupfs.NewCPUSet(0)), fs.ErrNotExist, `set cpuset.cpus to "0": write a/cpuset.cpus`, "cpuset is not enabled")
 	cgroupfs.WantErrContains(t, m2.ClearCpuset("a"), fs.ErrNotExist, "clear cpuset.cpus", "a/cpuset.cpus")
 }
@@ -304,24 +248,16 @@ func TestMoveTask(t *testing.T) {
 	ops := &opLog{fsys: fsys}
 	m := cgroupfs.NewManager(fsys, ".")
 	for _, n := range []string{"a", "b"} {
-		if err := m.CreateCgroup(n); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, m.CreateCgroup(n))
 	}
 	pid := spawn(t, fsys, "a")
 	ops.next()
-	if err := m.MoveTask("b", pid); err != nil {
-		t.Fatalf("MoveTask: %v", err)
-	}
-	if diff := cmp.Diff([]string{`write b/cgroup.procs "` + strconv.Itoa(pid) + `"`}, writes(ops.next())); diff != "" {
-		t.Errorf("writes (-want +got):\n%s", diff)
-	}
+	assert.NilError(t, m.MoveTask("b", pid), "MoveTask")
+	assert.Check(t, is.DeepEqual(writes(ops.next()), []string{`write b/cgroup.procs "` + strconv.Itoa(pid) + `"`}), "writes")
 	if pids, err := m.Procs("b"); err != nil || !slices.Equal(pids, []int{pid}) {
 		t.Errorf("Procs(b) = %v, %v", pids, err)
 	}
-	if err := fsys.Exit(pid); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, fsys.Exit(pid))
 	cgroupfs.WantErrContains(t, m.MoveTask("a", pid), unix.ESRCH, "move pid "+strconv.Itoa(pid)+" into cgroup a", "process is gone")
 }
 
@@ -329,18 +265,12 @@ func TestMoveTasks(t *testing.T) {
 	fsys := newFake("cpuset")
 	ops := &opLog{fsys: fsys}
 	m := cgroupfs.NewManager(fsys, ".")
-	if err := m.CreateCgroup("a"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.CreateCgroup("a"))
 	p1, gone, p3 := spawn(t, fsys, "."), spawn(t, fsys, "."), spawn(t, fsys, ".")
-	if err := fsys.Exit(gone); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, fsys.Exit(gone))
 
 	// ESRCH is skipped, and the pids after it still move.
-	if err := m.MoveTasks("a", []int{p1, gone, p3}); err != nil {
-		t.Fatalf("MoveTasks with a gone pid: %v", err)
-	}
+	assert.NilError(t, m.MoveTasks("a", []int{p1, gone, p3}), "MoveTasks with a gone pid")
 	if pids, _ := m.Procs("a"); !slices.Equal(pids, []int{p1, p3}) {
 		t.Errorf("Procs(a) = %v, want [%d %d]", pids, p1, p3)
 	}
@@ -350,9 +280,7 @@ func TestMoveTasks(t *testing.T) {
 	p4 := spawn(t, fsys, ".")
 	fsys.Fail(fakefs.OpWrite, "a/cgroup.procs", unix.EBUSY, 1)
 	ops.next()
-	if err := m.MoveTasks("a", []int{p4}); err != nil {
-		t.Fatalf("MoveTasks with one EBUSY: %v", err)
-	}
+	assert.NilError(t, m.MoveTasks("a", []int{p4}), "MoveTasks with one EBUSY")
 	if got := writes(ops.next()); len(got) != 2 {
 		t.Errorf("writes to cgroup.procs = %q, want 2 (one EBUSY, one retry)", got)
 	}
@@ -371,14 +299,10 @@ func TestMoveTasksGivesUpOnPersistentEBUSY(t *testing.T) {
 	fsys := newFake("memory")
 	ops := &opLog{fsys: fsys}
 	m := cgroupfs.NewManager(fsys, ".")
-	if err := m.CreateCgroup("a/b"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.CreateCgroup("a/b"))
 	// A domain controller enabled in a: no task may live there.
 	for _, f := range []string{"cgroup.subtree_control", "a/cgroup.subtree_control"} {
-		if err := fsys.WriteFile(f, []byte("+memory")); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, fsys.WriteFile(f, []byte("+memory")))
 	}
 	pid := spawn(t, fsys, ".")
 	ops.next()
@@ -393,40 +317,24 @@ func TestClearSubtreeControl(t *testing.T) {
 	fsys := newFake("cpuset", "cpu")
 	ops := &opLog{fsys: fsys}
 	m := cgroupfs.NewManager(fsys, "p")
-	if err := m.Setup(true); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.CreateCgroup("a"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.Setup(true))
+	assert.NilError(t, m.CreateCgroup("a"))
 	for _, c := range []string{"+cpuset", "+cpu"} {
-		if err := fsys.WriteFile("p/a/cgroup.subtree_control", []byte(c)); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, fsys.WriteFile("p/a/cgroup.subtree_control", []byte(c)))
 	}
 	ops.next()
-	if err := m.ClearSubtreeControl("a"); err != nil {
-		t.Fatalf("ClearSubtreeControl(a): %v", err)
-	}
+	assert.NilError(t, m.ClearSubtreeControl("a"), "ClearSubtreeControl(a)")
 	want := []string{`write p/a/cgroup.subtree_control "-cpu"`, `write p/a/cgroup.subtree_control "-cpuset"`}
-	if diff := cmp.Diff(want, writes(ops.next())); diff != "" {
-		t.Errorf("writes (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(writes(ops.next()), want), "writes")
 	if data, err := fsys.ReadFile("p/a/cgroup.subtree_control"); err != nil || len(data) != 0 {
 		t.Errorf("p/a/cgroup.subtree_control = %q, %v after ClearSubtreeControl", data, err)
 	}
 	// Now tasks may be moved into it.
-	if err := m.MoveTask("a", spawn(t, fsys, ".")); err != nil {
-		t.Errorf("MoveTask after ClearSubtreeControl: %v", err)
-	}
+	assert.Check(t, m.MoveTask("a", spawn(t, fsys, ".")), "MoveTask after ClearSubtreeControl")
 
 	// A child enabling a controller itself keeps it: EBUSY, said plainly.
-	if err := m.CreateCgroup("b/c"); err != nil {
-		t.Fatal(err)
-	}
-	if err := fsys.WriteFile("p/b/c/cgroup.subtree_control", []byte("+cpuset")); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.CreateCgroup("b/c"))
+	assert.NilError(t, fsys.WriteFile("p/b/c/cgroup.subtree_control", []byte("+cpuset")))
 	cgroupfs.WantErrContains(t, m.ClearSubtreeControl("b"), unix.EBUSY, `"-cpuset"`, "child cgroup still enables it")
 }
 
@@ -435,9 +343,7 @@ func TestDrainTasks(t *testing.T) {
 	fsys := &hookFS{FS: fake}
 	m := cgroupfs.NewManager(fsys, "p", cgroupfs.DrainTo("keep"))
 	for _, n := range []string{"keep", "p/a"} {
-		if err := cgroupfs.NewManager(fsys, ".").CreateCgroup(n); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, cgroupfs.NewManager(fsys, ".").CreateCgroup(n))
 	}
 	p1, p2 := spawn(t, fake, "p/a"), spawn(t, fake, "p/a")
 	// A task forks while the first pid is being moved: the drain must
@@ -448,9 +354,7 @@ func TestDrainTasks(t *testing.T) {
 			p3 = spawn(t, fake, "p/a")
 		}
 	}
-	if err := m.DrainTasks("a"); err != nil {
-		t.Fatalf("DrainTasks: %v", err)
-	}
+	assert.NilError(t, m.DrainTasks("a"), "DrainTasks")
 	fsys.afterWrite = nil
 	if pids, _ := m.Procs("a"); len(pids) != 0 {
 		t.Errorf("a still holds %v", pids)
@@ -460,17 +364,13 @@ func TestDrainTasks(t *testing.T) {
 	}
 
 	// Draining a missing cgroup is nothing to do.
-	if err := m.DrainTasks("gone"); err != nil {
-		t.Errorf("DrainTasks(gone): %v", err)
-	}
+	assert.Check(t, m.DrainTasks("gone"), "DrainTasks(gone)")
 }
 
 func TestDrainTasksWaitsForExitingTasks(t *testing.T) {
 	fsys := newFake()
 	m := cgroupfs.NewManager(fsys, ".")
-	if err := m.CreateCgroup("a"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.CreateCgroup("a"))
 	// Listed but exiting: every move answers ESRCH until it is gone. The
 	// drain must wait on cgroup.events then (not spin); the task exits
 	// while it waits.
@@ -490,9 +390,7 @@ func TestDrainTasksWaitsForExitingTasks(t *testing.T) {
 		case <-done:
 		}
 	}()
-	if err := m.DrainTasks("a"); err != nil {
-		t.Fatalf("DrainTasks with an exiting task: %v", err)
-	}
+	assert.NilError(t, m.DrainTasks("a"), "DrainTasks with an exiting task")
 	select {
 	case <-entered:
 	default:
@@ -505,18 +403,14 @@ func TestDrainTasksErrors(t *testing.T) {
 	fsys := &hookFS{FS: fake}
 	ops := &opLog{fsys: fake}
 	for _, n := range []string{"p/a/b", "p/c"} {
-		if err := cgroupfs.NewManager(fsys, ".").CreateCgroup(n); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, cgroupfs.NewManager(fsys, ".").CreateCgroup(n))
 	}
 	// The DrainTo cgroup inside the drained one would never empty.
 	m := cgroupfs.NewManager(fsys, "p", cgroupfs.DrainTo("p/a/b"))
 	ops.next()
 	cgroupfs.WantErrContains(t, m.DrainTasks("a"), fs.ErrInvalid, "DrainTo cgroup p/a/b is inside")
 	cgroupfs.WantErrContains(t, m.DrainTasks("a/b"), fs.ErrInvalid, "DrainTo cgroup p/a/b is inside")
-	if got := ops.next(); len(got) != 0 {
-		t.Errorf("a refused drain did I/O: %q", got)
-	}
+	assert.Check(t, is.Len(ops.next(), 0), "a refused drain did I/O")
 
 	// A move refused (a delegated subtree draining to the root): the
 	// error says to use DrainTo.
@@ -540,27 +434,17 @@ func TestRemoveCgroup(t *testing.T) {
 	fsys := newFake()
 	ops := &opLog{fsys: fsys}
 	m := cgroupfs.NewManager(fsys, "p")
-	if err := m.Setup(false); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.Setup(false))
 	for _, n := range []string{"empty", "busy", "tree/leaf"} {
-		if err := m.CreateCgroup(n); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, m.CreateCgroup(n))
 	}
 	ops.next()
 
 	// An empty cgroup costs one rmdir, nothing else.
-	if err := m.RemoveCgroup("empty"); err != nil {
-		t.Fatalf("RemoveCgroup(empty): %v", err)
-	}
-	if diff := cmp.Diff([]string{"rmdir p/empty"}, ops.next()); diff != "" {
-		t.Errorf("ops (-want +got):\n%s", diff)
-	}
+	assert.NilError(t, m.RemoveCgroup("empty"), "RemoveCgroup(empty)")
+	assert.Check(t, is.DeepEqual(ops.next(), []string{"rmdir p/empty"}), "ops")
 	// Missing is fine.
-	if err := m.RemoveCgroup("empty"); err != nil {
-		t.Errorf("RemoveCgroup of a missing cgroup: %v", err)
-	}
+	assert.Check(t, m.RemoveCgroup("empty"), "RemoveCgroup of a missing cgroup")
 
 	// Child cgroups: EBUSY named as such (ktstr blamed tasks), nothing removed.
 	err := m.RemoveCgroup("tree")
@@ -571,9 +455,7 @@ func TestRemoveCgroup(t *testing.T) {
 
 	// Tasks: drained to the FS root, then removed.
 	p1, p2 := spawn(t, fsys, "p/busy"), spawn(t, fsys, "p/busy")
-	if err := m.RemoveCgroup("busy"); err != nil {
-		t.Fatalf("RemoveCgroup(busy): %v", err)
-	}
+	assert.NilError(t, m.RemoveCgroup("busy"), "RemoveCgroup(busy)")
 	if ok, _ := m.Exists("busy"); ok {
 		t.Errorf("busy still exists")
 	}
@@ -585,25 +467,19 @@ func TestRemoveCgroup(t *testing.T) {
 	ops.next()
 	fsys.Fail(fakefs.OpRmdir, "p/tree/leaf", unix.EROFS, -1)
 	cgroupfs.WantErrContains(t, m.RemoveCgroup("tree/leaf"), unix.EROFS, "remove cgroup p/tree/leaf", "read-only")
-	if got := writes(ops.next()); len(got) != 0 {
-		t.Errorf("RemoveCgroup drained after EROFS: %q", got)
-	}
+	assert.Check(t, is.Len(writes(ops.next()), 0), "RemoveCgroup drained after EROFS")
 }
 
 func TestRemoveCgroupRetriesEBUSYAfterEmptying(t *testing.T) {
 	fsys := newFake()
 	ops := &opLog{fsys: fsys}
 	m := cgroupfs.NewManager(fsys, ".")
-	if err := m.CreateCgroup("a"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.CreateCgroup("a"))
 	// The kernel can say EBUSY a moment after populated went 0
 	// (grandchildren still exiting): two more EBUSY, then it works.
 	fsys.Fail(fakefs.OpRmdir, "a", unix.EBUSY, 3)
 	ops.next()
-	if err := m.RemoveCgroup("a"); err != nil {
-		t.Fatalf("RemoveCgroup: %v", err)
-	}
+	assert.NilError(t, m.RemoveCgroup("a"), "RemoveCgroup")
 	rmdirs := 0
 	for _, e := range ops.next() {
 		if e == "rmdir a" {
@@ -620,18 +496,12 @@ func TestCleanupAll(t *testing.T) {
 	ops := &opLog{fsys: fsys}
 	m := cgroupfs.NewManager(fsys, "p")
 	for _, n := range []string{"a/b", "a/c/d", "e"} {
-		if err := m.CreateCgroup(n); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, m.CreateCgroup(n))
 	}
 	spawn(t, fsys, "p/a/c/d")
 	ops.next()
-	if err := m.CleanupAll(); err != nil {
-		t.Fatalf("CleanupAll: %v", err)
-	}
-	if diff := cmp.Diff([]string{".", "p"}, paths(fsys)); diff != "" {
-		t.Errorf("cgroups left (-want +got):\n%s", diff)
-	}
+	assert.NilError(t, m.CleanupAll(), "CleanupAll")
+	assert.Check(t, is.DeepEqual(fsys.Snapshot().Paths(), []string{"p"}), "cgroups left")
 	// Deepest first: every child is removed before its parent.
 	var removed []string
 	for _, e := range ops.next() {
@@ -647,9 +517,7 @@ func TestCleanupAll(t *testing.T) {
 		}
 	}
 	// A missing parent is nothing to clean.
-	if err := cgroupfs.NewManager(fsys, "nope").CleanupAll(); err != nil {
-		t.Errorf("CleanupAll of a missing parent: %v", err)
-	}
+	assert.Check(t, cgroupfs.NewManager(fsys, "nope").CleanupAll(), "CleanupAll of a missing parent")
 }
 
 func TestCleanupAllGoesOnPastFailures(t *testing.T) {
@@ -657,9 +525,7 @@ func TestCleanupAllGoesOnPastFailures(t *testing.T) {
 	ops := &opLog{fsys: fsys}
 	m := cgroupfs.NewManager(fsys, "p")
 	for _, n := range []string{"a/b", "a/c", "z"} {
-		if err := m.CreateCgroup(n); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, m.CreateCgroup(n))
 	}
 	fsys.Fail(fakefs.OpRmdir, "p/a/b", unix.EACCES, -1)
 	ops.next()
@@ -667,9 +533,7 @@ func TestCleanupAllGoesOnPastFailures(t *testing.T) {
 	cgroupfs.WantErrContains(t, err, unix.EACCES, "p/a/b")
 	// a/c and z are gone; a stays (its child does), and no rmdir of it was
 	// tried only to say EBUSY.
-	if diff := cmp.Diff([]string{".", "p", "p/a", "p/a/b"}, paths(fsys)); diff != "" {
-		t.Errorf("cgroups left (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(fsys.Snapshot().Paths(), []string{"p", "p/a", "p/a/b"}), "cgroups left")
 	if got := ops.next(); slices.Contains(got, "rmdir p/a") {
 		t.Errorf("CleanupAll tried to remove p/a with a child left: %q", got)
 	}
@@ -680,29 +544,19 @@ func TestKillTasks(t *testing.T) {
 	ops := &opLog{fsys: fsys}
 	m := cgroupfs.NewManager(fsys, ".")
 	for _, n := range []string{"a/b", "other"} {
-		if err := m.CreateCgroup(n); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, m.CreateCgroup(n))
 	}
 	spawn(t, fsys, "a")
 	spawn(t, fsys, "a/b")
 	spawn(t, fsys, "other")
 	ops.next()
-	if err := m.KillTasks("a"); err != nil {
-		t.Fatalf("KillTasks: %v", err)
-	}
-	if diff := cmp.Diff([]string{`write a/cgroup.kill "1"`}, writes(ops.next())); diff != "" {
-		t.Errorf("writes (-want +got):\n%s", diff)
-	}
-	if err := m.WaitEmpty(context.Background(), "a"); err != nil {
-		t.Errorf("WaitEmpty after KillTasks: %v", err)
-	}
+	assert.NilError(t, m.KillTasks("a"), "KillTasks")
+	assert.Check(t, is.DeepEqual(writes(ops.next()), []string{`write a/cgroup.kill "1"`}), "writes")
+	assert.Check(t, m.WaitEmpty(context.Background(), "a"), "WaitEmpty after KillTasks")
 	if pids, _ := m.Procs("other"); len(pids) != 1 {
 		t.Errorf("KillTasks(a) reached the sibling: other holds %v", pids)
 	}
-	if err := m.KillTasks("missing"); err != nil {
-		t.Errorf("KillTasks of a missing cgroup: %v", err)
-	}
+	assert.Check(t, m.KillTasks("missing"), "KillTasks of a missing cgroup")
 
 	// A failing cgroup.kill is said, with the errno.
 	fsys.Fail(fakefs.OpWrite, "a/cgroup.kill", unix.EACCES, -1)
@@ -717,17 +571,13 @@ func TestKillTasksRefusesWhenTheCallerIsInside(t *testing.T) {
 	// fake never moves a real process.
 	fsys := &hookFS{FS: fake, real: map[string][]int{"a/b/c": {self}}}
 	m := cgroupfs.NewManager(fsys, ".")
-	if err := m.CreateCgroup("a/b/c"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.CreateCgroup("a/b/c"))
 	ops.next()
 	for _, name := range []string{"a", "a/b/c"} {
 		err := m.KillTasks(name)
 		cgroupfs.WantErrContains(t, err, cgroupfs.ErrCallerInside, "refuse", "this process", "a/b/c")
 	}
-	if got := writes(ops.next()); len(got) != 0 {
-		t.Errorf("KillTasks wrote although it refused: %q", got)
-	}
+	assert.Check(t, is.Len(writes(ops.next()), 0), "KillTasks wrote although it refused")
 	if pids, _ := m.Procs("a/b/c"); !slices.Equal(pids, []int{self}) {
 		t.Errorf("a/b/c holds %v, want [%d]", pids, self)
 	}
@@ -747,12 +597,8 @@ func TestKillTasksWithoutCgroupKill(t *testing.T) {
 		waits = append(waits, wait)
 	}
 	m := cgroupfs.NewManager(fsys, ".")
-	if err := m.CreateCgroup("a/b"); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.KillTasks("a"); err != nil {
-		t.Fatalf("KillTasks without cgroup.kill: %v", err)
-	}
+	assert.NilError(t, m.CreateCgroup("a/b"))
+	assert.NilError(t, m.KillTasks("a"), "KillTasks without cgroup.kill")
 	for _, wait := range waits {
 		if err := wait(t); !cgroupfs.KilledBySIGKILL(err) {
 			t.Errorf("child ended with %v, want killed by SIGKILL", err)
@@ -764,32 +610,20 @@ func TestWaitEmpty(t *testing.T) {
 	fsys := newFake()
 	ops := &opLog{fsys: fsys}
 	m := cgroupfs.NewManager(fsys, ".")
-	if err := m.CreateCgroup("a/b"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.CreateCgroup("a/b"))
 	ctx := context.Background()
 
 	// Empty: no waiting. The watch comes before the read, so a change
 	// between them cannot be missed.
 	ops.next()
-	if err := m.WaitEmpty(ctx, "a"); err != nil {
-		t.Fatalf("WaitEmpty of an empty cgroup: %v", err)
-	}
-	if diff := cmp.Diff([]string{"watch a/cgroup.events", "read a/cgroup.events"}, ops.next()); diff != "" {
-		t.Errorf("ops (-want +got):\n%s", diff)
-	}
+	assert.NilError(t, m.WaitEmpty(ctx, "a"), "WaitEmpty of an empty cgroup")
+	assert.Check(t, is.DeepEqual(ops.next(), []string{"watch a/cgroup.events", "read a/cgroup.events"}), "ops")
 
 	// A task below exits, but stays for a few reads of cgroup.events.
 	pid := spawn(t, fsys, "a/b")
-	if err := fsys.SetLinger(pid, 3); err != nil {
-		t.Fatal(err)
-	}
-	if err := fsys.Exit(pid); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.WaitEmpty(ctx, "a"); err != nil {
-		t.Fatalf("WaitEmpty while a task exits: %v", err)
-	}
+	assert.NilError(t, fsys.SetLinger(pid, 3))
+	assert.NilError(t, fsys.Exit(pid))
+	assert.NilError(t, m.WaitEmpty(ctx, "a"), "WaitEmpty while a task exits")
 	reads := 0
 	for _, e := range ops.next() {
 		if e == "read a/cgroup.events" {
@@ -814,20 +648,14 @@ func TestWaitEmpty(t *testing.T) {
 		}
 		release()
 	}()
-	if err := m.WaitEmpty(ctx, "a/b"); err != nil {
-		t.Fatalf("WaitEmpty of a cgroup being removed: %v", err)
-	}
-	if err := m.WaitEmpty(ctx, "missing"); err != nil {
-		t.Errorf("WaitEmpty of a missing cgroup: %v", err)
-	}
+	assert.NilError(t, m.WaitEmpty(ctx, "a/b"), "WaitEmpty of a cgroup being removed")
+	assert.Check(t, m.WaitEmpty(ctx, "missing"), "WaitEmpty of a missing cgroup")
 }
 
 func TestWaitEmptyTimeoutSaysWhatItSaw(t *testing.T) {
 	fsys := newFake()
 	m := cgroupfs.NewManager(fsys, ".")
-	if err := m.CreateCgroup("a"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.CreateCgroup("a"))
 	pid := spawn(t, fsys, "a")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -836,12 +664,8 @@ func TestWaitEmptyTimeoutSaysWhatItSaw(t *testing.T) {
 
 	// Tasks only below: cgroup.procs of a lists none, and the error says
 	// where they are instead.
-	if err := fsys.Exit(pid); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.CreateCgroup("a/b"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, fsys.Exit(pid))
+	assert.NilError(t, m.CreateCgroup("a/b"))
 	spawn(t, fsys, "a/b")
 	cgroupfs.WantErrContains(t, m.WaitEmpty(ctx, "a"), context.Canceled, `populated 1`, "lists no pid", "child cgroups")
 
@@ -852,22 +676,16 @@ func TestWaitEmptyTimeoutSaysWhatItSaw(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- m.WaitEmpty(context.Background(), "a") }()
 	for _, p := range fsys.Pids("a/b") {
-		if err := fsys.Exit(p); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, fsys.Exit(p))
 	}
-	if err := <-done; err != nil {
-		t.Errorf("WaitEmpty without inotify, after the tasks exited: %v", err)
-	}
+	assert.Check(t, <-done, "WaitEmpty without inotify, after the tasks exited")
 }
 
 func TestProcsAndChildren(t *testing.T) {
 	fsys := newFake()
 	m := cgroupfs.NewManager(fsys, "p")
 	for _, n := range []string{"a/z", "a/b", "a/b/c"} {
-		if err := m.CreateCgroup(n); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, m.CreateCgroup(n))
 	}
 	kids, err := m.Children("a")
 	if diff := cmp.Diff([]string{"a/b", "a/z"}, kids); diff != "" || err != nil {
@@ -877,9 +695,7 @@ func TestProcsAndChildren(t *testing.T) {
 	// Join order, as the kernel lists: the later pid joined first.
 	early, late := spawn(t, fsys, "."), spawn(t, fsys, ".")
 	for _, pid := range []int{late, early} {
-		if err := fsys.WriteFile("p/a/cgroup.procs", []byte(strconv.Itoa(pid))); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, fsys.WriteFile("p/a/cgroup.procs", []byte(strconv.Itoa(pid))))
 	}
 	if pids, err := m.Procs("a"); err != nil || !slices.Equal(pids, []int{late, early}) {
 		t.Errorf("Procs(a) = %v, %v; want [%d %d]", pids, err, late, early)
@@ -892,9 +708,7 @@ func TestProcsAndChildren(t *testing.T) {
 func TestCleanupAllRefusesTheHierarchyRoot(t *testing.T) {
 	fsys := newFake("cpuset")
 	ops := &opLog{fsys: fsys}
-	if err := fsys.Mkdir("system.slice"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, fsys.Mkdir("system.slice"))
 	ops.next()
 	err := cgroupfs.NewManager(fsys, ".").CleanupAll()
 	cgroupfs.WantErrContains(t, err, fs.ErrInvalid, "refuse", "root of the cgroup2 hierarchy")
@@ -903,13 +717,11 @@ func TestCleanupAllRefusesTheHierarchyRoot(t *testing.T) {
 			t.Errorf("the refused CleanupAll did %s", op)
 		}
 	}
-	if !slices.Contains(paths(fsys), "system.slice") {
+	if !slices.Contains(fsys.Snapshot().Paths(), "system.slice") {
 		t.Errorf("the refused CleanupAll removed system.slice")
 	}
 	// A cgroup of one's own as the FS root ("." has cgroup.events) is fine.
-	if err := cgroupfs.NewManager(fsys, "system.slice").CleanupAll(); err != nil {
-		t.Errorf("CleanupAll beneath a cgroup: %v", err)
-	}
+	assert.Check(t, cgroupfs.NewManager(fsys, "system.slice").CleanupAll(), "CleanupAll beneath a cgroup")
 }
 
 // The kernel's EBUSY on cgroup.procs is the no-internal-process rule
@@ -919,18 +731,14 @@ func TestMoveTaskBusyHintReadsSubtreeControl(t *testing.T) {
 	fsys := newFake("cpuset", "memory")
 	m := cgroupfs.NewManager(fsys, ".")
 	for _, n := range []string{"plain/leaf", "domain/leaf", "threaded/leaf"} {
-		if err := m.CreateCgroup(n); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, m.CreateCgroup(n))
 	}
 	for _, w := range [][2]string{
 		{"cgroup.subtree_control", "+memory"},
 		{"domain/cgroup.subtree_control", "+memory"},
 		{"threaded/cgroup.subtree_control", "+cpuset"},
 	} {
-		if err := fsys.WriteFile(w[0], []byte(w[1])); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, fsys.WriteFile(w[0], []byte(w[1])))
 	}
 	pid := spawn(t, fsys, ".")
 	for name, want := range map[string]string{

@@ -18,6 +18,7 @@ import (
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"github.com/cgguard/cgguard/internal/vmtest"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
 )
 
 // The Manager on the real kernel, under the test's own cgroup from
@@ -30,7 +31,7 @@ import (
 // process it did not start (a reaped pid could be reused meanwhile).
 const noSuchPid = 4194305
 
-// child is a sleeper the test started (see startSleeper), with its end
+// child is a sleeper the test started (see kerneltest.StartSleeper), with its end
 // observable: done closes once it is reaped, and err says how it ended.
 type child struct {
 	cmd  *exec.Cmd
@@ -47,15 +48,13 @@ func startChild(t *testing.T, fsys *OSFS, cg string, children int) *child {
 	var attr *syscall.SysProcAttr
 	if cg != "" {
 		dir, err := fsys.OpenDir(cg)
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		defer dir.Close()
 		attr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(dir.Fd())}
 	}
-	c := &child{cmd: startSleeper(t, attr, children), done: make(chan struct{})}
+	c := &child{cmd: kerneltest.StartSleeper(t, attr, children), done: make(chan struct{})}
 	go func() { c.err = c.cmd.Wait(); close(c.done) }()
-	// Runs before startSleeper's cleanup, so its Wait comes after ours.
+	// Runs before kerneltest.StartSleeper's cleanup, so its Wait comes after ours.
 	t.Cleanup(func() {
 		_ = c.cmd.Process.Kill() // by pidfd: never another process
 		<-c.done
@@ -84,14 +83,10 @@ func killedBySIGKILL(err error) bool {
 func cgroupOf(t *testing.T, pid int) string {
 	t.Helper()
 	f, err := os.Open(fmt.Sprintf("/proc/%d/cgroup", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer f.Close()
 	p, err := ParseProcCgroup(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	return p
 }
 
@@ -103,9 +98,7 @@ func TestKernelManagerSetupAndNesting(t *testing.T) {
 	}
 	// No cpuset or cpu in cgroup.controllers here: Setup creates the
 	// parent and writes nothing, without error.
-	if err := m.Setup(true); err != nil {
-		t.Fatalf("Setup(true) where cpuset and cpu are absent: %v", err)
-	}
+	assert.NilError(t, m.Setup(true), "Setup(true) where cpuset and cpu are absent")
 	for _, level := range []string{".", "ktstr"} {
 		if data, err := fsys.ReadFile(joinName(level, "cgroup.subtree_control")); err != nil || len(data) != 0 {
 			t.Errorf("%s/cgroup.subtree_control = %q, %v; want it untouched (empty)", level, data, err)
@@ -113,9 +106,7 @@ func TestKernelManagerSetupAndNesting(t *testing.T) {
 	}
 
 	for range 2 { // idempotent
-		if err := m.CreateCgroup("a/b/c"); err != nil {
-			t.Fatalf("CreateCgroup(a/b/c): %v", err)
-		}
+		assert.NilError(t, m.CreateCgroup("a/b/c"), "CreateCgroup(a/b/c)")
 	}
 	for _, n := range []string{"a", "a/b", "a/b/c"} {
 		if ok, err := m.Exists(n); !ok || err != nil {
@@ -140,18 +131,10 @@ func TestKernelManagerSetupAndNesting(t *testing.T) {
 		t.Errorf("a/b/c was removed by RemoveCgroup(a/b)")
 	}
 
-	if err := m.RemoveCgroup("a/b/c"); err != nil {
-		t.Errorf("RemoveCgroup(a/b/c): %v", err)
-	}
-	if err := m.RemoveCgroup("a/b/c"); err != nil {
-		t.Errorf("RemoveCgroup of a removed cgroup: %v", err)
-	}
-	if err := m.CreateCgroup("x/y"); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.CleanupAll(); err != nil {
-		t.Fatalf("CleanupAll: %v", err)
-	}
+	assert.Check(t, m.RemoveCgroup("a/b/c"), "RemoveCgroup(a/b/c)")
+	assert.Check(t, m.RemoveCgroup("a/b/c"), "RemoveCgroup of a removed cgroup")
+	assert.NilError(t, m.CreateCgroup("x/y"))
+	assert.NilError(t, m.CleanupAll(), "CleanupAll")
 	if kids, err := m.childDirs("ktstr"); err != nil || len(kids) != 0 {
 		t.Errorf("after CleanupAll the parent holds %v (err %v)", kids, err)
 	}
@@ -160,9 +143,7 @@ func TestKernelManagerSetupAndNesting(t *testing.T) {
 	}
 	// The FS root here is the test's cgroup, not the hierarchy root: a
 	// Manager on "." may clean it (the guard only refuses the real root).
-	if err := NewManager(fsys, ".").CleanupAll(); err != nil {
-		t.Errorf("CleanupAll beneath the test cgroup: %v", err)
-	}
+	assert.Check(t, NewManager(fsys, ".").CleanupAll(), "CleanupAll beneath the test cgroup")
 	if ok, _ := m.dirExists("ktstr"); ok {
 		t.Errorf("CleanupAll of the test cgroup left ktstr")
 	}
@@ -171,20 +152,14 @@ func TestKernelManagerSetupAndNesting(t *testing.T) {
 func TestKernelRemoveCgroupDrainsALiveTask(t *testing.T) {
 	fsys, dir := kernelRoot(t)
 	m := NewManager(fsys, "p")
-	if err := m.CreateCgroup("a"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.CreateCgroup("a"))
 	c := startChild(t, fsys, "", 0)
 	pid := c.cmd.Process.Pid
-	if err := m.MoveTask("a", pid); err != nil {
-		t.Fatalf("MoveTask: %v", err)
-	}
+	assert.NilError(t, m.MoveTask("a", pid), "MoveTask")
 	if pids, err := m.Procs("a"); err != nil || !slices.Equal(pids, []int{pid}) {
 		t.Fatalf("Procs(a) = %v, %v; want [%d]", pids, err, pid)
 	}
-	if err := m.RemoveCgroup("a"); err != nil {
-		t.Fatalf("RemoveCgroup of a cgroup with a live task: %v", err)
-	}
+	assert.NilError(t, m.RemoveCgroup("a"), "RemoveCgroup of a cgroup with a live task")
 	if ok, _ := m.Exists("a"); ok {
 		t.Errorf("a still exists")
 	}
@@ -193,38 +168,26 @@ func TestKernelRemoveCgroupDrainsALiveTask(t *testing.T) {
 	if got, want := cgroupOf(t, pid), "/"+filepath.Base(dir); got != want {
 		t.Errorf("pid %d is in %s, want %s", pid, got, want)
 	}
-	if err := c.cmd.Process.Signal(syscall.Signal(0)); err != nil {
-		t.Errorf("the drained task died: %v", err)
-	}
+	assert.Check(t, c.cmd.Process.Signal(syscall.Signal(0)), "the drained task died")
 }
 
 func TestKernelDrainToAnotherCgroup(t *testing.T) {
 	fsys, dir := kernelRoot(t)
 	m := NewManager(fsys, "p", DrainTo("keep"))
-	if err := NewManager(fsys, ".").CreateCgroup("keep"); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.CreateCgroup("a"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, NewManager(fsys, ".").CreateCgroup("keep"))
+	assert.NilError(t, m.CreateCgroup("a"))
 	// A shell and its two children, all born in p/a.
 	c := startChild(t, fsys, "p/a", 2)
-	if err := m.DrainTasks("a"); err != nil {
-		t.Fatalf("DrainTasks: %v", err)
-	}
+	assert.NilError(t, m.DrainTasks("a"), "DrainTasks")
 	if pids, _ := m.Procs("a"); len(pids) != 0 {
 		t.Errorf("a still holds %v", pids)
 	}
 	if got, want := cgroupOf(t, c.cmd.Process.Pid), "/"+filepath.Base(dir)+"/keep"; got != want {
 		t.Errorf("the shell is in %s, want %s", got, want)
 	}
-	if err := m.RemoveCgroup("a"); err != nil {
-		t.Errorf("RemoveCgroup after the drain: %v", err)
-	}
+	assert.Check(t, m.RemoveCgroup("a"), "RemoveCgroup after the drain")
 	// Nothing of ours may survive: kill what went to keep.
-	if err := NewManager(fsys, ".").KillTasks("keep"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, NewManager(fsys, ".").KillTasks("keep"))
 	if err := c.wait(t); !killedBySIGKILL(err) {
 		t.Errorf("shell ended with %v, want SIGKILL", err)
 	}
@@ -233,9 +196,7 @@ func TestKernelDrainToAnotherCgroup(t *testing.T) {
 func TestKernelKillTasksAndWaitEmpty(t *testing.T) {
 	fsys, _ := kernelRoot(t)
 	m := NewManager(fsys, "p")
-	if err := m.CreateCgroup("a/b"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.CreateCgroup("a/b"))
 	// Tasks in the cgroup and below it, some the shell forked.
 	top := startChild(t, fsys, "p/a", 0)
 	below := startChild(t, fsys, "p/a/b", 2)
@@ -243,14 +204,10 @@ func TestKernelKillTasksAndWaitEmpty(t *testing.T) {
 	if err != nil || len(pids) < 2 {
 		t.Fatalf("subtree pids = %v, %v", pids, err)
 	}
-	if err := m.KillTasks("a"); err != nil {
-		t.Fatalf("KillTasks: %v", err)
-	}
+	assert.NilError(t, m.KillTasks("a"), "KillTasks")
 	ctx, cancel := context.WithTimeout(context.Background(), kernelWait)
 	defer cancel()
-	if err := m.WaitEmpty(ctx, "a"); err != nil {
-		t.Fatalf("WaitEmpty after KillTasks: %v", err)
-	}
+	assert.NilError(t, m.WaitEmpty(ctx, "a"), "WaitEmpty after KillTasks")
 	for _, c := range []*child{top, below} {
 		if err := c.wait(t); !killedBySIGKILL(err) {
 			t.Errorf("pid %d ended with %v, want SIGKILL", c.cmd.Process.Pid, err)
@@ -259,25 +216,17 @@ func TestKernelKillTasksAndWaitEmpty(t *testing.T) {
 	// Empty per the kernel: each cgroup goes with one rmdir.
 	for _, n := range []string{"a/b", "a"} {
 		p, _ := m.Path(n)
-		if err := fsys.Rmdir(p); err != nil {
-			t.Errorf("rmdir %s right after WaitEmpty: %v", p, err)
-		}
+		assert.Check(t, fsys.Rmdir(p), "rmdir %s right after WaitEmpty", p)
 	}
 	// Missing: empty, and nothing to kill.
-	if err := m.WaitEmpty(ctx, "a"); err != nil {
-		t.Errorf("WaitEmpty of a removed cgroup: %v", err)
-	}
-	if err := m.KillTasks("a"); err != nil {
-		t.Errorf("KillTasks of a removed cgroup: %v", err)
-	}
+	assert.Check(t, m.WaitEmpty(ctx, "a"), "WaitEmpty of a removed cgroup")
+	assert.Check(t, m.KillTasks("a"), "KillTasks of a removed cgroup")
 }
 
 func TestKernelWaitEmptyTimesOutSayingWhatItSaw(t *testing.T) {
 	fsys, _ := kernelRoot(t)
 	m := NewManager(fsys, ".")
-	if err := m.CreateCgroup("a"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.CreateCgroup("a"))
 	c := startChild(t, fsys, "a", 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
@@ -288,17 +237,11 @@ func TestKernelWaitEmptyTimesOutSayingWhatItSaw(t *testing.T) {
 func TestKernelKillTasksRefusesWithTheCallerInside(t *testing.T) {
 	fsys, _ := kernelRoot(t)
 	home, err := SelfCgroup()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	mnt, err := Mountpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	m := NewManager(fsys, ".")
-	if err := m.CreateCgroup("outer/self"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.CreateCgroup("outer/self"))
 	// Move back home first, before kernelRoot's cleanup removes (and
 	// kills) the cgroups: Cleanup runs last-registered first.
 	self := os.Getpid()
@@ -319,33 +262,23 @@ func TestKernelKillTasksRefusesWithTheCallerInside(t *testing.T) {
 			t.Fatalf("cannot move the test process back to %s: %v", home, err)
 		}
 	})
-	if err := m.MoveTask("outer/self", self); err != nil {
-		t.Fatalf("move the test process into its test cgroup: %v", err)
-	}
+	assert.NilError(t, m.MoveTask("outer/self", self), "move the test process into its test cgroup")
 	for _, name := range []string{"outer/self", "outer"} {
 		err := m.KillTasks(name)
 		wantErrContains(t, err, ErrCallerInside, "refuse", strconv.Itoa(self), "outer/self")
 	}
 	// A sibling is fine.
-	if err := m.CreateCgroup("outer2"); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.KillTasks("outer2"); err != nil {
-		t.Errorf("KillTasks of a cgroup without the caller: %v", err)
-	}
+	assert.NilError(t, m.CreateCgroup("outer2"))
+	assert.Check(t, m.KillTasks("outer2"), "KillTasks of a cgroup without the caller")
 }
 
 func TestKernelMoveTasksSkipsGonePids(t *testing.T) {
 	fsys, _ := kernelRoot(t)
 	m := NewManager(fsys, ".")
-	if err := m.CreateCgroup("a"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.CreateCgroup("a"))
 	c := startChild(t, fsys, "", 0)
 	pid := c.cmd.Process.Pid
-	if err := m.MoveTasks("a", []int{noSuchPid, pid}); err != nil {
-		t.Fatalf("MoveTasks with a gone pid first: %v", err)
-	}
+	assert.NilError(t, m.MoveTasks("a", []int{noSuchPid, pid}), "MoveTasks with a gone pid first")
 	if pids, _ := m.Procs("a"); !slices.Equal(pids, []int{pid}) {
 		t.Errorf("Procs(a) = %v, want [%d]", pids, pid)
 	}
@@ -356,13 +289,9 @@ func TestKernelMoveTasksSkipsGonePids(t *testing.T) {
 func TestKernelEscapesAreRefusedAndNothingIsTouched(t *testing.T) {
 	fsys, dir := kernelRoot(t)
 	m := NewManager(fsys, "p")
-	if err := m.Setup(false); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.Setup(false))
 	before, err := os.ReadDir(filepath.Dir(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	for _, name := range []string{"../x", "../../x", "/abs", "a/../../x", "..", "/" + filepath.Base(dir)} {
 		for method, call := range nameMethods {
 			if err := call(m, name); !errors.Is(err, ErrInvalidName) {
@@ -381,9 +310,7 @@ func TestKernelEscapesAreRefusedAndNothingIsTouched(t *testing.T) {
 		}
 	}
 	after, err := os.ReadDir(filepath.Dir(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	names := func(es []os.DirEntry) []string {
 		var out []string
 		for _, e := range es {
@@ -406,32 +333,22 @@ func TestKernelEscapesAreRefusedAndNothingIsTouched(t *testing.T) {
 func TestVMManagerCpuset(t *testing.T) {
 	vmtest.SkipUnlessVM(t)
 	top, err := Open(vmtest.CgroupRoot)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	t.Cleanup(func() { top.Close() })
 	parent := fmt.Sprintf("%s%d-manager", kerneltest.Prefix, os.Getpid())
 	m := NewManager(top, parent)
 	t.Cleanup(func() {
-		if err := m.CleanupAll(); err != nil {
-			t.Errorf("CleanupAll: %v", err)
-		}
-		if err := top.Rmdir(parent); err != nil {
-			t.Errorf("remove %s: %v", parent, err)
-		}
+		assert.Check(t, m.CleanupAll(), "CleanupAll")
+		assert.Check(t, top.Rmdir(parent), "remove %s", parent)
 	})
-	if err := m.Setup(true); err != nil {
-		t.Fatalf("Setup(true): %v", err)
-	}
+	assert.NilError(t, m.Setup(true), "Setup(true)")
 	for _, level := range []string{"cgroup.subtree_control", parent + "/cgroup.subtree_control"} {
 		data, err := top.ReadFile(level)
 		if err != nil || !hasField(data, "cpuset") || !hasField(data, "cpu") {
 			t.Errorf("%s = %q, %v; want cpuset and cpu enabled", level, data, err)
 		}
 	}
-	if err := m.CreateCgroup("a/b"); err != nil {
-		t.Fatalf("CreateCgroup(a/b): %v", err)
-	}
+	assert.NilError(t, m.CreateCgroup("a/b"), "CreateCgroup(a/b)")
 	if data, _ := top.ReadFile(parent + "/a/cgroup.subtree_control"); !hasField(data, "cpuset") {
 		t.Errorf("a/cgroup.subtree_control = %q; want cpuset (enabled above the leaf)", data)
 	}
@@ -439,41 +356,29 @@ func TestVMManagerCpuset(t *testing.T) {
 		t.Helper()
 		p, _ := m.Path(name)
 		data, err := top.ReadFile(p + "/" + file)
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		s, err := ParseCPUSet(string(data))
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		return s
 	}
 	online := effective("a", "cpuset.cpus.effective")
 	first := NewCPUSet(online.IDs()[0])
-	if err := m.SetCpuset("a", first); err != nil {
-		t.Fatalf("SetCpuset(a, %v): %v", first, err)
-	}
+	assert.NilError(t, m.SetCpuset("a", first), "SetCpuset(a, %v)", first)
 	for _, n := range []string{"a", "a/b"} {
 		if got := effective(n, "cpuset.cpus.effective"); !got.Equal(first) {
 			t.Errorf("%s cpuset.cpus.effective = %v, want %v", n, got, first)
 		}
 	}
 	// Clearing really clears (ktstr's "" did nothing): a inherits again.
-	if err := m.ClearCpuset("a"); err != nil {
-		t.Fatalf("ClearCpuset: %v", err)
-	}
+	assert.NilError(t, m.ClearCpuset("a"), "ClearCpuset")
 	if got := effective("a", "cpuset.cpus"); !got.IsEmpty() {
 		t.Errorf("a cpuset.cpus = %v after ClearCpuset, want empty", got)
 	}
 	if got := effective("a/b", "cpuset.cpus.effective"); !got.Equal(online) {
 		t.Errorf("a/b cpuset.cpus.effective = %v after ClearCpuset, want %v", got, online)
 	}
-	if err := m.SetCpusetMems("a", NewCPUSet(0)); err != nil {
-		t.Errorf("SetCpusetMems: %v", err)
-	}
-	if err := m.ClearCpusetMems("a"); err != nil {
-		t.Errorf("ClearCpusetMems: %v", err)
-	}
+	assert.Check(t, m.SetCpusetMems("a", NewCPUSet(0)), "SetCpusetMems")
+	assert.Check(t, m.ClearCpusetMems("a"), "ClearCpusetMems")
 	// CPUs the machine lacks: ERANGE, with what to look at.
 	wantErrContains(t, m.SetCpuset("a", NewCPUSet(1000)), unix.ERANGE, `"1000"`, "cpuset.cpus.effective")
 
@@ -482,9 +387,7 @@ func TestVMManagerCpuset(t *testing.T) {
 	// them for b.
 	c := startChild(t, nil, "", 0)
 	pid := c.cmd.Process.Pid
-	if err := m.MoveTask("a", pid); err != nil {
-		t.Fatalf("MoveTask into a cgroup enabling only cpuset and cpu: %v", err)
-	}
+	assert.NilError(t, m.MoveTask("a", pid), "MoveTask into a cgroup enabling only cpuset and cpu")
 	// But a domain holding tasks with threaded controllers enabled is a
 	// thread root: its domain children turn "domain invalid" and refuse
 	// tasks with EOPNOTSUPP until a is empty again.
@@ -492,12 +395,8 @@ func TestVMManagerCpuset(t *testing.T) {
 		t.Errorf("a/b/cgroup.type = %q with a task in a, want \"domain invalid\"", data)
 	}
 	wantErrContains(t, m.MoveTask("a/b", pid), unix.EOPNOTSUPP, "domain invalid")
-	if err := top.WriteFile("cgroup.procs", []byte(strconv.Itoa(pid))); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.MoveTask("a/b", pid); err != nil {
-		t.Fatalf("MoveTask(a/b) once a is empty: %v", err)
-	}
+	assert.NilError(t, top.WriteFile("cgroup.procs", []byte(strconv.Itoa(pid))))
+	assert.NilError(t, m.MoveTask("a/b", pid), "MoveTask(a/b) once a is empty")
 	// A domain controller (memory) is not exempt: once a enables it,
 	// moving a task into a is EBUSY; and with a task inside a, enabling
 	// it is EBUSY.
@@ -505,21 +404,15 @@ func TestVMManagerCpuset(t *testing.T) {
 		t.Fatalf("the VM's cgroup v2 lacks the memory controller (cgroup.controllers %q)", avail)
 	}
 	for _, level := range []string{".", parent, parent + "/a"} {
-		if err := top.WriteFile(joinName(level, "cgroup.subtree_control"), []byte("+memory")); err != nil {
-			t.Fatalf("enable memory in %s: %v", level, err)
-		}
+		assert.NilError(t, top.WriteFile(joinName(level, "cgroup.subtree_control"), []byte("+memory")), "enable memory in %s", level)
 	}
 	err = m.MoveTasks("a", []int{pid})
 	wantErrContains(t, err, unix.EBUSY, strconv.Itoa(pid), "no-internal-process", "3 attempts")
-	if err := m.ClearSubtreeControl("a"); err != nil {
-		t.Fatalf("ClearSubtreeControl(a): %v", err)
-	}
+	assert.NilError(t, m.ClearSubtreeControl("a"), "ClearSubtreeControl(a)")
 	if data, _ := top.ReadFile(parent + "/a/cgroup.subtree_control"); len(data) != 0 {
 		t.Errorf("a/cgroup.subtree_control = %q after ClearSubtreeControl", data)
 	}
-	if err := m.MoveTask("a", pid); err != nil {
-		t.Errorf("MoveTask after ClearSubtreeControl: %v", err)
-	}
+	assert.Check(t, m.MoveTask("a", pid), "MoveTask after ClearSubtreeControl")
 	// Now a holds a task: enabling memory for its children is refused,
 	// and Setup-style enabling says why.
 	errs := m.enableControllers(parent+"/a", []string{"memory"})
@@ -527,9 +420,7 @@ func TestVMManagerCpuset(t *testing.T) {
 		t.Fatalf("enable memory in a with a task inside: %v, want one EBUSY", errs)
 	}
 	wantErrContains(t, errs[0], unix.EBUSY, "no-internal-process")
-	if err := m.KillTasks("a"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.KillTasks("a"))
 	if err := c.wait(t); !killedBySIGKILL(err) {
 		t.Errorf("helper ended with %v, want SIGKILL", err)
 	}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 func wantErrContains(t *testing.T, err error, target error, subs ...string) {
@@ -62,9 +64,7 @@ func plainManager(t *testing.T, parent string, opts ...ManagerOption) (*Manager,
 	t.Helper()
 	dir := t.TempDir()
 	fsys, err := Open(dir, PlainDirectory())
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	t.Cleanup(func() { fsys.Close() })
 	return NewManager(fsys, parent, opts...), dir
 }
@@ -90,9 +90,7 @@ func tree(t *testing.T, dir string) []string {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	return out
 }
 
@@ -101,38 +99,26 @@ func TestManagerOnAPlainDirectory(t *testing.T) {
 	if got, want := m.ParentPath(), filepath.Join(dir, "ktstr"); got != want {
 		t.Errorf("ParentPath() = %q, want %q", got, want)
 	}
-	if err := m.Setup(true); err != nil {
-		t.Fatalf("Setup on a plain directory: %v", err)
-	}
+	assert.NilError(t, m.Setup(true), "Setup on a plain directory")
 	for range 2 { // idempotent
 		for _, n := range []string{"a/b/c", "a/d", "x"} {
-			if err := m.CreateCgroup(n); err != nil {
-				t.Fatalf("CreateCgroup(%q): %v", n, err)
-			}
+			assert.NilError(t, m.CreateCgroup(n), "CreateCgroup(%q)", n)
 		}
 	}
-	if err := m.SetCpuset("x", NewCPUSet(0, 1)); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.SetCpuset("x", NewCPUSet(0, 1)))
 	if data, _ := os.ReadFile(filepath.Join(dir, "ktstr/x/cpuset.cpus")); string(data) != "0-1" {
 		t.Errorf("cpuset.cpus = %q, want %q", data, "0-1")
 	}
-	if err := m.ClearCpuset("x"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.ClearCpuset("x"))
 	if data, _ := os.ReadFile(filepath.Join(dir, "ktstr/x/cpuset.cpus")); string(data) != "\n" {
 		t.Errorf("cleared cpuset.cpus = %q, want %q", data, "\n")
 	}
-	if err := m.SetCpusetMems("x", NewCPUSet(0)); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.SetCpusetMems("x", NewCPUSet(0)))
 	want := []string{
 		"./", "ktstr/", "ktstr/a/", "ktstr/a/b/", "ktstr/a/b/c/", "ktstr/a/d/",
 		"ktstr/x/", "ktstr/x/cpuset.cpus = \n", "ktstr/x/cpuset.mems = 0",
 	}
-	if diff := cmp.Diff(want, tree(t, dir)); diff != "" {
-		t.Errorf("tree (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(tree(t, dir), want), "tree")
 	kids, err := m.Children("a")
 	if diff := cmp.Diff([]string{"a/b", "a/d"}, kids); diff != "" || err != nil {
 		t.Errorf("Children(a): %v; diff (-want +got):\n%s", err, diff)
@@ -147,33 +133,21 @@ func TestManagerOnAPlainDirectory(t *testing.T) {
 func TestCleanupAllOnAPlainDirectory(t *testing.T) {
 	m, dir := plainManager(t, "ktstr")
 	for _, n := range []string{"a/b/c", "a/d", "x"} {
-		if err := m.CreateCgroup(n); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, m.CreateCgroup(n))
 	}
-	if err := m.SetCpuset("x", NewCPUSet(0)); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.SetCpuset("x", NewCPUSet(0)))
 	// Files in the parent, and a symlink to a directory outside: kept,
 	// and nothing is followed.
 	outside := t.TempDir()
-	if err := os.Mkdir(filepath.Join(outside, "victim"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "ktstr/notes"), []byte("keep"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(outside, filepath.Join(dir, "ktstr/link")); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, os.Mkdir(filepath.Join(outside, "victim"), 0o755))
+	assert.NilError(t, os.WriteFile(filepath.Join(dir, "ktstr/notes"), []byte("keep"), 0o644))
+	assert.NilError(t, os.Symlink(outside, filepath.Join(dir, "ktstr/link")))
 	err := m.CleanupAll()
 	// x holds a plain file, which rmdir cannot remove from a plain
 	// directory; the rest goes, and the error says why x stays.
 	wantErrContains(t, err, unix.ENOTEMPTY, "remove cgroup ktstr/x", "plain directory")
 	want := []string{"./", "ktstr/", "ktstr/link -> " + outside, "ktstr/notes = keep", "ktstr/x/", "ktstr/x/cpuset.cpus = 0"}
-	if diff := cmp.Diff(want, tree(t, dir)); diff != "" {
-		t.Errorf("tree after CleanupAll (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(tree(t, dir), want), "tree after CleanupAll")
 	if _, err := os.Stat(filepath.Join(outside, "victim")); err != nil {
 		t.Errorf("CleanupAll reached outside through the symlink: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/google/go-cmp/cmp"
+	"gotest.tools/v3/assert"
 )
 
 // badNames are names every Manager method refuses before any I/O, each
@@ -65,9 +66,7 @@ func TestBadNamesAreRefusedBeforeAnyIO(t *testing.T) {
 // depth, and the longest name it accepts is created and reachable.
 func TestNamesBeyondPathMaxAreRefused(t *testing.T) {
 	plain, err := cgroupfs.Open(t.TempDir(), cgroupfs.PlainDirectory())
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer plain.Close()
 	for _, fsys := range []cgroupfs.FS{newFake(), plain} {
 		m := cgroupfs.NewManager(fsys, "p")
@@ -154,9 +153,7 @@ func TestBadParentOrDrainToFailsEveryMethod(t *testing.T) {
 func TestBadNamesLeaveAPlainDirectoryUntouched(t *testing.T) {
 	dir := t.TempDir()
 	fsys, err := cgroupfs.Open(dir, cgroupfs.PlainDirectory())
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	t.Cleanup(func() { fsys.Close() })
 	m := cgroupfs.NewManager(fsys, "p")
 	if err := m.CreateCgroup("a"); err != nil {

@@ -375,8 +375,7 @@ func (e *notRegularError) Unwrap() error {
 // underlyingErrno digs the errno out of an *os.PathError from os.File so
 // that our own PathError carries the bare errno, as the FS contract says.
 func underlyingErrno(err error) error {
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
+	if errno, ok := errors.AsType[syscall.Errno](err); ok {
 		return errno
 	}
 	return err

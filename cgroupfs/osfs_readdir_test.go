@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
 )
 
 // ReadDir takes each entry's type from the listing, without a stat: the
@@ -41,9 +42,7 @@ func TestReadDirTypesWithoutStat(t *testing.T) {
 	}
 
 	entries, err := f.ReadDir("a")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	want := map[string]fs.FileMode{"dir": fs.ModeDir, "gone": fs.ModeDir, "file": 0, "link": fs.ModeSymlink, "fifo": fs.ModeNamedPipe}
 	got := map[string]fs.DirEntry{}
 	for _, e := range entries {
@@ -92,9 +91,7 @@ func TestReadDirManyEntries(t *testing.T) {
 		}
 	}
 	entries, err := f.ReadDir(".")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	seen := map[string]bool{}
 	for _, e := range entries {
 		if !e.IsDir() || seen[e.Name()] {

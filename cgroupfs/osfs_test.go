@@ -18,15 +18,15 @@ import (
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // plainFS returns an OSFS on a fresh temporary directory.
 func plainFS(t *testing.T, opts ...Option) *OSFS {
 	t.Helper()
 	f, err := Open(t.TempDir(), append([]Option{PlainDirectory()}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	t.Cleanup(func() { f.Close() })
 	return f
 }
@@ -88,13 +88,9 @@ func TestOpenMissingDirectory(t *testing.T) {
 func TestOpenDirIsAbsoluteAndClean(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
-	if err := os.Mkdir("sub", 0o755); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, os.Mkdir("sub", 0o755))
 	f, err := Open("./sub/", PlainDirectory())
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer f.Close()
 	if want := filepath.Join(dir, "sub"); f.Dir() != want {
 		t.Errorf("Dir() = %q, want %q", f.Dir(), want)
@@ -103,29 +99,17 @@ func TestOpenDirIsAbsoluteAndClean(t *testing.T) {
 
 func TestPlainDirectoryOperations(t *testing.T) {
 	f := plainFS(t)
-	if err := f.Mkdir("a"); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Mkdir("a/b"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.Mkdir("a"))
+	assert.NilError(t, f.Mkdir("a/b"))
 	// WriteFile creates a missing file only in PlainDirectory mode, and a
 	// write replaces the contents, as an interface file reflects the
 	// last write.
-	if err := f.WriteFile("a/cpuset.cpus", []byte("0-3\n")); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.WriteFile("a/cpuset.cpus", []byte("1")); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.WriteFile("a/cpuset.cpus", []byte("0-3\n")))
+	assert.NilError(t, f.WriteFile("a/cpuset.cpus", []byte("1")))
 	// A zero-length write changes nothing, as on cgroupfs.
-	if err := f.WriteFile("a/cpuset.cpus", nil); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.WriteFile("a/cpuset.cpus", nil))
 	got, err := f.ReadFile("a/cpuset.cpus")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	if string(got) != "1" {
 		t.Errorf("ReadFile after writes %q, %q, %q = %q, want %q", "0-3\n", "1", "", got, "1")
 	}
@@ -135,12 +119,8 @@ func TestPlainDirectoryOperations(t *testing.T) {
 	}
 
 	entries, err := f.ReadDir("a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff([]string{"b", "cpuset.cpus"}, names(entries)); diff != "" {
-		t.Errorf("ReadDir(a) names (-want +got):\n%s", diff)
-	}
+	assert.NilError(t, err)
+	assert.Check(t, is.DeepEqual(names(entries), []string{"b", "cpuset.cpus"}), "ReadDir(a) names")
 	for _, e := range entries {
 		info, err := e.Info()
 		if err != nil {
@@ -172,15 +152,9 @@ func TestPlainDirectoryOperations(t *testing.T) {
 	checkPathError(t, f.WriteFile("x/cpuset.cpus", []byte("1")), "write", "x/cpuset.cpus", unix.ENOENT)
 	checkPathError(t, f.Rmdir("."), "rmdir", ".", unix.EINVAL)
 
-	if err := f.Rmdir("a/b"); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Remove(filepath.Join(f.Dir(), "a/cpuset.cpus")); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Rmdir("a"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.Rmdir("a/b"))
+	assert.NilError(t, os.Remove(filepath.Join(f.Dir(), "a/cpuset.cpus")))
+	assert.NilError(t, f.Rmdir("a"))
 }
 
 func TestWriteFileNeedsExistingFileOnCgroupfs(t *testing.T) {
@@ -189,9 +163,7 @@ func TestWriteFileNeedsExistingFileOnCgroupfs(t *testing.T) {
 	dir := t.TempDir()
 	f := &OSFS{dir: dir, opts: options{writeTimeout: time.Second}}
 	root, err := os.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	f.root = root
 	defer f.Close()
 	checkPathError(t, f.WriteFile("cgroup.procs", []byte("1")), "write", "cgroup.procs", fs.ErrNotExist)
@@ -235,16 +207,10 @@ func TestMalformedNamesAreRefusedBeforeAnySyscall(t *testing.T) {
 func TestEscapesAreRefused(t *testing.T) {
 	outer := t.TempDir()
 	sentinel := filepath.Join(outer, "sentinel")
-	if err := os.WriteFile(sentinel, []byte("untouched"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Mkdir(filepath.Join(outer, "victim"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, os.WriteFile(sentinel, []byte("untouched"), 0o644))
+	assert.NilError(t, os.Mkdir(filepath.Join(outer, "victim"), 0o755))
 	rootDir := filepath.Join(outer, "root")
-	if err := os.Mkdir(rootDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, os.Mkdir(rootDir, 0o755))
 	for link, target := range map[string]string{
 		"rel":   "..",
 		"abs":   outer,
@@ -252,18 +218,12 @@ func TestEscapesAreRefused(t *testing.T) {
 		"proc":  "/proc/self/root" + outer,
 		"inner": ".", // even a symlink that stays inside is refused
 	} {
-		if err := os.Symlink(target, filepath.Join(rootDir, link)); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, os.Symlink(target, filepath.Join(rootDir, link)))
 	}
 	before, err := os.ReadDir(outer)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	f, err := Open(rootDir, PlainDirectory())
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer f.Close()
 
 	escapes := []string{
@@ -329,9 +289,7 @@ func TestEscapesAreRefused(t *testing.T) {
 		t.Errorf("sentinel outside the root: %q, %v; want %q", data, err, "untouched")
 	}
 	after, err := os.ReadDir(outer)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	if diff := cmp.Diff(names(before), names(after)); diff != "" {
 		t.Errorf("directory outside the root changed (-before +after):\n%s", diff)
 	}
@@ -349,9 +307,7 @@ func TestEscapeErrorSaysWhy(t *testing.T) {
 	if !errors.Is(err, unix.EXDEV) || !strings.Contains(err.Error(), "outside the FS root") {
 		t.Errorf("Mkdir(../x) = %v, want EXDEV saying it leads outside the FS root", err)
 	}
-	if err := os.Symlink("/", filepath.Join(f.Dir(), "l")); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, os.Symlink("/", filepath.Join(f.Dir(), "l")))
 	err = f.WriteFile("l/x", []byte("1"))
 	if !errors.Is(err, unix.ELOOP) || !strings.Contains(err.Error(), "symlink") {
 		t.Errorf("WriteFile(l/x) = %v, want ELOOP saying a symlink is in the way", err)
@@ -365,9 +321,7 @@ func TestWriteFileTimeout(t *testing.T) {
 	const limit = 20 * time.Millisecond
 	f := plainFS(t, WithWriteTimeout(limit))
 	fifo := filepath.Join(f.Dir(), "cgroup.procs")
-	if err := unix.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, unix.Mkfifo(fifo, 0o600))
 	err := f.WriteFile("cgroup.procs", []byte("1234"))
 	checkPathError(t, err, "write", "cgroup.procs", ErrWriteTimeout)
 	var te *TimeoutError
@@ -389,9 +343,7 @@ func TestWriteFileTimeout(t *testing.T) {
 	// Release the abandoned write: it goes on and delivers its data in
 	// one write; EOF comes when its goroutine has closed the fd.
 	r, err := os.OpenFile(fifo, os.O_RDONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer r.Close()
 	var got []byte
 	buf := make([]byte, 64)
@@ -409,9 +361,7 @@ func TestWriteFileTimeout(t *testing.T) {
 
 func TestWriteFileWithoutTimeout(t *testing.T) {
 	f := plainFS(t, WithWriteTimeout(0))
-	if err := f.WriteFile("x", []byte("1\n")); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.WriteFile("x", []byte("1\n")))
 	checkPathError(t, f.WriteFile("d/x", []byte("1")), "write", "d/x", fs.ErrNotExist)
 	if got, err := f.ReadFile("x"); err != nil || string(got) != "1\n" {
 		t.Errorf("ReadFile(x) = %q, %v", got, err)
@@ -420,12 +370,8 @@ func TestWriteFileWithoutTimeout(t *testing.T) {
 
 func TestUseAfterClose(t *testing.T) {
 	f, err := Open(t.TempDir(), PlainDirectory())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
+	assert.NilError(t, f.Close())
 	if err := f.Close(); !errors.Is(err, fs.ErrClosed) {
 		t.Errorf("second Close = %v, want fs.ErrClosed", err)
 	}
@@ -452,39 +398,25 @@ func nextEvent(t *testing.T, events <-chan struct{}) (open bool) {
 
 func TestWatchPlainDirectory(t *testing.T) {
 	f := plainFS(t)
-	if err := f.Mkdir("cg"); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.WriteFile("cg/cgroup.events", []byte("populated 0\n")); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.Mkdir("cg"))
+	assert.NilError(t, f.WriteFile("cg/cgroup.events", []byte("populated 0\n")))
 	w, err := f.Watch("cg/cgroup.events")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer w.Close()
 	// Several writes before anyone receives coalesce in the one slot.
 	for _, s := range []string{"populated 1\n", "populated 0\n", "populated 1\n"} {
-		if err := f.WriteFile("cg/cgroup.events", []byte(s)); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, f.WriteFile("cg/cgroup.events", []byte(s)))
 	}
 	if !nextEvent(t, w.Events()) {
 		t.Fatal("events channel closed, want a modification event")
 	}
 	// Removing the file (a cgroup's files vanish with it) ends the watch.
-	if err := os.Remove(filepath.Join(f.Dir(), "cg/cgroup.events")); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, os.Remove(filepath.Join(f.Dir(), "cg/cgroup.events")))
 	for nextEvent(t, w.Events()) {
 		// Drain any modification still in flight; the close must come.
 	}
-	if err := w.Close(); err != nil {
-		t.Errorf("Close after the file went away: %v", err)
-	}
-	if err := w.Close(); err != nil {
-		t.Errorf("second Close: %v", err)
-	}
+	assert.Check(t, w.Close(), "Close after the file went away")
+	assert.Check(t, w.Close(), "second Close")
 
 	_, err = f.Watch("cg/nope")
 	checkPathError(t, err, "watch", "cg/nope", fs.ErrNotExist)
@@ -498,36 +430,22 @@ func TestWatchEndsWhenDirectoryIsRemoved(t *testing.T) {
 	// rename, which the plain directory allows and which leaves the
 	// watched inode alive just as cgroupfs does.
 	f := plainFS(t)
-	if err := f.Mkdir("cg"); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.WriteFile("cg/cgroup.events", []byte("populated 0\n")); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.Mkdir("cg"))
+	assert.NilError(t, f.WriteFile("cg/cgroup.events", []byte("populated 0\n")))
 	w, err := f.Watch("cg/cgroup.events")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer w.Close()
-	if err := os.Rename(filepath.Join(f.Dir(), "cg"), filepath.Join(f.Dir(), "gone")); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, os.Rename(filepath.Join(f.Dir(), "cg"), filepath.Join(f.Dir(), "gone")))
 	for nextEvent(t, w.Events()) {
 	}
 }
 
 func TestWatchCloseStopsGoroutine(t *testing.T) {
 	f := plainFS(t)
-	if err := f.WriteFile("x", []byte("0")); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.WriteFile("x", []byte("0")))
 	w, err := f.Watch("x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
+	assert.NilError(t, w.Close())
 	// Close returns only after the reader goroutine has closed the
 	// channel, so this receive cannot block.
 	select {
@@ -598,15 +516,11 @@ func TestParseInotify(t *testing.T) {
 
 func TestKernelMkdirRmdirErrnos(t *testing.T) {
 	f, _ := kernelRoot(t)
-	if err := f.Mkdir("a"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.Mkdir("a"))
 	checkPathError(t, f.Mkdir("a"), "mkdir", "a", unix.EEXIST)
 	checkPathError(t, f.Mkdir("cgroup.procs"), "mkdir", "cgroup.procs", unix.EEXIST)
 	checkPathError(t, f.Mkdir("x/y"), "mkdir", "x/y", unix.ENOENT)
-	if err := f.Mkdir("a/b"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.Mkdir("a/b"))
 	// A cgroup with a child cgroup is busy, not "not empty".
 	checkPathError(t, f.Rmdir("a"), "rmdir", "a", unix.EBUSY)
 	checkPathError(t, f.Rmdir("a/cgroup.procs"), "rmdir", "a/cgroup.procs", unix.ENOTDIR)
@@ -616,9 +530,7 @@ func TestKernelMkdirRmdirErrnos(t *testing.T) {
 	checkPathError(t, f.WriteFile("a/nope", []byte("1")), "write", "a/nope", unix.ENOENT)
 
 	entries, err := f.ReadDir("a")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	var dirs []string
 	for _, e := range entries {
 		if e.IsDir() {
@@ -628,12 +540,8 @@ func TestKernelMkdirRmdirErrnos(t *testing.T) {
 	if !slices.Equal(dirs, []string{"b"}) || !slices.Contains(names(entries), "cgroup.events") {
 		t.Errorf("ReadDir(a): dirs %v, names %v; want dirs [b] and cgroup.events among the files", dirs, names(entries))
 	}
-	if err := f.Rmdir("a/b"); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Rmdir("a"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.Rmdir("a/b"))
+	assert.NilError(t, f.Rmdir("a"))
 	if _, err := f.ReadDir("a"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("ReadDir of a removed cgroup = %v, want ENOENT", err)
 	}
@@ -641,16 +549,12 @@ func TestKernelMkdirRmdirErrnos(t *testing.T) {
 
 func TestKernelProcsWritesAndWatch(t *testing.T) {
 	f, dir := kernelRoot(t)
-	if err := f.Mkdir("w"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.Mkdir("w"))
 	w, err := f.Watch("w/cgroup.events")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer w.Close()
 
-	cmd := startSleeper(t, nil, 0)
+	cmd := kerneltest.StartSleeper(t, nil, 0)
 	pid := strconv.Itoa(cmd.Process.Pid)
 	// The kernel parses each write on its own: one pid per write, and a
 	// zero-length write never reaches the parser.
@@ -662,27 +566,19 @@ func TestKernelProcsWritesAndWatch(t *testing.T) {
 	if got, _ := f.ReadFile("w/cgroup.procs"); len(got) != 0 {
 		t.Fatalf("rejected writes moved something: cgroup.procs reads %q", got)
 	}
-	if err := f.WriteFile("w/cgroup.procs", []byte(pid+"\n")); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.WriteFile("w/cgroup.procs", []byte(pid+"\n")))
 	if got, err := f.ReadFile("w/cgroup.procs"); err != nil || string(got) != pid+"\n" {
 		t.Errorf("cgroup.procs = %q, %v; want %q", got, err, pid+"\n")
 	}
-	if err := waitFileLine(f, "w/cgroup.events", "populated 1", kernelWait); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, waitFileLine(f, "w/cgroup.events", "populated 1", kernelWait))
 	checkPathError(t, f.Rmdir("w"), "rmdir", "w", unix.EBUSY)
 
 	// populated 1 -> 0 after cgroup.kill, seen through the watcher.
-	if err := f.WriteFile("w/cgroup.kill", []byte("1")); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.WriteFile("w/cgroup.kill", []byte("1")))
 	deadline := time.After(kernelWait)
 	for {
 		data, err := f.ReadFile("w/cgroup.events")
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		if strings.Contains(string(data), "populated 0\n") {
 			break
 		}
@@ -700,9 +596,7 @@ func TestKernelProcsWritesAndWatch(t *testing.T) {
 	}
 	// The cgroup's removal ends the watch: kernfs sends nothing on the
 	// file, the watch on the directory above sees the IN_DELETE.
-	if err := f.Rmdir("w"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.Rmdir("w"))
 	for nextEvent(t, w.Events()) {
 	}
 	if _, err := os.Stat(path.Join(dir, "w")); !errors.Is(err, fs.ErrNotExist) {
@@ -714,78 +608,52 @@ func TestKernelProcsWritesAndWatch(t *testing.T) {
 // tests share: a sleeper's children run in its cgroup and die with it.
 func TestKernelSleeperChildrenDieWithIt(t *testing.T) {
 	f, _ := kernelRoot(t)
-	if err := f.Mkdir("s"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.Mkdir("s"))
 	d, err := f.OpenDir("s")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer d.Close()
-	cmd := startSleeper(t, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(d.Fd())}, 2)
+	cmd := kerneltest.StartSleeper(t, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(d.Fd())}, 2)
 	procs, err := f.ReadFile("s/cgroup.procs")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	if pids := strings.Fields(string(procs)); len(pids) != 3 || !slices.Contains(pids, strconv.Itoa(cmd.Process.Pid)) {
 		t.Fatalf("s/cgroup.procs = %q, want the sleeper %d and its 2 children", procs, cmd.Process.Pid)
 	}
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
-	if err := waitFileLine(f, "s/cgroup.events", "populated 0", kernelWait); err != nil {
-		t.Fatalf("the sleeper's children outlived it: %v", err)
-	}
+	assert.NilError(t, waitFileLine(f, "s/cgroup.events", "populated 0", kernelWait), "the sleeper's children outlived it")
 }
 
 func TestKernelWatchRootCgroupRemoval(t *testing.T) {
 	f, dir := kernelRoot(t)
-	if err := f.Mkdir("sub"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.Mkdir("sub"))
 	sub, err := Open(path.Join(dir, "sub"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer sub.Close()
 	// A file of the FS root itself: the holder watched is above the root.
 	w, err := sub.Watch("cgroup.events")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer w.Close()
-	if err := f.Rmdir("sub"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.Rmdir("sub"))
 	for nextEvent(t, w.Events()) {
 	}
 }
 
 func TestKernelOpenDirSpawnsIntoCgroup(t *testing.T) {
 	f, dir := kernelRoot(t)
-	if err := f.Mkdir("spawn"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.Mkdir("spawn"))
 	d, err := f.OpenDir("spawn")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer d.Close()
 	if d.Name() != path.Join(dir, "spawn") {
 		t.Errorf("OpenDir name %q, want %q", d.Name(), path.Join(dir, "spawn"))
 	}
-	cmd := startSleeper(t, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(d.Fd())}, 0)
+	cmd := kerneltest.StartSleeper(t, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(d.Fd())}, 0)
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", cmd.Process.Pid))
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	got, err := ParseProcCgroup(strings.NewReader(string(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	mnt, err := Mountpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	if want := strings.TrimPrefix(path.Join(dir, "spawn"), mnt); got != want {
 		t.Errorf("child's cgroup %q, want %q", got, want)
 	}
@@ -840,9 +708,7 @@ func TestKernelOpen(t *testing.T) {
 // fs.ErrClosed, and the race detector must stay quiet.
 func TestConcurrentUseAndClose(t *testing.T) {
 	f, err := Open(t.TempDir(), PlainDirectory())
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	const workers = 8
 	errs := make(chan error, workers)
 	ready := make(chan struct{}, workers) // one value per worker after a full round
@@ -884,13 +750,9 @@ func TestConcurrentUseAndClose(t *testing.T) {
 			t.Fatalf("operation before Close: %v", err)
 		}
 	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.Close())
 	for range workers {
-		if err := <-errs; err != nil {
-			t.Errorf("operation during Close: %v", err)
-		}
+		assert.Check(t, <-errs, "operation during Close")
 	}
 }
 

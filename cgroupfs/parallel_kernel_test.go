@@ -11,6 +11,7 @@ import (
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"github.com/google/go-cmp/cmp"
+	"gotest.tools/v3/assert"
 )
 
 // managersKernelBase opens, as an OSFS, a cgroup of the test's own under
@@ -22,9 +23,7 @@ func managersKernelBase(t *testing.T) (*cgroupfs.OSFS, string) {
 	t.Helper()
 	dir := kerneltest.Base(t, kerneltest.CheckLeaks())
 	fsys, err := cgroupfs.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	t.Cleanup(func() { fsys.Close() })
 	return fsys, dir
 }
@@ -99,9 +98,7 @@ func TestParallelManagersKernel(t *testing.T) {
 						continue
 					}
 					got, err := mgr.Procs(s.in)
-					if err != nil {
-						t.Fatal(err)
-					}
+					assert.NilError(t, err)
 					if diff := cmp.Diff([]int{pid}, got); diff != "" {
 						t.Errorf("after %s, cgroup.procs of %s/%s (-want +got):\n%s", s.what, parent, s.in, diff)
 					}
@@ -122,9 +119,7 @@ func TestParallelManagersKernel(t *testing.T) {
 					t.Fatal(err)
 				}
 				entries, err := fsys.ReadDir(parent)
-				if err != nil {
-					t.Fatal(err)
-				}
+				assert.NilError(t, err)
 				for _, e := range entries {
 					if e.IsDir() {
 						t.Errorf("CleanupAll left %s/%s", parent, e.Name())
@@ -134,9 +129,7 @@ func TestParallelManagersKernel(t *testing.T) {
 		}
 	})
 	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	for _, e := range entries {
 		if e.IsDir() {
 			t.Errorf("leak: %s/%s after the parallel Managers", dir, e.Name())

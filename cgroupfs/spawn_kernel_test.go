@@ -2,43 +2,14 @@ package cgroupfs
 
 import (
 	"errors"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cgguard/cgguard/internal/kerneltest"
 	"golang.org/x/sys/unix"
 )
-
-// sleeperCmd is the test binary as a sleeper without children.
-func sleeperCmd(t *testing.T) *exec.Cmd {
-	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(self, "-test.run=^$")
-	cmd.Env = append(os.Environ(), sleeperEnv+"=0")
-	return cmd
-}
-
-// cgroupOfPid returns the cgroup v2 path of pid.
-func cgroupOfPid(t *testing.T, pid int) string {
-	t.Helper()
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for line := range strings.Lines(string(data)) {
-		if p, ok := strings.CutPrefix(strings.TrimSpace(line), "0::"); ok {
-			return p
-		}
-	}
-	t.Fatalf("no cgroup v2 line in /proc/%d/cgroup: %q", pid, data)
-	return ""
-}
 
 // killAndWait kills task and waits for it to end.
 func killAndWait(t *testing.T, task Task) {
@@ -74,11 +45,11 @@ func TestKernelStartTask(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { _ = fsys.Rmdir(name) })
-			task, err := fsys.StartTask(name, sleeperCmd(t))
+			task, err := fsys.StartTask(name, kerneltest.SleeperCmd(0))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, want := cgroupOfPid(t, task.Pid()), strings.TrimPrefix(dir, mnt)+"/"+name; got != want {
+			if got, want := cgroupOf(t, task.Pid()), strings.TrimPrefix(dir, mnt)+"/"+name; got != want {
 				t.Errorf("pid %d is in %s, want %s", task.Pid(), got, want)
 			}
 			killAndWait(t, task)
@@ -91,7 +62,7 @@ func TestKernelStartTask(t *testing.T) {
 			// A cgroup that is gone: the kernel's ENOENT either way
 			// (from the clone, or from the move, whose process is
 			// then killed).
-			cmd := sleeperCmd(t)
+			cmd := kerneltest.SleeperCmd(0)
 			if _, err := fsys.StartTask("missing", cmd); !errors.Is(err, unix.ENOENT) {
 				t.Errorf("StartTask into a missing cgroup: %v, want ENOENT", err)
 			}

@@ -3,6 +3,7 @@ package cgroupfs
 import (
 	"fmt"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
 	"testing"
 )
 
@@ -48,9 +49,7 @@ func TestWatchReusesInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	w, err := f.Watch("last/cgroup.events")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer w.Close()
 	if err := f.WriteFile("cg0/cgroup.events", []byte("populated 1\n")); err != nil {
 		t.Fatal(err)

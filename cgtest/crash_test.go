@@ -20,6 +20,7 @@ import (
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
 )
 
 // The crash tests run this package's test binary again as a child test
@@ -27,10 +28,10 @@ import (
 // per-test root with cgtest.Root, a group of nested cgroups and a
 // sleeping process in them, says READY, and then dies the way a real
 // test run does without running its cleanups: SIGKILL, or go test's
-// -timeout panic. The sleeper is the test binary again (mode "sleep"),
+// -timeout panic. The sleeper is the test binary again (kerneltest.SleeperCmd),
 // as the cgvm VM has no sleep(1).
 const (
-	crashModeEnv = "CGGUARD_CRASH_MODE" // sleep, kill, timeout or live
+	crashModeEnv = "CGGUARD_CRASH_MODE" // kill, timeout, live or inside
 	crashBaseEnv = "CGGUARD_CRASH_BASE" // the directory Root works under
 )
 
@@ -45,11 +46,6 @@ func TestCrashHelper(t *testing.T) {
 	switch mode {
 	case "":
 		t.Skip("not a test: the child process of TestCrashReclaim (run only with " + crashModeEnv + " set)")
-	case "sleep":
-		// Killed by whoever reclaims its cgroup; the bound is a safety
-		// net should everything else fail.
-		time.Sleep(10 * time.Minute)
-		return
 	case "inside":
 		sweepFromInside(t)
 		return
@@ -57,14 +53,10 @@ func TestCrashHelper(t *testing.T) {
 	mgr := cgtest.Root(t, cgtest.Under(os.Getenv(crashBaseEnv)))
 	g := cgtest.NewGroup(t, mgr)
 	for _, name := range []string{"work/a/b", "work/c"} {
-		if err := g.AddCgroupNoCpuset(name); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, g.AddCgroupNoCpuset(name))
 	}
-	sleeper := sleeperCmd()
-	if err := g.Start("work/a/b", sleeper); err != nil {
-		t.Fatal(err)
-	}
+	sleeper := kerneltest.SleeperCmd(0)
+	assert.NilError(t, g.Start("work/a/b", sleeper))
 	fmt.Printf("READY %s %d\n", mgr.ParentPath(), sleeper.Process.Pid)
 	// Block until the parent closes stdin (mode live: then end
 	// normally, running every cleanup), or until we are killed (kill)
@@ -82,34 +74,20 @@ func sweepFromInside(t *testing.T) {
 	base := os.Getenv(crashBaseEnv)
 	stale := filepath.Join(base, cgtest.RootName(cgtest.Owner{PID: neverPid, StartTime: 1}, "TestInside", 1))
 	for _, d := range []string{stale, stale + "/work"} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, os.Mkdir(d, 0o755))
 	}
 	home, err := cgroupfs.SelfCgroup()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	mnt, err := cgroupfs.Mountpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	pid := []byte(strconv.Itoa(os.Getpid()))
-	if err := os.WriteFile(stale+"/work/cgroup.procs", pid, 0); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, os.WriteFile(stale+"/work/cgroup.procs", pid, 0))
 	fsys, err := cgroupfs.Open(base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	rep, err := cgtest.Sweep(fsys, ".")
 	fsys.Close()
-	if err := os.WriteFile(filepath.Join(mnt, home, "cgroup.procs"), pid, 0); err != nil {
-		t.Fatalf("move back home to %s: %v", home, err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, os.WriteFile(filepath.Join(mnt, home, "cgroup.procs"), pid, 0), "move back home to %s", home)
+	assert.NilError(t, err)
 	for _, c := range rep.Cgroups {
 		fmt.Printf("RESULT %s %s removed=%v inside=%v\n", c.Name, c.Verdict, c.Removed, errors.Is(c.Err, cgroupfs.ErrCallerInside))
 		fmt.Printf("ERROR %v\n", c.Err)
@@ -119,13 +97,6 @@ func sweepFromInside(t *testing.T) {
 // neverPid is above the kernel's PID_MAX_LIMIT (4194304): an owner with
 // it is dead for sure.
 const neverPid = 4194305
-
-// sleeperCmd returns a command that runs this test binary as a sleeper.
-func sleeperCmd() *exec.Cmd {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.timeout=0")
-	cmd.Env = append(os.Environ(), crashModeEnv+"=sleep")
-	return cmd
-}
 
 // proc is a process the test watches through a pidfd, so that it can
 // wait for its death with a deadline, and tell it from a process that
@@ -210,15 +181,11 @@ func startCrashChild(t *testing.T, base, mode string, args ...string) *crashChil
 	c := &crashChild{cmd: cmd, stderr: &syncBuffer{}, exited: make(chan error, 1)}
 	cmd.Stderr = c.stderr
 	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	if c.stdin, err = cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start the %s child: %v", mode, err)
-	}
+	assert.NilError(t, cmd.Start(), "start the %s child", mode)
 	t.Cleanup(func() {
 		// Normally gone already; this only matters when the test failed
 		// half way.
@@ -296,15 +263,11 @@ func crashBase(t *testing.T) (mnt, base string) {
 func startIn(t *testing.T, dir string) (*exec.Cmd, proc) {
 	t.Helper()
 	f, err := os.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer f.Close()
-	cmd := sleeperCmd()
+	cmd := kerneltest.SleeperCmd(0)
 	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(f.Fd())}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start a sleeper in %s: %v", dir, err)
-	}
+	assert.NilError(t, cmd.Start(), "start a sleeper in %s", dir)
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
@@ -333,21 +296,15 @@ func TestCrashReclaim(t *testing.T) {
 	mnt, base := crashBase(t)
 	// Sleepers orphaned by the killed children are reparented to us, so
 	// that we can reap them: no zombie is left behind.
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		t.Fatalf("PR_SET_CHILD_SUBREAPER: %v", err)
-	}
+	assert.NilError(t, unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "PR_SET_CHILD_SUBREAPER")
 	t.Cleanup(func() { _ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) })
 
 	// A live run: this process, with a workload in its own root.
 	mine := cgtest.Root(t, cgtest.Under(base))
 	g := cgtest.NewGroup(t, mine, cgtest.Strict())
-	if err := g.AddCgroupNoCpuset("mine/x"); err != nil {
-		t.Fatal(err)
-	}
-	mySleeper := sleeperCmd()
-	if err := g.Start("mine/x", mySleeper); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, g.AddCgroupNoCpuset("mine/x"))
+	mySleeper := kerneltest.SleeperCmd(0)
+	assert.NilError(t, g.Start("mine/x", mySleeper))
 	mySleep := watchProc(t, mySleeper.Process.Pid)
 
 	// Foreign cgroups, one with the prefix but not a root's name, each
@@ -355,13 +312,9 @@ func TestCrashReclaim(t *testing.T) {
 	var foreignSleep []proc
 	for _, name := range []string{"foreign", "cgguard-notaroot"} {
 		dir := filepath.Join(base, name)
-		if err := os.Mkdir(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, os.Mkdir(dir, 0o755))
 		t.Cleanup(func() {
-			if err := unix.Rmdir(dir); err != nil {
-				t.Errorf("remove %s: %v", dir, err)
-			}
+			assert.Check(t, unix.Rmdir(dir), "remove %s", dir)
 		})
 		_, p := startIn(t, dir)
 		foreignSleep = append(foreignSleep, p)
@@ -382,20 +335,14 @@ func TestCrashReclaim(t *testing.T) {
 	// reuse): this process's pid, with a start time that is not ours.
 	// Made after the children's Roots, which may sweep.
 	self, err := cgtest.Self()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	forged := filepath.Join(base, cgtest.RootName(cgtest.Owner{PID: self.PID, StartTime: self.StartTime + 1}, "TestPidReused", 1))
 	for _, dir := range []string{forged, forged + "/work"} {
-		if err := os.Mkdir(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, os.Mkdir(dir, 0o755))
 	}
 	forgedCmd, forgedSleep := startIn(t, forged+"/work")
 
-	if err := killed.cmd.Process.Signal(unix.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, killed.cmd.Process.Signal(unix.SIGKILL))
 	var ee *exec.ExitError
 	if err := killed.wait(t); !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != unix.SIGKILL {
 		t.Fatalf("the SIGKILLed child ended with %v, want killed by SIGKILL", err)
@@ -413,9 +360,7 @@ func TestCrashReclaim(t *testing.T) {
 	}
 
 	baseFS, err := cgroupfs.Open(base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer baseFS.Close()
 	rel := func(dir string) string { return strings.TrimPrefix(dir, base+"/") }
 	wantVerdicts := map[string]cgtest.Verdict{
@@ -459,10 +404,8 @@ func TestCrashReclaim(t *testing.T) {
 		}
 	}
 
-	dry, err := cgtest.Sweep(baseFS, ".", cgtest.SweepDryRun())
-	if err != nil {
-		t.Fatal(err)
-	}
+	dry, err := cgtest.SweepDryRun(baseFS, ".")
+	assert.NilError(t, err)
 	check(dry)
 	for _, c := range dry.Cgroups {
 		if c.Removed {
@@ -482,9 +425,7 @@ func TestCrashReclaim(t *testing.T) {
 	stillThere("after the dry run")
 
 	rep, err := cgtest.Sweep(baseFS, ".")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	t.Logf("sweep:\n%s", rep)
 	check(rep)
 	reclaimed := 0
@@ -543,14 +484,10 @@ func TestCrashReclaim(t *testing.T) {
 // its workload), with no sweep called by hand.
 func TestCrashNextRunReclaims(t *testing.T) {
 	_, base := crashBase(t)
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		t.Fatalf("PR_SET_CHILD_SUBREAPER: %v", err)
-	}
+	assert.NilError(t, unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "PR_SET_CHILD_SUBREAPER")
 	t.Cleanup(func() { _ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) })
 	killed := startCrashChild(t, base, "kill")
-	if err := killed.cmd.Process.Signal(unix.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, killed.cmd.Process.Signal(unix.SIGKILL))
 	_ = killed.wait(t)
 	if !exists(killed.root) {
 		t.Fatalf("the killed child's root %s is gone before the next run", killed.root)
@@ -562,9 +499,7 @@ func TestCrashNextRunReclaims(t *testing.T) {
 		// Clean up by hand, so that the base's leak check measures
 		// only what Root should have done.
 		fsys, err := cgroupfs.Open(base)
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		defer fsys.Close()
 		if _, err := cgtest.Sweep(fsys, "."); err != nil {
 			t.Fatal(err)
@@ -604,9 +539,7 @@ func TestSweepRefusesWhenInside(t *testing.T) {
 	}
 	// Now that nobody is inside, a sweep reclaims it.
 	fsys, err := cgroupfs.Open(base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer fsys.Close()
 	rep, err := cgtest.Sweep(fsys, ".")
 	if err != nil || rep.Err() != nil || rep.Count(cgtest.SweepStale) != 1 || exists(filepath.Join(base, stale)) {

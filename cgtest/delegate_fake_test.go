@@ -14,6 +14,7 @@ import (
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/fakefs"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
 )
 
 var scopeControllers = []string{"cpuset", "cpu", "memory", "pids"}
@@ -33,9 +34,7 @@ func delegatedScope(t *testing.T) (*fakefs.FS, int, Delegation) {
 		t.Fatal(err)
 	}
 	pid, err := f.Spawn("user.scope")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	d := Delegation{
 		Dir:     "/sys/fs/cgroup/user.scope",
 		Offered: scopeControllers,
@@ -48,9 +47,7 @@ func delegatedScope(t *testing.T) (*fakefs.FS, int, Delegation) {
 func fields(t *testing.T, f *fakefs.FS, name string) []string {
 	t.Helper()
 	data, err := f.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	return strings.Fields(string(data))
 }
 
@@ -96,9 +93,7 @@ func TestMoveToLeafRefusedLeavesNothing(t *testing.T) {
 		t.Fatalf("moveToLeaf = %v, %q; want not moved, naming %s and %q", moved, advice, d.Leaf, unix.EACCES.Error())
 	}
 	entries, err := f.ReadDir("user.scope")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	for _, e := range entries {
 		if e.IsDir() {
 			t.Errorf("user.scope holds %s after a refused move, want no leaf", e.Name())

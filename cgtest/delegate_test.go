@@ -16,6 +16,7 @@ import (
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"github.com/cgguard/cgguard/internal/vmtest"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
 )
 
 // delegatedChildEnv, set to "1", makes TestVMDelegatedUser run the
@@ -49,14 +50,10 @@ func TestVMDelegatedUser(t *testing.T) {
 	kerneltest.EnableAtRoot(t, vmtest.InVM(), delegatedControllers...)
 	base := kerneltest.Base(t)
 	for _, c := range delegatedControllers {
-		if err := os.WriteFile(filepath.Join(base, "cgroup.subtree_control"), []byte("+"+c), 0); err != nil {
-			t.Fatalf("enable %s in %s: %v", c, base, err)
-		}
+		assert.NilError(t, os.WriteFile(filepath.Join(base, "cgroup.subtree_control"), []byte("+"+c), 0), "enable %s in %s", c, base)
 	}
 	mnt, err := cgroupfs.Mountpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 
 	t.Run("alone in the scope: every controller", func(t *testing.T) {
 		scope := kerneltest.Delegate(t, base, "alone.scope", delegatedUID, kerneltest.DelegatedFiles)
@@ -80,9 +77,7 @@ func TestVMDelegatedUser(t *testing.T) {
 			t.Fatalf("%s holds %q, want the leaf of pid %d (cgtest.LeafName)", scope, left[0], pid)
 		}
 		fsys, err := cgroupfs.Open(scope)
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		defer fsys.Close()
 		rep, err := cgtest.Sweep(fsys, ".")
 		if err != nil || rep.Count(cgtest.SweepStale) != 1 || !rep.Cgroups[0].Removed {
@@ -99,9 +94,7 @@ func TestVMDelegatedUser(t *testing.T) {
 	t.Run("another process in the scope: never moved", func(t *testing.T) {
 		scope := kerneltest.Delegate(t, base, "shared.scope", delegatedUID, kerneltest.DelegatedFiles)
 		other := exec.Command("sleep", "1000")
-		if err := kerneltest.StartAs(other, scope, delegatedUID); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, kerneltest.StartAs(other, scope, delegatedUID))
 		t.Cleanup(func() { _ = other.Process.Kill(); _ = other.Wait() })
 		out, _, err := runDelegatedChild(t, scope)
 		for _, want := range []string{"--- SKIP: TestVMDelegatedUser", "pid " + itoa(other.Process.Pid) + " (sleep", cgroupfs.DelegateCommand} {
@@ -153,17 +146,11 @@ func readmeTest(t *testing.T) {
 	})
 	ops := cgtest.Root(t, cgtest.RequireControllers("cpuset"))
 	g := cgtest.NewGroup(t, ops, cgtest.Strict())
-	if err := g.AddCgroup("cg_0", cgroupfs.NewCPUSet(0)); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, g.AddCgroup("cg_0", cgroupfs.NewCPUSet(0)))
 	worker := exec.Command("sleep", "60")
-	if err := g.Start("cg_0", worker); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, g.Start("cg_0", worker))
 	status, err := os.ReadFile("/proc/" + itoa(worker.Process.Pid) + "/status")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	if !strings.Contains(string(status), "Cpus_allowed_list:\t0\n") {
 		t.Errorf("the worker may run beyond CPU 0:\n%s", status)
 	}
@@ -172,9 +159,7 @@ func readmeTest(t *testing.T) {
 		t.Errorf("the worker is in %s, want %s", got, want)
 	}
 	self, err := cgtest.Self()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	if got := filepath.Base(cgroupOf(t, os.Getpid())); got != cgtest.LeafName(self) {
 		t.Errorf("the test process is in %s, want its leaf %s", got, cgtest.LeafName(self))
 	}
@@ -189,9 +174,7 @@ func runDelegatedChild(t *testing.T, scope string) (out string, pid int, err err
 	cmd.Env = append(os.Environ(), delegatedChildEnv+"=1")
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
-	if err := kerneltest.StartAs(cmd, scope, delegatedUID); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, kerneltest.StartAs(cmd, scope, delegatedUID))
 	err = cmd.Wait()
 	t.Logf("the test as uid %d in %s (%v):\n%s", delegatedUID, scope, err, buf.String())
 	return buf.String(), cmd.Process.Pid, err
@@ -201,9 +184,7 @@ func runDelegatedChild(t *testing.T, scope string) (out string, pid int, err err
 func readFields(t *testing.T, file string) []string {
 	t.Helper()
 	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	return strings.Fields(string(data))
 }
 
@@ -211,9 +192,7 @@ func readFields(t *testing.T, file string) []string {
 func childDirs(t *testing.T, dir string) []string {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	var out []string
 	for _, e := range entries {
 		if e.IsDir() {

@@ -23,13 +23,7 @@ func newT() *cgtest.Recorder {
 
 // cgroupsOf lists the cgroups of fsys, the root excepted.
 func cgroupsOf(fsys *fakefs.FS) []string {
-	var out []string
-	for _, c := range fsys.Snapshot().Cgroups {
-		if c.Path != "." {
-			out = append(out, c.Path)
-		}
-	}
-	return out
+	return fsys.Snapshot().Paths()
 }
 
 func ExampleNewGroup() {
@@ -75,7 +69,7 @@ func ExampleNewGroup_warning() {
 	t.Finish()
 	// Output:
 	// log: cgtest: teardown could not remove cgroup /sched/cg_0: rmdir sched/cg_0: permission denied
-	// 	hint: run as root, or in a cgroup subtree delegated to your user (for example: systemd-run --user --scope -p Delegate=yes go test ./...)
+	// 	hint: run as root, or in a cgroup subtree delegated to your user (for example: go test -exec 'systemd-run --user --scope -p Delegate=yes' ./...)
 }
 
 func ExampleGroup_Apply() {

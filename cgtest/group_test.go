@@ -14,7 +14,6 @@ import (
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/fakefs"
-	"github.com/google/go-cmp/cmp"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 )
@@ -28,24 +27,16 @@ func TestTeardownRemovesEverythingInReverseOrder(t *testing.T) {
 	rec := newRecorder(t.Name())
 	g := cgtest.NewGroup(rec, f.mgr)
 	for _, n := range []string{"cg_0", "cg_1", "cg_2"} {
-		if err := g.AddCgroup(n, cpus01); err != nil {
-			t.Fatalf("AddCgroup(%q): %v", n, err)
-		}
+		assert.NilError(t, g.AddCgroup(n, cpus01), "AddCgroup(%q)", n)
 	}
 	if got, err := f.fs.ReadFile("test/cg_1/cpuset.cpus"); err != nil || string(got) != "0-1\n" {
 		t.Errorf("cpuset.cpus of cg_1 = %q, %v; want \"0-1\\n\"", got, err)
 	}
-	if diff := cmp.Diff([]string{"cg_0", "cg_1", "cg_2"}, g.Names()); diff != "" {
-		t.Errorf("Names (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(g.Names(), []string{"cg_0", "cg_1", "cg_2"}), "Names")
 	rec.Finish()
-	if diff := cmp.Diff([]string{"test"}, f.cgroups()); diff != "" {
-		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(f.cgroups(), []string{"test"}), "cgroups after teardown")
 	want := []string{"rmdir test/cg_2: ok", "rmdir test/cg_1: ok", "rmdir test/cg_0: ok"}
-	if diff := cmp.Diff(want, f.ops(fakefs.OpRmdir)); diff != "" {
-		t.Errorf("rmdir log (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(f.ops(fakefs.OpRmdir), want), "rmdir log")
 	if logs := rec.Logs(); len(logs) != 0 {
 		t.Errorf("teardown logged warnings, want none:\n%s", strings.Join(logs, "\n"))
 	}
@@ -56,21 +47,15 @@ func TestTeardownRemovesEverythingInReverseOrder(t *testing.T) {
 // deepest first, and a level that existed before stays.
 func TestNestedNamesTrackImplicitParentsDeepestFirst(t *testing.T) {
 	f := newFixture(t)
-	if err := f.fs.Mkdir("test/keep"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.fs.Mkdir("test/keep"))
 	rec := newRecorder(t.Name())
 	g := cgtest.NewGroup(rec, f.mgr)
 	// The child first, then its parent's own name.
 	for _, n := range []string{"a/b/c", "a", "keep/x"} {
-		if err := g.AddCgroupNoCpuset(n); err != nil {
-			t.Fatalf("AddCgroupNoCpuset(%q): %v", n, err)
-		}
+		assert.NilError(t, g.AddCgroupNoCpuset(n), "AddCgroupNoCpuset(%q)", n)
 	}
 	rec.Finish()
-	if diff := cmp.Diff([]string{"test", "test/keep"}, f.cgroups()); diff != "" {
-		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(f.cgroups(), []string{"test", "test/keep"}), "cgroups after teardown")
 	mustNotContain(t, "rmdir log", f.ops(fakefs.OpRmdir), "EBUSY")
 	if logs := rec.Logs(); len(logs) != 0 {
 		t.Errorf("teardown logged warnings, want none:\n%s", strings.Join(logs, "\n"))
@@ -94,20 +79,14 @@ func TestNewGroupWithNilManagerFailsAtTheCall(t *testing.T) {
 
 func TestNamesListsCreatedLevelsInOrder(t *testing.T) {
 	f := newFixture(t)
-	if err := f.fs.Mkdir("test/keep"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.fs.Mkdir("test/keep"))
 	rec := newRecorder(t.Name())
 	defer rec.Finish()
 	g := cgtest.NewGroup(rec, f.mgr)
 	for _, n := range []string{"a/b", "keep/x", "a", "c"} {
-		if err := g.AddCgroupNoCpuset(n); err != nil {
-			t.Fatalf("AddCgroupNoCpuset(%q): %v", n, err)
-		}
+		assert.NilError(t, g.AddCgroupNoCpuset(n), "AddCgroupNoCpuset(%q)", n)
 	}
-	if diff := cmp.Diff([]string{"a", "a/b", "keep/x", "c"}, g.Names()); diff != "" {
-		t.Errorf("Names (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(g.Names(), []string{"a", "a/b", "keep/x", "c"}), "Names")
 }
 
 // ktstr's add_cgroup records the name only after the cpuset write
@@ -121,13 +100,9 @@ func TestFailedCpusetWriteStillRemovesTheCgroup(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "stays tracked") {
 		t.Fatalf("AddCgroup with CPU 9 = %v, want an error saying the cgroup stays tracked", err)
 	}
-	if diff := cmp.Diff([]string{"a", "a/b"}, g.Names()); diff != "" {
-		t.Errorf("Names (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(g.Names(), []string{"a", "a/b"}), "Names")
 	rec.Finish()
-	if diff := cmp.Diff([]string{"test"}, f.cgroups()); diff != "" {
-		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(f.cgroups(), []string{"test"}), "cgroups after teardown")
 }
 
 // A cgroup the test removed itself is gone: the post-condition holds, so
@@ -136,13 +111,9 @@ func TestAlreadyRemovedIsSilent(t *testing.T) {
 	f := newFixture(t)
 	rec := newRecorder(t.Name())
 	g := cgtest.NewGroup(rec, f.mgr, cgtest.Strict())
-	if err := g.AddCgroupNoCpuset("a/b"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, g.AddCgroupNoCpuset("a/b"))
 	for _, n := range []string{"a/b", "a"} {
-		if err := f.mgr.RemoveCgroup(n); err != nil {
-			t.Fatalf("RemoveCgroup(%q): %v", n, err)
-		}
+		assert.NilError(t, f.mgr.RemoveCgroup(n), "RemoveCgroup(%q)", n)
 	}
 	rec.Finish()
 	if got := append(rec.Logs(), rec.Errors()...); len(got) != 0 {
@@ -156,18 +127,12 @@ func TestUntrackedChildrenAreRemovedToo(t *testing.T) {
 	f := newFixture(t)
 	rec := newRecorder(t.Name())
 	g := cgtest.NewGroup(rec, f.mgr)
-	if err := g.AddCgroupNoCpuset("a"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, g.AddCgroupNoCpuset("a"))
 	for _, d := range []string{"test/a/x", "test/a/x/y", "test/a/z"} {
-		if err := f.fs.Mkdir(d); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, f.fs.Mkdir(d))
 	}
 	rec.Finish()
-	if diff := cmp.Diff([]string{"test"}, f.cgroups()); diff != "" {
-		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(f.cgroups(), []string{"test"}), "cgroups after teardown")
 	// Teardown tries the rmdir of an empty cgroup first, which the
 	// children make fail once; after that, children go first.
 	rmdirs := f.ops(fakefs.OpRmdir)
@@ -184,32 +149,22 @@ func TestLiveTasksAreKilledAndAwaited(t *testing.T) {
 	f := newFixture(t)
 	rec := newRecorder(t.Name())
 	g := cgtest.NewGroup(rec, f.mgr, cgtest.Strict())
-	if err := g.AddCgroupNoCpuset("a/b"); err != nil {
-		t.Fatal(err)
-	}
-	if err := g.AddCgroupNoCpuset("a/c"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, g.AddCgroupNoCpuset("a/b"))
+	assert.NilError(t, g.AddCgroupNoCpuset("a/c"))
 	var pids []int
 	for _, n := range []string{"test/a/b", "test/a/c", "test/a/c"} {
 		pid, err := f.fs.Spawn(n)
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		// Each keeps its cgroup populated for a few observations after
 		// it dies, like a task still exiting.
-		if err := f.fs.SetLinger(pid, 1); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, f.fs.SetLinger(pid, 1))
 		pids = append(pids, pid)
 	}
 	rec.Finish()
 	if got := append(rec.Logs(), rec.Errors()...); len(got) != 0 {
 		t.Errorf("teardown reported, want silence:\n%s", strings.Join(got, "\n"))
 	}
-	if diff := cmp.Diff([]string{"test"}, f.cgroups()); diff != "" {
-		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(f.cgroups(), []string{"test"}), "cgroups after teardown")
 	if !slices.ContainsFunc(f.ops(fakefs.OpWrite), func(l string) bool { return strings.HasPrefix(l, `write test/a/c/cgroup.kill "1"`) }) {
 		t.Errorf("teardown did not write cgroup.kill of test/a/c; writes:\n%s", strings.Join(f.ops(fakefs.OpWrite), "\n"))
 	}
@@ -223,28 +178,18 @@ func TestLiveTasksAreKilledAndAwaited(t *testing.T) {
 // The Drain policy moves the tasks out and keeps them alive.
 func TestDrainPolicyMovesTasksOut(t *testing.T) {
 	f := newFixture(t, cgroupfs.DrainTo("parking"))
-	if err := f.fs.Mkdir("parking"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.fs.Mkdir("parking"))
 	rec := newRecorder(t.Name())
 	g := cgtest.NewGroup(rec, f.mgr, cgtest.WithPolicy(cgtest.Drain), cgtest.Strict())
-	if err := g.AddCgroupNoCpuset("a/b"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, g.AddCgroupNoCpuset("a/b"))
 	pid, err := f.fs.Spawn("test/a/b")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	rec.Finish()
 	if got := append(rec.Logs(), rec.Errors()...); len(got) != 0 {
 		t.Errorf("teardown reported, want silence:\n%s", strings.Join(got, "\n"))
 	}
-	if diff := cmp.Diff([]int{pid}, f.fs.Pids("parking")); diff != "" {
-		t.Errorf("tasks in parking (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff([]string{"parking", "test"}, f.cgroups()); diff != "" {
-		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(f.fs.Pids("parking"), []int{pid}), "tasks in parking")
+	assert.Check(t, is.DeepEqual(f.cgroups(), []string{"parking", "test"}), "cgroups after teardown")
 }
 
 // EBUSY for a moment (a scheduler refusing, tasks exiting) is retried.
@@ -252,17 +197,13 @@ func TestTransientEBUSYIsRetried(t *testing.T) {
 	f := newFixture(t)
 	rec := newRecorder(t.Name())
 	g := cgtest.NewGroup(rec, f.mgr, cgtest.Strict())
-	if err := g.AddCgroupNoCpuset("a"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, g.AddCgroupNoCpuset("a"))
 	f.fs.Fail(fakefs.OpRmdir, "test/a", errnoEBUSY, 3)
 	rec.Finish()
 	if got := append(rec.Logs(), rec.Errors()...); len(got) != 0 {
 		t.Errorf("teardown reported, want silence:\n%s", strings.Join(got, "\n"))
 	}
-	if diff := cmp.Diff([]string{"test"}, f.cgroups()); diff != "" {
-		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(f.cgroups(), []string{"test"}), "cgroups after teardown")
 }
 
 func TestBadNamesFailBeforeAnyIO(t *testing.T) {
@@ -285,9 +226,7 @@ func TestBadNamesFailBeforeAnyIO(t *testing.T) {
 	if err := g.AddCgroup("a", cgroupfs.CPUSet{}); !errors.Is(err, fs.ErrInvalid) {
 		t.Errorf("AddCgroup with an empty cpu set = %v, want an error wrapping fs.ErrInvalid", err)
 	}
-	if log := f.fs.Log()[before:]; len(log) != 0 {
-		t.Errorf("bad names reached the filesystem: %v", log)
-	}
+	assert.Check(t, is.Len(f.fs.Log()[before:], 0), "bad names reached the filesystem")
 	if len(g.Names()) != 0 {
 		t.Errorf("Names = %q, want none", g.Names())
 	}
@@ -295,30 +234,20 @@ func TestBadNamesFailBeforeAnyIO(t *testing.T) {
 
 func TestAddingTwiceAndPreexisting(t *testing.T) {
 	f := newFixture(t)
-	if err := f.fs.Mkdir("test/stale"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.fs.Mkdir("test/stale"))
 	rec := newRecorder(t.Name())
 	g := cgtest.NewGroup(rec, f.mgr)
-	if err := g.AddCgroup("a", cpus01); err != nil {
-		t.Fatal(err)
-	}
-	if err := g.AddCgroup("a", cgroupfs.NewCPUSet(2)); err != nil {
-		t.Fatalf("adding a again: %v", err)
-	}
+	assert.NilError(t, g.AddCgroup("a", cpus01))
+	assert.NilError(t, g.AddCgroup("a", cgroupfs.NewCPUSet(2)), "adding a again")
 	if got, _ := f.fs.ReadFile("test/a/cpuset.cpus"); string(got) != "2\n" {
 		t.Errorf("cpuset.cpus after adding again = %q, want \"2\\n\"", got)
 	}
 	if err := g.AddCgroupNoCpuset("stale"); !errors.Is(err, fs.ErrExist) {
 		t.Errorf("adding a pre-existing cgroup = %v, want an error wrapping fs.ErrExist", err)
 	}
-	if diff := cmp.Diff([]string{"a"}, g.Names()); diff != "" {
-		t.Errorf("Names (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(g.Names(), []string{"a"}), "Names")
 	rec.Finish()
-	if diff := cmp.Diff([]string{"test", "test/stale"}, f.cgroups()); diff != "" {
-		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(f.cgroups(), []string{"test", "test/stale"}), "cgroups after teardown")
 	if n := len(f.ops(fakefs.OpRmdir)); n != 1 {
 		t.Errorf("%d rmdirs, want 1: %q", n, f.ops(fakefs.OpRmdir))
 	}
@@ -336,9 +265,7 @@ func TestCallsAfterTheTestEnded(t *testing.T) {
 	if err := g.Kill("late"); !errors.Is(err, cgtest.ErrTestEnded) {
 		t.Errorf("Kill after the end = %v, want ErrTestEnded", err)
 	}
-	if log := f.fs.Log()[before:]; len(log) != 0 {
-		t.Errorf("calls after the end reached the filesystem: %v", log)
-	}
+	assert.Check(t, is.Len(f.fs.Log()[before:], 0), "calls after the end reached the filesystem")
 }
 
 func TestMissingParentSaysSetup(t *testing.T) {
@@ -361,12 +288,8 @@ func TestConcurrentAdds(t *testing.T) {
 	for i := range 8 {
 		wg.Go(func() {
 			for j := range 5 {
-				if err := g.AddCgroupNoCpuset(fmt.Sprintf("shared/%d", j)); err != nil {
-					t.Errorf("goroutine %d: %v", i, err)
-				}
-				if err := g.AddCgroup(fmt.Sprintf("own%d/%d", i, j), cpus01); err != nil {
-					t.Errorf("goroutine %d: %v", i, err)
-				}
+				assert.Check(t, g.AddCgroupNoCpuset(fmt.Sprintf("shared/%d", j)), "goroutine %d", i)
+				assert.Check(t, g.AddCgroup(fmt.Sprintf("own%d/%d", i, j), cpus01), "goroutine %d", i)
 			}
 		})
 	}
@@ -375,9 +298,7 @@ func TestConcurrentAdds(t *testing.T) {
 		t.Errorf("%d names, want %d: %q", n, 1+5+8*6, g.Names())
 	}
 	rec.Finish()
-	if diff := cmp.Diff([]string{"test"}, f.cgroups()); diff != "" {
-		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(f.cgroups(), []string{"test"}), "cgroups after teardown")
 	if got := append(rec.Logs(), rec.Errors()...); len(got) != 0 {
 		t.Errorf("teardown reported, want silence:\n%s", strings.Join(got, "\n"))
 	}
@@ -389,20 +310,14 @@ func TestNoCleanupKeepsAndSaysWhere(t *testing.T) {
 	f := newFixture(t)
 	rec := newRecorder(t.Name())
 	g := cgtest.NewGroup(rec, f.mgr)
-	if err := g.AddCgroupNoCpuset("a/b"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, g.AddCgroupNoCpuset("a/b"))
 	rec.Finish()
-	if diff := cmp.Diff([]string{"test", "test/a", "test/a/b"}, f.cgroups()); diff != "" {
-		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(f.cgroups(), []string{"test", "test/a", "test/a/b"}), "cgroups after teardown")
 	want := []string{
 		"cgtest: TEST_NOCLEANUP=true: keeping cgroup /test/a/b",
 		"cgtest: TEST_NOCLEANUP=true: keeping cgroup /test/a",
 	}
-	if diff := cmp.Diff(want, rec.Logs()); diff != "" {
-		t.Errorf("logs (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(rec.Logs(), want), "logs")
 }
 
 // Kill empties a cgroup mid-test; Start then refuses it, and refuses
@@ -412,16 +327,10 @@ func TestKillAndStartRefusals(t *testing.T) {
 	rec := newRecorder(t.Name())
 	defer rec.Finish()
 	g := cgtest.NewGroup(rec, f.mgr, cgtest.Strict())
-	if err := g.AddCgroupNoCpuset("a/b"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, g.AddCgroupNoCpuset("a/b"))
 	pid, err := f.fs.Spawn("test/a/b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Kill("a"); err != nil {
-		t.Fatalf("Kill: %v", err)
-	}
+	assert.NilError(t, err)
+	assert.NilError(t, g.Kill("a"), "Kill")
 	if got := f.fs.Pids("test/a/b"); len(got) != 0 {
 		t.Errorf("pids in a/b after Kill = %v, want none (pid %d killed)", got, pid)
 	}
@@ -430,9 +339,7 @@ func TestKillAndStartRefusals(t *testing.T) {
 			t.Errorf("Start(%q) after Kill = %v, want ErrKilledCgroup", n, err)
 		}
 	}
-	if err := g.AddCgroupNoCpuset("a/c"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, g.AddCgroupNoCpuset("a/c"))
 	if err := g.Start("a/c", exec.Command("true")); err == nil || !strings.Contains(err.Error(), "no cgroupfs.DirOpener") {
 		t.Errorf("Start into a fakefs cgroup = %v, want an error saying it cannot hold real processes", err)
 	}
@@ -454,9 +361,7 @@ func TestBudgetUsedUpStillTriesTheRest(t *testing.T) {
 	rec := newRecorder(t.Name())
 	g := cgtest.NewGroup(rec, f.mgr, cgtest.Budget(20*time.Millisecond))
 	for _, n := range []string{"later", "stuck"} {
-		if err := g.AddCgroupNoCpuset(n); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, g.AddCgroupNoCpuset(n))
 	}
 	release := f.fs.Hang(fakefs.OpRmdir, "test/stuck")
 	defer release()
@@ -488,11 +393,7 @@ func TestFailedMkdirKeepsUpperLevelsTracked(t *testing.T) {
 			t.Errorf("AddCgroupNoCpuset error says %q %d times, want once: %v", once, n, err)
 		}
 	}
-	if diff := cmp.Diff([]string{"a", "a/b"}, g.Names()); diff != "" {
-		t.Errorf("Names (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(g.Names(), []string{"a", "a/b"}), "Names")
 	rec.Finish()
-	if diff := cmp.Diff([]string{"test"}, f.cgroups()); diff != "" {
-		t.Errorf("cgroups after teardown (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(f.cgroups(), []string{"test"}), "cgroups after teardown")
 }

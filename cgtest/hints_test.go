@@ -27,7 +27,7 @@ func TestTeardownFaultsGiveOneHintedWarningEach(t *testing.T) {
 		setup: func(t *testing.T, f fixture) {
 			f.fs.Fail(fakefs.OpRmdir, "test/a", errnoEACCES, -1)
 		},
-		want: []string{"cgroup /test/a:", "permission denied", "hint: run as root", "systemd-run --user --scope -p Delegate=yes"},
+		want: []string{"cgroup /test/a:", "permission denied", "hint: run as root", "go test -exec 'systemd-run --user --scope -p Delegate=yes' ./..."},
 	}, {
 		desc: "EROFS",
 		setup: func(t *testing.T, f fixture) {
@@ -64,9 +64,7 @@ func TestTeardownFaultsGiveOneHintedWarningEach(t *testing.T) {
 		desc: "tasks that never finish exiting",
 		setup: func(t *testing.T, f fixture) {
 			pid, err := f.fs.Spawn("test/a")
-			if err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, err)
 			if err := f.fs.SetLinger(pid, -1); err != nil {
 				t.Fatal(err)
 			}
@@ -169,9 +167,7 @@ func TestTeardownSurvivesDegradedFilesystem(t *testing.T) {
 				t.Fatal(err)
 			}
 			pid, err := f.fs.Spawn("test/a")
-			if err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, err)
 			if err := f.fs.SetLinger(pid, 1); err != nil {
 				t.Fatal(err)
 			}

@@ -10,8 +10,9 @@ import (
 
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/fakefs"
-	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // finishWithin runs rec.Finish (the test's cleanups) and fails the test
@@ -91,9 +92,7 @@ func TestAddCgroupStuckPastTeardownRemovesWhatItMade(t *testing.T) {
 	f := newFixture(t)
 	rec := newRecorder(t.Name())
 	g := cgtest.NewGroup(rec, f.mgr, cgtest.Budget(time.Second))
-	if err := g.AddCgroupNoCpuset("first"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, g.AddCgroupNoCpuset("first"))
 	making, releaseMkdir := f.fs.HangEntered(fakefs.OpMkdir, "test/late")
 	defer releaseMkdir()
 	added := make(chan error, 1)
@@ -114,9 +113,7 @@ func TestAddCgroupStuckPastTeardownRemovesWhatItMade(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("AddCgroupNoCpuset did not return after its mkdir was released")
 	}
-	if diff := cmp.Diff([]string{"test"}, f.cgroups()); diff != "" {
-		t.Errorf("cgroups after the teardown and the late mkdir (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(f.cgroups(), []string{"test"}), "cgroups after the teardown and the late mkdir")
 }
 
 // Issue 11, item 11: AddCgroup("a/b", cpus) while a task runs in a
@@ -132,13 +129,9 @@ func TestAddCgroupRefusesToMakeAThreadRoot(t *testing.T) {
 	rec := newRecorder(t.Name())
 	g := cgtest.NewGroup(rec, f.mgr)
 	defer rec.Finish()
-	if err := g.AddCgroupNoCpuset("a"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, g.AddCgroupNoCpuset("a"))
 	pid, err := f.fs.Spawn("test/a")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	for _, add := range []struct {
 		how string
 		fn  func(string) error
@@ -159,22 +152,14 @@ func TestAddCgroupRefusesToMakeAThreadRoot(t *testing.T) {
 		if got, _ := f.fs.ReadFile("test/a/cgroup.type"); string(got) != "domain\n" {
 			t.Errorf("after the refused %s, test/a's cgroup.type = %q, want \"domain\\n\"", add.how, got)
 		}
-		if diff := cmp.Diff([]string{"test", "test/a"}, f.cgroups()); diff != "" {
-			t.Errorf("cgroups after the refused %s (-want +got):\n%s", add.how, diff)
-		}
+		assert.Check(t, is.DeepEqual(f.cgroups(), []string{"test", "test/a"}), "cgroups after the refused %s", add.how)
 	}
 
 	// a already a thread root (cpuset enabled in it by an earlier child,
 	// then a task arrives): a new child would be born invalid.
-	if err := f.fs.WriteFile("cgroup.procs", []byte(strconv.Itoa(pid))); err != nil {
-		t.Fatal(err)
-	}
-	if err := g.AddCgroup("a/x", cpus01); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.fs.WriteFile("test/a/cgroup.procs", []byte(strconv.Itoa(pid))); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.fs.WriteFile("cgroup.procs", []byte(strconv.Itoa(pid))))
+	assert.NilError(t, g.AddCgroup("a/x", cpus01))
+	assert.NilError(t, f.fs.WriteFile("test/a/cgroup.procs", []byte(strconv.Itoa(pid))))
 	if err := g.AddCgroup("a/c", cpus01); !errors.Is(err, unix.EBUSY) || !strings.Contains(err.Error(), "thread root") {
 		t.Errorf("AddCgroup(\"a/c\") under the thread root a = %v, want EBUSY saying a is a thread root", err)
 	}
@@ -186,9 +171,7 @@ func TestAddCgroupRefusesToMakeAThreadRoot(t *testing.T) {
 	if err := f.fs.WriteFile("test/a/x/cgroup.procs", []byte(strconv.Itoa(pid))); err == nil {
 		t.Fatal("a task entered the invalid domain a/x")
 	}
-	if err := f.fs.WriteFile("cgroup.procs", []byte(strconv.Itoa(pid))); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.fs.WriteFile("cgroup.procs", []byte(strconv.Itoa(pid))))
 	if err := g.AddCgroup("a/b", cpus01); err != nil {
 		t.Fatalf("AddCgroup(\"a/b\") with a empty = %v", err)
 	}
@@ -207,45 +190,29 @@ func TestAddCgroupRefusesToMakeAThreadRoot(t *testing.T) {
 func TestDrainUnderRootManager(t *testing.T) {
 	fsys := fakefs.New()
 	for _, c := range []string{"cpuset", "cpu", "io", "memory", "pids"} {
-		if err := fsys.WriteFile("cgroup.subtree_control", []byte("+"+c)); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, fsys.WriteFile("cgroup.subtree_control", []byte("+"+c)))
 	}
-	if err := fsys.Mkdir("r"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, fsys.Mkdir("r"))
 	for _, c := range []string{"cpuset", "cpu", "io", "memory", "pids"} {
-		if err := fsys.WriteFile("r/cgroup.subtree_control", []byte("+"+c)); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, fsys.WriteFile("r/cgroup.subtree_control", []byte("+"+c)))
 	}
 	mgr, err := cgtest.RootManager(fsys, "r")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	rec := newRecorder(t.Name())
 	g := cgtest.NewGroup(rec, mgr, cgtest.WithPolicy(cgtest.Drain), cgtest.Budget(5*time.Second))
-	if err := g.AddCgroupNoCpuset("work/inner"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, g.AddCgroupNoCpuset("work/inner"))
 	var pids []int
 	for _, c := range []string{"r/work/inner", "r/work/inner"} {
 		pid, err := fsys.Spawn(c)
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		pids = append(pids, pid)
 	}
 	finishWithin(t, rec, 60*time.Second)
 	if logs := rec.Logs(); len(logs) != 0 {
 		t.Errorf("teardown warnings = %q, want none", logs)
 	}
-	if diff := cmp.Diff(pids, fsys.Pids("r/"+cgtest.DrainLeaf)); diff != "" {
-		t.Errorf("tasks in the drain leaf (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff([]string{"r", "r/" + cgtest.DrainLeaf}, cgroupsOf(fsys)); diff != "" {
-		t.Errorf("cgroups after the teardown (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(fsys.Pids("r/"+cgtest.DrainLeaf), pids), "tasks in the drain leaf")
+	assert.Check(t, is.DeepEqual(cgroupsOf(fsys), []string{"r", "r/" + cgtest.DrainLeaf}), "cgroups after the teardown")
 	// CleanupAll removes the leaf with the root's other children (once
 	// its tasks are gone); a Drain group's teardown makes it again.
 	for _, pid := range pids {
@@ -272,9 +239,7 @@ func TestDrainUnderRootManager(t *testing.T) {
 	if logs := rec.Logs(); len(logs) != 0 {
 		t.Errorf("teardown warnings after CleanupAll = %q, want none", logs)
 	}
-	if diff := cmp.Diff([]int{pid}, fsys.Pids("r/"+cgtest.DrainLeaf)); diff != "" {
-		t.Errorf("tasks in the drain leaf made again (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(fsys.Pids("r/"+cgtest.DrainLeaf), []int{pid}), "tasks in the drain leaf made again")
 
 	// The name is the leaf's: a group cannot take it.
 	g2 := cgtest.NewGroup(newRecorder(t.Name()), mgr)

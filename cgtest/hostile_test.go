@@ -16,7 +16,9 @@ import (
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/fakefs"
+	"github.com/cgguard/cgguard/internal/kerneltest"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
 )
 
 // Hostile cases for the guard on the real kernel, each beneath the
@@ -33,9 +35,7 @@ const deathWait = 10 * time.Second
 // kernel has no threaded cgroups.
 func makeThreaded(t *testing.T, dir string, pid int) {
 	t.Helper()
-	if err := os.Mkdir(filepath.Join(dir, "t"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, os.Mkdir(filepath.Join(dir, "t"), 0o755))
 	if err := os.WriteFile(filepath.Join(dir, "t", "cgroup.type"), []byte("threaded"), 0); err != nil {
 		if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, os.ErrNotExist) {
 			t.Skipf("no threaded cgroups here: %v", err)
@@ -43,9 +43,7 @@ func makeThreaded(t *testing.T, dir string, pid int) {
 		t.Fatal(err)
 	}
 	// pid is a sleeper this test started.
-	if err := os.WriteFile(filepath.Join(dir, "t", "cgroup.threads"), []byte(strconv.Itoa(pid)), 0); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, os.WriteFile(filepath.Join(dir, "t", "cgroup.threads"), []byte(strconv.Itoa(pid)), 0))
 	if _, err := os.ReadFile(filepath.Join(dir, "t", "cgroup.procs")); !errors.Is(err, unix.EOPNOTSUPP) {
 		t.Fatalf("read %s/t/cgroup.procs: %v, want EOPNOTSUPP", dir, err)
 	}
@@ -66,9 +64,7 @@ func TestHostileThreadedGuard(t *testing.T) {
 		t.Run("group/kill="+strconv.FormatBool(explicit), func(t *testing.T) {
 			mgr := cgtest.Root(t, cgtest.Under(base))
 			g := cgtest.NewGroup(rec, mgr, cgtest.Strict())
-			if err := g.AddCgroupNoCpuset("w"); err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, g.AddCgroupNoCpuset("w"))
 			// Not Start: its own cleanup would kill the sleeper before
 			// the cgroup's teardown runs; the teardown must do it here.
 			dir = filepath.Join(mgr.ParentPath(), "w")
@@ -76,9 +72,7 @@ func TestHostileThreadedGuard(t *testing.T) {
 			pid = p
 			makeThreaded(t, dir, cmd.Process.Pid)
 			if explicit {
-				if err := g.Kill("w"); err != nil {
-					t.Errorf("Group.Kill(w): %v", err)
-				}
+				assert.Check(t, g.Kill("w"), "Group.Kill(w)")
 			}
 			rec.Finish() // the group's teardown
 			errs := rec.Errors()
@@ -104,21 +98,15 @@ func TestHostileThreadedGuard(t *testing.T) {
 		stale := filepath.Join(base, cgtest.RootName(cgtest.Owner{PID: neverPid, StartTime: 1}, t.Name(), 0))
 		dir := filepath.Join(stale, "w")
 		for _, d := range []string{stale, dir} {
-			if err := os.Mkdir(d, 0o755); err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, os.Mkdir(d, 0o755))
 		}
 		cmd, p := startIn(t, dir)
 		makeThreaded(t, dir, cmd.Process.Pid)
 		fsys, err := cgroupfs.Open(base)
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		defer fsys.Close()
 		rep, err := cgtest.Sweep(fsys, ".")
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		if rerr := rep.Err(); rerr != nil {
 			t.Errorf("Sweep: %v", rerr)
 		}
@@ -151,16 +139,12 @@ func TestHostilePermanentErrorDeepBelow(t *testing.T) {
 				// A budget the teardown must not need: a fast failure
 				// ends long before it.
 				g := cgtest.NewGroup(rec, f.mgr, cgtest.Budget(2*time.Second))
-				if err := g.AddCgroupNoCpuset("a"); err != nil {
-					t.Fatal(err)
-				}
+				assert.NilError(t, g.AddCgroupNoCpuset("a"))
 				deep := "a"
 				for i := 1; i <= depth; i++ {
 					deep += fmt.Sprintf("/l%d", i)
 				}
-				if err := f.mgr.CreateCgroup(deep); err != nil {
-					t.Fatal(err)
-				}
+				assert.NilError(t, f.mgr.CreateCgroup(deep))
 				f.fs.Fail(fakefs.OpRmdir, "test/"+deep, errno, -1)
 				rec.Finish()
 				logs := rec.Logs()
@@ -201,14 +185,10 @@ func TestHostileHelper(t *testing.T) {
 		t.Skip("not a test: the child process of TestHostileNamespaces (run only with " + hostileModeEnv + " set)")
 	}
 	fsys, err := cgroupfs.Open(os.Getenv(crashBaseEnv))
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer fsys.Close()
 	rep, err := cgtest.Sweep(fsys, ".")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	for _, c := range rep.Cgroups {
 		fmt.Printf("VERDICT %s %s %v\n", c.Name, c.Verdict, c.Removed)
 	}
@@ -247,18 +227,12 @@ func TestHostileNamespaces(t *testing.T) {
 		cmd := exec.Command(shifted[0], args...)
 		cmd.Env = append(os.Environ(), crashModeEnv+"=live", crashBaseEnv+"="+base)
 		stdin, err := cmd.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		var stderr syncBuffer
 		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, cmd.Start())
 		defer func() {
 			stdin.Close() // the child ends normally and cleans up
 			if err := cmd.Wait(); err != nil {
@@ -280,14 +254,10 @@ func TestHostileNamespaces(t *testing.T) {
 		}
 		go func() { _, _ = io.Copy(io.Discard, stdout) }()
 		fsys, err := cgroupfs.Open(base)
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		defer fsys.Close()
 		rep, err := cgtest.Sweep(fsys, ".")
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		if checkKept(t, rep, filepath.Base(root), sleeper) {
 			held++
 		}
@@ -307,13 +277,9 @@ func TestHostileNamespaces(t *testing.T) {
 			tried++
 			mgr := cgtest.Root(t, cgtest.Under(base))
 			g := cgtest.NewGroup(t, mgr, cgtest.Strict())
-			if err := g.AddCgroupNoCpuset("w"); err != nil {
-				t.Fatal(err)
-			}
-			cmd := sleeperCmd()
-			if err := g.Start("w", cmd); err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, g.AddCgroupNoCpuset("w"))
+			cmd := kerneltest.SleeperCmd(0)
+			assert.NilError(t, g.Start("w", cmd))
 			sleeper := watchProc(t, cmd.Process.Pid)
 			args := append(tc.ns[1:], os.Args[0], "-test.run=^TestHostileHelper$", "-test.v")
 			sweep := exec.Command(tc.ns[0], args...)
@@ -383,20 +349,12 @@ func TestHostileReplacedCgroup(t *testing.T) {
 			f := newFixture(t)
 			rec := newRecorder(t.Name())
 			g := cgtest.NewGroup(rec, f.mgr)
-			if err := g.AddCgroupNoCpuset("a"); err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, g.AddCgroupNoCpuset("a"))
 			// Someone else: rmdir, mkdir, and a task of theirs inside.
-			if err := f.fs.Rmdir("test/a"); err != nil {
-				t.Fatal(err)
-			}
-			if err := f.fs.Mkdir("test/a"); err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, f.fs.Rmdir("test/a"))
+			assert.NilError(t, f.fs.Mkdir("test/a"))
 			theirs, err := f.fs.Spawn("test/a")
-			if err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, err)
 			ok := true
 			if kill {
 				if err := g.Kill("a"); err == nil || !strings.Contains(err.Error(), "someone else") {

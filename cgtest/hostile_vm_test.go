@@ -13,6 +13,7 @@ import (
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"github.com/cgguard/cgguard/internal/vmtest"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
 )
 
 // vmBaseAllControllers returns, in the VM, a base cgroup of the test's
@@ -25,9 +26,7 @@ func vmBaseAllControllers(t *testing.T) string {
 	vmtest.SkipUnlessVM(t)
 	base := kerneltest.Base(t, kerneltest.CheckLeaks(), kerneltest.OfferAllControllers(true))
 	ctrls, err := os.ReadFile(filepath.Join(base, "cgroup.controllers"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	for _, c := range strings.Fields(string(ctrls)) {
 		if err := os.WriteFile(filepath.Join(base, "cgroup.subtree_control"), []byte("+"+c), 0); err != nil {
 			t.Fatalf("enable %s in %s: %v", c, base, err)
@@ -141,8 +140,6 @@ func TestKernelDrainUnderRoot(t *testing.T) {
 func mustMount(t *testing.T) string {
 	t.Helper()
 	mnt, err := cgroupfs.Mountpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	return mnt
 }

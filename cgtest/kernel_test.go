@@ -14,6 +14,7 @@ import (
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
 )
 
 // kernelBase creates, under the real cgroup2 mount, a directory of this
@@ -31,14 +32,10 @@ func kernelBase(t *testing.T) string {
 func cgroupOf(t *testing.T, pid int) string {
 	t.Helper()
 	f, err := os.Open(fmt.Sprintf("/proc/%d/cgroup", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer f.Close()
 	p, err := cgroupfs.ParseProcCgroup(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	return p
 }
 
@@ -63,9 +60,7 @@ func TestKernelStartAndTeardown(t *testing.T) {
 		}
 		g := cgtest.NewGroup(t, mgr, cgtest.Strict())
 		for _, n := range []string{"work/a", "work/b"} {
-			if err := g.AddCgroupNoCpuset(n); err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, g.AddCgroupNoCpuset(n))
 		}
 		for _, tc := range []struct {
 			cgroup string
@@ -77,9 +72,7 @@ func TestKernelStartAndTeardown(t *testing.T) {
 			{"work/b", []string{"sh", "-c", "sleep 1000 & sleep 1000 & wait"}},
 		} {
 			cmd := exec.Command(tc.args[0], tc.args[1:]...)
-			if err := g.Start(tc.cgroup, cmd); err != nil {
-				t.Fatalf("Start(%q, %v): %v", tc.cgroup, tc.args, err)
-			}
+			assert.NilError(t, g.Start(tc.cgroup, cmd), "Start(%q, %v)", tc.cgroup, tc.args)
 			pids = append(pids, cmd.Process.Pid)
 			if !cmd.SysProcAttr.UseCgroupFD {
 				t.Errorf("Start did not use CLONE_INTO_CGROUP, though clone3 works on this kernel")
@@ -109,16 +102,10 @@ func TestKernelStartRefusesKilledCgroup(t *testing.T) {
 	base := kernelBase(t)
 	mgr := cgtest.Root(t, cgtest.Under(base))
 	g := cgtest.NewGroup(t, mgr, cgtest.Strict())
-	if err := g.AddCgroupNoCpuset("a/b"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, g.AddCgroupNoCpuset("a/b"))
 	cmd := exec.Command("sleep", "1000")
-	if err := g.Start("a/b", cmd); err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Kill("a"); err != nil {
-		t.Fatalf("Kill: %v", err)
-	}
+	assert.NilError(t, g.Start("a/b", cmd))
+	assert.NilError(t, g.Kill("a"), "Kill")
 	if err := cmd.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
 		t.Errorf("Wait after Kill = %v, want signal: killed", err)
 	}
@@ -128,16 +115,10 @@ func TestKernelStartRefusesKilledCgroup(t *testing.T) {
 		}
 	}
 	// A cgroup made after the kill is a new one.
-	if err := g.AddCgroupNoCpuset("a/c"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, g.AddCgroupNoCpuset("a/c"))
 	fresh := exec.Command("true")
-	if err := g.Start("a/c", fresh); err != nil {
-		t.Fatalf("Start into a cgroup added after the kill: %v", err)
-	}
-	if err := fresh.Wait(); err != nil {
-		t.Errorf("a process started into a cgroup added after the kill: %v", err)
-	}
+	assert.NilError(t, g.Start("a/c", fresh), "Start into a cgroup added after the kill")
+	assert.Check(t, fresh.Wait(), "a process started into a cgroup added after the kill")
 }
 
 // Where clone3 is refused (seccomp, old kernels), Start starts the
@@ -146,14 +127,10 @@ func TestKernelStartFallsBackWhenClone3IsRefused(t *testing.T) {
 	base := kernelBase(t)
 	mgr := cgtest.Root(t, cgtest.Under(base))
 	g := cgtest.NewGroup(t, mgr, cgtest.Strict())
-	if err := g.AddCgroupNoCpuset("w"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, g.AddCgroupNoCpuset("w"))
 	defer cgtest.RefuseClone3()()
 	cmd := exec.Command("sleep", "1000")
-	if err := g.Start("w", cmd); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, g.Start("w", cmd))
 	if cmd.SysProcAttr.UseCgroupFD {
 		t.Errorf("SysProcAttr.UseCgroupFD is set, want the start-then-move way")
 	}
@@ -172,12 +149,8 @@ func TestKernelTestProcessInsideSurvives(t *testing.T) {
 	t.Run("test", func(t *testing.T) {
 		mgr := cgtest.Root(t, cgtest.Under(base))
 		g := cgtest.NewGroup(t, mgr, cgtest.Strict())
-		if err := g.AddCgroupNoCpuset("me"); err != nil {
-			t.Fatal(err)
-		}
-		if err := mgr.MoveTask("me", os.Getpid()); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, g.AddCgroupNoCpuset("me"))
+		assert.NilError(t, mgr.MoveTask("me", os.Getpid()))
 		if got := cgroupOf(t, os.Getpid()); got == home {
 			t.Fatalf("the test process did not move: still in %s", got)
 		}
@@ -260,17 +233,11 @@ func TestKernelHintNamesLiveTasks(t *testing.T) {
 	ops := cgroupfs.NewManager(mgr.FS(), ".", cgroupfs.DrainTo("nowhere"))
 	rec := newRecorder(t.Name())
 	g := cgtest.NewGroup(rec, ops, cgtest.WithPolicy(cgtest.Drain), cgtest.Budget(100*time.Millisecond))
-	if err := g.AddCgroupNoCpuset("stuck"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, g.AddCgroupNoCpuset("stuck"))
 	cmd := exec.Command("sleep", "1000")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }) // runs before Root's cleanup
-	if err := ops.MoveTask("stuck", cmd.Process.Pid); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, ops.MoveTask("stuck", cmd.Process.Pid))
 	rec.Finish()
 	logs := rec.Logs()
 	if len(logs) != 1 {

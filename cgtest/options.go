@@ -34,8 +34,9 @@ func (p Policy) String() string {
 // only a task stuck in the kernel or a hung cgroupfs write uses it up.
 const DefaultBudget = 10 * time.Second
 
-// Option configures a Group. The defaults: the Kill policy, warnings
-// with t.Logf, and a teardown budget of DefaultBudget.
+// Option configures a Group (NewGroup, RootGroupOptions) or a Sweep. The
+// defaults: the Kill policy, warnings with t.Logf, and a budget of
+// DefaultBudget. Sweep reads only Budget.
 type Option func(*config)
 
 type config struct {
@@ -72,7 +73,8 @@ func Strict() Option {
 // cleanups to run, every wait and retry stops after d. A cgroup whose
 // removal ran out of budget is reported with the state last observed,
 // and the remaining cgroups still get one removal attempt each, without
-// waiting. A d of zero or less means DefaultBudget.
+// waiting. For Sweep, d bounds the wait, per stale root, for its killed
+// tasks to be gone. A d of zero or less means DefaultBudget.
 func Budget(d time.Duration) Option {
 	return func(c *config) { c.budget = d }
 }

@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-
-	"github.com/cgguard/cgguard/cgroupfs"
 )
 
 // RootPrefix starts the name of every per-test root cgroup that Root
@@ -114,7 +112,7 @@ func ParseRootName(name string) (Owner, bool) {
 // Self returns the Owner of the calling process, with its namespaces.
 func Self() (Owner, error) {
 	pid := os.Getpid()
-	start, err := cgroupfs.ProcessStartTime(pid)
+	start, err := processStartTime(pid)
 	if err != nil {
 		return Owner{}, err
 	}
@@ -185,7 +183,7 @@ func (o Owner) Alive() (bool, error) {
 			return false, fmt.Errorf("%w: pid %d is of pid namespace pid:[%d], and this process is in pid:[%d]", ErrOtherNamespace, o.PID, o.PidNS, pidNS)
 		}
 	}
-	start, err := cgroupfs.ProcessStartTime(o.PID)
+	start, err := processStartTime(o.PID)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
@@ -197,4 +195,44 @@ func (o Owner) Alive() (bool, error) {
 			ErrOtherNamespace, o.StartTime, o.TimeNS, timeNS, start, o.PID)
 	}
 	return start == o.StartTime, nil
+}
+
+// processStartTime returns the start time of process pid, in clock ticks
+// since boot: field 22 of /proc/<pid>/stat. With the pid it names a
+// process for good, as pids are reused but (pid, start time) pairs are
+// not; Root and Sweep use it to tell a live owner of a cgroup
+// from a dead one. A process that does not exist fails with an error
+// satisfying errors.Is(err, fs.ErrNotExist).
+func processStartTime(pid int) (uint64, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, fmt.Errorf("start time of pid %d: %w", pid, err)
+	}
+	t, err := parseStatStartTime(string(data))
+	if err != nil {
+		return 0, fmt.Errorf("start time of pid %d: %w", pid, err)
+	}
+	return t, nil
+}
+
+// parseStatStartTime extracts field 22 (starttime) from the contents of
+// /proc/<pid>/stat. The command name (field 2) is in parentheses and may
+// hold anything, spaces and ')' included, so fields are counted after the
+// last ')'.
+func parseStatStartTime(stat string) (uint64, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("malformed /proc stat (no \")\" after the command name): %q", stat)
+	}
+	// After ')' come fields 3 (state), 4, ...: field 22 is index 19.
+	rest := strings.Fields(stat[i+1:])
+	const idx = 22 - 3
+	if len(rest) <= idx {
+		return 0, fmt.Errorf("malformed /proc stat (only %d fields after the command name, want at least %d): %q", len(rest), idx+1, stat)
+	}
+	t, err := strconv.ParseUint(rest[idx], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("malformed /proc stat start time %q: %w", rest[idx], err)
+	}
+	return t, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/cgguard/cgguard/fakefs"
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
 )
 
 // parallelSubtests is how many subtests run side by side. Run with
@@ -127,9 +128,7 @@ func TestParallelFakefs(t *testing.T) {
 				}
 				for _, c := range []string{"work/a", "work/b", "same"} {
 					pid, err := fsys.Spawn(root + "/" + c)
-					if err != nil {
-						t.Fatal(err)
-					}
+					assert.NilError(t, err)
 					// Some tasks take a while to exit after the kill.
 					if i%2 == 0 {
 						if err := fsys.SetLinger(pid, 2); err != nil {
@@ -138,9 +137,7 @@ func TestParallelFakefs(t *testing.T) {
 					}
 				}
 				got, err := mgr.Children("work")
-				if err != nil {
-					t.Fatal(err)
-				}
+				assert.NilError(t, err)
 				if diff := cmp.Diff([]string{"work/a", "work/b"}, got); diff != "" {
 					t.Errorf("children of %s/work (-want +got):\n%s", root, diff)
 				}
@@ -150,13 +147,7 @@ func TestParallelFakefs(t *testing.T) {
 			})
 		}
 	})
-	var left []string
-	for _, c := range fsys.Snapshot().Cgroups {
-		if c.Path != "." {
-			left = append(left, c.Path)
-		}
-	}
-	if len(left) != 0 {
+	if left := fsys.Snapshot().Paths(); len(left) != 0 {
 		t.Errorf("left behind on the fake after %d parallel subtests: %q", parallelSubtests, left)
 	}
 	p.check(t)
@@ -181,15 +172,7 @@ func TestParallelKernel(t *testing.T) {
 	})
 	baseDir = kernelBase(t)
 	mnt, err := cgroupfs.Mountpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The host's cgroup v2 may lack cpuset (hybrid mode); the VM has it.
-	// The per-test roots are offered what the base enables for its
-	// children, not what the base is offered (an earlier test may have
-	// enabled cpuset at the VM's root, and so offered it to the base).
-	ctrls, _ := os.ReadFile(filepath.Join(baseDir, "cgroup.subtree_control"))
-	cpusetHere := slices.Contains(strings.Fields(string(ctrls)), "cpuset")
+	assert.NilError(t, err)
 	var (
 		p     = newPeak()
 		roots sync.Map // root path -> subtest
@@ -210,6 +193,12 @@ func TestParallelKernel(t *testing.T) {
 				if prev, dup := roots.LoadOrStore(mgr.ParentPath(), i); dup {
 					t.Errorf("subtests %v and %d got the same root %s", prev, i, mgr.ParentPath())
 				}
+				// A per-test root offers cpuset only if its base enables
+				// it, which the host's hybrid cgroup v2 cannot and a VM
+				// guest's root may not: ask the root itself.
+				ctrls, err := os.ReadFile(filepath.Join(mgr.ParentPath(), "cgroup.controllers"))
+				assert.NilError(t, err)
+				cpusetHere := slices.Contains(strings.Fields(string(ctrls)), "cpuset")
 				g := cgtest.NewGroup(t, mgr, cgtest.Strict())
 				if err := g.Apply(parallelLayout(i, cpusetHere)); err != nil {
 					t.Fatal(err)
@@ -240,9 +229,7 @@ func TestParallelKernel(t *testing.T) {
 		}
 	})
 	entries, err := os.ReadDir(baseDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	for _, e := range entries {
 		if e.IsDir() {
 			t.Errorf("leak: %s/%s after the parallel subtests", baseDir, e.Name())

@@ -34,13 +34,7 @@ func newFixture(t *testing.T, opts ...cgroupfs.ManagerOption) fixture {
 
 // cgroups returns every cgroup path of the fakefs but the root.
 func (f fixture) cgroups() []string {
-	var out []string
-	for _, c := range f.fs.Snapshot().Cgroups {
-		if c.Path != "." {
-			out = append(out, c.Path)
-		}
-	}
-	return out
+	return f.fs.Snapshot().Paths()
 }
 
 // ops returns the log lines of operation op, in order.

@@ -132,26 +132,10 @@ func (r SweepReport) String() string {
 	return b.String()
 }
 
-// SweepOption configures Sweep.
-type SweepOption func(*sweepConfig)
-
 type sweepConfig struct {
 	dryRun   bool
 	budget   time.Duration
 	skipKept bool // leave roots kept with TEST_NOCLEANUP=true out (Root's own sweep)
-}
-
-// SweepDryRun makes Sweep only list: it decides every verdict, and for
-// stale roots lists their cgroups and tasks, but kills and removes
-// nothing.
-func SweepDryRun() SweepOption {
-	return func(c *sweepConfig) { c.dryRun = true }
-}
-
-// SweepBudget bounds the wait, per stale root, for its killed tasks to
-// be gone (default DefaultBudget). A d of zero or less means the default.
-func SweepBudget(d time.Duration) SweepOption {
-	return func(c *sweepConfig) { c.budget = d }
 }
 
 // ownerAlive is Owner.Alive, a variable so that the tests can make
@@ -189,16 +173,17 @@ var ownerAlive = Owner.Alive
 // process's namespaces.
 //
 // The error is non-nil only when dir cannot be listed; failures for
-// single cgroups are in their entries (see SweepReport.Err).
-func Sweep(fsys cgroupfs.FS, dir string, opts ...SweepOption) (SweepReport, error) {
-	cfg := sweepConfig{budget: DefaultBudget}
-	for _, opt := range opts {
-		opt(&cfg)
-	}
-	if cfg.budget <= 0 {
-		cfg.budget = DefaultBudget
-	}
-	return sweep(fsys, dir, cfg)
+// single cgroups are in their entries (see SweepReport.Err). Of the
+// options, Sweep reads only Budget.
+func Sweep(fsys cgroupfs.FS, dir string, opts ...Option) (SweepReport, error) {
+	return sweep(fsys, dir, sweepConfig{budget: newConfig(opts).budget})
+}
+
+// SweepDryRun is Sweep that only lists: it decides every verdict, and
+// for stale roots lists their cgroups and tasks, but kills and removes
+// nothing.
+func SweepDryRun(fsys cgroupfs.FS, dir string) (SweepReport, error) {
+	return sweep(fsys, dir, sweepConfig{dryRun: true, budget: DefaultBudget})
 }
 
 func sweep(fsys cgroupfs.FS, dir string, cfg sweepConfig) (SweepReport, error) {

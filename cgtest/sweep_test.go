@@ -41,9 +41,7 @@ type sweepFixture struct {
 func newSweepFixture(t *testing.T) sweepFixture {
 	t.Helper()
 	self, err := Self()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	fx := sweepFixture{
 		fsys:    fakefs.New(),
 		self:    self,
@@ -58,16 +56,12 @@ func newSweepFixture(t *testing.T) sweepFixture {
 	}
 	mk := func(name string) {
 		t.Helper()
-		if err := fx.fsys.Mkdir(name); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, fx.fsys.Mkdir(name))
 	}
 	spawn := func(name string) int {
 		t.Helper()
 		pid, err := fx.fsys.Spawn(name)
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		return pid
 	}
 	mk("tests")
@@ -99,9 +93,7 @@ func TestSweepVerdicts(t *testing.T) {
 	fx := newSweepFixture(t)
 	before := len(fx.fsys.Log())
 	rep, err := Sweep(fx.fsys, "tests")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	got := map[string]Verdict{}
 	for _, c := range rep.Cgroups {
 		got[c.Name] = c.Verdict
@@ -201,10 +193,8 @@ func TestSweepDryRunChangesNothing(t *testing.T) {
 	fx := newSweepFixture(t)
 	before := fx.fsys.Snapshot()
 	nlog := len(fx.fsys.Log())
-	rep, err := Sweep(fx.fsys, "tests", SweepDryRun())
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep, err := SweepDryRun(fx.fsys, "tests")
+	assert.NilError(t, err)
 	if !rep.DryRun || rep.Count(SweepStale) != 2 {
 		t.Errorf("DryRun=%v with %d stale, want true and 2", rep.DryRun, rep.Count(SweepStale))
 	}
@@ -266,10 +256,8 @@ func TestSweepFailuresAreReportedAndKept(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			fx := newSweepFixture(t)
 			tc.break_(fx)
-			rep, err := Sweep(fx.fsys, "tests", SweepBudget(50*time.Millisecond))
-			if err != nil {
-				t.Fatal(err)
-			}
+			rep, err := Sweep(fx.fsys, "tests", Budget(50*time.Millisecond))
+			assert.NilError(t, err)
 			for _, c := range rep.Cgroups {
 				switch c.Name {
 				case fx.dead:
@@ -385,9 +373,7 @@ func TestSweepEmptyRootSkipsKill(t *testing.T) {
 	empty := RootName(Owner{PID: neverPid, StartTime: 1}, "TestEmpty", 1)
 	full := RootName(Owner{PID: neverPid, StartTime: 2}, "TestFull", 1)
 	for _, d := range []string{empty, empty + "/a", full, full + "/a"} {
-		if err := fsys.Mkdir(d); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, fsys.Mkdir(d))
 	}
 	if _, err := fsys.Spawn(full + "/a"); err != nil {
 		t.Fatal(err)
@@ -418,9 +404,7 @@ func TestKeptRootsWaitForAnExplicitSweep(t *testing.T) {
 	kept := RootName(Owner{PID: neverPid, StartTime: 7}, "TestKept", 1) + keptSuffix
 	dead := RootName(Owner{PID: neverPid, StartTime: 7}, "TestDead", 2)
 	for _, n := range []string{kept, kept + "/work", dead} {
-		if err := fsys.Mkdir(n); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, fsys.Mkdir(n))
 	}
 	rep, err := sweep(fsys, ".", sweepConfig{budget: DefaultBudget, skipKept: true})
 	assert.NilError(t, err)

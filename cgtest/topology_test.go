@@ -8,6 +8,7 @@ import (
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/google/go-cmp/cmp"
+	"gotest.tools/v3/assert"
 )
 
 func sets(lists ...string) []string { return lists }
@@ -60,9 +61,7 @@ func TestSplitAndOverlapCPUs(t *testing.T) {
 
 func TestSpread(t *testing.T) {
 	parts, err := cgtest.SplitCPUs(cgroupfs.NewCPUSet(0, 1, 2, 3), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	got := cgtest.Spread("cg_", parts)
 	want := cgtest.Layout{{Name: "cg_0", CPUs: cgroupfs.NewCPUSet(0, 1)}, {Name: "cg_1", CPUs: cgroupfs.NewCPUSet(2, 3)}}
 	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b cgroupfs.CPUSet) bool { return a.Equal(b) })); diff != "" {
@@ -102,9 +101,7 @@ func TestLLCs(t *testing.T) {
 	restore := cgtest.SetSysCPU(dir)
 	defer restore()
 	got, err := cgtest.LLCs()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	if diff := cmp.Diff(sets("0-1", "2-3"), strs(got)); diff != "" {
 		t.Errorf("LLCs (-want +got):\n%s", diff)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/internal/vmtest"
+	"gotest.tools/v3/assert"
 )
 
 // In the VM, where cgroup v2 has cpuset: a per-test root that requires
@@ -46,9 +47,7 @@ func TestVMCpusetGroup(t *testing.T) {
 			t.Fatal(err)
 		}
 		status, err := os.ReadFile("/proc/" + itoa(cmd.Process.Pid) + "/status")
-		if err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, err)
 		want := "Cpus_allowed_list:\t" + itoa(last)
 		if !strings.Contains(string(status), want+"\n") {
 			t.Errorf("the started process's status lacks %q:\n%s", want, status)

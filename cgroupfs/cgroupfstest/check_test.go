@@ -27,7 +27,7 @@ func (f silentFS) WriteFile(name string, data []byte) error {
 
 func TestCheckReportsEveryDifference(t *testing.T) {
 	fsys := silentFS{fakefs.New()}
-	err := cgroupfstest.Check(fsys, nil, cgroupfstest.WithTasks(fsys.FS))
+	err := cgroupfstest.Check(fsys, cgroupfstest.WithTasks(fsys.FS))
 	assert.Assert(t, err != nil)
 	lines := strings.Split(err.Error(), "\n")
 	assert.Check(t, len(lines) > 50, "one line per difference, got %d:\n%s", len(lines), err)
@@ -39,7 +39,7 @@ func TestCheckReportsEveryDifference(t *testing.T) {
 func TestCheckSkips(t *testing.T) {
 	fsys := fakefs.New(fakefs.WithControllers())
 	skipped := map[string]string{}
-	err := cgroupfstest.Check(fsys, func(s, why string) { skipped[s] = why })
+	err := cgroupfstest.Check(fsys, cgroupfstest.OnSkip(func(s, why string) { skipped[s] = why }))
 	assert.NilError(t, err)
 	assert.Check(t, strings.Contains(skipped["procs/move"], "WithTasks"))
 	assert.Check(t, strings.Contains(skipped["cpuset/cpus"], "cpuset controller"))
@@ -51,6 +51,6 @@ func TestCheckSkips(t *testing.T) {
 func TestCheckNeedsEmptyRoot(t *testing.T) {
 	fsys := fakefs.New()
 	assert.NilError(t, fsys.Mkdir("busy"))
-	err := cgroupfstest.Check(fsys, nil)
+	err := cgroupfstest.Check(fsys)
 	assert.ErrorContains(t, err, `already has the child cgroup "busy"`)
 }

@@ -16,7 +16,7 @@ import (
 // subtest.
 func ExampleCheck() {
 	fsys := fakefs.New()
-	err := cgroupfstest.Check(fsys, nil, cgroupfstest.WithTasks(fsys))
+	err := cgroupfstest.Check(fsys, cgroupfstest.WithTasks(fsys))
 	fmt.Println("differences:", err)
 	// Output:
 	// differences: <nil>
@@ -38,7 +38,7 @@ func (f notEmptyFS) Rmdir(name string) error {
 func ExampleCheck_differences() {
 	fsys := notEmptyFS{fakefs.New()}
 	var fsi cgroupfs.FS = fsys
-	err := cgroupfstest.Check(fsi, nil, cgroupfstest.WithTasks(fsys.FS))
+	err := cgroupfstest.Check(fsi, cgroupfstest.WithTasks(fsys.FS))
 	for _, line := range strings.Split(err.Error(), "\n") {
 		if strings.Contains(line, "the kernel gives") {
 			fmt.Println(line)

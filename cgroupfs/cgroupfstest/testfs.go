@@ -37,12 +37,13 @@ type Tasks interface {
 	Kill(pid int) error
 }
 
-// Option configures TestFS.
+// Option configures TestFS and Check.
 type Option func(*config)
 
 type config struct {
 	tasks   Tasks
 	timeout time.Duration
+	onSkip  func(scenario, reason string)
 }
 
 // WithTasks gives TestFS a way to run tasks in cgroups. Without it the
@@ -52,6 +53,10 @@ func WithTasks(t Tasks) Option { return func(c *config) { c.tasks = t } }
 // WithTimeout bounds each wait for a cgroup.events change (default 10s).
 // A wait that runs out reports the last content it read.
 func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
+
+// OnSkip makes Check call f with the name of each scenario it skips and
+// the reason. TestFS reports skips through t.Skip and does not call f.
+func OnSkip(f func(scenario, reason string)) Option { return func(c *config) { c.onSkip = f } }
 
 // TestFS runs the conformance scenarios against fsys, each as a subtest
 // of t named after the behaviour it checks. A difference from the kernel
@@ -85,9 +90,9 @@ func TestFS(t *testing.T, fsys cgroupfs.FS, opts ...Option) {
 // testing/fstest.TestFS does: it returns nil when fsys behaves like the
 // kernel, and otherwise one error joining every difference, one line
 // each, prefixed with the scenario's name. Skipped scenarios are not
-// errors; their names and reasons go to skipped, when not nil. The
-// requirements on fsys are TestFS's.
-func Check(fsys cgroupfs.FS, skipped func(scenario, reason string), opts ...Option) error {
+// errors; their names and reasons go to the OnSkip option's function.
+// The requirements on fsys are TestFS's.
+func Check(fsys cgroupfs.FS, opts ...Option) error {
 	cfg, ctrls, err := prepare(fsys, opts)
 	if err != nil {
 		return err
@@ -105,8 +110,8 @@ func Check(fsys cgroupfs.FS, skipped func(scenario, reason string), opts ...Opti
 		for _, msg := range r.errs {
 			errs = append(errs, fmt.Errorf("%s: %s", s.name, msg))
 		}
-		if r.skip != "" && skipped != nil {
-			skipped(s.name, r.skip)
+		if r.skip != "" && cfg.onSkip != nil {
+			cfg.onSkip(s.name, r.skip)
 		}
 	}
 	return errors.Join(errs...)
@@ -311,11 +316,8 @@ func (x *ctx) needDomainController() string {
 
 // errno returns err's errno, or 0.
 func errno(err error) syscall.Errno {
-	var e syscall.Errno
-	if errors.As(err, &e) {
-		return e
-	}
-	return 0
+	e, _ := errors.AsType[syscall.Errno](err)
+	return e
 }
 
 func errnoText(e syscall.Errno) string {

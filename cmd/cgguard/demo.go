@@ -237,11 +237,7 @@ func demoFake(out io.Writer) demoJSON {
 		return d.fail(t, err)
 	}
 	d.step("teardown", time.Since(start), "task killed (cgroup.kill), %d cgroups and the parent removed, deepest first", len(g.Names()))
-	for _, c := range fsys.Snapshot().Cgroups {
-		if c.Path != "." {
-			d.res.LeftBehind = append(d.res.LeftBehind, c.Path)
-		}
-	}
+	d.res.LeftBehind = append(d.res.LeftBehind, fsys.Snapshot().Paths()...)
 	msgs, failed := reported(t)
 	d.res.Messages = msgs
 	if failed {

@@ -345,7 +345,7 @@ func staleCheck(caps cgroupfs.Capabilities) check {
 		return c
 	}
 	defer fsys.Close()
-	rep, err := cgtest.Sweep(fsys, ".", cgtest.SweepDryRun())
+	rep, err := cgtest.SweepDryRun(fsys, ".")
 	if err != nil {
 		c.Status, c.Detail = statusInfo, err.Error()
 		return c

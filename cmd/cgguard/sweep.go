@@ -93,12 +93,16 @@ func sweepFailed(stdout, stderr io.Writer, asJSON bool, root string, dry bool, e
 
 // sweepFS sweeps the root of fsys, shown as root, and reports.
 func sweepFS(fsys cgroupfs.FS, root string, dry, asJSON bool, stdout, stderr io.Writer) int {
-	var opts []cgtest.SweepOption
-	if dry {
-		opts = append(opts, cgtest.SweepDryRun())
-	}
 	start := time.Now()
-	rep, err := cgtest.Sweep(fsys, ".", opts...)
+	var (
+		rep cgtest.SweepReport
+		err error
+	)
+	if dry {
+		rep, err = cgtest.SweepDryRun(fsys, ".")
+	} else {
+		rep, err = cgtest.Sweep(fsys, ".")
+	}
 	took := time.Since(start)
 	if err != nil {
 		return sweepFailed(stdout, stderr, asJSON, root, dry, err)

@@ -10,24 +10,11 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"github.com/cgguard/cgguard/internal/vmtest"
 	"golang.org/x/sys/unix"
 )
-
-// sleeperEnv turns the test binary into a process that sleeps until
-// killed (bounded, should every killer fail), for the cleanup to kill.
-const sleeperEnv = "KERNELTEST_SLEEPER"
-
-func TestMain(m *testing.M) {
-	if os.Getenv(sleeperEnv) != "" {
-		time.Sleep(10 * time.Minute)
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
 
 // recorder stands in for a *testing.T: it keeps the cleanups for the
 // test to run when it wants, and records errors and logs. Skipf and
@@ -68,8 +55,8 @@ func base(t *testing.T, opts ...kerneltest.Option) (*recorder, string) {
 	return r, dir
 }
 
-// startIn starts a sleeper inside the cgroup dir, and registers its
-// reap (not its kill: the cleanup under test kills it).
+// startIn starts a sleeper inside the cgroup dir; the cleanup under
+// test kills it first, StartSleeper's own cleanup in case it did not.
 func startIn(t *testing.T, dir string) *exec.Cmd {
 	t.Helper()
 	f, err := os.Open(dir)
@@ -77,17 +64,7 @@ func startIn(t *testing.T, dir string) *exec.Cmd {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), sleeperEnv+"=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(f.Fd())}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start a sleeper in %s: %v", dir, err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill() // in case the cleanup under test did not
-		_ = cmd.Wait()
-	})
-	return cmd
+	return kerneltest.StartSleeper(t, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(f.Fd())}, 0)
 }
 
 // Base's cleanup kills the task left deep inside, removes every cgroup
