@@ -185,7 +185,8 @@ func TestParallelKernel(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The host's cgroup v2 may lack cpuset (hybrid mode); the VM has it.
-	ctrls, _ := os.ReadFile(filepath.Join(baseDir, "cgroup.controllers"))
+	// The per-test roots get what the base enables for its children.
+	ctrls, _ := os.ReadFile(filepath.Join(baseDir, "cgroup.subtree_control"))
 	cpusetHere := slices.Contains(strings.Fields(string(ctrls)), "cpuset")
 	var (
 		p     = newPeak()

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/cgguard/cgguard/cgroupfs"
-	"github.com/cgguard/cgguard/internal/vmtest"
+	"github.com/cgguard/cgguard/vmtest"
 )
 
 func TestDoctorSections(t *testing.T) {
