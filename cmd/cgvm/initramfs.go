@@ -18,6 +18,7 @@ type plan struct {
 	self    string // this executable, packed as /init
 	cfg     guestConfig
 	extra   []string // host files packed at their own paths (CGVM_FILES)
+	busybox string   // a static busybox, packed as guestBusybox; "" for none
 	workdir string   // the package directory: its files and testdata/
 }
 
@@ -66,6 +67,11 @@ func writeInitramfs(dst string, p plan) error {
 			if err := packHostPath(c, path, 0); err != nil {
 				return err
 			}
+		}
+	}
+	if p.busybox != "" {
+		if err := packFile(c, guestBusybox, p.busybox); err != nil {
+			return err
 		}
 	}
 	if err := packWorkdir(c, p.workdir); err != nil {
