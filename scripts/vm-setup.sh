@@ -144,4 +144,24 @@ if [ ! -x "$cache/busybox" ]; then
 	mv "$cache/.busybox.tmp" "$cache/busybox"
 fi
 
+# systemd for CGVM_INIT=systemd: Debian's systemd and every library package
+# it needs, recursively, extracted into one tree (not installed), which the
+# runner packs into the guest.
+if [ ! -x "$cache/systemd/lib/systemd/systemd" ]; then
+	papt_update bookworm
+	pkgs=$(papt bookworm apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
+		--no-breaks --no-replaces --no-enhances systemd | grep -E '^(lib[^ ]*|systemd)$' | sort -u)
+	echo "vm-setup: fetching systemd and its libraries from Debian bookworm (not installed):" $pkgs >&2
+	rm -rf "$work"/*.deb "$cache/.systemd.tmp"
+	mkdir -p "$cache/.systemd.tmp"
+	# shellcheck disable=SC2086 # one package a word
+	(cd "$work" && papt bookworm apt-get download $pkgs >&2)
+	for deb in "$work"/*.deb; do
+		dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$cache/.systemd.tmp" \
+			--exclude=./usr/share/doc --exclude=./usr/share/man --exclude=./usr/share/locale
+	done
+	rm -rf "$cache/systemd"
+	mv "$cache/.systemd.tmp" "$cache/systemd"
+fi
+
 ls -1 "$cache"/vmlinuz-* | sort -V

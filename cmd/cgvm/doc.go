@@ -67,6 +67,8 @@
 //	-timeout CGVM_TIMEOUT  kill the VM after this long, 0 for never; default the
 //	                       test's -test.timeout plus 30s, else 10m
 //	-qemu    CGVM_QEMU     qemu binary; default qemu-system-x86_64 on PATH
+//	         CGVM_INIT     unset: cgvm's own /init runs the test; systemd: systemd boots
+//	                       as PID 1 and runs it as a root service (see below)
 //	         CGVM_FILES    comma-separated host files or commands on PATH to pack
 //	                       at their host paths (executables with their libraries)
 //	         CGVM_PASSENV  comma-separated extra variables to pass to the test
@@ -79,6 +81,16 @@
 // not split into nodes) is an error saying what would. For example,
 // CGVM_SOCKETS=2 CGVM_CORES=2 CGVM_NUMA=2 boots 4 CPUs in two nodes, and
 // cgtest.LLCs sees two last-level caches.
+//
+// # systemd
+//
+// Container runtimes test their systemd cgroup driver, which talks to
+// systemd over /run/systemd/private as root. With CGVM_INIT=systemd the
+// guest's /init hands PID 1 to Debian's systemd (vm-setup.sh caches it and
+// its libraries, extracted, never installed on the host), and systemd runs
+// cgvm-test.service (Delegate=yes), which runs the test binary as root,
+// with the same output, output files and exit code as the default init.
+// The guest has no other services: no journald, no D-Bus daemon, no udev.
 //
 // # Several kernels
 //

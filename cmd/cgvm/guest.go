@@ -52,8 +52,17 @@ func guestMain() {
 		}
 		powerOff()
 	}()
-	var err error
-	out, ctl, err = guestSetup()
+	cfg, err := readConfig()
+	if err == nil && cfg.Init == initSystemd && os.Getpid() == 1 {
+		// systemd takes over PID 1 and runs /init again as
+		// cgvm-test.service; Exec returns only when it failed.
+		err = fmt.Errorf("starting systemd as PID 1: %w", unix.Exec(guestSystemd, []string{guestSystemd}, cfg.Env))
+	}
+	var serr error
+	out, ctl, serr = guestSetup()
+	if serr != nil {
+		err = serr
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "cgvm guest: %v\n", err)
 		if out != nil {
@@ -61,11 +70,25 @@ func guestMain() {
 		}
 		return
 	}
-	code = guestRun(out, ctl)
+	code = guestRun(cfg, out, ctl)
 }
 
-// guestSetup mounts what a cgroup test expects and opens the serial ports
-// for the test's output (ttyS1) and the report (ttyS2).
+// readConfig reads what the host packed for the guest.
+func readConfig() (guestConfig, error) {
+	var cfg guestConfig
+	b, err := os.ReadFile(guestConfigPath)
+	if err != nil {
+		return cfg, fmt.Errorf("reading %s: %w (the initramfs was not packed by the cgvm host side)", guestConfigPath, err)
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return cfg, fmt.Errorf("decoding %s: %w", guestConfigPath, err)
+	}
+	return cfg, nil
+}
+
+// guestSetup mounts what a cgroup test expects (unless systemd, as PID 1,
+// did) and opens the serial ports for the test's output (ttyS1) and the
+// report (ttyS2).
 func guestSetup() (out, ctl *os.File, err error) {
 	mounts := []struct{ src, dir, fstype string }{
 		{"proc", "/proc", "proc"},
@@ -75,6 +98,9 @@ func guestSetup() (out, ctl *os.File, err error) {
 		{"cgroup2", cgroupRoot, "cgroup2"},
 	}
 	for _, m := range mounts {
+		if os.Getpid() != 1 {
+			break // systemd's service: systemd mounted them
+		}
 		if err := os.MkdirAll(m.dir, 0o755); err != nil {
 			return nil, nil, err
 		}
@@ -195,17 +221,7 @@ func powerOff() {
 }
 
 // guestRun runs the test binary and returns its exit code.
-func guestRun(out, ctl *os.File) int {
-	b, err := os.ReadFile(guestConfigPath)
-	if err != nil {
-		fmt.Fprintf(out, "cgvm guest: reading %s: %v (the initramfs was not packed by the cgvm host side)\n", guestConfigPath, err)
-		return 1
-	}
-	var cfg guestConfig
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		fmt.Fprintf(out, "cgvm guest: decoding %s: %v\n", guestConfigPath, err)
-		return 1
-	}
+func guestRun(cfg guestConfig, out, ctl *os.File) int {
 	switch cfg.Hook {
 	case "panic":
 		// Init exiting is a kernel panic; with panic=-1 the guest reboots,

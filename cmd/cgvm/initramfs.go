@@ -19,6 +19,7 @@ type plan struct {
 	cfg     guestConfig
 	extra   []string // host files packed at their own paths (CGVM_FILES)
 	busybox string   // a static busybox, packed as guestBusybox; "" for none
+	systemd string   // the systemd tree for CGVM_INIT=systemd; "" for none
 	workdir string   // the package directory: its files and testdata/
 }
 
@@ -76,6 +77,14 @@ func writeInitramfs(dst string, p plan) error {
 	}
 	if err := packWorkdir(c, p.workdir); err != nil {
 		return err
+	}
+	// Last: a file packed twice keeps its first copy, so the host's
+	// libraries, which the host's tools and test binary were built
+	// against, win over the tree's.
+	if p.systemd != "" {
+		if err := packSystemd(c, p.systemd); err != nil {
+			return err
+		}
 	}
 	if err := c.close(); err != nil {
 		return err

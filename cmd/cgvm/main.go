@@ -183,6 +183,7 @@ type runner struct {
 	tmp     string
 	initrd  string
 	log     string
+	init    string // the guest's init: initDefault or initSystemd
 	outputs []output
 }
 
@@ -225,7 +226,7 @@ func prepare(s settings, bin string, testArgs []string) (*runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating a temporary directory for the initramfs: %v (check TMPDIR)", err)
 	}
-	r := &runner{s: s, qemu: qemu, tmp: tmp,
+	r := &runner{s: s, qemu: qemu, tmp: tmp, init: os.Getenv("CGVM_INIT"),
 		initrd: filepath.Join(tmp, "initramfs.cpio"), log: filepath.Join(tmp, "kernel.log")}
 	r.outputs = findOutputs(testArgs, cwd, os.Getenv("GOCOVERDIR"))
 	p := plan{
@@ -238,10 +239,16 @@ func prepare(s settings, bin string, testArgs []string) (*runner, error) {
 			Env:     guestEnv(os.Environ()),
 			Outputs: r.outputs,
 			Hook:    os.Getenv("CGVM_GUEST_HOOK"),
+			Init:    os.Getenv("CGVM_INIT"),
 		},
 	}
-	if dir, err := vmkernel.CacheDir(); err == nil && isFile(filepath.Join(dir, "busybox")) {
-		p.busybox = filepath.Join(dir, "busybox")
+	cacheDir, _ := vmkernel.CacheDir()
+	if p.systemd, err = checkInit(p.cfg.Init, cacheDir); err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	if isFile(filepath.Join(cacheDir, "busybox")) {
+		p.busybox = filepath.Join(cacheDir, "busybox")
 	}
 	if p.extra, err = extraFiles(os.Getenv("CGVM_FILES")); err != nil {
 		os.RemoveAll(tmp)
@@ -337,7 +344,7 @@ func (r *runner) qemuArgs(image string) []string {
 		"-machine", "pc", "-accel", r.s.accel,
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
 		"-kernel", image, "-initrd", r.initrd,
-		"-append", strings.TrimSpace("console=ttyS0 quiet panic=-1 " + os.Getenv("CGVM_APPEND")),
+		"-append", strings.TrimSpace("console=ttyS0 quiet panic=-1 " + r.cmdline() + os.Getenv("CGVM_APPEND")),
 		"-chardev", "file,id=log,path=" + r.log, "-serial", "chardev:log",
 		// fds 3 and 4 are pipes to this process (cmd.ExtraFiles).
 		"-chardev", "file,id=out,path=/dev/fd/3", "-serial", "chardev:out",
@@ -348,6 +355,14 @@ func (r *runner) qemuArgs(image string) []string {
 		args = append(args, "-cpu", "host")
 	}
 	return args
+}
+
+// cmdline is what the init needs on the kernel command line.
+func (r *runner) cmdline() string {
+	if r.init == initSystemd {
+		return systemdCmdline + " "
+	}
+	return ""
 }
 
 // run boots the VM and returns the test's exit code, or 1 when the guest

@@ -254,6 +254,20 @@ func TestVMBusybox(t *testing.T) {
 	}
 }
 
+// TestVMSystemd: with CGVM_INIT=systemd, systemd is PID 1, the test runs
+// as root with its private socket there, and the exit code comes back.
+func TestVMSystemd(t *testing.T) {
+	needVM(t)
+	if dir, err := vmkernel.CacheDir(); err != nil || !isFile(filepath.Join(dir, "systemd", guestSystemd)) {
+		t.Skip("needs systemd in the cache: run scripts/vm-setup.sh")
+	}
+	t.Parallel()
+	r := runRunner(t, guestDir(t), []string{"CGVM_INIT=systemd"}, guestBin(t), "-test.run=^TestSystemd$", "-exit=5")
+	if r.code != 5 || !strings.Contains(r.stdout, "SYSTEMD pid1=systemd\n") {
+		t.Errorf("exit code %d; want the test's 5, and systemd as PID 1\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
 func TestVMFailingTestFails(t *testing.T) {
 	needVM(t)
 	t.Parallel()
@@ -392,6 +406,10 @@ func TestBadInput(t *testing.T) {
 		os.WriteFile(filepath.Join(cache, "cgguard", "vmlinuz-6.1.0-56-amd64"), nil, 0o644)
 		oneLine(t, runRunner(t, dir, []string{"CGVM_KERNEL=5.4", "XDG_CACHE_HOME=" + cache, "CGVM_QEMU=/bin/true"}, guestBin(t)),
 			`no cached kernel has version "5.4"`, "6.1 (6.1.0-56-amd64)")
+	})
+	t.Run("unknown init", func(t *testing.T) {
+		oneLine(t, runRunner(t, dir, []string{"CGVM_INIT=openrc", "CGVM_QEMU=/bin/true"}, guestBin(t)),
+			`CGVM_INIT="openrc" is not an init cgvm boots`, "set it to systemd")
 	})
 	t.Run("bad timeout", func(t *testing.T) {
 		oneLine(t, runRunner(t, dir, []string{"CGVM_TIMEOUT=soon"}, guestBin(t)), "CGVM_TIMEOUT")

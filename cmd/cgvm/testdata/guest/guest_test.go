@@ -121,3 +121,20 @@ func TestBusybox(t *testing.T) {
 	}
 	fmt.Println("BUSYBOX ran")
 }
+
+// TestSystemd checks, under CGVM_INIT=systemd, that systemd is PID 1 and
+// its private socket (what container runtimes' systemd drivers use as
+// root) is there.
+func TestSystemd(t *testing.T) {
+	comm, err := os.ReadFile("/proc/1/comm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat("/run/systemd/private"); err != nil {
+		t.Errorf("systemd's private socket: %v", err)
+	}
+	if os.Getuid() != 0 {
+		t.Errorf("uid %d, want root", os.Getuid())
+	}
+	fmt.Printf("SYSTEMD pid1=%s\n", strings.TrimSpace(string(comm)))
+}
