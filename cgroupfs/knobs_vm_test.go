@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/cgguard/cgguard/internal/kerneltest"
-	"github.com/cgguard/cgguard/internal/vmtest"
+	"github.com/cgguard/cgguard/vmtest"
 	"golang.org/x/sys/unix"
 )
 

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/cgguard/cgguard/internal/kerneltest"
-	"github.com/cgguard/cgguard/internal/vmtest"
+	"github.com/cgguard/cgguard/vmtest"
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
 )
@@ -91,7 +91,19 @@ func cgroupOf(t *testing.T, pid int) string {
 }
 
 func TestKernelManagerSetupAndNesting(t *testing.T) {
-	fsys, dir := kernelRoot(t)
+	// A cgroup offered no controller: one below the base, whose own
+	// cgroup.subtree_control is empty (the base itself may be offered
+	// them all, as in the VM). The base's cleanup removes it.
+	base, baseDir := kernelRoot(t)
+	if err := base.Mkdir("bare"); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(baseDir, "bare")
+	fsys, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fsys.Close() })
 	m := NewManager(fsys, "ktstr")
 	if got, want := m.ParentPath(), filepath.Join(dir, "ktstr"); got != want {
 		t.Errorf("ParentPath() = %q, want %q", got, want)
@@ -122,7 +134,7 @@ func TestKernelManagerSetupAndNesting(t *testing.T) {
 
 	// rmdir with a child cgroup is EBUSY on cgroupfs; the error says
 	// children, not tasks, and nothing is removed.
-	err := m.RemoveCgroup("a/b")
+	err = m.RemoveCgroup("a/b")
 	wantErrContains(t, err, unix.EBUSY, "child cgroup", "c")
 	if strings.Contains(err.Error(), "drain") {
 		t.Errorf("RemoveCgroup blamed tasks: %v", err)

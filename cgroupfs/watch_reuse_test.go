@@ -2,9 +2,10 @@ package cgroupfs
 
 import (
 	"fmt"
+	"testing"
+
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
-	"testing"
 )
 
 // Closed watchers hand their inotify instance on instead of closing it

@@ -103,8 +103,8 @@ var rootSeq atomic.Int64
 // cannot be made here: no cgroup2 mount, the directory is not cgroup2,
 // no permission to create a cgroup (not root, no delegation), a
 // read-only cgroup filesystem, or a controller named with
-// RequireControllers missing. If t.Skipf returns (a fake T), Root
-// returns nil.
+// RequireControllers missing. With NoSkipEnv set, each of these fails
+// the test instead. If t.Skipf returns (a fake T), Root returns nil.
 func Root(t T, opts ...RootOption) *cgroupfs.Manager {
 	t.Helper()
 	var cfg rootConfig
@@ -113,13 +113,13 @@ func Root(t T, opts ...RootOption) *cgroupfs.Manager {
 	}
 	base, reason := rootBase(cfg)
 	if reason != "" {
-		t.Skipf("cgtest: cannot create test cgroups here: %s", reason)
+		skipf(t, "cgtest: cannot create test cgroups here: %s", reason)
 		return nil
 	}
 	base = baseOutsideLeaf(base) // delegate.go
 	baseFS, err := cgroupfs.Open(base)
 	if err != nil {
-		t.Skipf("cgtest: cannot use %s for test cgroups: %v", base, err)
+		skipf(t, "cgtest: cannot use %s for test cgroups: %v", base, err)
 		return nil
 	}
 	t.Cleanup(func() { _ = baseFS.Close() })
@@ -127,7 +127,7 @@ func Root(t T, opts ...RootOption) *cgroupfs.Manager {
 	fix := enterLeaf(t, base, baseFS) // delegate.go
 	owner, err := Self()
 	if err != nil {
-		t.Skipf("cgtest: cannot name a per-test root cgroup: the start time of this process is unknown: %v", err)
+		skipf(t, "cgtest: cannot name a per-test root cgroup: the start time of this process is unknown: %v", err)
 		return nil
 	}
 	name := RootName(owner, t.Name(), int(rootSeq.Add(1)))
@@ -136,23 +136,23 @@ func Root(t T, opts ...RootOption) *cgroupfs.Manager {
 	}
 	guard := NewGroup(t, cgroupfs.NewManager(baseFS, "."), cfg.groupOpts...)
 	if err := guard.adopt(name); err != nil {
-		t.Skipf("cgtest: cannot create test cgroups under %s: %v", base, err)
+		skipf(t, "cgtest: cannot create test cgroups under %s: %v", base, err)
 		return nil
 	}
 	dir := filepath.Join(base, name)
 	if reason := enableAll(baseFS, base, name, cfg.controllers, fix, t); reason != "" {
-		t.Skipf("cgtest: %s", reason)
+		skipf(t, "cgtest: %s", reason)
 		return nil
 	}
 	rootFS, err := cgroupfs.Open(dir)
 	if err != nil {
-		t.Skipf("cgtest: cannot open the per-test root cgroup %s: %v", dir, err)
+		skipf(t, "cgtest: cannot open the per-test root cgroup %s: %v", dir, err)
 		return nil
 	}
 	t.Cleanup(func() { _ = rootFS.Close() })
 	mgr, err := rootManager(rootFS, ".")
 	if err != nil {
-		t.Skipf("cgtest: cannot create test cgroups under %s: %v", dir, err)
+		skipf(t, "cgtest: cannot create test cgroups under %s: %v", dir, err)
 		return nil
 	}
 	t.Cleanup(func() { drainLeaves.Delete(mgr) })

@@ -14,7 +14,7 @@ import (
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/fakefs"
 	"github.com/cgguard/cgguard/internal/kerneltest"
-	"github.com/cgguard/cgguard/internal/vmtest"
+	"github.com/cgguard/cgguard/vmtest"
 )
 
 // A table-driven scheduler test, as a scheduler author would write it:

@@ -2,12 +2,13 @@ package cgtest
 
 import (
 	"errors"
-	"gotest.tools/v3/assert"
 	"io/fs"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"gotest.tools/v3/assert"
 )
 
 func TestParseStatStartTime(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
-	"github.com/cgguard/cgguard/internal/vmtest"
+	"github.com/cgguard/cgguard/vmtest"
 	"gotest.tools/v3/assert"
 )
 

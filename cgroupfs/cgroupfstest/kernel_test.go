@@ -9,7 +9,7 @@ import (
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgroupfs/cgroupfstest"
 	"github.com/cgguard/cgguard/internal/kerneltest"
-	"github.com/cgguard/cgguard/internal/vmtest"
+	"github.com/cgguard/cgguard/vmtest"
 )
 
 // TestKernel runs the conformance suite against the running kernel, in

@@ -10,7 +10,8 @@ import (
 	"testing"
 
 	"github.com/cgguard/cgguard/cgroupfs"
-	"github.com/cgguard/cgguard/internal/vmtest"
+	"github.com/cgguard/cgguard/vmtest"
+	"golang.org/x/sys/unix"
 )
 
 func TestDoctorSections(t *testing.T) {
@@ -136,5 +137,33 @@ func TestDoctorCpusetInVM(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("doctor output lacks %q", want)
 		}
+	}
+}
+
+// KVM is "ok" only when qemu booted a kernel with it; a qemu that aborts
+// (as on a nested hypervisor) is reported with its message.
+func TestKVMCheckNeedsARealBoot(t *testing.T) {
+	if err := unix.Access("/dev/kvm", unix.R_OK|unix.W_OK); err != nil {
+		t.Skipf("needs an accessible /dev/kvm for doctor to try: %v", err)
+	}
+	dir := t.TempDir()
+	kernel := filepath.Join(dir, "vmlinuz")
+	if err := os.WriteFile(kernel, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CGVM_KERNEL", kernel)
+	fake := func(name, script string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("#!/bin/sh\n"+script+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if c := kvmCheck(fake("booting", "echo '[    0.5] Kernel panic - not syncing: VFS: Unable to mount root fs'")); c.Status != statusOK {
+		t.Errorf("kvm check after a boot = %+v, want ok", c)
+	}
+	c := kvmCheck(fake("aborting", "echo 'kvm_buf_set_msrs: Assertion failed.' >&2; kill -ABRT $$"))
+	if c.Status == statusOK || !strings.Contains(c.Detail, "kvm_buf_set_msrs") || !strings.Contains(c.Detail, "TCG") {
+		t.Errorf("kvm check after qemu aborted = %+v, want not ok, with qemu's message and the TCG fallback", c)
 	}
 }

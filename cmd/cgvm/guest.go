@@ -6,11 +6,19 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
+
+// cgroupRoot is where the guest mounts cgroup v2.
+const cgroupRoot = "/sys/fs/cgroup"
+
+// guestBusybox is where the host packs vm-setup.sh's static busybox.
+const guestBusybox = "/cgvm/busybox"
 
 // guestConfigPath is where the host packs the guest's instructions.
 const guestConfigPath = "/cgvm/config.json"
@@ -44,8 +52,17 @@ func guestMain() {
 		}
 		powerOff()
 	}()
-	var err error
-	out, ctl, err = guestSetup()
+	cfg, err := readConfig()
+	if err == nil && cfg.Init == initSystemd && os.Getpid() == 1 {
+		// systemd takes over PID 1 and runs /init again as
+		// cgvm-test.service; Exec returns only when it failed.
+		err = fmt.Errorf("starting systemd as PID 1: %w", unix.Exec(guestSystemd, []string{guestSystemd}, cfg.Env))
+	}
+	var serr error
+	out, ctl, serr = guestSetup()
+	if serr != nil {
+		err = serr
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "cgvm guest: %v\n", err)
 		if out != nil {
@@ -53,26 +70,49 @@ func guestMain() {
 		}
 		return
 	}
-	code = guestRun(out, ctl)
+	code = guestRun(cfg, out, ctl)
 }
 
-// guestSetup mounts what a cgroup test expects and opens the serial ports
-// for the test's output (ttyS1) and the report (ttyS2).
+// readConfig reads what the host packed for the guest.
+func readConfig() (guestConfig, error) {
+	var cfg guestConfig
+	b, err := os.ReadFile(guestConfigPath)
+	if err != nil {
+		return cfg, fmt.Errorf("reading %s: %w (the initramfs was not packed by the cgvm host side)", guestConfigPath, err)
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return cfg, fmt.Errorf("decoding %s: %w", guestConfigPath, err)
+	}
+	return cfg, nil
+}
+
+// guestSetup mounts what a cgroup test expects (unless systemd, as PID 1,
+// did) and opens the serial ports for the test's output (ttyS1) and the
+// report (ttyS2).
 func guestSetup() (out, ctl *os.File, err error) {
 	mounts := []struct{ src, dir, fstype string }{
 		{"proc", "/proc", "proc"},
 		{"sysfs", "/sys", "sysfs"},
 		{"devtmpfs", "/dev", "devtmpfs"},
 		// The point of the VM: cgroup v2 owns every controller here.
-		{"cgroup2", "/sys/fs/cgroup", "cgroup2"},
+		{"cgroup2", cgroupRoot, "cgroup2"},
 	}
 	for _, m := range mounts {
+		if os.Getpid() != 1 {
+			break // systemd's service: systemd mounted them
+		}
 		if err := os.MkdirAll(m.dir, 0o755); err != nil {
 			return nil, nil, err
 		}
 		if err := unix.Mount(m.src, m.dir, m.fstype, 0, ""); err != nil && !errors.Is(err, unix.EBUSY) {
 			return nil, nil, fmt.Errorf("mounting %s at %s: %w", m.fstype, m.dir, err)
 		}
+	}
+	if err := enableControllers(cgroupRoot); err != nil {
+		return nil, nil, err
+	}
+	if err := installBusybox(guestBusybox); err != nil {
+		return nil, nil, err
 	}
 	// /tmp stays on the initramfs root, which is already a tmpfs: a tmpfs
 	// mounted over it would hide the test binary and working directory that
@@ -87,6 +127,56 @@ func guestSetup() (out, ctl *os.File, err error) {
 		return out, nil, err
 	}
 	return out, ctl, nil
+}
+
+// enableControllers enables, in the root's cgroup.subtree_control, every
+// controller the root offers, one write each so one refusal cannot hide
+// the rest. A host's root is never written (the host's init owns it), but
+// the VM is throwaway and its tests expect a root like a container's or a
+// systemd machine's, where new cgroups get every controller: without this
+// cgtest.Root(t, cgtest.RequireControllers("cpuset")) would skip.
+func enableControllers(root string) error {
+	b, err := os.ReadFile(filepath.Join(root, "cgroup.controllers"))
+	if err != nil {
+		return fmt.Errorf("reading the controllers of the guest's cgroup root: %w", err)
+	}
+	var refused []string
+	for _, c := range strings.Fields(string(b)) {
+		if err := os.WriteFile(filepath.Join(root, "cgroup.subtree_control"), []byte("+"+c), 0); err != nil {
+			refused = append(refused, fmt.Sprintf("%s (%v)", c, err))
+		}
+	}
+	if len(refused) > 0 {
+		return fmt.Errorf("enabling controllers in %s/cgroup.subtree_control: %s", root, strings.Join(refused, ", "))
+	}
+	return nil
+}
+
+// installBusybox links every applet of the busybox at bin to it, at the
+// applet's usual path (/bin/dd, /usr/bin/awk, ...) unless the host packed
+// a program there: the host's own tools and CGVM_FILES win. Without a
+// packed busybox it does nothing.
+func installBusybox(bin string) error {
+	if _, err := os.Stat(bin); err != nil {
+		return nil
+	}
+	list, err := exec.Command(bin, "--list-full").Output()
+	if err != nil {
+		return fmt.Errorf("listing the applets of %s: %w", bin, err)
+	}
+	for _, rel := range strings.Fields(string(list)) {
+		p := "/" + rel
+		if _, err := os.Lstat(p); err == nil {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fmt.Errorf("installing busybox's %s: %w", rel, err)
+		}
+		if err := os.Symlink(bin, p); err != nil {
+			return fmt.Errorf("installing busybox's %s: %w", rel, err)
+		}
+	}
+	return nil
 }
 
 // openSerial opens a serial port in raw mode: the line discipline would
@@ -131,17 +221,7 @@ func powerOff() {
 }
 
 // guestRun runs the test binary and returns its exit code.
-func guestRun(out, ctl *os.File) int {
-	b, err := os.ReadFile(guestConfigPath)
-	if err != nil {
-		fmt.Fprintf(out, "cgvm guest: reading %s: %v (the initramfs was not packed by the cgvm host side)\n", guestConfigPath, err)
-		return 1
-	}
-	var cfg guestConfig
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		fmt.Fprintf(out, "cgvm guest: decoding %s: %v\n", guestConfigPath, err)
-		return 1
-	}
+func guestRun(cfg guestConfig, out, ctl *os.File) int {
 	switch cfg.Hook {
 	case "panic":
 		// Init exiting is a kernel panic; with panic=-1 the guest reboots,

@@ -18,6 +18,8 @@ type plan struct {
 	self    string // this executable, packed as /init
 	cfg     guestConfig
 	extra   []string // host files packed at their own paths (CGVM_FILES)
+	busybox string   // a static busybox, packed as guestBusybox; "" for none
+	systemd string   // the systemd tree for CGVM_INIT=systemd; "" for none
 	workdir string   // the package directory: its files and testdata/
 }
 
@@ -68,8 +70,21 @@ func writeInitramfs(dst string, p plan) error {
 			}
 		}
 	}
+	if p.busybox != "" {
+		if err := packFile(c, guestBusybox, p.busybox); err != nil {
+			return err
+		}
+	}
 	if err := packWorkdir(c, p.workdir); err != nil {
 		return err
+	}
+	// Last: a file packed twice keeps its first copy, so the host's
+	// libraries, which the host's tools and test binary were built
+	// against, win over the tree's.
+	if p.systemd != "" {
+		if err := packSystemd(c, p.systemd); err != nil {
+			return err
+		}
 	}
 	if err := c.close(); err != nil {
 		return err

@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/cgguard/cgguard/internal/vmkernel"
 )
 
 // fakeBzImage builds the parts of a bzImage the runner reads: the boot
@@ -67,31 +65,4 @@ func TestBootImageCachesAndFallsBack(t *testing.T) {
 	if got := bootImage(bad); got != bad {
 		t.Errorf("bootImage(not a bzImage) = %s, want it unchanged", got)
 	}
-}
-
-func TestFindKernelNewestInCache(t *testing.T) {
-	cache := t.TempDir()
-	t.Setenv("XDG_CACHE_HOME", cache)
-	if _, err := vmkernel.Find(""); err == nil {
-		t.Fatal("findKernel with an empty cache succeeded")
-	}
-	dir := filepath.Join(cache, "cgguard")
-	os.MkdirAll(dir, 0o755)
-	old, newer := filepath.Join(dir, "vmlinuz-1"), filepath.Join(dir, "vmlinuz-2")
-	os.WriteFile(old, nil, 0o644)
-	os.WriteFile(newer, nil, 0o644)
-	past := mustStat(t, newer).ModTime().Add(-3600e9)
-	os.Chtimes(old, past, past)
-	if got, err := vmkernel.Find(""); err != nil || got != newer {
-		t.Errorf("vmkernel.Find() = %s, %v; want the newest %s", got, err, newer)
-	}
-}
-
-func mustStat(t *testing.T, p string) os.FileInfo {
-	t.Helper()
-	fi, err := os.Stat(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fi
 }

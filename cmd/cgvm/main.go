@@ -12,13 +12,13 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/cgguard/cgguard/internal/vmkernel"
+	"github.com/cgguard/cgguard/vmtest"
 )
 
 func init() {
@@ -39,8 +39,7 @@ func main() {
 // settings are the runner's knobs, from flags or else the environment.
 type settings struct {
 	kernel  string
-	cpus    int
-	mem     string
+	topo    topology
 	accel   string
 	timeout time.Duration // 0: none
 	qemu    string
@@ -65,25 +64,33 @@ func hostMain(args []string) int {
 		fset.PrintDefaults()
 	}
 	var s settings
-	fset.StringVar(&s.kernel, "kernel", os.Getenv("CGVM_KERNEL"), "kernel bzImage to boot (env CGVM_KERNEL; default: newest vmlinuz-* in ${XDG_CACHE_HOME:-$HOME/.cache}/cgguard)")
-	fset.IntVar(&s.cpus, "cpus", envInt("CGVM_CPUS", 2), "guest CPUs (env CGVM_CPUS)")
-	fset.StringVar(&s.mem, "mem", envOr("CGVM_MEM", "512M"), "guest memory, in qemu's -m syntax (env CGVM_MEM)")
+	fset.StringVar(&s.kernel, "kernel", os.Getenv("CGVM_KERNEL"), "kernel to boot: a cached kernel's version (6.1, 6.12) or a bzImage's path (env CGVM_KERNEL; default: the cached "+vmkernel.DefaultVersion+", see -kernels)")
+	fset.String("cpus", "", "guest CPUs (env CGVM_CPUS; default 2, or the product of the topology below)")
+	fset.String("mem", "", "guest memory in MiB, 512M or 2G (env CGVM_MEM; default 512M)")
+	fset.String("sockets", "", "CPU sockets, each with its own last-level cache (env CGVM_SOCKETS)")
+	fset.String("cores", "", "cores per socket (env CGVM_CORES)")
+	fset.String("threads", "", "threads per core (env CGVM_THREADS)")
+	fset.String("numa", "", "NUMA nodes, each of whole sockets and an equal share of memory (env CGVM_NUMA)")
 	fset.StringVar(&s.accel, "accel", envOr("CGVM_ACCEL", "tcg"), "qemu accelerator: tcg, or kvm where it works (env CGVM_ACCEL)")
 	timeoutDefault := "" // decided below, from -test.timeout
 	fset.StringVar(&timeoutDefault, "timeout", os.Getenv("CGVM_TIMEOUT"), "kill the VM after this long; 0 for never (env CGVM_TIMEOUT; default: the test's -test.timeout plus 30s, else 10m)")
 	fset.StringVar(&s.qemu, "qemu", envOr("CGVM_QEMU", "qemu-system-x86_64"), "qemu binary (env CGVM_QEMU)")
+	listKernels := fset.Bool("kernels", false, "list the cached kernels, one a line: version, release, path; and exit")
 	if err := fset.Parse(args); err != nil {
 		return 2
+	}
+	if *listKernels {
+		return printKernels(os.Stdout)
 	}
 	if fset.NArg() == 0 {
 		fset.Usage()
 		return 2
 	}
-	if v := os.Getenv("CGVM_CPUS"); v != "" && envInt("CGVM_CPUS", 0) == 0 {
-		return fail("CGVM_CPUS=%q is not a positive number of guest CPUs", v)
+	var err error
+	if s.topo, err = parseTopology(flagOrEnv(fset)); err != nil {
+		return fail("%v", err)
 	}
 	bin, testArgs := fset.Arg(0), fset.Args()[1:]
-	var err error
 	if s.timeout, err = pickTimeout(timeoutDefault, testArgs); err != nil {
 		return fail("%v", err)
 	}
@@ -104,6 +111,18 @@ func hostMain(args []string) int {
 	return code
 }
 
+// printKernels lists the cached kernels for -kernels.
+func printKernels(w io.Writer) int {
+	ks, err := vmkernel.List()
+	if err != nil {
+		return fail("listing the cached kernels: %v", err)
+	}
+	for _, k := range ks {
+		fmt.Fprintf(w, "%s\t%s\t%s\n", k.Version(), k.Release, k.Path)
+	}
+	return 0
+}
+
 func fail(format string, args ...any) int {
 	fmt.Fprintf(os.Stderr, "cgvm: "+format+"\n", args...)
 	return 1
@@ -116,11 +135,19 @@ func envOr(name, def string) string {
 	return def
 }
 
-func envInt(name string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
-		return n
+// flagOrEnv returns a getenv for parseTopology in which a flag given on
+// the command line wins over its variable: -cpus over CGVM_CPUS, and so on.
+func flagOrEnv(fset *flag.FlagSet) func(string) string {
+	set := map[string]string{}
+	fset.Visit(func(f *flag.Flag) {
+		set["CGVM_"+strings.ToUpper(f.Name)] = f.Value.String()
+	})
+	return func(name string) string {
+		if v, ok := set[name]; ok {
+			return v
+		}
+		return os.Getenv(name)
 	}
-	return def
 }
 
 // pickTimeout returns the VM's deadline. By default it is the test's own
@@ -156,6 +183,7 @@ type runner struct {
 	tmp     string
 	initrd  string
 	log     string
+	init    string // the guest's init: initDefault or initSystemd
 	outputs []output
 }
 
@@ -198,7 +226,7 @@ func prepare(s settings, bin string, testArgs []string) (*runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating a temporary directory for the initramfs: %v (check TMPDIR)", err)
 	}
-	r := &runner{s: s, qemu: qemu, tmp: tmp,
+	r := &runner{s: s, qemu: qemu, tmp: tmp, init: os.Getenv("CGVM_INIT"),
 		initrd: filepath.Join(tmp, "initramfs.cpio"), log: filepath.Join(tmp, "kernel.log")}
 	r.outputs = findOutputs(testArgs, cwd, os.Getenv("GOCOVERDIR"))
 	p := plan{
@@ -211,7 +239,16 @@ func prepare(s settings, bin string, testArgs []string) (*runner, error) {
 			Env:     guestEnv(os.Environ()),
 			Outputs: r.outputs,
 			Hook:    os.Getenv("CGVM_GUEST_HOOK"),
+			Init:    os.Getenv("CGVM_INIT"),
 		},
+	}
+	cacheDir, _ := vmkernel.CacheDir()
+	if p.systemd, err = checkInit(p.cfg.Init, cacheDir); err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	if isFile(filepath.Join(cacheDir, "busybox")) {
+		p.busybox = filepath.Join(cacheDir, "busybox")
 	}
 	if p.extra, err = extraFiles(os.Getenv("CGVM_FILES")); err != nil {
 		os.RemoveAll(tmp)
@@ -287,11 +324,11 @@ func guestEnv(host []string) []string {
 	for _, n := range strings.Split(os.Getenv("CGVM_PASSENV"), ",") {
 		pass[strings.TrimSpace(n)] = true
 	}
-	env := []string{"CGGUARD_VM=1", "HOME=/tmp", "TMPDIR=/tmp", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	env := []string{vmtest.EnvVar + "=1", "HOME=/tmp", "TMPDIR=/tmp", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	for _, kv := range host {
 		name, _, _ := strings.Cut(kv, "=")
 		switch {
-		case name == "CGGUARD_VM", name == "GOROOT", name == "GOPATH", name == "GOCACHE", name == "GOMODCACHE":
+		case name == vmtest.EnvVar, name == "GOROOT", name == "GOPATH", name == "GOCACHE", name == "GOMODCACHE":
 		case strings.HasPrefix(name, "GO"), strings.HasPrefix(name, "TEST_"), strings.HasPrefix(name, "CGGUARD_"), pass[name]:
 			env = append(env, kv)
 		}
@@ -299,47 +336,84 @@ func guestEnv(host []string) []string {
 	return env
 }
 
-// qemuArgs builds the command line. Measured choices (see
-// shared/reference/vm-harness.md): -machine pc, since microvm hung about 1
-// boot in 15 under TCG; no default devices; panic=-1 with -no-reboot so a
-// guest panic ends qemu; no_timer_check, since on a loaded host TCG's timer
-// can miss the kernel's IO-APIC timer check, which then panics at boot ("IO-APIC
-// + timer doesn't work"), as CI saw with two CPU hogs; three serial ports:
-// kernel log, test output, report.
-func (r *runner) qemuArgs() []string {
+// qemuArgs builds the command line to boot image. Measured choices:
+// -machine pc, since microvm hung about 1 boot in 15 under TCG; no
+// default devices; panic=-1 with -no-reboot so a guest panic ends qemu;
+// no_timer_check, since on a loaded host TCG's timer can miss the
+// kernel's IO-APIC timer check, which then panics at boot ("IO-APIC +
+// timer doesn't work"), as CI saw with other work running; three serial
+// ports: kernel log, test output, report.
+func (r *runner) qemuArgs(image string) []string {
 	args := []string{
 		"-machine", "pc", "-accel", r.s.accel,
-		"-smp", strconv.Itoa(r.s.cpus), "-m", r.s.mem,
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-		"-kernel", r.kernel, "-initrd", r.initrd,
-		"-append", strings.TrimSpace("console=ttyS0 quiet panic=-1 no_timer_check " + os.Getenv("CGVM_APPEND")),
+		"-kernel", image, "-initrd", r.initrd,
+		"-append", strings.TrimSpace("console=ttyS0 quiet panic=-1 no_timer_check " + r.cmdline() + os.Getenv("CGVM_APPEND")),
 		"-chardev", "file,id=log,path=" + r.log, "-serial", "chardev:log",
 		// fds 3 and 4 are pipes to this process (cmd.ExtraFiles).
 		"-chardev", "file,id=out,path=/dev/fd/3", "-serial", "chardev:out",
 		"-chardev", "file,id=ctl,path=/dev/fd/4", "-serial", "chardev:ctl",
 	}
+	args = append(args, r.s.topo.qemuArgs()...)
 	if r.s.accel == "kvm" {
 		args = append(args, "-cpu", "host")
 	}
 	return args
 }
 
+// cmdline is what the init needs on the kernel command line.
+func (r *runner) cmdline() string {
+	if r.init == initSystemd {
+		return systemdCmdline + " "
+	}
+	return ""
+}
+
 // run boots the VM and returns the test's exit code, or 1 when the guest
-// never reported one. qemu is killed on every path out of here.
+// never reported one. It boots the decompressed kernel first; a kernel
+// built without CONFIG_PVH cannot boot that way, and since its guest never
+// started, booting the bzImage instead is safe.
 func (r *runner) run() int {
+	b := r.boot(r.kernel)
+	if b.pvhRefused() && r.kernel != r.bzImage {
+		b = r.boot(r.bzImage)
+	}
+	return r.conclude(b)
+}
+
+// boot is what one qemu run produced.
+type boot struct {
+	code      int    // the exit line's code; -1 when none came
+	stopped   string // why the runner stopped the VM (timeout, signal); "" if it did not
+	qemuErr   error  // how qemu exited
+	qemuOut   string // qemu's stderr
+	writeErrs []string
+	startErr  error // qemu did not start
+}
+
+func (b boot) pvhRefused() bool {
+	return b.code < 0 && b.stopped == "" && b.qemuErr != nil && strings.Contains(b.qemuOut, "PVH")
+}
+
+// boot runs qemu on image until the guest reports, qemu exits, the
+// timeout passes or a signal comes. qemu is killed on every path out.
+func (r *runner) boot(image string) boot {
+	res := boot{code: -1}
 	outR, outW, err := os.Pipe()
 	if err != nil {
-		return fail("%v", err)
+		res.startErr = err
+		return res
 	}
 	defer outR.Close()
 	ctlR, ctlW, err := os.Pipe()
 	if err != nil {
 		outW.Close()
-		return fail("%v", err)
+		res.startErr = err
+		return res
 	}
 	defer ctlR.Close()
 	var qerr bytes.Buffer
-	cmd := exec.Command(r.qemu, r.qemuArgs()...)
+	cmd := exec.Command(r.qemu, r.qemuArgs(image)...)
 	cmd.ExtraFiles = []*os.File{outW, ctlW}
 	cmd.Stderr = &limitedBuffer{buf: &qerr, max: 64 << 10}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -348,21 +422,17 @@ func (r *runner) run() int {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	defer signal.Stop(sigs)
 
-	if err := cmd.Start(); err != nil {
-		outW.Close()
-		ctlW.Close()
-		return fail("starting %s: %v", r.qemu, err)
-	}
+	err = cmd.Start()
 	// Only qemu holds the write ends now, so the readers see EOF when it
 	// exits.
 	outW.Close()
 	ctlW.Close()
+	if err != nil {
+		res.startErr = fmt.Errorf("starting %s: %w", r.qemu, err)
+		return res
+	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	stop := func() {
-		cmd.Process.Kill()
-		<-done
-	}
 
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -371,105 +441,117 @@ func (r *runner) run() int {
 		io.Copy(os.Stdout, outR)
 	}()
 	exitCh := make(chan int, 1)
-	var writeErrs []string
 	go func() {
 		defer wg.Done()
-		br := bufio.NewReader(ctlR)
-		for {
-			line, err := br.ReadString('\n')
-			if line != "" && strings.HasSuffix(line, "\n") {
-				rep := parseReport(line)
-				switch {
-				case rep.exit:
-					select {
-					case exitCh <- rep.code:
-					default: // only the first exit line counts; never block the reader
-					}
-				case rep.path != "":
-					if err := r.writeBack(rep.path, rep.data); err != nil {
-						writeErrs = append(writeErrs, err.Error())
-					}
-				}
-			}
-			if err != nil {
-				return
-			}
-		}
+		res.writeErrs = r.readReports(ctlR, exitCh)
 	}()
 
+	res.code, res.stopped, res.qemuErr = r.await(exitCh, done, sigs, func() { cmd.Process.Kill() })
+	wg.Wait()
+	if res.code < 0 {
+		// The reader may have seen the exit line after qemu exited.
+		select {
+		case res.code = <-exitCh:
+		default:
+		}
+	}
+	res.qemuOut = strings.TrimSpace(qerr.String())
+	return res
+}
+
+// readReports reads the guest's report lines until EOF: it sends the first
+// exit code on exitCh and writes the files back, returning what failed.
+func (r *runner) readReports(ctl io.Reader, exitCh chan<- int) []string {
+	var errs []string
+	br := bufio.NewReader(ctl)
+	for {
+		line, err := br.ReadString('\n')
+		if strings.HasSuffix(line, "\n") {
+			switch rep := parseReport(line); {
+			case rep.exit:
+				select {
+				case exitCh <- rep.code:
+				default: // only the first exit line counts; never block the reader
+				}
+			case rep.path != "":
+				if err := r.writeBack(rep.path, rep.data); err != nil {
+					errs = append(errs, err.Error())
+				}
+			}
+		}
+		if err != nil {
+			return errs
+		}
+	}
+}
+
+// await waits for the guest's exit code, qemu's exit, the timeout or a
+// signal, and returns the code (-1 if none), why the VM was stopped, and
+// qemu's exit error. kill stops qemu; done then delivers its exit.
+func (r *runner) await(exitCh <-chan int, done <-chan error, sigs <-chan os.Signal, kill func()) (code int, stopped string, qemuErr error) {
 	var deadline <-chan time.Time
 	if r.s.timeout > 0 {
 		t := time.NewTimer(r.s.timeout)
 		defer t.Stop()
 		deadline = t.C
 	}
-	code := -1
-	var qemuErr error
-wait:
-	for {
+	select {
+	case code = <-exitCh:
+		// The guest powers off right after reporting; a qemu that
+		// lingers is stopped rather than waited for.
 		select {
-		case code = <-exitCh:
-			// The guest powers off right after reporting; a qemu that
-			// lingers is stopped rather than waited for.
-			select {
-			case qemuErr = <-done:
-			case <-time.After(10 * time.Second):
-				stop()
-			}
-			break wait
 		case qemuErr = <-done:
-			break wait
-		case <-deadline:
-			stop()
-			wg.Wait()
-			fmt.Fprintf(os.Stderr, "cgvm: the VM did not finish within %v and was killed (raise CGVM_TIMEOUT, or look for a hung test); kernel log tail:\n", r.s.timeout)
-			r.printLog()
-			return 1
-		case sig := <-sigs:
-			stop()
-			wg.Wait()
-			fmt.Fprintf(os.Stderr, "cgvm: got %v, stopped the VM; kernel log tail:\n", sig)
-			r.printLog()
-			return 1
+		case <-time.After(10 * time.Second):
+			kill()
+			<-done
 		}
+		return code, "", qemuErr
+	case qemuErr = <-done:
+		return -1, "", qemuErr
+	case <-deadline:
+		kill()
+		<-done
+		return -1, fmt.Sprintf("the VM did not finish within %v and was killed (raise CGVM_TIMEOUT, or look for a hung test)", r.s.timeout), nil
+	case sig := <-sigs:
+		kill()
+		<-done
+		return -1, fmt.Sprintf("got %v, stopped the VM", sig), nil
 	}
+}
 
-	wg.Wait()
-	// The reader may have seen the exit line after qemu exited.
-	if code < 0 {
-		select {
-		case code = <-exitCh:
-		default:
-		}
+// conclude reports what went wrong, if anything, and returns cgvm's exit
+// code: the test's, or 1.
+func (r *runner) conclude(b boot) int {
+	if b.startErr != nil {
+		return fail("%v", b.startErr)
 	}
-	for _, e := range writeErrs {
+	if b.stopped != "" {
+		fmt.Fprintf(os.Stderr, "cgvm: %s; kernel log tail:\n", b.stopped)
+		r.printLog()
+		return 1
+	}
+	for _, e := range b.writeErrs {
 		fmt.Fprintf(os.Stderr, "cgvm: %s\n", e)
 	}
-	if code >= 0 {
-		if len(writeErrs) > 0 && code == 0 {
+	if b.code >= 0 {
+		if len(b.writeErrs) > 0 && b.code == 0 {
 			return 1
 		}
-		return code
+		return b.code
 	}
-	if qemuErr != nil && r.kernel != r.bzImage && strings.Contains(qerr.String(), "PVH") {
-		// A kernel built without CONFIG_PVH cannot be booted decompressed;
-		// the guest never started, so booting the bzImage is safe.
-		r.kernel = r.bzImage
-		return r.run()
-	}
-	if qemuErr != nil {
+	if b.qemuErr != nil {
 		hint := ""
 		if r.s.accel == "kvm" {
 			// Measured: a nested hypervisor's /dev/kvm can exist and still
 			// fail to run the kernel (qemu aborts setting an MSR).
 			hint = " (KVM does not work here: use CGVM_ACCEL=tcg)"
 		}
-		fmt.Fprintf(os.Stderr, "cgvm: qemu failed (%v)%s: %s\n", qemuErr, hint, strings.TrimSpace(qerr.String()))
+		fmt.Fprintf(os.Stderr, "cgvm: qemu failed (%v)%s: %s\n", b.qemuErr, hint, b.qemuOut)
 		r.printLog()
 		return 1
 	}
 	what := "the guest never reported an exit code (it crashed or powered off early)"
-	if log, _ := os.ReadFile(r.log); bytes.Contains(log, []byte("Kernel panic")) {
+	if log, _ := os.ReadFile(r.log); bytes.Contains(log, []byte(panicMark)) {
 		what = "the guest kernel panicked before the test reported an exit code"
 	}
 	fmt.Fprintf(os.Stderr, "cgvm: %s; kernel log tail:\n", what)
@@ -491,6 +573,10 @@ func (r *runner) writeBack(p string, data []byte) error {
 	return nil
 }
 
+// panicMark starts the kernel's panic line ("Kernel panic - not syncing:
+// ...").
+const panicMark = "Kernel panic"
+
 // printLog prints the tail of the guest's kernel log to stderr.
 func (r *runner) printLog() {
 	b, err := os.ReadFile(r.log)
@@ -499,12 +585,25 @@ func (r *runner) printLog() {
 		return
 	}
 	lines := strings.Split(strings.TrimRight(strings.ReplaceAll(string(b), "\r", ""), "\n"), "\n")
-	if len(lines) > 60 {
-		lines = lines[len(lines)-60:]
-	}
-	for _, l := range lines {
+	for _, l := range logTail(lines, 60) {
 		fmt.Fprintf(os.Stderr, "\t%s\n", l)
 	}
+}
+
+// logTail returns the last n lines, and always the kernel's panic line:
+// the call trace and register dump after it can be longer than n lines,
+// and the panic's reason is what the reader needs.
+func logTail(lines []string, n int) []string {
+	if len(lines) <= n {
+		return lines
+	}
+	tail := lines[len(lines)-n:]
+	for i, l := range lines[:len(lines)-n] {
+		if strings.Contains(l, panicMark) {
+			return append(append(lines[i:i+1:i+1], "[...]"), tail...)
+		}
+	}
+	return tail
 }
 
 // limitedBuffer keeps the first max bytes written to it.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -69,5 +70,28 @@ func TestPickTimeout(t *testing.T) {
 	}
 	if _, err := pickTimeout("soon", nil); err == nil {
 		t.Error("pickTimeout(\"soon\") succeeded, want an error naming CGVM_TIMEOUT")
+	}
+}
+
+// The kernel's panic line stays in the printed tail however long the call
+// trace after it is.
+func TestLogTailKeepsThePanicLine(t *testing.T) {
+	var lines []string
+	for i := range 10 {
+		lines = append(lines, fmt.Sprint("boot ", i))
+	}
+	lines = append(lines, "Kernel panic - not syncing: Attempted to kill init!")
+	for i := range 100 {
+		lines = append(lines, fmt.Sprint("trace ", i))
+	}
+	got := logTail(lines, 60)
+	if len(got) != 62 || got[0] != lines[10] || got[1] != "[...]" || got[61] != "trace 99" {
+		t.Errorf("logTail kept %d lines starting %q, want the panic line, [...], then the last 60", len(got), got[:2])
+	}
+	if got := logTail(lines[:5], 60); len(got) != 5 {
+		t.Errorf("logTail of a short log = %d lines, want all 5", len(got))
+	}
+	if got := logTail(append(lines[:10:10], lines[11:]...), 60); got[0] != "trace 40" {
+		t.Errorf("logTail without a panic starts at %q, want the last 60 lines", got[0])
 	}
 }

@@ -26,6 +26,7 @@ type guestConfig struct {
 	Env     []string // its environment
 	Outputs []output // files the test may write that go back to the host
 	Hook    string   // "panic" or "hang": misbehave on purpose, for the runner's tests
+	Init    string   // initDefault or initSystemd
 }
 
 // output is a host path the test binary writes (a -test.coverprofile file,

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/internal/vmkernel"
 )
 
@@ -201,6 +202,72 @@ func TestVMPassesArgsEnvOutputAndFiles(t *testing.T) {
 	}
 }
 
+// TestVMOtherModule runs, through the runner, a module of its own that
+// imports only cgguard's public packages: the README's test, verbatim,
+// must pass in the guest, with skips turned into failures.
+func TestVMOtherModule(t *testing.T) {
+	needVM(t)
+	t.Parallel()
+	dir, err := filepath.Abs("testdata/othermodule")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	tmp := t.TempDir()
+	cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-v", "-exec", runnerBin(t), ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly", "TMPDIR="+tmp, cgtest.NoSkipEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	assertNoQemu(t, tmp)
+	if err != nil {
+		t.Fatalf("go test -exec cgvm in %s: %v\n%s", dir, err, out)
+	}
+	for _, want := range []string{"--- PASS: TestScheduler", "--- PASS: TestInGuest"} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestVMTopology asks for two sockets of two cores in two NUMA nodes: the
+// guest sees one last-level cache per socket (cgtest.LLCs) and two nodes.
+func TestVMTopology(t *testing.T) {
+	needVM(t)
+	t.Parallel()
+	r := runRunner(t, guestDir(t), []string{"CGVM_SOCKETS=2", "CGVM_CORES=2", "CGVM_NUMA=2"}, guestBin(t), "-test.run=^TestTopology$")
+	if r.code != 0 || !strings.Contains(r.stdout, "TOPOLOGY llcs=[0-1 2-3] nodes=0-1\n") {
+		t.Errorf("exit code %d; want 0 and two LLCs of two CPUs in two nodes\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestVMBusybox: the guest has busybox's applets without CGVM_FILES.
+func TestVMBusybox(t *testing.T) {
+	needVM(t)
+	if dir, err := vmkernel.CacheDir(); err != nil || !isFile(filepath.Join(dir, "busybox")) {
+		t.Skip("needs busybox in the cache: run scripts/vm-setup.sh")
+	}
+	t.Parallel()
+	r := runRunner(t, guestDir(t), nil, guestBin(t), "-test.run=^TestBusybox$")
+	if r.code != 0 || !strings.Contains(r.stdout, "BUSYBOX ran\n") {
+		t.Errorf("exit code %d; want 0 and the tools run\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestVMSystemd: with CGVM_INIT=systemd, systemd is PID 1, the test runs
+// as root with its private socket there, and the exit code comes back.
+func TestVMSystemd(t *testing.T) {
+	needVM(t)
+	if dir, err := vmkernel.CacheDir(); err != nil || !isFile(filepath.Join(dir, "systemd", guestSystemd)) {
+		t.Skip("needs systemd in the cache: run scripts/vm-setup.sh")
+	}
+	t.Parallel()
+	r := runRunner(t, guestDir(t), []string{"CGVM_INIT=systemd"}, guestBin(t), "-test.run=^TestSystemd$", "-exit=5")
+	if r.code != 5 || !strings.Contains(r.stdout, "SYSTEMD pid1=systemd\n") {
+		t.Errorf("exit code %d; want the test's 5, and systemd as PID 1\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
 func TestVMFailingTestFails(t *testing.T) {
 	needVM(t)
 	t.Parallel()
@@ -332,6 +399,17 @@ func TestBadInput(t *testing.T) {
 	t.Run("no kernel", func(t *testing.T) {
 		oneLine(t, runRunner(t, dir, []string{"CGVM_KERNEL=", "XDG_CACHE_HOME=" + emptyCache, "CGVM_QEMU=/bin/true"}, guestBin(t)),
 			"no kernel image found", "scripts/vm-setup.sh")
+	})
+	t.Run("kernel version not cached", func(t *testing.T) {
+		cache := t.TempDir()
+		os.MkdirAll(filepath.Join(cache, "cgguard"), 0o755)
+		os.WriteFile(filepath.Join(cache, "cgguard", "vmlinuz-6.1.0-56-amd64"), nil, 0o644)
+		oneLine(t, runRunner(t, dir, []string{"CGVM_KERNEL=5.4", "XDG_CACHE_HOME=" + cache, "CGVM_QEMU=/bin/true"}, guestBin(t)),
+			`no cached kernel has version "5.4"`, "6.1 (6.1.0-56-amd64)")
+	})
+	t.Run("unknown init", func(t *testing.T) {
+		oneLine(t, runRunner(t, dir, []string{"CGVM_INIT=openrc", "CGVM_QEMU=/bin/true"}, guestBin(t)),
+			`CGVM_INIT="openrc" is not an init cgvm boots`, "set it to systemd")
 	})
 	t.Run("bad timeout", func(t *testing.T) {
 		oneLine(t, runRunner(t, dir, []string{"CGVM_TIMEOUT=soon"}, guestBin(t)), "CGVM_TIMEOUT")

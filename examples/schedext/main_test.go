@@ -15,7 +15,7 @@ import (
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/examples/schedext"
-	"github.com/cgguard/cgguard/internal/vmtest"
+	"github.com/cgguard/cgguard/vmtest"
 	"golang.org/x/sys/unix"
 )
 

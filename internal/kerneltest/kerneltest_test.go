@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/cgguard/cgguard/internal/kerneltest"
-	"github.com/cgguard/cgguard/internal/vmtest"
+	"github.com/cgguard/cgguard/vmtest"
 	"golang.org/x/sys/unix"
 )
 

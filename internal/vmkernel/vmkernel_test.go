@@ -7,37 +7,68 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cgguard/cgguard/internal/vmkernel"
 )
 
-func TestFindNewestInCache(t *testing.T) {
-	cache := t.TempDir()
-	t.Setenv("XDG_CACHE_HOME", cache)
-	dir := filepath.Join(cache, "cgguard")
-	if _, err := vmkernel.Find(""); !errors.Is(err, vmkernel.ErrNoKernel) || !strings.Contains(err.Error(), "vm-setup.sh") {
-		t.Errorf("Find with an empty cache = %v, want ErrNoKernel with the fix", err)
-	}
+// cache makes an empty cache directory holding kernels with the given
+// releases, and points CacheDir at it.
+func cache(t *testing.T, releases ...string) string {
+	t.Helper()
+	root := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", root)
+	dir := filepath.Join(root, "cgguard")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	old, newer := filepath.Join(dir, "vmlinuz-6.1"), filepath.Join(dir, "vmlinuz-5.10")
-	for i, p := range []string{old, newer} {
-		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		mt := time.Unix(1000+int64(i)*1000, 0)
-		if err := os.Chtimes(p, mt, mt); err != nil {
+	for _, r := range releases {
+		if err := os.WriteFile(filepath.Join(dir, "vmlinuz-"+r), []byte("x"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got, err := vmkernel.Find(""); err != nil || got != newer {
-		t.Errorf("Find = %q, %v; want the most recently modified %q", got, err, newer)
+	return dir
+}
+
+func TestFindByVersion(t *testing.T) {
+	dir := cache(t, "6.12.48+deb13-amd64", "6.1.0-9-amd64", "6.1.0-56-amd64", "7.2.1+unstable-amd64")
+	for spec, want := range map[string]string{
+		"":              "vmlinuz-6.1.0-56-amd64", // the default, newest 6.1 release; never 6.12 or 7.2
+		"6.1":           "vmlinuz-6.1.0-56-amd64",
+		"6.12":          "vmlinuz-6.12.48+deb13-amd64",
+		"7.2":           "vmlinuz-7.2.1+unstable-amd64",
+		"6.1.0-9-amd64": "vmlinuz-6.1.0-9-amd64",
+		filepath.Join(dir, "vmlinuz-6.12.48+deb13-amd64"): "vmlinuz-6.12.48+deb13-amd64",
+	} {
+		got, err := vmkernel.Find(spec)
+		if err != nil || filepath.Base(got) != want {
+			t.Errorf("Find(%q) = %q, %v; want %s", spec, got, err, want)
+		}
 	}
-	if got, err := vmkernel.Find(old); err != nil || got != old {
-		t.Errorf("Find(named) = %q, %v; want %q", got, err, old)
+	_, err := vmkernel.Find("5.10")
+	if !errors.Is(err, vmkernel.ErrNoKernel) {
+		t.Fatalf("Find(5.10) = %v, want ErrNoKernel", err)
 	}
+	for _, want := range []string{`"5.10"`, "6.1 (6.1.0-9-amd64), 6.1 (6.1.0-56-amd64), 6.12 (6.12.48+deb13-amd64), 7.2 (7.2.1+unstable-amd64)", "vm-setup.sh"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Find(5.10) error %q does not say %q", err, want)
+		}
+	}
+}
+
+func TestFindDefaultMissing(t *testing.T) {
+	cache(t, "6.12.48+deb13-amd64")
+	_, err := vmkernel.Find("")
+	if !errors.Is(err, vmkernel.ErrNoKernel) || !strings.Contains(err.Error(), "version 6.1, is not cached") || !strings.Contains(err.Error(), "6.12 (6.12.48+deb13-amd64)") {
+		t.Errorf("Find() without 6.1 cached = %v; want ErrNoKernel naming the default and the cached 6.12", err)
+	}
+	cache(t)
+	if _, err := vmkernel.Find(""); !errors.Is(err, vmkernel.ErrNoKernel) || !strings.Contains(err.Error(), "holds none") {
+		t.Errorf("Find() with an empty cache = %v, want ErrNoKernel saying the cache is empty", err)
+	}
+}
+
+func TestFindPath(t *testing.T) {
+	dir := cache(t)
 	if _, err := vmkernel.Find(dir); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("Find(a directory) = %v, want an error", err)
 	}
@@ -46,6 +77,29 @@ func TestFindNewestInCache(t *testing.T) {
 	}
 }
 
+func TestBanner(t *testing.T) {
+	img := make([]byte, 0x400)
+	copy(img[0x202:], "HdrS")
+	img[0x20e] = 0x100 & 0xff
+	img[0x20f] = 0x100 >> 8
+	copy(img[0x300:], "6.1.0-56-amd64 (debian-kernel@lists.debian.org) #1 SMP\x00junk")
+	p := filepath.Join(t.TempDir(), "vmlinuz")
+	if err := os.WriteFile(p, img, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := vmkernel.Banner(p); err != nil || got != "6.1.0-56-amd64 (debian-kernel@lists.debian.org) #1 SMP" {
+		t.Errorf("Banner = %q, %v", got, err)
+	}
+	if err := os.WriteFile(p, []byte("not a kernel"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vmkernel.Banner(p); err == nil || !strings.Contains(err.Error(), "not a bzImage") {
+		t.Errorf("Banner(not a kernel) = %v, want an error", err)
+	}
+}
+
+// With no kernel named, Find boots the cached DefaultVersion, and says
+// what is cached when it is missing.
 func ExampleFind() {
 	old, had := os.LookupEnv("XDG_CACHE_HOME")
 	os.Setenv("XDG_CACHE_HOME", "/nonexistent")

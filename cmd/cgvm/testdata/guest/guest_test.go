@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cgguard/cgguard/cgtest"
 )
 
 var exitCode = flag.Int("exit", 0, "exit with this code after the tests, to check exit-code passing")
@@ -88,4 +90,51 @@ func checkOrphanReaped(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestTopology prints the CPU layout the guest sees, for the host to
+// compare with the topology it asked for.
+func TestTopology(t *testing.T) {
+	llcs, err := cgtest.LLCs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes, err := os.ReadFile("/sys/devices/system/node/online")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("TOPOLOGY llcs=%v nodes=%s\n", llcs, strings.TrimSpace(string(nodes)))
+}
+
+// TestBusybox runs common tools nobody listed in CGVM_FILES: busybox's
+// applets, by name and at their usual paths.
+func TestBusybox(t *testing.T) {
+	for _, args := range [][]string{
+		{"dd", "if=/dev/zero", "of=/dev/null", "bs=1k", "count=4"},
+		{"ps"},
+		{"/bin/grep", "-q", "cgroup2", "/proc/filesystems"},
+		{"awk", "BEGIN { exit 0 }"},
+	} {
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			t.Errorf("%v: %v: %s", args, err, out)
+		}
+	}
+	fmt.Println("BUSYBOX ran")
+}
+
+// TestSystemd checks, under CGVM_INIT=systemd, that systemd is PID 1 and
+// its private socket (what container runtimes' systemd drivers use as
+// root) is there.
+func TestSystemd(t *testing.T) {
+	comm, err := os.ReadFile("/proc/1/comm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat("/run/systemd/private"); err != nil {
+		t.Errorf("systemd's private socket: %v", err)
+	}
+	if os.Getuid() != 0 {
+		t.Errorf("uid %d, want root", os.Getuid())
+	}
+	fmt.Printf("SYSTEMD pid1=%s\n", strings.TrimSpace(string(comm)))
 }

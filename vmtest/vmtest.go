@@ -1,28 +1,32 @@
-// Package vmtest tells a test whether it runs inside the cgvm VM, where
-// cgroup v2 at /sys/fs/cgroup owns every controller (cpuset included), and
-// skips tests that need that kernel everywhere else.
+// Package vmtest tells a test whether it runs inside the guest of the cgvm
+// runner (github.com/cgguard/cgguard/cmd/cgvm), where cgroup v2 at
+// /sys/fs/cgroup offers every controller (cpuset included) and enables
+// them all for new cgroups, and skips tests that need that kernel
+// everywhere else. Any module can import it.
 //
-// Run a package's tests in the VM with the runner in cmd/cgvm:
+// Run a package's tests in the guest:
 //
-//	scripts/vm-setup.sh
+//	scripts/vm-setup.sh    # from a cgguard checkout: qemu and Debian kernels
 //	CGO_ENABLED=0 go install github.com/cgguard/cgguard/cmd/cgvm@latest
 //	go test -exec "$(go env GOPATH)/bin/cgvm" ./pkg
 package vmtest
 
 import "os"
 
-// EnvVar is the environment variable the cgvm runner's /init sets to "1"
-// for the test binary it runs inside the VM.
+// EnvVar is the environment variable the cgvm runner sets to "1" for the
+// test binary it runs inside the VM (and only there: a value the host had
+// is not passed in).
 const EnvVar = "CGGUARD_VM"
 
-// CgroupRoot is where the VM mounts cgroup v2, with every controller the
-// kernel has available at its root.
+// CgroupRoot is where the VM mounts cgroup v2. Before the test starts,
+// every controller the kernel offers there is enabled in its
+// cgroup.subtree_control, so new cgroups get them all.
 const CgroupRoot = "/sys/fs/cgroup"
 
 // SkipReason is the message SkipUnlessVM skips with: what is missing and the
 // commands that provide it.
 const SkipReason = "needs the full cgroup v2 hierarchy (cpuset included) of the cgguard VM; " +
-	"run: scripts/vm-setup.sh && CGO_ENABLED=0 go install ./cmd/cgvm && " +
+	"run: scripts/vm-setup.sh && CGO_ENABLED=0 go install github.com/cgguard/cgguard/cmd/cgvm@latest && " +
 	`go test -exec "$(go env GOPATH)/bin/cgvm" <this package>`
 
 // InVM reports whether the test binary runs as the cgvm runner's test child

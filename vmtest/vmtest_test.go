@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cgguard/cgguard/internal/vmtest"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cgguard/cgguard/vmtest"
 )
 
 // TestVMHasFullHierarchy is the runner's end-to-end check: inside the VM,
@@ -25,6 +27,14 @@ func TestVMHasFullHierarchy(t *testing.T) {
 			t.Errorf("cgroup.controllers at %s = %q, missing %q", vmtest.CgroupRoot, got, want)
 		}
 	}
+	// The runner enabled every controller for new cgroups before the test.
+	enabled, err := os.ReadFile(filepath.Join(vmtest.CgroupRoot, "cgroup.subtree_control"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, strings.Fields(string(enabled))); diff != "" {
+		t.Errorf("the root's cgroup.subtree_control does not enable every controller it offers (-offered +enabled):\n%s", diff)
+	}
 	// The guest's init runs the test as root in the root cgroup.
 	self, err := os.ReadFile("/proc/self/cgroup")
 	if err != nil {
@@ -39,13 +49,11 @@ func TestVMHasFullHierarchy(t *testing.T) {
 }
 
 // TestVMSetsCpuset writes cpuset.cpus on a child cgroup and reads the
-// effective set back: what the host cannot do on cgroup v2.
+// effective set back: what the host cannot do on cgroup v2. The root
+// already enables cpuset for its children.
 func TestVMSetsCpuset(t *testing.T) {
 	vmtest.SkipUnlessVM(t)
 	root := vmtest.CgroupRoot
-	if err := os.WriteFile(filepath.Join(root, "cgroup.subtree_control"), []byte("+cpuset"), 0); err != nil {
-		t.Fatalf("enabling cpuset at the root: %v", err)
-	}
 	dir := filepath.Join(root, fmt.Sprintf("cgguard-test-vmtest-%d", os.Getpid()))
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
