@@ -63,7 +63,9 @@
 //	-threads CGVM_THREADS  threads per core
 //	-numa    CGVM_NUMA     NUMA nodes, each of whole sockets and an equal share of memory
 //	-mem     CGVM_MEM      guest memory, 512M or 2G; default 512M
-//	-accel   CGVM_ACCEL    tcg (default; works anywhere) or kvm (fast, where it works)
+//	-accel   CGVM_ACCEL    tcg (default; works anywhere), tcg-single (one host thread
+//	                       for all vCPUs: for guests that patch kernel text, as
+//	                       sched_ext attaches do) or kvm (fast, where it works)
 //	-timeout CGVM_TIMEOUT  kill the VM after this long, 0 for never; default the
 //	                       test's -test.timeout plus 30s, else 10m
 //	-qemu    CGVM_QEMU     qemu binary; default qemu-system-x86_64 on PATH

@@ -411,6 +411,10 @@ func TestBadInput(t *testing.T) {
 		oneLine(t, runRunner(t, dir, []string{"CGVM_INIT=openrc", "CGVM_QEMU=/bin/true"}, guestBin(t)),
 			`CGVM_INIT="openrc" is not an init cgvm boots`, "set it to systemd")
 	})
+	t.Run("unknown accelerator", func(t *testing.T) {
+		oneLine(t, runRunner(t, dir, []string{"CGVM_ACCEL=hvf", "CGVM_QEMU=/bin/true"}, guestBin(t)),
+			`accelerator "hvf" is not tcg, tcg-single or kvm`)
+	})
 	t.Run("bad timeout", func(t *testing.T) {
 		oneLine(t, runRunner(t, dir, []string{"CGVM_TIMEOUT=soon"}, guestBin(t)), "CGVM_TIMEOUT")
 	})
