@@ -18,8 +18,7 @@ mkdir -p "$cache"
 # The kernels to cache, one a line: the version CGVM_KERNEL names it by
 # ("-": whatever the suite has), the Debian suite, the package to resolve,
 # the name prefix of the package it depends on that holds the image, and
-# the image's path in that package. A kernel is one more line, e.g.
-#   - sid linux-image-amd64 linux-binary- ./usr/lib/modules/*/vmlinuz
+# the image's path in that package. A kernel is one more line.
 kernels='
 6.1  bookworm linux-image-amd64 linux-image- ./boot/vmlinuz-*
 6.12 trixie   linux-image-amd64 linux-image- ./boot/vmlinuz-*
@@ -94,7 +93,8 @@ extract() {
 }
 
 # fetch_kernel VERSION SUITE PACKAGE DEPENDENCY-PREFIX MEMBER: cache SUITE's
-# kernel image as vmlinuz-<release>.
+# kernel image as vmlinuz-<release>, and its config as config-<release>
+# (cgguard doctor reads it to say whether the kernel has sched_ext).
 fetch_kernel() {
 	version=$1 suite=$2 meta=$3 dep=$4 member=$5
 	if [ "$version" = - ]; then
@@ -112,7 +112,7 @@ fetch_kernel() {
 		exit 1
 	fi
 	echo "vm-setup: fetching $pkg from Debian $suite (the image only, not installed)" >&2
-	extract "$suite" "$pkg" "$member"
+	extract "$suite" "$pkg" "$member" './boot/config-*'
 	img=$(find "$work/x" -type f -name 'vmlinuz*' | head -n 1)
 	case $(basename "$img") in
 	vmlinuz) release=$(basename "$(dirname "$img")") ;; # /usr/lib/modules/<release>/vmlinuz
@@ -122,6 +122,9 @@ fetch_kernel() {
 	cp "$img" "$cache/.vmlinuz-$release.tmp"
 	chmod 0644 "$cache/.vmlinuz-$release.tmp"
 	mv "$cache/.vmlinuz-$release.tmp" "$cache/vmlinuz-$release"
+	for cfg in "$work"/x/boot/config-*; do
+		[ -f "$cfg" ] && cp "$cfg" "$cache/config-$release"
+	done
 	if [ "$version" = - ]; then
 		echo "$cache/vmlinuz-$release" >"$cache/kernel-$suite"
 	fi
@@ -164,4 +167,8 @@ if [ ! -x "$cache/systemd/lib/systemd/systemd" ]; then
 	mv "$cache/.systemd.tmp" "$cache/systemd"
 fi
 
-ls -1 "$cache"/vmlinuz-* | sort -V
+# The sched_ext kernel (Debian unstable's) has a script of its own, which
+# checks its config for sched_ext and BTF and keeps it in kernels/<release>.
+sh "$(dirname "$0")/fetch-kernel-sid.sh" >/dev/null
+
+ls -1 "$cache"/vmlinuz-* "$cache"/kernels/*/vmlinuz 2>/dev/null | sort -V

@@ -420,6 +420,14 @@ func kernelChecks() []check {
 			c.Fix = "remove it and run scripts/vm-setup.sh"
 		} else {
 			c.Detail = k.Version() + ": " + k.Path + ", " + banner
+			switch yes, known := k.SchedExt(); {
+			case !known:
+				c.Detail += "; sched_ext: unknown (no config cached beside it)"
+			case yes:
+				c.Detail += "; sched_ext: yes"
+			default:
+				c.Detail += "; sched_ext: no"
+			}
 		}
 		if k.Path == boots {
 			c.Detail += " (booted by default)"

@@ -33,8 +33,24 @@ var ErrNoKernel = errors.New("no kernel image found")
 
 // Kernel is a cached kernel image.
 type Kernel struct {
-	Path    string // the bzImage, vmlinuz-<release> in CacheDir
+	Path    string // the bzImage: vmlinuz-<release> or kernels/<release>/vmlinuz in CacheDir
 	Release string // uname -r in its guest, e.g. "6.12.48+deb13-amd64"
+}
+
+// SchedExt reports whether the kernel was built with sched_ext
+// (CONFIG_SCHED_CLASS_EXT=y), from the config cached beside its image
+// (config-<release>, or config in its kernels/<release> directory).
+// known is false when no config is cached.
+func (k Kernel) SchedExt() (yes, known bool) {
+	cfg := filepath.Join(filepath.Dir(k.Path), "config-"+k.Release)
+	if filepath.Base(k.Path) == "vmlinuz" {
+		cfg = filepath.Join(filepath.Dir(k.Path), "config")
+	}
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		return false, false
+	}
+	return slices.Contains(strings.Split(string(data), "\n"), "CONFIG_SCHED_CLASS_EXT=y"), true
 }
 
 // Version is the kernel's major.minor version ("6.12"), by which
@@ -78,6 +94,16 @@ func List() ([]Kernel, error) {
 	for _, m := range matches {
 		if fi, err := os.Stat(m); err == nil && fi.Mode().IsRegular() {
 			ks = append(ks, Kernel{Path: m, Release: strings.TrimPrefix(filepath.Base(m), "vmlinuz-")})
+		}
+	}
+	// scripts/fetch-kernel-sid.sh keeps its kernels in a directory each.
+	dirs, err := filepath.Glob(filepath.Join(dir, "kernels", "*", "vmlinuz"))
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range dirs {
+		if fi, err := os.Stat(m); err == nil && fi.Mode().IsRegular() {
+			ks = append(ks, Kernel{Path: m, Release: filepath.Base(filepath.Dir(m))})
 		}
 	}
 	slices.SortFunc(ks, func(a, b Kernel) int { return compareVersions(a.Release, b.Release) })

@@ -114,3 +114,38 @@ func ExampleFind() {
 	fmt.Println(errors.Is(err, vmkernel.ErrNoKernel))
 	// Output: true
 }
+
+// A kernel that scripts/fetch-kernel-sid.sh keeps in a directory of its
+// own is listed and found by version, and SchedExt reads the config
+// cached beside each image.
+func TestSchedExtFromConfig(t *testing.T) {
+	dir := cache(t, "6.1.0-56-amd64", "6.12.48+deb13-amd64")
+	sid := filepath.Join(dir, "kernels", "7.2.13+deb14-amd64")
+	for path, data := range map[string]string{
+		filepath.Join(sid, "vmlinuz"):                    "x",
+		filepath.Join(sid, "config"):                     "CONFIG_BPF=y\nCONFIG_SCHED_CLASS_EXT=y\n",
+		filepath.Join(dir, "config-6.12.48+deb13-amd64"): "CONFIG_BPF=y\n# CONFIG_SCHED_CLASS_EXT is not set\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := vmkernel.Find("7.2"); err != nil || got != filepath.Join(sid, "vmlinuz") {
+		t.Errorf("Find(7.2) = %q, %v; want the image in %s", got, err, sid)
+	}
+	ks, err := vmkernel.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, k := range ks {
+		yes, known := k.SchedExt()
+		got = append(got, fmt.Sprintf("%s:%v,%v", k.Version(), yes, known))
+	}
+	if want := "6.1:false,false 6.12:false,true 7.2:true,true"; strings.Join(got, " ") != want {
+		t.Errorf("SchedExt of the cached kernels = %q, want %q", strings.Join(got, " "), want)
+	}
+}
