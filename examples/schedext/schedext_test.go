@@ -11,9 +11,6 @@ import (
 	"github.com/cgguard/cgguard/examples/schedext"
 )
 
-// shareWindow is how long checkCPUShare measures.
-const shareWindow = time.Second
-
 // stallBudget is the teardown budget of groups that must outlast the Stall
 // scheduler: its 3 s watchdog timeout, the kernel's time to act on it (the
 // watchdog checks every half timeout), and room for a slow emulated machine.
@@ -67,7 +64,8 @@ func TestFIFOIsolatesAndSharesCPUs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			// Each case's workloads die, then its cgroups go; the
 			// scheduler is detached after the last case.
-			g := cgtest.NewGroup(t, cpusetRoot(t), cgtest.Strict())
+			m := cpusetRoot(t)
+			g := cgtest.NewGroup(t, m, cgtest.Strict())
 			var ws []workload
 			for _, c := range tc.cgroups {
 				if err := g.AddCgroup(c.name, c.cpus); err != nil {
@@ -77,8 +75,7 @@ func TestFIFOIsolatesAndSharesCPUs(t *testing.T) {
 			for _, c := range tc.cgroups {
 				ws = append(ws, spin(t, g, c.name, c.cpus, c.workers)...)
 			}
-			checkCPUShare(t, ws, shareWindow)
-			checkIsolation(t, ws)
+			checkSchedule(t, m, ws)
 			if st, err := schedext.State(); err != nil || st != "enabled" {
 				t.Errorf("after the workloads ran, sched_ext's state is %q (%v), want enabled: the kernel disabled %s", st, err, schedext.FIFO.Name())
 			}
@@ -145,7 +142,8 @@ func TestTeardownHintNamesTheScheduler(t *testing.T) {
 func TestDetachMidTest(t *testing.T) {
 	skipUnlessSchedExt(t)
 	a := attach(t, schedext.FIFO, schedext.ExitUnreg)
-	g := cgtest.NewGroup(t, cpusetRoot(t), cgtest.Strict())
+	m := cpusetRoot(t)
+	g := cgtest.NewGroup(t, m, cgtest.Strict())
 	cpus := cgroupfs.NewCPUSet(0)
 	if err := g.AddCgroup("w", cpus); err != nil {
 		t.Fatal(err)
@@ -162,6 +160,5 @@ func TestDetachMidTest(t *testing.T) {
 			t.Errorf("%v died when its scheduler was detached", w)
 		}
 	}
-	checkCPUShare(t, ws, shareWindow)
-	checkIsolation(t, ws)
+	checkSchedule(t, m, ws)
 }
