@@ -44,6 +44,17 @@ func TestScheduler(t *testing.T) {
 			return sets[i]
 		}
 	}
+	// llc is the CPUs of the i-th last-level cache that all has; none on a
+	// machine with fewer (the VM: CGVM_SOCKETS=2 gives each socket one).
+	llc := func(i int) func(cgroupfs.CPUSet) cgroupfs.CPUSet {
+		return func(all cgroupfs.CPUSet) cgroupfs.CPUSet {
+			llcs, err := cgtest.LLCs()
+			if err != nil || len(llcs) <= i {
+				return cgroupfs.CPUSet{}
+			}
+			return llcs[i].Intersect(all)
+		}
+	}
 	// A check returns its report (logged with -v) and its verdict.
 	type check func(ctx context.Context, m *cgroupfs.Manager, names []string) (fmt.Stringer, error)
 	isolation := func(ctx context.Context, m *cgroupfs.Manager, names []string) (fmt.Stringer, error) {
@@ -73,6 +84,12 @@ func TestScheduler(t *testing.T) {
 			workloads: []cgtest.Workload{cgtest.Spinner().Threads(2), cgtest.Yielder().Threads(2)},
 			check:     isolation,
 		},
+		{
+			layout:    "one cgroup per LLC",
+			cgroups:   []cgroup{{"llc0", llc(0), 0}, {"llc1", llc(1), 0}},
+			workloads: []cgtest.Workload{cgtest.Spinner().Threads(2)},
+			check:     isolation,
+		},
 	} {
 		for _, w := range tc.workloads {
 			for _, backend := range []string{"fakefs", "kernel"} {
@@ -99,7 +116,7 @@ func TestScheduler(t *testing.T) {
 						if c.cpus == nil {
 							err = g.AddCgroupNoCpuset(c.name)
 						} else if cpus := c.cpus(all); cpus.IsEmpty() {
-							t.Skipf("layout %q needs more CPUs than %s (set CGVM_CPUS)", tc.layout, all)
+							t.Skipf("layout %q needs more CPUs or last-level caches than %s has (in the VM: CGVM_CPUS, or CGVM_SOCKETS=2 for two LLCs)", tc.layout, all)
 						} else {
 							err = g.AddCgroup(c.name, cpus)
 						}
