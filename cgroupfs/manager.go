@@ -336,6 +336,17 @@ func (m *Manager) mkdir(p string) error {
 	}
 	// EEXIST is also the kernel's answer for a name taken by an
 	// interface file ("cgroup.procs"): only a directory is a cgroup.
+	// Reading p says EISDIR for a directory at once (OSFS and fakefs),
+	// where listing it would cost as much as its children are many: p is
+	// often the parent level of thousands of cgroups. An FS that answers
+	// otherwise is asked to list it.
+	_, rerr := m.fsys.ReadFile(p)
+	if errors.Is(rerr, unix.EISDIR) {
+		return nil
+	}
+	if rerr == nil {
+		return fmt.Errorf("%w: the name is taken by an interface file, not a cgroup; choose another name", err)
+	}
 	if _, rerr := m.fsys.ReadDir(p); rerr != nil {
 		if errors.Is(rerr, unix.ENOTDIR) {
 			return fmt.Errorf("%w: the name is taken by an interface file, not a cgroup; choose another name", err)
