@@ -338,10 +338,11 @@ func guestEnv(host []string) []string {
 
 // tcgSingle is TCG with one host thread for every vCPU. Under
 // multi-threaded TCG (qemu 7.2) a guest that rewrites its kernel text
-// while other vCPUs run it (attaching or detaching a sched_ext scheduler
-// flips static keys through int3 patching) was seen to die of "Oops:
-// int3" now and then (examples/schedext/README.md); with one thread for
-// all vCPUs it did not, at the cost of running them on one host CPU.
+// while other vCPUs run it (static keys flipped through int3 patching:
+// attaching a sched_ext scheduler, and a 6.12 guest's cgroupfs suite)
+// was seen to die of "Oops: int3" now and then
+// (examples/schedext/README.md); with one thread for all vCPUs it did
+// not, at the cost of running them on one host CPU.
 const tcgSingle = "tcg-single"
 
 // qemuArgs builds the command line to boot image. Measured choices:
