@@ -1,8 +1,6 @@
 package cgroupfs
 
 import (
-	"io/fs"
-
 	"golang.org/x/sys/unix"
 )
 
@@ -26,19 +24,26 @@ type Identifier interface {
 // directory can reuse an inode number; there it only tells apart what
 // exists at once.
 func (f *OSFS) Identity(name string) (uint64, error) {
-	const op = "stat"
-	clean, err := cleanName(op, name)
+	var st unix.Stat_t
+	// One fstatat of the last component, relative to the parent (the
+	// root's fd for a top-level name): no open and close of the
+	// directory itself, as the guard asks this of every cgroup it makes
+	// and removes.
+	err := f.atParent("stat", name, func(dirfd int, last string) error {
+		if err := unix.Fstatat(dirfd, last, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return err
+		}
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFDIR:
+			return nil
+		case unix.S_IFLNK:
+			return &resolveError{errno: unix.ELOOP}
+		default:
+			return unix.ENOTDIR
+		}
+	})
 	if err != nil {
 		return 0, err
-	}
-	fd, err := f.openBeneath(clean, unix.O_PATH|unix.O_DIRECTORY, 0)
-	if err != nil {
-		return 0, &fs.PathError{Op: op, Path: name, Err: err}
-	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return 0, &fs.PathError{Op: op, Path: name, Err: err}
 	}
 	return st.Ino, nil
 }
