@@ -63,11 +63,11 @@
 //	-threads CGVM_THREADS  threads per core
 //	-numa    CGVM_NUMA     NUMA nodes, each of whole sockets and an equal share of memory
 //	-mem     CGVM_MEM      guest memory, 512M or 2G; default 512M
-//	-accel   CGVM_ACCEL    tcg (default; works anywhere), tcg-single (one host thread
-//	                       for all vCPUs: qemu 7.2's multi-threaded TCG was seen to
-//	                       crash guests that patch kernel text, "Oops: int3", as
-//	                       sched_ext attaches and 6.12's controllers do; CI uses it)
-//	                       or kvm (fast, where it works)
+//	-accel   CGVM_ACCEL    tcg-single (default; works anywhere: one host thread for
+//	                       all vCPUs), tcg (a host thread per vCPU: faster, but qemu
+//	                       7.2's multi-threaded TCG was seen to crash guests that
+//	                       patch kernel text, "Oops: int3", as sched_ext attaches
+//	                       and 6.12's controllers do) or kvm (fast, where it works)
 //	-timeout CGVM_TIMEOUT  kill the VM after this long, 0 for never; default the
 //	                       test's -test.timeout plus 30s, else 10m
 //	-qemu    CGVM_QEMU     qemu binary; default qemu-system-x86_64 on PATH

@@ -71,7 +71,7 @@ func hostMain(args []string) int {
 	fset.String("cores", "", "cores per socket (env CGVM_CORES)")
 	fset.String("threads", "", "threads per core (env CGVM_THREADS)")
 	fset.String("numa", "", "NUMA nodes, each of whole sockets and an equal share of memory (env CGVM_NUMA)")
-	fset.StringVar(&s.accel, "accel", envOr("CGVM_ACCEL", "tcg"), "qemu accelerator: tcg, "+tcgSingle+", or kvm where it works (env CGVM_ACCEL)")
+	fset.StringVar(&s.accel, "accel", envOr("CGVM_ACCEL", tcgSingle), "qemu accelerator: "+tcgSingle+" (one host thread for all vCPUs), tcg (one per vCPU), or kvm where it works (env CGVM_ACCEL)")
 	timeoutDefault := "" // decided below, from -test.timeout
 	fset.StringVar(&timeoutDefault, "timeout", os.Getenv("CGVM_TIMEOUT"), "kill the VM after this long; 0 for never (env CGVM_TIMEOUT; default: the test's -test.timeout plus 30s, else 10m)")
 	fset.StringVar(&s.qemu, "qemu", envOr("CGVM_QEMU", "qemu-system-x86_64"), "qemu binary (env CGVM_QEMU)")
@@ -342,7 +342,10 @@ func guestEnv(host []string) []string {
 // attaching a sched_ext scheduler, and a 6.12 guest's cgroupfs suite)
 // was seen to die of "Oops: int3" now and then
 // (examples/schedext/README.md); with one thread for all vCPUs it did
-// not, at the cost of running them on one host CPU.
+// not, at the cost of running them on one host CPU. It is the default:
+// a guest that dies now and then makes a flaky CI, which costs more than
+// the speed (cgroupfs's suite on 6.1, quiet 2-CPU host, 2 vCPUs: 25.2 s
+// against 17.3 s with CGVM_ACCEL=tcg).
 const tcgSingle = "tcg-single"
 
 // qemuArgs builds the command line to boot image. Measured choices:
