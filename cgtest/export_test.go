@@ -1,5 +1,7 @@
 package cgtest
 
+import "time"
+
 // RefuseClone3 makes Start take the way for kernels that refuse clone3;
 // it returns the function that restores the probe.
 func RefuseClone3() (restore func()) {
@@ -33,4 +35,12 @@ func SetSchedExtDir(dir string) (restore func()) {
 	old := schedExtDir
 	schedExtDir = dir
 	return func() { schedExtDir = old }
+}
+
+// HardStopGrace sets how long after the budget a removal may still
+// finish by itself before teardown abandons it as stuck. A test whose
+// removal must end on its own (no cgroupfs call hangs) sets it long, so
+// that a starved CPU cannot turn the outcome into "stuck".
+func HardStopGrace(d time.Duration) Option {
+	return func(c *config) { c.grace = d }
 }

@@ -43,6 +43,7 @@ type config struct {
 	policy Policy
 	strict bool
 	budget time.Duration
+	grace  time.Duration // after the budget, before a removal is abandoned; 0: derived from budget
 }
 
 func newConfig(opts []Option) config {

@@ -88,7 +88,10 @@ func (g *Group) teardownContext() (ctx, hardStop context.Context, cancel func())
 	// Generous, as finishing a wait takes time of its own: closing an
 	// inotify instance waits for an RCU grace period (measured on 6.18:
 	// median 12 ms, up to 270 ms).
-	grace := min(max(g.cfg.budget/10, 500*time.Millisecond), 2*time.Second)
+	grace := g.cfg.grace
+	if grace == 0 {
+		grace = min(max(g.cfg.budget/10, 500*time.Millisecond), 2*time.Second)
+	}
 	ctx, cancel1 := context.WithDeadline(context.Background(), deadline)
 	// The hard stop lies a grace after the budget, so that a removal
 	// that ran out of budget by itself reports its own last error.
