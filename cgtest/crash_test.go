@@ -88,7 +88,7 @@ func sweepFromInside(t *testing.T) {
 	fsys.Close()
 	assert.NilError(t, os.WriteFile(filepath.Join(mnt, home, "cgroup.procs"), pid, 0), "move back home to %s", home)
 	assert.NilError(t, err)
-	for _, c := range rep.Cgroups {
+	for _, c := range cgtest.SweptCgroups(rep) {
 		fmt.Printf("RESULT %s %s removed=%v inside=%v\n", c.Name, c.Verdict, c.Removed, errors.Is(c.Err, cgroupfs.ErrCallerInside))
 		fmt.Printf("ERROR %v\n", c.Err)
 	}
@@ -375,7 +375,7 @@ func TestCrashReclaim(t *testing.T) {
 	check := func(rep cgtest.SweepReport) {
 		t.Helper()
 		got := map[string]cgtest.Verdict{}
-		for _, c := range rep.Cgroups {
+		for _, c := range cgtest.SweptCgroups(rep) {
 			got[c.Name] = c.Verdict
 		}
 		for name, want := range wantVerdicts {
@@ -407,7 +407,7 @@ func TestCrashReclaim(t *testing.T) {
 	dry, err := cgtest.SweepDryRun(baseFS, ".")
 	assert.NilError(t, err)
 	check(dry)
-	for _, c := range dry.Cgroups {
+	for _, c := range cgtest.SweptCgroups(dry) {
 		if c.Removed {
 			t.Errorf("dry run removed %s", c.Name)
 		}
@@ -429,7 +429,7 @@ func TestCrashReclaim(t *testing.T) {
 	t.Logf("sweep:\n%s", rep)
 	check(rep)
 	reclaimed := 0
-	for _, c := range rep.Cgroups {
+	for _, c := range cgtest.SweptCgroups(rep) {
 		if c.Verdict != cgtest.SweepStale {
 			continue
 		}
@@ -460,8 +460,8 @@ func TestCrashReclaim(t *testing.T) {
 	stillThere("after the sweep")
 
 	again, err := cgtest.Sweep(baseFS, ".")
-	if err != nil || again.Count(cgtest.SweepStale) != 0 {
-		t.Errorf("a second sweep found %d stale roots (%v), want none:\n%s", again.Count(cgtest.SweepStale), err, again)
+	if err != nil || again.Counts().Stale != 0 {
+		t.Errorf("a second sweep found %d stale roots (%v), want none:\n%s", again.Counts().Stale, err, again)
 	}
 
 	// The live child ends normally and cleans up after itself.
@@ -473,7 +473,7 @@ func TestCrashReclaim(t *testing.T) {
 		t.Errorf("the live child's own cleanup left its root or sleeper")
 	}
 	t.Logf("crash scenarios: %d run (SIGKILL, -test.timeout panic, pid reuse), %d reclaimed; live roots kept: %d; foreign kept: %d",
-		3, reclaimed, rep.Count(cgtest.SweepLive), rep.Count(cgtest.SweepForeign))
+		3, reclaimed, rep.Counts().Live, rep.Counts().Foreign)
 	if reclaimed != 3 {
 		t.Errorf("reclaimed %d of 3 crash scenarios", reclaimed)
 	}
@@ -542,7 +542,7 @@ func TestSweepRefusesWhenInside(t *testing.T) {
 	assert.NilError(t, err)
 	defer fsys.Close()
 	rep, err := cgtest.Sweep(fsys, ".")
-	if err != nil || rep.Err() != nil || rep.Count(cgtest.SweepStale) != 1 || exists(filepath.Join(base, stale)) {
+	if err != nil || rep.Err() != nil || rep.Counts().Stale != 1 || exists(filepath.Join(base, stale)) {
 		t.Errorf("the sweep after the child left: %v, %v\n%s", err, rep.Err(), rep)
 	}
 }

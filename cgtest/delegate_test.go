@@ -80,7 +80,7 @@ func TestVMDelegatedUser(t *testing.T) {
 		assert.NilError(t, err)
 		defer fsys.Close()
 		rep, err := cgtest.Sweep(fsys, ".")
-		if err != nil || rep.Count(cgtest.SweepStale) != 1 || !rep.Cgroups[0].Removed {
+		if err != nil || rep.Counts().Stale != 1 || !cgtest.SweptCgroups(rep)[0].Removed {
 			t.Errorf("a later sweep of %s did not reclaim the leaf (%v):\n%s", scope, err, rep)
 		}
 		if left := childDirs(t, scope); len(left) != 0 {

@@ -34,3 +34,22 @@ func SetSchedExtDir(dir string) (restore func()) {
 	schedExtDir = dir
 	return func() { schedExtDir = old }
 }
+
+// The sweep's per-entry results, for the tests that check verdicts.
+type (
+	Verdict     = verdict
+	SweptCgroup = sweptCgroup
+)
+
+const (
+	SweepLive    = sweepLive
+	SweepStale   = sweepStale
+	SweepForeign = sweepForeign
+	SweepUnknown = sweepUnknown
+)
+
+// SweptCgroups returns the report's entries, sorted by name.
+func SweptCgroups(r SweepReport) []SweptCgroup { return r.cgroups }
+
+// ParseRootName exposes parseRootName to the tests of root names.
+var ParseRootName = parseRootName

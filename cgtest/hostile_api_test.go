@@ -194,7 +194,7 @@ func TestHostileKeptRoots(t *testing.T) {
 	for _, r := range keptRoots {
 		tried++
 		var found bool
-		for _, c := range rep.Cgroups {
+		for _, c := range cgtest.SweptCgroups(rep) {
 			if c.Name == r {
 				found = c.Removed
 			}

@@ -189,7 +189,7 @@ func TestHostileHelper(t *testing.T) {
 	defer fsys.Close()
 	rep, err := cgtest.Sweep(fsys, ".")
 	assert.NilError(t, err)
-	for _, c := range rep.Cgroups {
+	for _, c := range cgtest.SweptCgroups(rep) {
 		fmt.Printf("VERDICT %s %s %v\n", c.Name, c.Verdict, c.Removed)
 	}
 	fmt.Print(rep)
@@ -321,7 +321,7 @@ func TestHostileNamespaces(t *testing.T) {
 func checkKept(t *testing.T, rep cgtest.SweepReport, name string, workload proc) bool {
 	t.Helper()
 	ok := true
-	for _, c := range rep.Cgroups {
+	for _, c := range cgtest.SweptCgroups(rep) {
 		if c.Name != name {
 			continue
 		}

@@ -95,7 +95,7 @@ func TestSweepVerdicts(t *testing.T) {
 	rep, err := Sweep(fx.fsys, "tests")
 	assert.NilError(t, err)
 	got := map[string]Verdict{}
-	for _, c := range rep.Cgroups {
+	for _, c := range rep.cgroups {
 		got[c.Name] = c.Verdict
 	}
 	want := map[string]Verdict{
@@ -105,10 +105,10 @@ func TestSweepVerdicts(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("verdicts (-want +got):\n%s", d)
 	}
-	if !slices.IsSortedFunc(rep.Cgroups, func(a, b SweptCgroup) int { return strings.Compare(a.Name, b.Name) }) {
-		t.Errorf("entries are not sorted by name: %v", rep.Cgroups)
+	if !slices.IsSortedFunc(rep.cgroups, func(a, b SweptCgroup) int { return strings.Compare(a.Name, b.Name) }) {
+		t.Errorf("entries are not sorted by name: %v", rep.cgroups)
 	}
-	for _, c := range rep.Cgroups {
+	for _, c := range rep.cgroups {
 		switch c.Verdict {
 		case SweepStale:
 			if !c.Removed || c.Err != nil {
@@ -131,9 +131,7 @@ func TestSweepVerdicts(t *testing.T) {
 			}
 		}
 	}
-	if n := rep.Count(SweepStale); n != 2 {
-		t.Errorf("Count(SweepStale) = %d, want 2", n)
-	}
+	assert.Equal(t, rep.Counts(), SweepCounts{Live: 1, Stale: 2, Removed: 2, Unknown: 1, Foreign: 2})
 	if err := rep.Err(); !errors.Is(err, unix.EACCES) || !strings.Contains(err.Error(), "tests/"+fx.unknown) {
 		t.Errorf("report Err() = %v, want the unknown root's error, named", err)
 	}
@@ -184,8 +182,8 @@ func TestSweepVerdicts(t *testing.T) {
 	}
 
 	again, err := Sweep(fx.fsys, "tests")
-	if err != nil || again.Count(SweepStale) != 0 {
-		t.Errorf("a second sweep found %d stale roots (err %v), want none: %s", again.Count(SweepStale), err, again)
+	if err != nil || again.Counts().Stale != 0 {
+		t.Errorf("a second sweep found %d stale roots (err %v), want none: %s", again.Counts().Stale, err, again)
 	}
 }
 
@@ -195,10 +193,9 @@ func TestSweepDryRunChangesNothing(t *testing.T) {
 	nlog := len(fx.fsys.Log())
 	rep, err := SweepDryRun(fx.fsys, "tests")
 	assert.NilError(t, err)
-	if !rep.DryRun || rep.Count(SweepStale) != 2 {
-		t.Errorf("DryRun=%v with %d stale, want true and 2", rep.DryRun, rep.Count(SweepStale))
-	}
-	for _, c := range rep.Cgroups {
+	assert.Assert(t, rep.dryRun)
+	assert.Equal(t, rep.Counts(), SweepCounts{Live: 1, Stale: 2, Removed: 0, Unknown: 1, Foreign: 2})
+	for _, c := range rep.cgroups {
 		if c.Verdict == SweepStale && (c.Removed || len(c.Cgroups) != 4 || len(c.Pids) != 2) {
 			t.Errorf("%s: Removed=%v cgroups=%v pids=%v, want 4 cgroups and 2 pids listed, not removed", c.Name, c.Removed, c.Cgroups, c.Pids)
 		}
@@ -258,7 +255,7 @@ func TestSweepFailuresAreReportedAndKept(t *testing.T) {
 			tc.break_(fx)
 			rep, err := Sweep(fx.fsys, "tests", Budget(50*time.Millisecond))
 			assert.NilError(t, err)
-			for _, c := range rep.Cgroups {
+			for _, c := range rep.cgroups {
 				switch c.Name {
 				case fx.dead:
 					if c.Removed || c.Err == nil {
@@ -294,7 +291,7 @@ func TestSweepBadDir(t *testing.T) {
 		t.Errorf("Sweep(missing) = %v, want ENOENT saying the listing failed", err)
 	}
 	rep, err := Sweep(fsys, ".")
-	if err != nil || len(rep.Cgroups) != 0 {
+	if err != nil || len(rep.cgroups) != 0 {
 		t.Errorf("Sweep of an empty hierarchy = %+v, %v; want nothing", rep, err)
 	}
 }
@@ -315,7 +312,7 @@ func TestSweepConcurrent(t *testing.T) {
 		if errs[i] != nil {
 			t.Fatal(errs[i])
 		}
-		for _, c := range rep.Cgroups {
+		for _, c := range rep.cgroups {
 			if c.Verdict == SweepStale && (c.Err != nil || !c.Removed) {
 				t.Errorf("sweep %d: %s: Removed=%v Err=%v", i, c.Name, c.Removed, c.Err)
 			}
@@ -348,7 +345,7 @@ func ExampleSweep() {
 	if err != nil {
 		panic(err)
 	}
-	for _, c := range rep.Cgroups {
+	for _, c := range rep.cgroups {
 		who := "another run"
 		switch c.Name {
 		case dead:
@@ -379,7 +376,7 @@ func TestSweepEmptyRootSkipsKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep, err := Sweep(fsys, ".")
-	if err != nil || rep.Err() != nil || rep.Count(SweepStale) != 2 {
+	if err != nil || rep.Err() != nil || rep.Counts().Stale != 2 {
 		t.Fatalf("Sweep = %v, %v:\n%s", err, rep.Err(), rep)
 	}
 	var kills []string
@@ -406,18 +403,18 @@ func TestKeptRootsWaitForAnExplicitSweep(t *testing.T) {
 	for _, n := range []string{kept, kept + "/work", dead} {
 		assert.NilError(t, fsys.Mkdir(n))
 	}
-	rep, err := sweep(fsys, ".", sweepConfig{budget: DefaultBudget, skipKept: true})
+	rep, err := sweep(fsys, ".", sweepConfig{budget: defaultBudget, skipKept: true})
 	assert.NilError(t, err)
-	assert.Assert(t, is.Len(rep.Cgroups, 1), "Root's sweep: %+v", rep.Cgroups)
-	assert.Equal(t, rep.Cgroups[0].Name, dead)
-	assert.Assert(t, rep.Cgroups[0].Removed)
+	assert.Assert(t, is.Len(rep.cgroups, 1), "Root's sweep: %+v", rep.cgroups)
+	assert.Equal(t, rep.cgroups[0].Name, dead)
+	assert.Assert(t, rep.cgroups[0].Removed)
 	ok, err := cgroupfs.NewManager(fsys, ".").Exists(kept + "/work")
 	assert.NilError(t, err)
 	assert.Assert(t, ok, "Root's sweep removed the kept root %s", kept)
 
 	rep, err = Sweep(fsys, ".")
 	assert.NilError(t, err)
-	assert.Assert(t, is.Len(rep.Cgroups, 1), "explicit Sweep: %+v", rep.Cgroups)
-	assert.Assert(t, rep.Cgroups[0].Removed)
+	assert.Assert(t, is.Len(rep.cgroups, 1), "explicit Sweep: %+v", rep.cgroups)
+	assert.Assert(t, rep.cgroups[0].Removed)
 	assert.Assert(t, is.Contains(rep.String(), "kept with TEST_NOCLEANUP=true"))
 }
