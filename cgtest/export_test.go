@@ -1,13 +1,5 @@
 package cgtest
 
-// RefuseClone3 makes Start take the way for kernels that refuse clone3;
-// it returns the function that restores the probe.
-func RefuseClone3() (restore func()) {
-	old := clone3Refused
-	clone3Refused = func() bool { return true }
-	return func() { clone3Refused = old }
-}
-
 // DescribeProcess exposes describeProcess to the tests of the hints.
 var DescribeProcess = describeProcess
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
@@ -121,14 +122,39 @@ func TestKernelStartRefusesKilledCgroup(t *testing.T) {
 	assert.Check(t, fresh.Wait(), "a process started into a cgroup added after the kill")
 }
 
+// noClone3Env makes TestKernelStartFallsBackWhenClone3IsRefused, in a
+// child test binary, refuse clone3 and start there; it holds the
+// directory for Root.
+const noClone3Env = "CGGUARD_TEST_NOCLONE3_BASE"
+
 // Where clone3 is refused (seccomp, old kernels), Start starts the
-// process normally and moves it in.
+// process normally and moves it in. A child test binary refuses clone3
+// with a seccomp filter (ENOSYS, as Docker's default profile answers) and
+// starts a process there.
 func TestKernelStartFallsBackWhenClone3IsRefused(t *testing.T) {
+	if base := os.Getenv(noClone3Env); base != "" {
+		startWithoutClone3(t, base)
+		return
+	}
 	base := kernelBase(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestKernelStartFallsBackWhenClone3IsRefused$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), noClone3Env+"="+base)
+	out, err := cmd.CombinedOutput()
+	t.Logf("the child that refuses clone3:\n%s", out)
+	assert.NilError(t, err, "the child that refuses clone3 failed")
+	assert.Assert(t, strings.Contains(string(out), "--- PASS: TestKernelStartFallsBackWhenClone3IsRefused"), "the child did not run the test")
+}
+
+// startWithoutClone3 refuses clone3 to every thread of this process,
+// then starts a process with Start in a per-test root under base.
+func startWithoutClone3(t *testing.T, base string) {
+	refuseClone3(t)
+	if _, _, errno := unix.Syscall(unix.SYS_CLONE3, 0, 0, 0); errno != unix.ENOSYS {
+		t.Fatalf("clone3 after the seccomp filter: %v, want ENOSYS", errno)
+	}
 	mgr := cgtest.Root(t, cgtest.Under(base))
 	g := cgtest.NewGroup(t, mgr, cgtest.Strict())
 	assert.NilError(t, g.AddCgroupNoCpuset("w"))
-	defer cgtest.RefuseClone3()()
 	cmd := exec.Command("sleep", "1000")
 	assert.NilError(t, g.Start("w", cmd))
 	if cmd.SysProcAttr.UseCgroupFD {
@@ -138,6 +164,24 @@ func TestKernelStartFallsBackWhenClone3IsRefused(t *testing.T) {
 	want := strings.TrimPrefix(filepath.Join(mgr.ParentPath(), "w"), mnt)
 	if got := cgroupOf(t, cmd.Process.Pid); got != want {
 		t.Errorf("pid %d is in cgroup %s, want %s", cmd.Process.Pid, got, want)
+	}
+}
+
+// refuseClone3 installs, on every thread of this process
+// (SECCOMP_FILTER_FLAG_TSYNC), a seccomp filter under which clone3
+// fails with ENOSYS and every other system call is allowed. It cannot be
+// undone: only a child test binary calls it.
+func refuseClone3(t *testing.T) {
+	filter := []unix.SockFilter{
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 0}, // seccomp_data.nr
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: unix.SYS_CLONE3},
+		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)},
+		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW},
+	}
+	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
+	assert.NilError(t, unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+	if _, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&prog))); errno != 0 {
+		t.Fatalf("install the seccomp filter that refuses clone3: %v", errno)
 	}
 }
 
