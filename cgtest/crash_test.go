@@ -21,6 +21,7 @@ import (
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // The crash tests run this package's test binary again as a child test
@@ -531,9 +532,7 @@ func TestSweepRefusesWhenInside(t *testing.T) {
 	if want := "RESULT " + stale + " stale removed=false inside=true"; !strings.Contains(string(out), want) {
 		t.Errorf("the child's sweep said:\n%s\nwant %q", out, want)
 	}
-	if !strings.Contains(string(out), "is inside") {
-		t.Errorf("the error does not say the sweeper is inside:\n%s", out)
-	}
+	assert.Check(t, is.Contains(string(out), "is inside"), "the error does not say the sweeper is inside:\n%s", out)
 	if !exists(filepath.Join(base, stale, "work")) {
 		t.Fatalf("the root the sweeper sat in was removed")
 	}

@@ -5,7 +5,6 @@ package cgtest
 // stands in for the test process.
 
 import (
-	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/cgguard/cgguard/fakefs"
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 var scopeControllers = []string{"cpuset", "cpu", "memory", "pids"}
@@ -56,9 +56,7 @@ func fields(t *testing.T, f *fakefs.FS, name string) []string {
 // enables them all and a per-test root beside the leaf is offered them.
 func TestMoveToLeafEnablesWhatTheDelegatedCgroupOffers(t *testing.T) {
 	f, pid, d := delegatedScope(t)
-	if err := f.WriteFile("user.scope/cgroup.subtree_control", []byte("+memory")); !errors.Is(err, unix.EBUSY) {
-		t.Fatalf("enabling memory in a cgroup that holds a task: %v, want EBUSY (the no-internal-process rule)", err)
-	}
+	assert.ErrorIs(t, f.WriteFile("user.scope/cgroup.subtree_control", []byte("+memory")), unix.EBUSY, "enabling memory in a cgroup that holds a task")
 	rec := &Recorder{}
 	moved, advice := moveToLeaf(rec, d, f, "user.scope", pid)
 	if !moved || advice != "" {
@@ -133,9 +131,7 @@ func TestDelegationControllersAndAdvice(t *testing.T) {
 				t.Errorf("Advice() = %q, want none", advice)
 			}
 			for _, w := range tc.advice {
-				if !strings.Contains(advice, w) {
-					t.Errorf("Advice() = %q, want it to contain %q", advice, w)
-				}
+				assert.Check(t, is.Contains(advice, w), "Advice() = %q, want it to contain %q", advice, w)
 			}
 		})
 	}

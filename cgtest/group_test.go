@@ -97,9 +97,7 @@ func TestFailedCpusetWriteStillRemovesTheCgroup(t *testing.T) {
 	g := cgtest.NewGroup(rec, f.mgr)
 	// CPU 9 is beyond the fake machine's 0-3: the kernel says ERANGE.
 	err := g.AddCgroup("a/b", cgroupfs.NewCPUSet(9))
-	if err == nil || !strings.Contains(err.Error(), "stays tracked") {
-		t.Fatalf("AddCgroup with CPU 9 = %v, want an error saying the cgroup stays tracked", err)
-	}
+	assert.Assert(t, is.ErrorContains(err, "stays tracked"), "AddCgroup with CPU 9")
 	assert.Check(t, is.DeepEqual(g.Names(), []string{"a", "a/b"}), "Names")
 	rec.Finish()
 	assert.Check(t, is.DeepEqual(f.cgroups(), []string{"test"}), "cgroups after teardown")
@@ -223,13 +221,9 @@ func TestBadNamesFailBeforeAnyIO(t *testing.T) {
 			t.Errorf("Apply with %q = %v, want an error wrapping ErrInvalidName", name, err)
 		}
 	}
-	if err := g.AddCgroup("a", cgroupfs.CPUSet{}); !errors.Is(err, fs.ErrInvalid) {
-		t.Errorf("AddCgroup with an empty cpu set = %v, want an error wrapping fs.ErrInvalid", err)
-	}
+	assert.Check(t, is.ErrorIs(g.AddCgroup("a", cgroupfs.CPUSet{}), fs.ErrInvalid), "AddCgroup with an empty cpu set")
 	assert.Check(t, is.Len(f.fs.Log()[before:], 0), "bad names reached the filesystem")
-	if len(g.Names()) != 0 {
-		t.Errorf("Names = %q, want none", g.Names())
-	}
+	assert.Check(t, is.Len(g.Names(), 0), "Names = %q, want none", g.Names())
 }
 
 func TestAddingTwiceAndPreexisting(t *testing.T) {
@@ -242,9 +236,7 @@ func TestAddingTwiceAndPreexisting(t *testing.T) {
 	if got, _ := f.fs.ReadFile("test/a/cpuset.cpus"); string(got) != "2\n" {
 		t.Errorf("cpuset.cpus after adding again = %q, want \"2\\n\"", got)
 	}
-	if err := g.AddCgroupNoCpuset("stale"); !errors.Is(err, fs.ErrExist) {
-		t.Errorf("adding a pre-existing cgroup = %v, want an error wrapping fs.ErrExist", err)
-	}
+	assert.Check(t, is.ErrorIs(g.AddCgroupNoCpuset("stale"), fs.ErrExist), "adding a pre-existing cgroup")
 	assert.Check(t, is.DeepEqual(g.Names(), []string{"a"}), "Names")
 	rec.Finish()
 	assert.Check(t, is.DeepEqual(f.cgroups(), []string{"test", "test/stale"}), "cgroups after teardown")
@@ -259,12 +251,8 @@ func TestCallsAfterTheTestEnded(t *testing.T) {
 	g := cgtest.NewGroup(rec, f.mgr)
 	rec.Finish()
 	before := len(f.fs.Log())
-	if err := g.AddCgroupNoCpuset("late"); !errors.Is(err, cgtest.ErrTestEnded) {
-		t.Errorf("AddCgroupNoCpuset after the end = %v, want ErrTestEnded", err)
-	}
-	if err := g.Kill("late"); !errors.Is(err, cgtest.ErrTestEnded) {
-		t.Errorf("Kill after the end = %v, want ErrTestEnded", err)
-	}
+	assert.Check(t, is.ErrorIs(g.AddCgroupNoCpuset("late"), cgtest.ErrTestEnded), "AddCgroupNoCpuset after the end")
+	assert.Check(t, is.ErrorIs(g.Kill("late"), cgtest.ErrTestEnded), "Kill after the end")
 	assert.Check(t, is.Len(f.fs.Log()[before:], 0), "calls after the end reached the filesystem")
 }
 
@@ -346,9 +334,7 @@ func TestKillAndStartRefusals(t *testing.T) {
 	if err := g.Start("never/added", exec.Command("true")); err == nil || errors.Is(err, cgtest.ErrKilledCgroup) {
 		t.Errorf("Start into a cgroup the group did not create = %v, want an error", err)
 	}
-	if err := g.Start("../x", exec.Command("true")); !errors.Is(err, cgroupfs.ErrInvalidName) {
-		t.Errorf("Start with a bad name = %v, want ErrInvalidName", err)
-	}
+	assert.Check(t, is.ErrorIs(g.Start("../x", exec.Command("true")), cgroupfs.ErrInvalidName), "Start with a bad name")
 	if err := g.Kill("never/added"); err == nil {
 		t.Error("Kill of a cgroup the group did not create succeeded")
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // kernelBase creates, under the real cgroup2 mount, a directory of this
@@ -285,14 +286,10 @@ func TestKernelHintNamesLiveTasks(t *testing.T) {
 	assert.NilError(t, ops.MoveTask("stuck", cmd.Process.Pid))
 	rec.Finish()
 	logs := rec.Logs()
-	if len(logs) != 1 {
-		t.Fatalf("warnings = %q, want one", logs)
-	}
+	assert.Assert(t, is.Len(logs, 1), "warnings = %q, want one", logs)
 	// The state is the task's at teardown: sleeping, or, on a busy
 	// machine, still running its start-up.
 	want := fmt.Sprintf("hint: the cgroup still has live tasks (pid %d (sleep, state ", cmd.Process.Pid)
-	if !strings.Contains(logs[0], want) {
-		t.Errorf("warning lacks %q:\n%s", want, logs[0])
-	}
+	assert.Check(t, is.Contains(logs[0], want), "warning lacks %q:\n%s", want, logs[0])
 	t.Log(logs[0])
 }

@@ -2,7 +2,6 @@ package cgtest_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 	"github.com/cgguard/cgguard/fakefs"
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"github.com/cgguard/cgguard/vmtest"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // A table-driven scheduler test, as a scheduler author would write it:
@@ -156,9 +157,7 @@ func TestScheduler(t *testing.T) {
 					defer cancel()
 					rep, err := tc.check(ctx, m, names)
 					if backend == "fakefs" {
-						if !errors.Is(err, cgtest.ErrNeedsKernel) {
-							t.Errorf("the check on fakefs: %v, want ErrNeedsKernel", err)
-						}
+						assert.Check(t, is.ErrorIs(err, cgtest.ErrNeedsKernel), "the check on fakefs")
 						return
 					}
 					if err != nil {

@@ -102,9 +102,7 @@ func TestSweepVerdicts(t *testing.T) {
 		fx.live: SweepLive, fx.dead: SweepStale, fx.reused: SweepStale, fx.unknown: SweepUnknown,
 		fx.foreign: SweepForeign, fx.prefixedJunk: SweepForeign,
 	}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("verdicts (-want +got):\n%s", d)
-	}
+	assert.Check(t, is.DeepEqual(got, want), "verdicts")
 	if !slices.IsSortedFunc(rep.cgroups, func(a, b SweptCgroup) int { return strings.Compare(a.Name, b.Name) }) {
 		t.Errorf("entries are not sorted by name: %v", rep.cgroups)
 	}
@@ -118,9 +116,7 @@ func TestSweepVerdicts(t *testing.T) {
 			if d := cmp.Diff(wantTree, c.Cgroups); d != "" {
 				t.Errorf("%s: cgroups, deepest first (-want +got):\n%s", c.Name, d)
 			}
-			if len(c.Pids) != 2 {
-				t.Errorf("%s: Pids = %v, want the 2 tasks it held", c.Name, c.Pids)
-			}
+			assert.Check(t, is.Len(c.Pids, 2), "%s: Pids = %v, want the 2 tasks it held", c.Name, c.Pids)
 		case SweepUnknown:
 			if !errors.Is(c.Err, unix.EACCES) || !strings.Contains(c.Err.Error(), "kept") {
 				t.Errorf("%s: Err = %v, want the EACCES of /proc and that it is kept", c.Name, c.Err)
@@ -176,9 +172,7 @@ func TestSweepVerdicts(t *testing.T) {
 		"stale   " + fx.dead, "removed 4 cgroup(s), killed 2 task(s)",
 		"unknown " + fx.unknown, "foreign 2 other cgroup(s)",
 	} {
-		if !strings.Contains(s, want) {
-			t.Errorf("String() lacks %q:\n%s", want, s)
-		}
+		assert.Check(t, is.Contains(s, want), "String() lacks %q:\n%s", want, s)
 	}
 
 	again, err := Sweep(fx.fsys, "tests")
@@ -200,9 +194,7 @@ func TestSweepDryRunChangesNothing(t *testing.T) {
 			t.Errorf("%s: Removed=%v cgroups=%v pids=%v, want 4 cgroups and 2 pids listed, not removed", c.Name, c.Removed, c.Cgroups, c.Pids)
 		}
 	}
-	if d := cmp.Diff(before, fx.fsys.Snapshot()); d != "" {
-		t.Errorf("a dry run changed the hierarchy (-before +after):\n%s", d)
-	}
+	assert.Check(t, is.DeepEqual(before, fx.fsys.Snapshot()), "a dry run changed the hierarchy")
 	for _, e := range fx.fsys.Log()[nlog:] {
 		if e.Op != fakefs.OpRead && e.Op != fakefs.OpReadDir {
 			t.Errorf("a dry run did %s", e)
@@ -262,9 +254,7 @@ func TestSweepFailuresAreReportedAndKept(t *testing.T) {
 						t.Fatalf("broken stale root: Removed=%v Err=%v, want kept with an error", c.Removed, c.Err)
 					}
 					for _, w := range tc.want {
-						if !strings.Contains(c.Err.Error(), w) {
-							t.Errorf("error lacks %q: %v", w, c.Err)
-						}
+						assert.Check(t, is.Contains(c.Err.Error(), w), "error lacks %q: %v", w, c.Err)
 					}
 					if !errors.Is(c.Err, tc.errno) {
 						t.Errorf("error does not wrap %v: %v", tc.errno, c.Err)
@@ -385,9 +375,7 @@ func TestSweepEmptyRootSkipsKill(t *testing.T) {
 			kills = append(kills, e.Path)
 		}
 	}
-	if d := cmp.Diff([]string{full + "/cgroup.kill"}, kills); d != "" {
-		t.Errorf("cgroup.kill writes (-want +got):\n%s", d)
-	}
+	assert.Check(t, is.DeepEqual(kills, []string{full + "/cgroup.kill"}), "cgroup.kill writes")
 	if n := len(fsys.Snapshot().Cgroups); n != 1 {
 		t.Errorf("%d cgroups left, want only the root", n)
 	}

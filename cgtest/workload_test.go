@@ -13,6 +13,8 @@ import (
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/fakefs"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 var builtins = []cgtest.Workload{cgtest.Spinner(), cgtest.Sleeper(), cgtest.Yielder(), cgtest.Spinner().Threads(2)}
@@ -55,9 +57,7 @@ func TestSpawnPutsAFakeTaskIntoTheCgroup(t *testing.T) {
 			if !errors.Is(task.Err(), cgroupfs.ErrKilled) {
 				t.Errorf("Err() = %v, want an error wrapping cgroupfs.ErrKilled", task.Err())
 			}
-			if err := task.Kill(); err != nil {
-				t.Errorf("a second Kill: %v, want nil", err)
-			}
+			assert.Check(t, task.Kill(), "a second Kill")
 		})
 	}
 }
@@ -211,9 +211,7 @@ func TestWorkloadString(t *testing.T) {
 		{cgtest.Command(&exec.Cmd{Path: "x"}).Threads(4), "x"},
 		{cgtest.Command(nil), "invalid workload"},
 	} {
-		if got := tc.w.String(); got != tc.want {
-			t.Errorf("String() = %q, want %q", got, tc.want)
-		}
+		assert.Check(t, is.Equal(tc.w.String(), tc.want), "String()")
 	}
 }
 
