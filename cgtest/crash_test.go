@@ -110,9 +110,7 @@ type proc struct {
 func watchProc(t *testing.T, pid int) proc {
 	t.Helper()
 	fd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		t.Fatalf("pidfd_open(%d): %v", pid, err)
-	}
+	assert.NilError(t, err, "pidfd_open(%d)", pid)
 	t.Cleanup(func() { unix.Close(fd) })
 	return proc{pid: pid, pidfd: fd}
 }
@@ -127,9 +125,7 @@ func (p proc) dead(t *testing.T, wait time.Duration) bool {
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
-		if err != nil {
-			t.Fatalf("poll the pidfd of %d: %v", p.pid, err)
-		}
+		assert.NilError(t, err, "poll the pidfd of %d", p.pid)
 		return n > 0
 	}
 }

@@ -63,18 +63,10 @@ func TestMoveToLeafEnablesWhatTheDelegatedCgroupOffers(t *testing.T) {
 		t.Fatalf("moveToLeaf = %v, %q; want moved with nothing to advise; logs: %q", moved, advice, rec.Logs())
 	}
 	leaf := "user.scope/" + LeafName(Owner{PID: pid, StartTime: 1})
-	if got := fields(t, f, leaf+"/cgroup.procs"); !slices.Equal(got, []string{strconv.Itoa(pid)}) {
-		t.Errorf("%s/cgroup.procs = %q, want the test process %d", leaf, got, pid)
-	}
-	if got := fields(t, f, "user.scope/cgroup.subtree_control"); !slices.Equal(got, scopeControllers) {
-		t.Errorf("the delegated cgroup enables %q, want %q", got, scopeControllers)
-	}
-	if err := f.Mkdir("user.scope/cgguard-1-1-TestX-1"); err != nil {
-		t.Fatal(err)
-	}
-	if got := fields(t, f, "user.scope/cgguard-1-1-TestX-1/cgroup.controllers"); !slices.Equal(got, scopeControllers) {
-		t.Errorf("a per-test root beside the leaf is offered %q, want %q", got, scopeControllers)
-	}
+	assert.Check(t, is.DeepEqual(fields(t, f, leaf+"/cgroup.procs"), []string{strconv.Itoa(pid)}), "the leaf holds the test process")
+	assert.Check(t, is.DeepEqual(fields(t, f, "user.scope/cgroup.subtree_control"), scopeControllers), "the delegated cgroup enables")
+	assert.NilError(t, f.Mkdir("user.scope/cgguard-1-1-TestX-1"))
+	assert.Check(t, is.DeepEqual(fields(t, f, "user.scope/cgguard-1-1-TestX-1/cgroup.controllers"), scopeControllers), "a per-test root beside the leaf is offered")
 	if logs := rec.Logs(); len(logs) != 1 || !strings.Contains(logs[0], "moved this test process") {
 		t.Errorf("logs = %q, want one line saying the test process moved", logs)
 	}

@@ -133,9 +133,7 @@ func readmeTest(t *testing.T) {
 		if _, err := os.Stat(root); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("the per-test root %s is left after teardown: %v", root, err)
 		}
-		if err := unix.Kill(pid, 0); !errors.Is(err, unix.ESRCH) {
-			t.Errorf("the worker (pid %d) survived teardown: %v", pid, err)
-		}
+		assert.Check(t, is.ErrorIs(unix.Kill(pid, 0), unix.ESRCH), "the worker (pid %d) survived teardown", pid)
 	})
 	ops := cgtest.Root(t, cgtest.RequireControllers("cpuset"))
 	g := cgtest.NewGroup(t, ops, cgtest.Strict())

@@ -214,12 +214,8 @@ func TestBadNamesFailBeforeAnyIO(t *testing.T) {
 		if err := g.AddCgroupNoCpuset(name); !errors.Is(err, cgroupfs.ErrInvalidName) || !errors.Is(err, fs.ErrInvalid) {
 			t.Errorf("AddCgroupNoCpuset(%q) = %v, want an error wrapping ErrInvalidName", name, err)
 		}
-		if err := g.AddCgroup(name, cpus01); !errors.Is(err, cgroupfs.ErrInvalidName) {
-			t.Errorf("AddCgroup(%q) = %v, want an error wrapping ErrInvalidName", name, err)
-		}
-		if err := g.Apply(cgtest.Layout{{Name: "fine"}, {Name: name}}); !errors.Is(err, cgroupfs.ErrInvalidName) {
-			t.Errorf("Apply with %q = %v, want an error wrapping ErrInvalidName", name, err)
-		}
+		assert.Check(t, is.ErrorIs(g.AddCgroup(name, cpus01), cgroupfs.ErrInvalidName), "AddCgroup(%q)", name)
+		assert.Check(t, is.ErrorIs(g.Apply(cgtest.Layout{{Name: "fine"}, {Name: name}}), cgroupfs.ErrInvalidName), "Apply with %q", name)
 	}
 	assert.Check(t, is.ErrorIs(g.AddCgroup("a", cgroupfs.CPUSet{}), fs.ErrInvalid), "AddCgroup with an empty cpu set")
 	assert.Check(t, is.Len(f.fs.Log()[before:], 0), "bad names reached the filesystem")
@@ -323,9 +319,7 @@ func TestKillAndStartRefusals(t *testing.T) {
 		t.Errorf("pids in a/b after Kill = %v, want none (pid %d killed)", got, pid)
 	}
 	for _, n := range []string{"a", "a/b"} {
-		if err := g.Start(n, exec.Command("true")); !errors.Is(err, cgtest.ErrKilledCgroup) {
-			t.Errorf("Start(%q) after Kill = %v, want ErrKilledCgroup", n, err)
-		}
+		assert.Check(t, is.ErrorIs(g.Start(n, exec.Command("true")), cgtest.ErrKilledCgroup), "Start(%q) after Kill", n)
 	}
 	assert.NilError(t, g.AddCgroupNoCpuset("a/c"))
 	if err := g.Start("a/c", exec.Command("true")); err == nil || !strings.Contains(err.Error(), "no cgroupfs.DirOpener") {

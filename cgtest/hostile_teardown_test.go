@@ -166,9 +166,7 @@ func TestAddCgroupRefusesToMakeAThreadRoot(t *testing.T) {
 		t.Fatal("a task entered the invalid domain a/x")
 	}
 	assert.NilError(t, f.fs.WriteFile("cgroup.procs", []byte(strconv.Itoa(pid))))
-	if err := g.AddCgroup("a/b", cpus01); err != nil {
-		t.Fatalf("AddCgroup(\"a/b\") with a empty = %v", err)
-	}
+	assert.NilError(t, g.AddCgroup("a/b", cpus01), "AddCgroup(\"a/b\") with a empty")
 	if got, _ := f.fs.ReadFile("test/a/b/cgroup.type"); string(got) != "domain\n" {
 		t.Errorf("test/a/b's cgroup.type = %q, want \"domain\\n\"", got)
 	}

@@ -29,9 +29,7 @@ func vmBaseAllControllers(t *testing.T) string {
 	ctrls, err := os.ReadFile(filepath.Join(base, "cgroup.controllers"))
 	assert.NilError(t, err)
 	for _, c := range strings.Fields(string(ctrls)) {
-		if err := os.WriteFile(filepath.Join(base, "cgroup.subtree_control"), []byte("+"+c), 0); err != nil {
-			t.Fatalf("enable %s in %s: %v", c, base, err)
-		}
+		assert.NilError(t, os.WriteFile(filepath.Join(base, "cgroup.subtree_control"), []byte("+"+c), 0), "enable %s in %s", c, base)
 	}
 	for _, c := range []string{"cpuset", "memory", "pids"} {
 		assert.Assert(t, is.Contains(" "+string(ctrls)+" ", " "+c+" "), "the VM's root does not offer %s (it offers %q)", c, ctrls)
@@ -76,12 +74,8 @@ func TestVMAddCgroupRefusesToMakeAThreadRoot(t *testing.T) {
 	if err := mgr.MoveTask("elsewhere", sleeper.Process.Pid); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.AddCgroup("a/b", cgroupfs.NewCPUSet(0)); err != nil {
-		t.Fatalf("AddCgroup(\"a/b\") with a empty = %v", err)
-	}
-	if err := g.Start("a/b", exec.Command("sleep", "1000")); err != nil {
-		t.Errorf("Start in a/b = %v", err)
-	}
+	assert.NilError(t, g.AddCgroup("a/b", cgroupfs.NewCPUSet(0)), "AddCgroup(\"a/b\") with a empty")
+	assert.Check(t, g.Start("a/b", exec.Command("sleep", "1000")), "Start in a/b")
 }
 
 // Issue 11, item 10, on the kernel: a group with the Drain policy under

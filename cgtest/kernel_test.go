@@ -92,9 +92,7 @@ func TestKernelStartAndTeardown(t *testing.T) {
 		t.Errorf("the per-test root %s still exists after the test: %v", rootDir, err)
 	}
 	for _, pid := range pids {
-		if err := unix.Kill(pid, 0); !errors.Is(err, unix.ESRCH) {
-			t.Errorf("pid %d survived the test: kill(0) = %v", pid, err)
-		}
+		assert.Check(t, is.ErrorIs(unix.Kill(pid, 0), unix.ESRCH), "pid %d survived the test: kill(0)", pid)
 	}
 }
 
@@ -112,9 +110,7 @@ func TestKernelStartRefusesKilledCgroup(t *testing.T) {
 		t.Errorf("Wait after Kill = %v, want signal: killed", err)
 	}
 	for _, n := range []string{"a", "a/b"} {
-		if err := g.Start(n, exec.Command("true")); !errors.Is(err, cgtest.ErrKilledCgroup) {
-			t.Errorf("Start(%q) after Kill = %v, want ErrKilledCgroup", n, err)
-		}
+		assert.Check(t, is.ErrorIs(g.Start(n, exec.Command("true")), cgtest.ErrKilledCgroup), "Start(%q) after Kill", n)
 	}
 	// A cgroup made after the kill is a new one.
 	assert.NilError(t, g.AddCgroupNoCpuset("a/c"))

@@ -178,9 +178,7 @@ func schedRoot(t *testing.T) *cgroupfs.Manager {
 	vmtest.SkipUnlessVM(t)
 	base := kerneltest.Base(t, kerneltest.CheckLeaks(), kerneltest.OfferAllControllers(vmtest.InVM()))
 	for _, c := range []string{"+cpuset", "+cpu"} {
-		if err := os.WriteFile(filepath.Join(base, "cgroup.subtree_control"), []byte(c), 0); err != nil {
-			t.Fatalf("enable %s in %s: %v", c, base, err)
-		}
+		assert.NilError(t, os.WriteFile(filepath.Join(base, "cgroup.subtree_control"), []byte(c), 0), "enable %s in %s", c, base)
 	}
 	return cgtest.Root(t, cgtest.Under(base), cgtest.RequireControllers("cpuset", "cpu"))
 }

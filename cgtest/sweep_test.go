@@ -256,9 +256,7 @@ func TestSweepFailuresAreReportedAndKept(t *testing.T) {
 					for _, w := range tc.want {
 						assert.Check(t, is.Contains(c.Err.Error(), w), "error lacks %q: %v", w, c.Err)
 					}
-					if !errors.Is(c.Err, tc.errno) {
-						t.Errorf("error does not wrap %v: %v", tc.errno, c.Err)
-					}
+					assert.Check(t, is.ErrorIs(c.Err, tc.errno), "error does not wrap %v", tc.errno)
 				case fx.reused:
 					if !c.Removed || c.Err != nil {
 						t.Errorf("the other stale root: Removed=%v Err=%v, want removed", c.Removed, c.Err)

@@ -24,9 +24,7 @@ func TestVMCpusetGroup(t *testing.T) {
 	// a unified hierarchy is set up by systemd; never done on a host.
 	assert.NilError(t, os.WriteFile(filepath.Join(vmtest.CgroupRoot, "cgroup.subtree_control"), []byte("+cpuset"), 0), "enable cpuset at the VM's root")
 	base := kernelBase(t)
-	if err := os.WriteFile(filepath.Join(base, "cgroup.subtree_control"), []byte("+cpuset"), 0); err != nil {
-		t.Fatalf("enable cpuset in %s: %v", base, err)
-	}
+	assert.NilError(t, os.WriteFile(filepath.Join(base, "cgroup.subtree_control"), []byte("+cpuset"), 0), "enable cpuset in %s", base)
 	t.Cleanup(func() { _ = os.WriteFile(filepath.Join(base, "cgroup.subtree_control"), []byte("-cpuset"), 0) })
 	last := runtime.NumCPU() - 1
 	var dir string
