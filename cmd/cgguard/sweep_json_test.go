@@ -4,24 +4,31 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
+	"os"
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/fakefs"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
 	"gotest.tools/v3/golden"
 )
 
 // TestSweepJSONGolden pins what sweep -json prints (cgtest.SweepReport's
 // MarshalJSON, and sweepFailed's object) byte for byte, durations and
-// this process's identity masked: programs parse it. Regenerate with
+// pid 1's start time masked: programs parse it. Regenerate with
 // go test -run TestSweepJSONGolden ./cmd/cgguard -update.
 func TestSweepJSONGolden(t *testing.T) {
 	fsys := fakefs.New()
 	stale := cgtest.RootName(deadOwner, "TestGone", 1)
 	failing := cgtest.RootName(deadOwner, "TestGone", 2)
-	live := cgtest.RootName(selfOwner(t), "TestHere", 1)
+	// pid 1 owns the live root: its name sorts before the dead ones'
+	// wherever this runs, which this process's pid would not.
+	initOwner := cgtest.Owner{PID: 1, StartTime: initStartTime(t)}
+	live := cgtest.RootName(initOwner, "TestHere", 1)
 	for _, d := range []string{stale, stale + "/w", failing, live, "user.slice"} {
 		if err := fsys.Mkdir(d); err != nil {
 			t.Fatal(err)
@@ -43,9 +50,22 @@ func TestSweepJSONGolden(t *testing.T) {
 	fmt.Fprintf(&all, "a sweep that failed: exit %d\n%s", code, out.String())
 
 	s := regexp.MustCompile(`"took_ns": [1-9][0-9]*`).ReplaceAllString(all.String(), `"took_ns": 1`)
-	self := regexp.QuoteMeta(live)
-	s = regexp.MustCompile(self).ReplaceAllString(s, "cgguard-SELF-TestHere-1")
-	o := selfOwner(t)
-	s = regexp.MustCompile(fmt.Sprintf(`"pid": %d,(\s+)"start_time": %d\b`, o.PID, o.StartTime)).ReplaceAllString(s, `"pid": 1000,${1}"start_time": 2000`)
+	s = strings.ReplaceAll(s, live, "cgguard-1-INITSTART-TestHere-1")
+	s = regexp.MustCompile(fmt.Sprintf(`("pid": 1,\s+"start_time": )%d\b`, initOwner.StartTime)).ReplaceAllString(s, `${1}2000`)
 	golden.Assert(t, s, "sweep-json.golden")
+}
+
+// initStartTime returns pid 1's start time, field 22 of /proc/1/stat.
+func initStartTime(t *testing.T) uint64 {
+	t.Helper()
+	data, err := os.ReadFile("/proc/1/stat")
+	assert.NilError(t, err)
+	// The fields after the command name, which ends with the last ')',
+	// start with field 3.
+	i := strings.LastIndexByte(string(data), ')')
+	fields := strings.Fields(string(data[i+1:]))
+	assert.Assert(t, i >= 0 && len(fields) > 19, "/proc/1/stat: %q", data)
+	n, err := strconv.ParseUint(fields[19], 10, 64)
+	assert.NilError(t, err, "/proc/1/stat field 22")
+	return n
 }
