@@ -18,11 +18,15 @@ const (
 	opMove    = "move"    // a pid to cgroup.procs
 	opRemove  = "remove"  // rmdir
 	opDrain   = "drain"   // a pid to the DrainTo cgroup's cgroup.procs
+	opSpawn   = "spawn"   // a process started inside the cgroup (CLONE_INTO_CGROUP)
 )
 
 // domainBusy is the move's EBUSY when the cgroup enables a domain
 // controller; a move into a cgroup that enables none gets opMove's.
 const domainBusy = "move-domain"
+
+// domainInvalid is the EOPNOTSUPP advice of every way into a cgroup.
+const domainInvalid = "the cgroup is \"domain invalid\" (see its cgroup.type): an ancestor holds tasks while enabling threaded controllers such as cpuset or cpu, which makes it a thread root; move that ancestor's tasks into a leaf"
 
 // delegateAdvice is the EACCES and EPERM advice of every operation that
 // has none of its own.
@@ -43,9 +47,14 @@ var hints = []struct {
 	{opMove, unix.ESRCH, "the process is gone"},
 	{domainBusy, unix.EBUSY, "the cgroup enables a domain controller (memory, io, ...) in its cgroup.subtree_control (no-internal-process rule): move tasks into a leaf, or call ClearSubtreeControl first"},
 	{opMove, unix.EBUSY, "the cgroup enables no domain controller in its cgroup.subtree_control, so this is not the no-internal-process rule: a controller or a sched_ext scheduler refused the move (MoveTasks retries it)"},
-	{opMove, unix.EOPNOTSUPP, "the cgroup is \"domain invalid\" (see its cgroup.type): an ancestor holds tasks while enabling threaded controllers such as cpuset or cpu, which makes it a thread root; move that ancestor's tasks into a leaf"},
+	{opMove, unix.EOPNOTSUPP, domainInvalid},
 	{opMove, unix.EACCES, "moving a process needs write access to the cgroup.procs of the target and of the common ancestor of both cgroups (run as root, or stay within a delegated subtree)"},
 	{opMove, unix.EPERM, "moving a process needs write access to the cgroup.procs of the target and of the common ancestor of both cgroups (run as root, or stay within a delegated subtree)"},
+	{opSpawn, unix.EBUSY, "the cgroup enables a domain controller (memory, io, ...) in its cgroup.subtree_control, and the no-internal-process rule keeps tasks out of it: start in a leaf cgroup"},
+	{opSpawn, unix.ENOENT, "the cgroup is missing: removed, or never made"},
+	{opSpawn, unix.EBADF, "the directory is not on a cgroup2 filesystem"},
+	{opSpawn, unix.EOPNOTSUPP, domainInvalid},
+	{opSpawn, unix.EINVAL, "starting a process inside a cgroup (clone3's CLONE_INTO_CGROUP) needs Linux 5.7 or later"},
 	{opRemove, unix.ENOTEMPTY, "this is a plain directory holding files, not a cgroup2 filesystem (rmdir of a cgroup never says ENOTEMPTY)"},
 	{opRemove, unix.ENOTDIR, "the name is an interface file, not a cgroup"},
 	{opDrain, unix.EACCES, "pass the DrainTo option a cgroup you may write whose cgroup.subtree_control is empty, such as your own leaf cgroup under a delegated subtree"},

@@ -71,22 +71,35 @@ var clone3Refused = sync.OnceValue(func() bool {
 	return errno == unix.ENOSYS || errno == unix.EPERM
 })
 
-// StartTask starts cmd inside the cgroup name with clone3's
+// StartTask starts cmd inside the cgroup name, as StartProcess does, and
+// returns its handle. The Task reaps the process (cmd.Wait) in a
+// goroutine of its own: do not call cmd.Wait.
+func (f *OSFS) StartTask(name string, cmd *exec.Cmd) (Task, error) {
+	if err := f.StartProcess(name, cmd); err != nil {
+		return nil, err
+	}
+	p := &process{cmd: cmd, done: make(chan struct{})}
+	go p.reap()
+	return p, nil
+}
+
+// StartProcess starts cmd inside the cgroup name with clone3's
 // CLONE_INTO_CGROUP (SysProcAttr.UseCgroupFD, Linux 5.7 and later): the
 // process is in the cgroup before its first instruction. Where clone3 is
 // refused (some seccomp policies), it starts cmd normally and then
 // writes its pid to the cgroup's cgroup.procs; if that move fails, the
 // process is killed and reaped and the error returned.
 //
-// cmd.SysProcAttr is created if nil, and its UseCgroupFD and CgroupFD
-// are overwritten; a zero cmd.WaitDelay is set to DefaultWaitDelay. The
-// returned Task reaps the process (cmd.Wait) in a goroutine of its own:
-// do not call cmd.Wait. The kernel refuses a cgroup whose
+// Unlike StartTask, it leaves cmd to the caller, who reaps it with
+// cmd.Wait as after cmd.Start (cgtest's Group.Start does, so that its
+// test keeps cmd). cmd.SysProcAttr is created if nil, and its
+// UseCgroupFD and CgroupFD are overwritten; a zero cmd.WaitDelay is set
+// to DefaultWaitDelay. The kernel refuses a cgroup whose
 // cgroup.subtree_control enables a domain controller (EBUSY) and a
 // removed one (ENOENT).
-func (f *OSFS) StartTask(name string, cmd *exec.Cmd) (Task, error) {
+func (f *OSFS) StartProcess(name string, cmd *exec.Cmd) error {
 	if cmd == nil {
-		return nil, fmt.Errorf("cgroupfs: start a task in %s: the command is nil: %w", name, os.ErrInvalid)
+		return fmt.Errorf("cgroupfs: start a process in cgroup %s: the command is nil: %w", name, os.ErrInvalid)
 	}
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
@@ -95,25 +108,24 @@ func (f *OSFS) StartTask(name string, cmd *exec.Cmd) (Task, error) {
 		cmd.WaitDelay = DefaultWaitDelay
 	}
 	if clone3Refused() {
-		if err := f.startThenMove(name, cmd); err != nil {
-			return nil, err
-		}
-	} else {
-		dir, err := f.OpenDir(name)
-		if err != nil {
-			return nil, fmt.Errorf("cgroupfs: start %s in cgroup %s: %w", cmd.Path, name, err)
-		}
-		cmd.SysProcAttr.UseCgroupFD = true
-		cmd.SysProcAttr.CgroupFD = int(dir.Fd())
-		err = cmd.Start()
-		dir.Close()
-		if err != nil {
-			return nil, fmt.Errorf("cgroupfs: start %s in cgroup %s: %w%s", cmd.Path, name, err, spawnHint(err))
-		}
+		return f.startThenMove(name, cmd)
 	}
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	go p.reap()
-	return p, nil
+	return f.startInto(name, cmd)
+}
+
+// startInto starts cmd with CLONE_INTO_CGROUP into the cgroup name.
+func (f *OSFS) startInto(name string, cmd *exec.Cmd) error {
+	dir, err := f.OpenDir(name)
+	if err != nil {
+		return fmt.Errorf("cgroupfs: start %s in cgroup %s: %w%s", cmd.Path, name, err, hint(opSpawn, err))
+	}
+	defer dir.Close()
+	cmd.SysProcAttr.UseCgroupFD = true
+	cmd.SysProcAttr.CgroupFD = int(dir.Fd())
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("cgroupfs: start %s in cgroup %s: %w%s", cmd.Path, name, err, hint(opSpawn, err))
+	}
+	return nil
 }
 
 // startThenMove is the way where clone3 is refused: start outside, then
@@ -133,20 +145,6 @@ func (f *OSFS) startThenMove(name string, cmd *exec.Cmd) error {
 			cmd.Path, name, pid, err, hint(opMove, err))
 	}
 	return nil
-}
-
-func spawnHint(err error) string {
-	switch {
-	case errors.Is(err, unix.EBUSY):
-		return " (the cgroup enables a domain controller in its cgroup.subtree_control, and the no-internal-process rule keeps tasks out of it: start in a leaf cgroup)"
-	case errors.Is(err, unix.ENOENT):
-		return " (the cgroup was removed)"
-	case errors.Is(err, unix.EBADF):
-		return " (the directory is not on a cgroup2 filesystem)"
-	case errors.Is(err, unix.EOPNOTSUPP):
-		return " (the cgroup is \"domain invalid\": an ancestor holds tasks while enabling threaded controllers)"
-	}
-	return ""
 }
 
 // process is the Task of a real process.

@@ -2,7 +2,6 @@ package cgtest_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
 )
 
 // allowedAs is a real Manager whose cpuset.cpus.effective is replaced by
@@ -42,17 +42,13 @@ func TestKernelCheckIsolationReadsRealThreads(t *testing.T) {
 	}
 	ctx := context.Background()
 	rep, err := cgtest.CheckIsolation(ctx, allowedAs{m, cpusOf(&mine)}, []string{"w"}, cgtest.Window(100*time.Millisecond))
-	if err != nil {
-		t.Fatalf("against this process's own CPUs: %v", err)
-	}
+	assert.NilError(t, err, "against this process's own CPUs")
 	// The Go runtime has more threads than the two spinners.
 	if rep.Threads < 3 || rep.Samples < 1 {
 		t.Errorf("report %v: want at least 3 threads and a sample", rep)
 	}
 	rep, err = cgtest.CheckIsolation(ctx, allowedAs{m, cgroupfs.CPUSet{}}, []string{"w"}, cgtest.Window(0))
-	if !errors.Is(err, cgtest.ErrCheckFailed) {
-		t.Fatalf("against no CPU: %v, want ErrCheckFailed", err)
-	}
+	assert.ErrorIs(t, err, cgtest.ErrCheckFailed, "against no CPU")
 	if len(rep.Escapes) != rep.Threads {
 		t.Errorf("%d escapes of %d threads in one sample, want one each:\n%v", len(rep.Escapes), rep.Threads, rep)
 	}
@@ -85,9 +81,7 @@ func TestKernelCheckCPUShareSeesAStarvedCgroup(t *testing.T) {
 		return err == nil && st.Usage >= 50*time.Millisecond, fmt.Sprintf("usage %v (%v)", st.Usage, err)
 	})
 	rep, err := cgtest.CheckCPUShare(context.Background(), m, []cgtest.Share{{"spin", 1}, {"sleep", 1}}, 0.5, cgtest.Window(500*time.Millisecond))
-	if !errors.Is(err, cgtest.ErrCheckFailed) {
-		t.Fatalf("spinner against sleeper at 1:1: %v, want ErrCheckFailed", err)
-	}
+	assert.ErrorIs(t, err, cgtest.ErrCheckFailed, "spinner against sleeper at 1:1")
 	spin, sleep := rep.Results[0], rep.Results[1]
 	if spin.Usage <= sleep.Usage {
 		t.Errorf("spinner %v, sleeper %v: want the spinner to use nearly all of it\n%v", spin.Usage, sleep.Usage, rep)

@@ -11,7 +11,8 @@ import (
 
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
-	"github.com/google/go-cmp/cmp"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // procThread adds to fsys the stat and status files of one thread: it
@@ -61,9 +62,7 @@ func TestCheckIsolationOnAFixture(t *testing.T) {
 	procThread(proc, pids[0], pids[0]+100, 0, "0-1")
 	procThread(proc, pids[1], pids[1], 3, "2-3")
 	rep, err := cgtest.CheckIsolation(context.Background(), m, []string{"a", "b"}, cgtest.Window(0), cgtest.ProcFS(proc))
-	if err != nil {
-		t.Fatalf("CheckIsolation of isolated threads: %v", err)
-	}
+	assert.NilError(t, err, "CheckIsolation of isolated threads")
 	if rep.Samples != 1 || rep.Threads != 3 || len(rep.Escapes) != 0 {
 		t.Errorf("report = %+v, want 1 sample of 3 threads, no escape", rep)
 	}
@@ -72,9 +71,7 @@ func TestCheckIsolationOnAFixture(t *testing.T) {
 	procThread(proc, pids[1], pids[1]+2, 2, "0-3")   // may run anywhere
 	procThread(proc, pids[0], pids[0]+100, 3, "0-3") // both
 	rep, err = cgtest.CheckIsolation(context.Background(), m, []string{"a", "b"}, cgtest.Window(0), cgtest.ProcFS(proc))
-	if !errors.Is(err, cgtest.ErrCheckFailed) {
-		t.Fatalf("CheckIsolation with escapes: %v, want ErrCheckFailed", err)
-	}
+	assert.ErrorIs(t, err, cgtest.ErrCheckFailed, "CheckIsolation with escapes")
 	type esc struct {
 		Cgroup        string
 		Pid, Tid, CPU int
@@ -90,17 +87,13 @@ func TestCheckIsolationOnAFixture(t *testing.T) {
 		{"b", pids[1], pids[1] + 1, 0, "2-3", "2-3"},
 		{"b", pids[1], pids[1] + 2, 2, "0-3", "2-3"},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("escapes (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(got, want), "escapes")
 	for _, s := range []string{
 		"3 escape(s) in 1 sample(s) of 5 thread(s)",
 		fmt.Sprintf("cgroup a pid %d tid %d at +0s: ran on CPU 3, affinity 0-3 is wider (CPU 3, affinity 0-3, allowed 0-1)", pids[0], pids[0]+100),
 		fmt.Sprintf("cgroup b pid %d tid %d at +0s: ran on CPU 0 (CPU 0, affinity 2-3, allowed 2-3)", pids[1], pids[1]+1),
 	} {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("the error does not say %q:\n%v", s, err)
-		}
+		assert.Check(t, is.Contains(err.Error(), s), "the error does not say %q:\n%v", s, err)
 	}
 }
 
@@ -112,9 +105,7 @@ func TestCheckIsolationReportsEverySample(t *testing.T) {
 	procThread(proc, pids[0], pids[0], 2, "0-1")
 	procThread(proc, pids[1], pids[1], 2, "2-3")
 	rep, err := cgtest.CheckIsolation(context.Background(), m, []string{"a", "b"}, cgtest.Window(30*time.Millisecond), cgtest.Interval(5*time.Millisecond), cgtest.ProcFS(proc))
-	if !errors.Is(err, cgtest.ErrCheckFailed) {
-		t.Fatalf("CheckIsolation: %v, want ErrCheckFailed", err)
-	}
+	assert.ErrorIs(t, err, cgtest.ErrCheckFailed, "CheckIsolation")
 	if rep.Samples < 1 || len(rep.Escapes) != rep.Samples || rep.Threads != 2 {
 		t.Errorf("%d samples, %d escapes of %d threads; want one escape per sample, 2 threads", rep.Samples, len(rep.Escapes), rep.Threads)
 	}
@@ -130,13 +121,9 @@ func TestCheckIsolationReportsEverySample(t *testing.T) {
 func TestChecksNeedAKernelForFakeTasks(t *testing.T) {
 	m, _, _ := isolationFixture(t)
 	_, err := cgtest.CheckIsolation(context.Background(), m, []string{"a"}, cgtest.Window(0))
-	if !errors.Is(err, cgtest.ErrNeedsKernel) {
-		t.Errorf("CheckIsolation on fakefs: %v, want ErrNeedsKernel", err)
-	}
+	assert.Check(t, is.ErrorIs(err, cgtest.ErrNeedsKernel), "CheckIsolation on fakefs")
 	_, err = cgtest.CheckCPUShare(context.Background(), m, []cgtest.Share{{"a", 1}, {"b", 2}}, 0.2, cgtest.Window(time.Millisecond))
-	if !errors.Is(err, cgtest.ErrNeedsKernel) {
-		t.Errorf("CheckCPUShare on fakefs: %v, want ErrNeedsKernel", err)
-	}
+	assert.Check(t, is.ErrorIs(err, cgtest.ErrNeedsKernel), "CheckCPUShare on fakefs")
 }
 
 // Nothing to check is an error, not a pass.
@@ -154,9 +141,7 @@ func TestCheckIsolationWithoutTasksFails(t *testing.T) {
 		t.Error("CheckIsolation of no cgroup: nil error")
 	}
 	_, err = cgtest.CheckIsolation(context.Background(), f.mgr, []string{"missing"}, cgtest.Window(0))
-	if err == nil || !strings.Contains(err.Error(), "cgroup missing") {
-		t.Errorf("CheckIsolation of a missing cgroup: %v, want an error naming it", err)
-	}
+	assert.Check(t, is.ErrorContains(err, "cgroup missing"), "CheckIsolation of a missing cgroup")
 }
 
 // scripted is a CgroupReader whose cpu.stat usage is the next value of
@@ -209,9 +194,7 @@ func TestCheckCPUShare(t *testing.T) {
 				t.Fatalf("report %+v, want two results and the total of the deltas", rep)
 			}
 			for _, s := range tc.wantText {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("the error does not say %q:\n%v", s, err)
-				}
+				assert.Check(t, is.Contains(err.Error(), s), "the error does not say %q:\n%v", s, err)
 			}
 		})
 	}

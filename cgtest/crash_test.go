@@ -21,6 +21,7 @@ import (
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // The crash tests run this package's test binary again as a child test
@@ -88,7 +89,7 @@ func sweepFromInside(t *testing.T) {
 	fsys.Close()
 	assert.NilError(t, os.WriteFile(filepath.Join(mnt, home, "cgroup.procs"), pid, 0), "move back home to %s", home)
 	assert.NilError(t, err)
-	for _, c := range rep.Cgroups {
+	for _, c := range cgtest.SweptCgroups(rep) {
 		fmt.Printf("RESULT %s %s removed=%v inside=%v\n", c.Name, c.Verdict, c.Removed, errors.Is(c.Err, cgroupfs.ErrCallerInside))
 		fmt.Printf("ERROR %v\n", c.Err)
 	}
@@ -109,9 +110,7 @@ type proc struct {
 func watchProc(t *testing.T, pid int) proc {
 	t.Helper()
 	fd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		t.Fatalf("pidfd_open(%d): %v", pid, err)
-	}
+	assert.NilError(t, err, "pidfd_open(%d)", pid)
 	t.Cleanup(func() { unix.Close(fd) })
 	return proc{pid: pid, pidfd: fd}
 }
@@ -126,9 +125,7 @@ func (p proc) dead(t *testing.T, wait time.Duration) bool {
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
-		if err != nil {
-			t.Fatalf("poll the pidfd of %d: %v", p.pid, err)
-		}
+		assert.NilError(t, err, "poll the pidfd of %d", p.pid)
 		return n > 0
 	}
 }
@@ -375,7 +372,7 @@ func TestCrashReclaim(t *testing.T) {
 	check := func(rep cgtest.SweepReport) {
 		t.Helper()
 		got := map[string]cgtest.Verdict{}
-		for _, c := range rep.Cgroups {
+		for _, c := range cgtest.SweptCgroups(rep) {
 			got[c.Name] = c.Verdict
 		}
 		for name, want := range wantVerdicts {
@@ -407,7 +404,7 @@ func TestCrashReclaim(t *testing.T) {
 	dry, err := cgtest.SweepDryRun(baseFS, ".")
 	assert.NilError(t, err)
 	check(dry)
-	for _, c := range dry.Cgroups {
+	for _, c := range cgtest.SweptCgroups(dry) {
 		if c.Removed {
 			t.Errorf("dry run removed %s", c.Name)
 		}
@@ -429,7 +426,7 @@ func TestCrashReclaim(t *testing.T) {
 	t.Logf("sweep:\n%s", rep)
 	check(rep)
 	reclaimed := 0
-	for _, c := range rep.Cgroups {
+	for _, c := range cgtest.SweptCgroups(rep) {
 		if c.Verdict != cgtest.SweepStale {
 			continue
 		}
@@ -460,8 +457,8 @@ func TestCrashReclaim(t *testing.T) {
 	stillThere("after the sweep")
 
 	again, err := cgtest.Sweep(baseFS, ".")
-	if err != nil || again.Count(cgtest.SweepStale) != 0 {
-		t.Errorf("a second sweep found %d stale roots (%v), want none:\n%s", again.Count(cgtest.SweepStale), err, again)
+	if err != nil || again.Counts().Stale != 0 {
+		t.Errorf("a second sweep found %d stale roots (%v), want none:\n%s", again.Counts().Stale, err, again)
 	}
 
 	// The live child ends normally and cleans up after itself.
@@ -473,7 +470,7 @@ func TestCrashReclaim(t *testing.T) {
 		t.Errorf("the live child's own cleanup left its root or sleeper")
 	}
 	t.Logf("crash scenarios: %d run (SIGKILL, -test.timeout panic, pid reuse), %d reclaimed; live roots kept: %d; foreign kept: %d",
-		3, reclaimed, rep.Count(cgtest.SweepLive), rep.Count(cgtest.SweepForeign))
+		3, reclaimed, rep.Counts().Live, rep.Counts().Foreign)
 	if reclaimed != 3 {
 		t.Errorf("reclaimed %d of 3 crash scenarios", reclaimed)
 	}
@@ -531,9 +528,7 @@ func TestSweepRefusesWhenInside(t *testing.T) {
 	if want := "RESULT " + stale + " stale removed=false inside=true"; !strings.Contains(string(out), want) {
 		t.Errorf("the child's sweep said:\n%s\nwant %q", out, want)
 	}
-	if !strings.Contains(string(out), "is inside") {
-		t.Errorf("the error does not say the sweeper is inside:\n%s", out)
-	}
+	assert.Check(t, is.Contains(string(out), "is inside"), "the error does not say the sweeper is inside:\n%s", out)
 	if !exists(filepath.Join(base, stale, "work")) {
 		t.Fatalf("the root the sweeper sat in was removed")
 	}
@@ -542,7 +537,7 @@ func TestSweepRefusesWhenInside(t *testing.T) {
 	assert.NilError(t, err)
 	defer fsys.Close()
 	rep, err := cgtest.Sweep(fsys, ".")
-	if err != nil || rep.Err() != nil || rep.Count(cgtest.SweepStale) != 1 || exists(filepath.Join(base, stale)) {
+	if err != nil || rep.Err() != nil || rep.Counts().Stale != 1 || exists(filepath.Join(base, stale)) {
 		t.Errorf("the sweep after the child left: %v, %v\n%s", err, rep.Err(), rep)
 	}
 }

@@ -8,7 +8,8 @@ import (
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/fakefs"
-	"github.com/google/go-cmp/cmp"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // Where the parent offers no cpuset (a hybrid host's cgroup v2), adding
@@ -44,9 +45,7 @@ func TestAddCgroupCostsOneMkdirPerLevel(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tc.wantMkdirs != nil {
-				if diff := cmp.Diff(tc.wantMkdirs, opsOf(fsys, before, fakefs.OpMkdir)); diff != "" {
-					t.Errorf("mkdirs (-want +got):\n%s", diff)
-				}
+				assert.Check(t, is.DeepEqual(opsOf(fsys, before, fakefs.OpMkdir), tc.wantMkdirs), "mkdirs")
 				if got := opsOf(fsys, before, fakefs.OpReadDir); len(got) != 0 {
 					t.Errorf("listings %q, want none", got)
 				}

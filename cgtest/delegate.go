@@ -21,8 +21,8 @@ const leafTest = "leaf"
 
 // LeafName returns the name of the leaf cgroup that holds the test process
 // o once Root has moved it out of the delegated cgroup it was in:
-// "cgguard-<pid>-<starttime>-leaf-0". It parses with ParseRootName like a
-// per-test root's, so Sweep (and cgguard sweep) keep it while o runs and
+// "cgguard-<pid>-<starttime>-leaf-0". It is named like a per-test root,
+// so Sweep (and cgguard sweep) keep it while o runs and
 // remove it once o is gone.
 func LeafName(o Owner) string { return RootName(o, leafTest, 0) }
 

@@ -5,7 +5,6 @@ package cgtest
 // stands in for the test process.
 
 import (
-	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/cgguard/cgguard/fakefs"
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 var scopeControllers = []string{"cpuset", "cpu", "memory", "pids"}
@@ -56,27 +56,17 @@ func fields(t *testing.T, f *fakefs.FS, name string) []string {
 // enables them all and a per-test root beside the leaf is offered them.
 func TestMoveToLeafEnablesWhatTheDelegatedCgroupOffers(t *testing.T) {
 	f, pid, d := delegatedScope(t)
-	if err := f.WriteFile("user.scope/cgroup.subtree_control", []byte("+memory")); !errors.Is(err, unix.EBUSY) {
-		t.Fatalf("enabling memory in a cgroup that holds a task: %v, want EBUSY (the no-internal-process rule)", err)
-	}
+	assert.ErrorIs(t, f.WriteFile("user.scope/cgroup.subtree_control", []byte("+memory")), unix.EBUSY, "enabling memory in a cgroup that holds a task")
 	rec := &Recorder{}
 	moved, advice := moveToLeaf(rec, d, f, "user.scope", pid)
 	if !moved || advice != "" {
 		t.Fatalf("moveToLeaf = %v, %q; want moved with nothing to advise; logs: %q", moved, advice, rec.Logs())
 	}
 	leaf := "user.scope/" + LeafName(Owner{PID: pid, StartTime: 1})
-	if got := fields(t, f, leaf+"/cgroup.procs"); !slices.Equal(got, []string{strconv.Itoa(pid)}) {
-		t.Errorf("%s/cgroup.procs = %q, want the test process %d", leaf, got, pid)
-	}
-	if got := fields(t, f, "user.scope/cgroup.subtree_control"); !slices.Equal(got, scopeControllers) {
-		t.Errorf("the delegated cgroup enables %q, want %q", got, scopeControllers)
-	}
-	if err := f.Mkdir("user.scope/cgguard-1-1-TestX-1"); err != nil {
-		t.Fatal(err)
-	}
-	if got := fields(t, f, "user.scope/cgguard-1-1-TestX-1/cgroup.controllers"); !slices.Equal(got, scopeControllers) {
-		t.Errorf("a per-test root beside the leaf is offered %q, want %q", got, scopeControllers)
-	}
+	assert.Check(t, is.DeepEqual(fields(t, f, leaf+"/cgroup.procs"), []string{strconv.Itoa(pid)}), "the leaf holds the test process")
+	assert.Check(t, is.DeepEqual(fields(t, f, "user.scope/cgroup.subtree_control"), scopeControllers), "the delegated cgroup enables")
+	assert.NilError(t, f.Mkdir("user.scope/cgguard-1-1-TestX-1"))
+	assert.Check(t, is.DeepEqual(fields(t, f, "user.scope/cgguard-1-1-TestX-1/cgroup.controllers"), scopeControllers), "a per-test root beside the leaf is offered")
 	if logs := rec.Logs(); len(logs) != 1 || !strings.Contains(logs[0], "moved this test process") {
 		t.Errorf("logs = %q, want one line saying the test process moved", logs)
 	}
@@ -133,9 +123,7 @@ func TestDelegationControllersAndAdvice(t *testing.T) {
 				t.Errorf("Advice() = %q, want none", advice)
 			}
 			for _, w := range tc.advice {
-				if !strings.Contains(advice, w) {
-					t.Errorf("Advice() = %q, want it to contain %q", advice, w)
-				}
+				assert.Check(t, is.Contains(advice, w), "Advice() = %q, want it to contain %q", advice, w)
 			}
 		})
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/cgguard/cgguard/vmtest"
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // delegatedChildEnv, set to "1", makes TestVMDelegatedUser run the
@@ -69,9 +70,7 @@ func TestVMDelegatedUser(t *testing.T) {
 			t.Errorf("%s is still populated after the test: cgroup.events %q", scope, ev)
 		}
 		left := childDirs(t, scope)
-		if len(left) != 1 {
-			t.Fatalf("%s holds %q after the test, want only the test process's leaf", scope, left)
-		}
+		assert.Assert(t, is.Len(left, 1), "%s holds %q after the test, want only the test process's leaf", scope, left)
 		owner, ok := cgtest.ParseRootName(left[0])
 		if !ok || owner.PID != pid || cgtest.LeafName(owner) != left[0] {
 			t.Fatalf("%s holds %q, want the leaf of pid %d (cgtest.LeafName)", scope, left[0], pid)
@@ -80,15 +79,13 @@ func TestVMDelegatedUser(t *testing.T) {
 		assert.NilError(t, err)
 		defer fsys.Close()
 		rep, err := cgtest.Sweep(fsys, ".")
-		if err != nil || rep.Count(cgtest.SweepStale) != 1 || !rep.Cgroups[0].Removed {
+		if err != nil || rep.Counts().Stale != 1 || !cgtest.SweptCgroups(rep)[0].Removed {
 			t.Errorf("a later sweep of %s did not reclaim the leaf (%v):\n%s", scope, err, rep)
 		}
 		if left := childDirs(t, scope); len(left) != 0 {
 			t.Errorf("%s holds %q after the sweep, want nothing", scope, left)
 		}
-		if !strings.Contains(out, "moved this test process") {
-			t.Errorf("the child did not log its move into the leaf:\n%s", out)
-		}
+		assert.Check(t, is.Contains(out, "moved this test process"), "the child did not log its move into the leaf:\n%s", out)
 	})
 
 	t.Run("another process in the scope: never moved", func(t *testing.T) {
@@ -98,9 +95,7 @@ func TestVMDelegatedUser(t *testing.T) {
 		t.Cleanup(func() { _ = other.Process.Kill(); _ = other.Wait() })
 		out, _, err := runDelegatedChild(t, scope)
 		for _, want := range []string{"--- SKIP: TestVMDelegatedUser", "pid " + itoa(other.Process.Pid) + " (sleep", cgroupfs.DelegateCommand} {
-			if !strings.Contains(out, want) {
-				t.Errorf("the child's output lacks %q (exit: %v):\n%s", want, err, out)
-			}
+			assert.Check(t, is.Contains(out, want), "the child's output lacks %q (exit: %v):\n%s", want, err, out)
 		}
 		if got, want := cgroupOf(t, other.Process.Pid), strings.TrimPrefix(scope, mnt); got != want {
 			t.Errorf("the other process was moved to %s, want it left in %s", got, want)
@@ -117,9 +112,7 @@ func TestVMDelegatedUser(t *testing.T) {
 		scope := kerneltest.Delegate(t, base, "half.scope", delegatedUID, []string{"cgroup.procs", "cgroup.threads"})
 		out, _, err := runDelegatedChild(t, scope)
 		for _, want := range []string{"--- SKIP: TestVMDelegatedUser", scope + "/cgroup.subtree_control", "owned by uid 0", cgroupfs.DelegateCommand} {
-			if !strings.Contains(out, want) {
-				t.Errorf("the child's output lacks %q (exit: %v):\n%s", want, err, out)
-			}
+			assert.Check(t, is.Contains(out, want), "the child's output lacks %q (exit: %v):\n%s", want, err, out)
 		}
 		if left := childDirs(t, scope); len(left) != 0 {
 			t.Errorf("%s holds %q after the test, want nothing", scope, left)
@@ -140,9 +133,7 @@ func readmeTest(t *testing.T) {
 		if _, err := os.Stat(root); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("the per-test root %s is left after teardown: %v", root, err)
 		}
-		if err := unix.Kill(pid, 0); !errors.Is(err, unix.ESRCH) {
-			t.Errorf("the worker (pid %d) survived teardown: %v", pid, err)
-		}
+		assert.Check(t, is.ErrorIs(unix.Kill(pid, 0), unix.ESRCH), "the worker (pid %d) survived teardown", pid)
 	})
 	ops := cgtest.Root(t, cgtest.RequireControllers("cpuset"))
 	g := cgtest.NewGroup(t, ops, cgtest.Strict())
@@ -151,9 +142,7 @@ func readmeTest(t *testing.T) {
 	assert.NilError(t, g.Start("cg_0", worker))
 	status, err := os.ReadFile("/proc/" + itoa(worker.Process.Pid) + "/status")
 	assert.NilError(t, err)
-	if !strings.Contains(string(status), "Cpus_allowed_list:\t0\n") {
-		t.Errorf("the worker may run beyond CPU 0:\n%s", status)
-	}
+	assert.Check(t, is.Contains(string(status), "Cpus_allowed_list:\t0\n"), "the worker may run beyond CPU 0:\n%s", status)
 	mnt, _ := cgroupfs.Mountpoint()
 	if got, want := cgroupOf(t, worker.Process.Pid), strings.TrimPrefix(filepath.Join(ops.ParentPath(), "cg_0"), mnt); got != want {
 		t.Errorf("the worker is in %s, want %s", got, want)

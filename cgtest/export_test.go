@@ -2,14 +2,6 @@ package cgtest
 
 import "time"
 
-// RefuseClone3 makes Start take the way for kernels that refuse clone3;
-// it returns the function that restores the probe.
-func RefuseClone3() (restore func()) {
-	old := clone3Refused
-	clone3Refused = func() bool { return true }
-	return func() { clone3Refused = old }
-}
-
 // DescribeProcess exposes describeProcess to the tests of the hints.
 var DescribeProcess = describeProcess
 
@@ -44,3 +36,22 @@ func SetSchedExtDir(dir string) (restore func()) {
 func HardStopGrace(d time.Duration) Option {
 	return func(c *config) { c.grace = d }
 }
+
+// The sweep's per-entry results, for the tests that check verdicts.
+type (
+	Verdict     = verdict
+	SweptCgroup = sweptCgroup
+)
+
+const (
+	SweepLive    = sweepLive
+	SweepStale   = sweepStale
+	SweepForeign = sweepForeign
+	SweepUnknown = sweepUnknown
+)
+
+// SweptCgroups returns the report's entries, sorted by name.
+func SweptCgroups(r SweepReport) []SweptCgroup { return r.cgroups }
+
+// ParseRootName exposes parseRootName to the tests of root names.
+var ParseRootName = parseRootName

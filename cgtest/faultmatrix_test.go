@@ -16,6 +16,8 @@ import (
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/fakefs"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // matrixErrnos are the errnos a cgroupfs operation can give, whatever
@@ -475,9 +477,7 @@ func checkCallError(t *testing.T, s site, f matrixFault, err error) {
 		if !errors.Is(err, f.errno) {
 			t.Errorf("%s with %v = %v, want an error wrapping %s", s.name, f, err, unix.ErrnoName(f.errno))
 		} else if f.errno == unix.EACCES || f.errno == unix.EPERM || f.errno == unix.EROFS {
-			if !strings.Contains(err.Error(), callHints[f.errno]) {
-				t.Errorf("%s with %v = %v, want the hint %q", s.name, f, err, callHints[f.errno])
-			}
+			assert.Check(t, is.Contains(err.Error(), callHints[f.errno]), "%s with %v = %v, want the hint %q", s.name, f, err, callHints[f.errno])
 		}
 	}
 }
@@ -553,9 +553,7 @@ func checkTeardown(t *testing.T, s site, f matrixFault, fsys *fakefs.FS, logs []
 		return
 	}
 	want := s.wantHint(f)
-	if !strings.Contains(w, want) {
-		t.Errorf("warning after %v lacks the hint %q:\n%s", f, want, w)
-	}
+	assert.Check(t, is.Contains(w, want), "warning after %v lacks the hint %q:\n%s", f, want, w)
 	if f.errno != 0 && !containsErrno(s.errnoHidden, f.errno) && !strings.Contains(w, f.errno.Error()) {
 		t.Errorf("warning lacks the errno (%q):\n%s", f.errno.Error(), w)
 	}

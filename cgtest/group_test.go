@@ -97,9 +97,7 @@ func TestFailedCpusetWriteStillRemovesTheCgroup(t *testing.T) {
 	g := cgtest.NewGroup(rec, f.mgr)
 	// CPU 9 is beyond the fake machine's 0-3: the kernel says ERANGE.
 	err := g.AddCgroup("a/b", cgroupfs.NewCPUSet(9))
-	if err == nil || !strings.Contains(err.Error(), "stays tracked") {
-		t.Fatalf("AddCgroup with CPU 9 = %v, want an error saying the cgroup stays tracked", err)
-	}
+	assert.Assert(t, is.ErrorContains(err, "stays tracked"), "AddCgroup with CPU 9")
 	assert.Check(t, is.DeepEqual(g.Names(), []string{"a", "a/b"}), "Names")
 	rec.Finish()
 	assert.Check(t, is.DeepEqual(f.cgroups(), []string{"test"}), "cgroups after teardown")
@@ -216,20 +214,12 @@ func TestBadNamesFailBeforeAnyIO(t *testing.T) {
 		if err := g.AddCgroupNoCpuset(name); !errors.Is(err, cgroupfs.ErrInvalidName) || !errors.Is(err, fs.ErrInvalid) {
 			t.Errorf("AddCgroupNoCpuset(%q) = %v, want an error wrapping ErrInvalidName", name, err)
 		}
-		if err := g.AddCgroup(name, cpus01); !errors.Is(err, cgroupfs.ErrInvalidName) {
-			t.Errorf("AddCgroup(%q) = %v, want an error wrapping ErrInvalidName", name, err)
-		}
-		if err := g.Apply(cgtest.Layout{{Name: "fine"}, {Name: name}}); !errors.Is(err, cgroupfs.ErrInvalidName) {
-			t.Errorf("Apply with %q = %v, want an error wrapping ErrInvalidName", name, err)
-		}
+		assert.Check(t, is.ErrorIs(g.AddCgroup(name, cpus01), cgroupfs.ErrInvalidName), "AddCgroup(%q)", name)
+		assert.Check(t, is.ErrorIs(g.Apply(cgtest.Layout{{Name: "fine"}, {Name: name}}), cgroupfs.ErrInvalidName), "Apply with %q", name)
 	}
-	if err := g.AddCgroup("a", cgroupfs.CPUSet{}); !errors.Is(err, fs.ErrInvalid) {
-		t.Errorf("AddCgroup with an empty cpu set = %v, want an error wrapping fs.ErrInvalid", err)
-	}
+	assert.Check(t, is.ErrorIs(g.AddCgroup("a", cgroupfs.CPUSet{}), fs.ErrInvalid), "AddCgroup with an empty cpu set")
 	assert.Check(t, is.Len(f.fs.Log()[before:], 0), "bad names reached the filesystem")
-	if len(g.Names()) != 0 {
-		t.Errorf("Names = %q, want none", g.Names())
-	}
+	assert.Check(t, is.Len(g.Names(), 0), "Names = %q, want none", g.Names())
 }
 
 func TestAddingTwiceAndPreexisting(t *testing.T) {
@@ -242,9 +232,7 @@ func TestAddingTwiceAndPreexisting(t *testing.T) {
 	if got, _ := f.fs.ReadFile("test/a/cpuset.cpus"); string(got) != "2\n" {
 		t.Errorf("cpuset.cpus after adding again = %q, want \"2\\n\"", got)
 	}
-	if err := g.AddCgroupNoCpuset("stale"); !errors.Is(err, fs.ErrExist) {
-		t.Errorf("adding a pre-existing cgroup = %v, want an error wrapping fs.ErrExist", err)
-	}
+	assert.Check(t, is.ErrorIs(g.AddCgroupNoCpuset("stale"), fs.ErrExist), "adding a pre-existing cgroup")
 	assert.Check(t, is.DeepEqual(g.Names(), []string{"a"}), "Names")
 	rec.Finish()
 	assert.Check(t, is.DeepEqual(f.cgroups(), []string{"test", "test/stale"}), "cgroups after teardown")
@@ -259,12 +247,8 @@ func TestCallsAfterTheTestEnded(t *testing.T) {
 	g := cgtest.NewGroup(rec, f.mgr)
 	rec.Finish()
 	before := len(f.fs.Log())
-	if err := g.AddCgroupNoCpuset("late"); !errors.Is(err, cgtest.ErrTestEnded) {
-		t.Errorf("AddCgroupNoCpuset after the end = %v, want ErrTestEnded", err)
-	}
-	if err := g.Kill("late"); !errors.Is(err, cgtest.ErrTestEnded) {
-		t.Errorf("Kill after the end = %v, want ErrTestEnded", err)
-	}
+	assert.Check(t, is.ErrorIs(g.AddCgroupNoCpuset("late"), cgtest.ErrTestEnded), "AddCgroupNoCpuset after the end")
+	assert.Check(t, is.ErrorIs(g.Kill("late"), cgtest.ErrTestEnded), "Kill after the end")
 	assert.Check(t, is.Len(f.fs.Log()[before:], 0), "calls after the end reached the filesystem")
 }
 
@@ -335,9 +319,7 @@ func TestKillAndStartRefusals(t *testing.T) {
 		t.Errorf("pids in a/b after Kill = %v, want none (pid %d killed)", got, pid)
 	}
 	for _, n := range []string{"a", "a/b"} {
-		if err := g.Start(n, exec.Command("true")); !errors.Is(err, cgtest.ErrKilledCgroup) {
-			t.Errorf("Start(%q) after Kill = %v, want ErrKilledCgroup", n, err)
-		}
+		assert.Check(t, is.ErrorIs(g.Start(n, exec.Command("true")), cgtest.ErrKilledCgroup), "Start(%q) after Kill", n)
 	}
 	assert.NilError(t, g.AddCgroupNoCpuset("a/c"))
 	if err := g.Start("a/c", exec.Command("true")); err == nil || !strings.Contains(err.Error(), "no cgroupfs.DirOpener") {
@@ -346,9 +328,7 @@ func TestKillAndStartRefusals(t *testing.T) {
 	if err := g.Start("never/added", exec.Command("true")); err == nil || errors.Is(err, cgtest.ErrKilledCgroup) {
 		t.Errorf("Start into a cgroup the group did not create = %v, want an error", err)
 	}
-	if err := g.Start("../x", exec.Command("true")); !errors.Is(err, cgroupfs.ErrInvalidName) {
-		t.Errorf("Start with a bad name = %v, want ErrInvalidName", err)
-	}
+	assert.Check(t, is.ErrorIs(g.Start("../x", exec.Command("true")), cgroupfs.ErrInvalidName), "Start with a bad name")
 	if err := g.Kill("never/added"); err == nil {
 		t.Error("Kill of a cgroup the group did not create succeeded")
 	}

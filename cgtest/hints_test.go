@@ -131,9 +131,7 @@ func TestTeardownFaultsGiveOneHintedWarningEach(t *testing.T) {
 							len(got), len(other), strict, strings.Join(got, "\n"), strings.Join(other, "\n"))
 					}
 					for _, w := range tc.want {
-						if !strings.Contains(got[0], w) {
-							t.Errorf("warning lacks %q:\n%s", w, got[0])
-						}
+						assert.Check(t, is.Contains(got[0], w), "warning lacks %q:\n%s", w, got[0])
 					}
 					for _, c := range f.cgroups() {
 						if c == "test/fine" {

@@ -194,7 +194,7 @@ func TestHostileKeptRoots(t *testing.T) {
 	for _, r := range keptRoots {
 		tried++
 		var found bool
-		for _, c := range rep.Cgroups {
+		for _, c := range cgtest.SweptCgroups(rep) {
 			if c.Name == r {
 				found = c.Removed
 			}
@@ -264,9 +264,7 @@ func TestHostileWaitRace(t *testing.T) {
 				}
 			}
 			if tc.userKil {
-				if err := <-killed; err != nil {
-					t.Errorf("the test's own Kill: %v", err)
-				}
+				assert.Check(t, <-killed, "the test's own Kill")
 			}
 			for _, e := range append(rec.Logs(), rec.Errors()...) {
 				t.Errorf("teardown said: %s", e)

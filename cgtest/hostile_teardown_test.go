@@ -66,9 +66,7 @@ func TestTeardownBudgetHoldsWhileAddCgroupIsStuck(t *testing.T) {
 			named := false
 			for _, l := range logs {
 				named = named || strings.Contains(l, "/"+tc.stuckRmdir+":")
-				if !strings.Contains(l, "budget of 1s used up while a cgroupfs operation had not returned") {
-					t.Errorf("teardown warning without the budget: %q", l)
-				}
+				assert.Check(t, is.Contains(l, "budget of 1s used up while a cgroupfs operation had not returned"), "teardown warning without the budget: %q", l)
 			}
 			if !named {
 				t.Errorf("teardown warnings = %q, want one saying the budget ran out on %s", logs, tc.stuckRmdir)
@@ -107,9 +105,7 @@ func TestAddCgroupStuckPastTeardownRemovesWhatItMade(t *testing.T) {
 	releaseMkdir()
 	select {
 	case err := <-added:
-		if !errors.Is(err, cgtest.ErrTestEnded) {
-			t.Errorf("AddCgroupNoCpuset whose mkdir completed after the teardown = %v, want ErrTestEnded", err)
-		}
+		assert.Check(t, is.ErrorIs(err, cgtest.ErrTestEnded), "AddCgroupNoCpuset whose mkdir completed after the teardown")
 	case <-time.After(60 * time.Second):
 		t.Fatal("AddCgroupNoCpuset did not return after its mkdir was released")
 	}
@@ -144,9 +140,7 @@ func TestAddCgroupRefusesToMakeAThreadRoot(t *testing.T) {
 			t.Errorf("%s(\"a/b\") with a task in a = %v, want an error wrapping EBUSY", add.how, err)
 		} else {
 			for _, want := range []string{"/test/a", strconv.Itoa(pid), "thread root", "invalid domain", "leaf"} {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("%s error lacks %q: %v", add.how, want, err)
-				}
+				assert.Check(t, is.Contains(err.Error(), want), "%s error lacks %q: %v", add.how, want, err)
 			}
 		}
 		if got, _ := f.fs.ReadFile("test/a/cgroup.type"); string(got) != "domain\n" {
@@ -172,9 +166,7 @@ func TestAddCgroupRefusesToMakeAThreadRoot(t *testing.T) {
 		t.Fatal("a task entered the invalid domain a/x")
 	}
 	assert.NilError(t, f.fs.WriteFile("cgroup.procs", []byte(strconv.Itoa(pid))))
-	if err := g.AddCgroup("a/b", cpus01); err != nil {
-		t.Fatalf("AddCgroup(\"a/b\") with a empty = %v", err)
-	}
+	assert.NilError(t, g.AddCgroup("a/b", cpus01), "AddCgroup(\"a/b\") with a empty")
 	if got, _ := f.fs.ReadFile("test/a/b/cgroup.type"); string(got) != "domain\n" {
 		t.Errorf("test/a/b's cgroup.type = %q, want \"domain\\n\"", got)
 	}
@@ -243,7 +235,5 @@ func TestDrainUnderRootManager(t *testing.T) {
 
 	// The name is the leaf's: a group cannot take it.
 	g2 := cgtest.NewGroup(newRecorder(t.Name()), mgr)
-	if err := g2.AddCgroupNoCpuset(cgtest.DrainLeaf); !errors.Is(err, fs.ErrExist) {
-		t.Errorf("AddCgroupNoCpuset(DrainLeaf) = %v, want an error wrapping fs.ErrExist", err)
-	}
+	assert.Check(t, is.ErrorIs(g2.AddCgroupNoCpuset(cgtest.DrainLeaf), fs.ErrExist), "AddCgroupNoCpuset(DrainLeaf)")
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // Hostile cases for the guard on the real kernel, each beneath the
@@ -148,9 +149,7 @@ func TestHostilePermanentErrorDeepBelow(t *testing.T) {
 				f.fs.Fail(fakefs.OpRmdir, "test/"+deep, errno, -1)
 				rec.Finish()
 				logs := rec.Logs()
-				if len(logs) != 1 {
-					t.Fatalf("teardown logged %d warnings, want one for a:\n%s", len(logs), strings.Join(logs, "\n"))
-				}
+				assert.Assert(t, is.Len(logs, 1), "teardown logged %d warnings, want one for a:\n%s", len(logs), strings.Join(logs, "\n"))
 				ok := true
 				if strings.Contains(logs[0], "budget") {
 					t.Errorf("teardown spent its budget retrying, want it to give up at once:\n%s", logs[0])
@@ -189,7 +188,7 @@ func TestHostileHelper(t *testing.T) {
 	defer fsys.Close()
 	rep, err := cgtest.Sweep(fsys, ".")
 	assert.NilError(t, err)
-	for _, c := range rep.Cgroups {
+	for _, c := range cgtest.SweptCgroups(rep) {
 		fmt.Printf("VERDICT %s %s %v\n", c.Name, c.Verdict, c.Removed)
 	}
 	fmt.Print(rep)
@@ -321,7 +320,7 @@ func TestHostileNamespaces(t *testing.T) {
 func checkKept(t *testing.T, rep cgtest.SweepReport, name string, workload proc) bool {
 	t.Helper()
 	ok := true
-	for _, c := range rep.Cgroups {
+	for _, c := range cgtest.SweptCgroups(rep) {
 		if c.Name != name {
 			continue
 		}

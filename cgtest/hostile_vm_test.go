@@ -14,6 +14,7 @@ import (
 	"github.com/cgguard/cgguard/vmtest"
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // vmBaseAllControllers returns, in the VM, a base cgroup of the test's
@@ -28,14 +29,10 @@ func vmBaseAllControllers(t *testing.T) string {
 	ctrls, err := os.ReadFile(filepath.Join(base, "cgroup.controllers"))
 	assert.NilError(t, err)
 	for _, c := range strings.Fields(string(ctrls)) {
-		if err := os.WriteFile(filepath.Join(base, "cgroup.subtree_control"), []byte("+"+c), 0); err != nil {
-			t.Fatalf("enable %s in %s: %v", c, base, err)
-		}
+		assert.NilError(t, os.WriteFile(filepath.Join(base, "cgroup.subtree_control"), []byte("+"+c), 0), "enable %s in %s", c, base)
 	}
 	for _, c := range []string{"cpuset", "memory", "pids"} {
-		if !strings.Contains(" "+string(ctrls)+" ", " "+c+" ") {
-			t.Fatalf("the VM's root does not offer %s (it offers %q)", c, ctrls)
-		}
+		assert.Assert(t, is.Contains(" "+string(ctrls)+" ", " "+c+" "), "the VM's root does not offer %s (it offers %q)", c, ctrls)
 	}
 	return base
 }
@@ -70,21 +67,15 @@ func TestVMAddCgroupRefusesToMakeAThreadRoot(t *testing.T) {
 
 	// A leaf beneath a cannot be added either (the hint says so): with
 	// the process moved out of a, a/b is a real domain.
-	if err := g.AddCgroupNoCpuset("a/leaf"); !errors.Is(err, unix.EBUSY) {
-		t.Errorf("AddCgroupNoCpuset(\"a/leaf\") with a process in a = %v, want EBUSY", err)
-	}
+	assert.Check(t, is.ErrorIs(g.AddCgroupNoCpuset("a/leaf"), unix.EBUSY), "AddCgroupNoCpuset(\"a/leaf\") with a process in a")
 	if err := g.AddCgroupNoCpuset("elsewhere"); err != nil {
 		t.Fatal(err)
 	}
 	if err := mgr.MoveTask("elsewhere", sleeper.Process.Pid); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.AddCgroup("a/b", cgroupfs.NewCPUSet(0)); err != nil {
-		t.Fatalf("AddCgroup(\"a/b\") with a empty = %v", err)
-	}
-	if err := g.Start("a/b", exec.Command("sleep", "1000")); err != nil {
-		t.Errorf("Start in a/b = %v", err)
-	}
+	assert.NilError(t, g.AddCgroup("a/b", cgroupfs.NewCPUSet(0)), "AddCgroup(\"a/b\") with a empty")
+	assert.Check(t, g.Start("a/b", exec.Command("sleep", "1000")), "Start in a/b")
 }
 
 // Issue 11, item 10, on the kernel: a group with the Drain policy under
@@ -120,9 +111,7 @@ func TestKernelDrainUnderRoot(t *testing.T) {
 		if exists, err := mgr.Exists("work"); exists || err != nil {
 			t.Errorf("after the group's teardown, work exists: %v, %v", exists, err)
 		}
-		if err := sleeper.Process.Signal(unix.Signal(0)); err != nil {
-			t.Fatalf("the drained process is not running: %v", err)
-		}
+		assert.NilError(t, sleeper.Process.Signal(unix.Signal(0)), "the drained process is not running")
 		rel, _ := filepath.Rel(mustMount(t), filepath.Join(mgr.ParentPath(), cgtest.DrainLeaf))
 		if got := cgroupOf(t, sleeper.Process.Pid); got != "/"+rel {
 			t.Errorf("the drained process is in %s, want the root's drain leaf /%s", got, rel)

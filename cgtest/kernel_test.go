@@ -9,12 +9,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // kernelBase creates, under the real cgroup2 mount, a directory of this
@@ -90,9 +92,7 @@ func TestKernelStartAndTeardown(t *testing.T) {
 		t.Errorf("the per-test root %s still exists after the test: %v", rootDir, err)
 	}
 	for _, pid := range pids {
-		if err := unix.Kill(pid, 0); !errors.Is(err, unix.ESRCH) {
-			t.Errorf("pid %d survived the test: kill(0) = %v", pid, err)
-		}
+		assert.Check(t, is.ErrorIs(unix.Kill(pid, 0), unix.ESRCH), "pid %d survived the test: kill(0)", pid)
 	}
 }
 
@@ -110,9 +110,7 @@ func TestKernelStartRefusesKilledCgroup(t *testing.T) {
 		t.Errorf("Wait after Kill = %v, want signal: killed", err)
 	}
 	for _, n := range []string{"a", "a/b"} {
-		if err := g.Start(n, exec.Command("true")); !errors.Is(err, cgtest.ErrKilledCgroup) {
-			t.Errorf("Start(%q) after Kill = %v, want ErrKilledCgroup", n, err)
-		}
+		assert.Check(t, is.ErrorIs(g.Start(n, exec.Command("true")), cgtest.ErrKilledCgroup), "Start(%q) after Kill", n)
 	}
 	// A cgroup made after the kill is a new one.
 	assert.NilError(t, g.AddCgroupNoCpuset("a/c"))
@@ -121,14 +119,39 @@ func TestKernelStartRefusesKilledCgroup(t *testing.T) {
 	assert.Check(t, fresh.Wait(), "a process started into a cgroup added after the kill")
 }
 
+// noClone3Env makes TestKernelStartFallsBackWhenClone3IsRefused, in a
+// child test binary, refuse clone3 and start there; it holds the
+// directory for Root.
+const noClone3Env = "CGGUARD_TEST_NOCLONE3_BASE"
+
 // Where clone3 is refused (seccomp, old kernels), Start starts the
-// process normally and moves it in.
+// process normally and moves it in. A child test binary refuses clone3
+// with a seccomp filter (ENOSYS, as Docker's default profile answers) and
+// starts a process there.
 func TestKernelStartFallsBackWhenClone3IsRefused(t *testing.T) {
+	if base := os.Getenv(noClone3Env); base != "" {
+		startWithoutClone3(t, base)
+		return
+	}
 	base := kernelBase(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestKernelStartFallsBackWhenClone3IsRefused$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), noClone3Env+"="+base)
+	out, err := cmd.CombinedOutput()
+	t.Logf("the child that refuses clone3:\n%s", out)
+	assert.NilError(t, err, "the child that refuses clone3 failed")
+	assert.Assert(t, strings.Contains(string(out), "--- PASS: TestKernelStartFallsBackWhenClone3IsRefused"), "the child did not run the test")
+}
+
+// startWithoutClone3 refuses clone3 to every thread of this process,
+// then starts a process with Start in a per-test root under base.
+func startWithoutClone3(t *testing.T, base string) {
+	refuseClone3(t)
+	if _, _, errno := unix.Syscall(unix.SYS_CLONE3, 0, 0, 0); errno != unix.ENOSYS {
+		t.Fatalf("clone3 after the seccomp filter: %v, want ENOSYS", errno)
+	}
 	mgr := cgtest.Root(t, cgtest.Under(base))
 	g := cgtest.NewGroup(t, mgr, cgtest.Strict())
 	assert.NilError(t, g.AddCgroupNoCpuset("w"))
-	defer cgtest.RefuseClone3()()
 	cmd := exec.Command("sleep", "1000")
 	assert.NilError(t, g.Start("w", cmd))
 	if cmd.SysProcAttr.UseCgroupFD {
@@ -138,6 +161,24 @@ func TestKernelStartFallsBackWhenClone3IsRefused(t *testing.T) {
 	want := strings.TrimPrefix(filepath.Join(mgr.ParentPath(), "w"), mnt)
 	if got := cgroupOf(t, cmd.Process.Pid); got != want {
 		t.Errorf("pid %d is in cgroup %s, want %s", cmd.Process.Pid, got, want)
+	}
+}
+
+// refuseClone3 installs, on every thread of this process
+// (SECCOMP_FILTER_FLAG_TSYNC), a seccomp filter under which clone3
+// fails with ENOSYS and every other system call is allowed. It cannot be
+// undone: only a child test binary calls it.
+func refuseClone3(t *testing.T) {
+	filter := []unix.SockFilter{
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 0}, // seccomp_data.nr
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: unix.SYS_CLONE3},
+		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)},
+		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW},
+	}
+	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
+	assert.NilError(t, unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+	if _, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&prog))); errno != 0 {
+		t.Fatalf("install the seccomp filter that refuses clone3: %v", errno)
 	}
 }
 
@@ -241,14 +282,10 @@ func TestKernelHintNamesLiveTasks(t *testing.T) {
 	assert.NilError(t, ops.MoveTask("stuck", cmd.Process.Pid))
 	rec.Finish()
 	logs := rec.Logs()
-	if len(logs) != 1 {
-		t.Fatalf("warnings = %q, want one", logs)
-	}
+	assert.Assert(t, is.Len(logs, 1), "warnings = %q, want one", logs)
 	// The state is the task's at teardown: sleeping, or, on a busy
 	// machine, still running its start-up.
 	want := fmt.Sprintf("hint: the cgroup still has live tasks (pid %d (sleep, state ", cmd.Process.Pid)
-	if !strings.Contains(logs[0], want) {
-		t.Errorf("warning lacks %q:\n%s", want, logs[0])
-	}
+	assert.Check(t, is.Contains(logs[0], want), "warning lacks %q:\n%s", want, logs[0])
 	t.Log(logs[0])
 }

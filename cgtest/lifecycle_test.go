@@ -12,6 +12,8 @@ import (
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/fakefs"
 	"github.com/google/go-cmp/cmp"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // Each subtest gets its own group and its own teardown, which is done
@@ -29,9 +31,7 @@ func TestSubtestsTearDownTheirOwn(t *testing.T) {
 	for _, tc := range layouts {
 		t.Run(tc.name, func(t *testing.T) {
 			g := cgtest.NewGroup(t, f.mgr, cgtest.Strict())
-			if err := g.Apply(tc.layout); err != nil {
-				t.Fatalf("Apply: %v", err)
-			}
+			assert.NilError(t, g.Apply(tc.layout), "Apply")
 			for _, s := range tc.layout {
 				if s.CPUs.IsEmpty() {
 					continue
@@ -66,9 +66,7 @@ func TestParallelSubtests(t *testing.T) {
 			})
 		}
 	})
-	if diff := cmp.Diff([]string{"test"}, f.cgroups()); diff != "" {
-		t.Errorf("cgroups after the parallel subtests (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(f.cgroups(), []string{"test"}), "cgroups after the parallel subtests")
 }
 
 // helperEnv selects the body TestHelperProcess runs in a child process.
@@ -126,12 +124,8 @@ func TestPanicAndFailNowStillTearDown(t *testing.T) {
 			if err == nil {
 				t.Fatalf("the helper process succeeded, want a failure:\n%s", out.String())
 			}
-			if !strings.Contains(out.String(), tc.mark) {
-				t.Errorf("the helper's output lacks %q:\n%s", tc.mark, out.String())
-			}
-			if !strings.Contains(out.String(), `LEFT []`) {
-				t.Errorf("the helper left cgroups behind (want only the root, %q):\n%s", `LEFT []`, out.String())
-			}
+			assert.Check(t, is.Contains(out.String(), tc.mark), "the helper's output lacks %q:\n%s", tc.mark, out.String())
+			assert.Check(t, is.Contains(out.String(), `LEFT []`), "the helper left cgroups behind (want only the root, %q):\n%s", `LEFT []`, out.String())
 		})
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/cgguard/cgguard/cgtest"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // A directory that is not cgroup2 makes Root skip; with NoSkipEnv set the
@@ -31,9 +33,7 @@ func TestRootNoSkipTurnsSkipIntoFailure(t *testing.T) {
 			if tc.wantSkip != strings.HasPrefix(got, "skip: ") || tc.wantErr != strings.HasPrefix(got, "error: ") {
 				t.Fatalf("Root with %s=%q reported %q; want skip=%v error=%v", cgtest.NoSkipEnv, tc.env, got, tc.wantSkip, tc.wantErr)
 			}
-			if !strings.Contains(got, "cgtest: cannot use ") {
-				t.Errorf("the report %q lost the skip's reason", got)
-			}
+			assert.Check(t, is.Contains(got, "cgtest: cannot use "), "the report %q lost the skip's reason", got)
 			if tc.wantErr && !strings.Contains(got, cgtest.NoSkipEnv+" is set") {
 				t.Errorf("the failure %q does not say that %s turned the skip into it", got, cgtest.NoSkipEnv)
 			}

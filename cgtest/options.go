@@ -28,15 +28,15 @@ func (p Policy) String() string {
 	return "kill"
 }
 
-// DefaultBudget is how long the teardown of one Group may take in total,
+// defaultBudget is how long the teardown of one Group may take in total,
 // unless Budget says otherwise. It is generous: removing an empty cgroup
 // takes microseconds, and killed tasks are gone in about a millisecond;
 // only a task stuck in the kernel or a hung cgroupfs write uses it up.
-const DefaultBudget = 10 * time.Second
+const defaultBudget = 10 * time.Second
 
 // Option configures a Group (NewGroup, RootGroupOptions) or a Sweep. The
-// defaults: the Kill policy, warnings with t.Logf, and a budget of
-// DefaultBudget. Sweep reads only Budget.
+// defaults: the Kill policy, warnings with t.Logf, and a budget of 10
+// seconds. Sweep reads only Budget.
 type Option func(*config)
 
 type config struct {
@@ -47,12 +47,12 @@ type config struct {
 }
 
 func newConfig(opts []Option) config {
-	c := config{policy: Kill, budget: DefaultBudget}
+	c := config{policy: Kill, budget: defaultBudget}
 	for _, opt := range opts {
 		opt(&c)
 	}
 	if c.budget <= 0 {
-		c.budget = DefaultBudget
+		c.budget = defaultBudget
 	}
 	return c
 }
@@ -75,7 +75,7 @@ func Strict() Option {
 // removal ran out of budget is reported with the state last observed,
 // and the remaining cgroups still get one removal attempt each, without
 // waiting. For Sweep, d bounds the wait, per stale root, for its killed
-// tasks to be gone. A d of zero or less means DefaultBudget.
+// tasks to be gone. A d of zero or less means the default, 10 seconds.
 func Budget(d time.Duration) Option {
 	return func(c *config) { c.budget = d }
 }

@@ -10,10 +10,10 @@ import (
 	"syscall"
 )
 
-// RootPrefix starts the name of every per-test root cgroup that Root
+// rootPrefix starts the name of every per-test root cgroup that Root
 // creates: "cgguard-<pid>-<starttime>-ns<pidns>.<timens>-<test>-<n>" (see
 // RootName). A sweep looks for it.
-const RootPrefix = "cgguard-"
+const rootPrefix = "cgguard-"
 
 // Owner identifies the process that created a per-test root: its pid
 // and its start time (in clock ticks since boot, field 22 of
@@ -41,9 +41,9 @@ type Owner struct {
 // the ns field when o records no namespace.
 func RootName(o Owner, test string, n int) string {
 	if o.PidNS == 0 && o.TimeNS == 0 {
-		return fmt.Sprintf("%s%d-%d-%s-%d", RootPrefix, o.PID, o.StartTime, sanitize(test), n)
+		return fmt.Sprintf("%s%d-%d-%s-%d", rootPrefix, o.PID, o.StartTime, sanitize(test), n)
 	}
-	return fmt.Sprintf("%s%d-%d-ns%d.%d-%s-%d", RootPrefix, o.PID, o.StartTime, o.PidNS, o.TimeNS, sanitize(test), n)
+	return fmt.Sprintf("%s%d-%d-ns%d.%d-%s-%d", rootPrefix, o.PID, o.StartTime, o.PidNS, o.TimeNS, sanitize(test), n)
 }
 
 // maxTestNameLen keeps root names well below NAME_MAX (255 bytes) once
@@ -71,14 +71,14 @@ func sanitize(test string) string {
 	return string(b)
 }
 
-// ParseRootName returns the owner encoded in the name of a per-test root
+// parseRootName returns the owner encoded in the name of a per-test root
 // cgroup (only the last path component is looked at), and false when
 // name is not one.
-func ParseRootName(name string) (Owner, bool) {
+func parseRootName(name string) (Owner, bool) {
 	if i := strings.LastIndexByte(name, '/'); i >= 0 {
 		name = name[i+1:]
 	}
-	rest, ok := strings.CutPrefix(name, RootPrefix)
+	rest, ok := strings.CutPrefix(name, rootPrefix)
 	if !ok {
 		return Owner{}, false
 	}

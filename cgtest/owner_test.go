@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/cgguard/cgguard/cgtest"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 func TestRootNameRoundTrip(t *testing.T) {
@@ -49,9 +51,7 @@ func TestOwnerAlive(t *testing.T) {
 	if err != nil {
 		t.Skipf("no /proc here: %v", err)
 	}
-	if self.PID != os.Getpid() {
-		t.Errorf("Self().PID = %d, want %d", self.PID, os.Getpid())
-	}
+	assert.Check(t, is.Equal(self.PID, os.Getpid()), "Self().PID")
 	for _, tc := range []struct {
 		owner cgtest.Owner
 		want  bool

@@ -7,6 +7,7 @@ import (
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/fakefs"
+	"gotest.tools/v3/assert"
 )
 
 // recorder is the fake T of these tests: cgtest.Recorder, which runs
@@ -26,9 +27,7 @@ func newFixture(t *testing.T, opts ...cgroupfs.ManagerOption) fixture {
 	t.Helper()
 	fsys := fakefs.New()
 	mgr := cgroupfs.NewManager(fsys, "test", opts...)
-	if err := mgr.Setup(false); err != nil {
-		t.Fatalf("Setup: %v", err)
-	}
+	assert.NilError(t, mgr.Setup(false), "Setup")
 	return fixture{fs: fsys, mgr: mgr}
 }
 

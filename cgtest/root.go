@@ -292,11 +292,11 @@ func sweepOnce(t T, base string, fsys cgroupfs.FS) {
 	if _, done := swept.LoadOrStore(base, true); done {
 		return
 	}
-	rep, err := sweep(fsys, ".", sweepConfig{budget: DefaultBudget, skipKept: true})
+	rep, err := sweep(fsys, ".", sweepConfig{budget: defaultBudget, skipKept: true})
 	switch {
 	case err != nil:
 		t.Logf("cgtest: could not look for the per-test roots of dead test runs under %s: %v", base, err)
-	case rep.Count(SweepStale)+rep.Count(SweepUnknown) > 0:
+	case rep.Counts().Stale+rep.Counts().Unknown > 0:
 		t.Logf("cgtest: reclaimed the per-test roots of dead test runs under %s:\n%s", base, rep)
 	}
 }

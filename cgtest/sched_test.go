@@ -2,7 +2,6 @@ package cgtest_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 	"github.com/cgguard/cgguard/fakefs"
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"github.com/cgguard/cgguard/vmtest"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // A table-driven scheduler test, as a scheduler author would write it:
@@ -156,9 +157,7 @@ func TestScheduler(t *testing.T) {
 					defer cancel()
 					rep, err := tc.check(ctx, m, names)
 					if backend == "fakefs" {
-						if !errors.Is(err, cgtest.ErrNeedsKernel) {
-							t.Errorf("the check on fakefs: %v, want ErrNeedsKernel", err)
-						}
+						assert.Check(t, is.ErrorIs(err, cgtest.ErrNeedsKernel), "the check on fakefs")
 						return
 					}
 					if err != nil {
@@ -179,9 +178,7 @@ func schedRoot(t *testing.T) *cgroupfs.Manager {
 	vmtest.SkipUnlessVM(t)
 	base := kerneltest.Base(t, kerneltest.CheckLeaks(), kerneltest.OfferAllControllers(vmtest.InVM()))
 	for _, c := range []string{"+cpuset", "+cpu"} {
-		if err := os.WriteFile(filepath.Join(base, "cgroup.subtree_control"), []byte(c), 0); err != nil {
-			t.Fatalf("enable %s in %s: %v", c, base, err)
-		}
+		assert.NilError(t, os.WriteFile(filepath.Join(base, "cgroup.subtree_control"), []byte(c), 0), "enable %s in %s", c, base)
 	}
 	return cgtest.Root(t, cgtest.Under(base), cgtest.RequireControllers("cpuset", "cpu"))
 }

@@ -5,12 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"sync"
-	"syscall"
 	"time"
-
-	"github.com/cgguard/cgguard/cgroupfs"
-	"golang.org/x/sys/unix"
 )
 
 // ErrKilledCgroup is wrapped by the error of Start into a cgroup that
@@ -19,18 +14,6 @@ import (
 // SIGKILLed at once (Start succeeds, Wait says "signal: killed"), so the
 // group refuses instead of handing the test a dead process.
 var ErrKilledCgroup = errors.New("cgroup.kill was written to this cgroup, or to an ancestor while it existed, and the kernel kills every process later spawned into it")
-
-// clone3Refused reports whether clone3 is refused here: ENOSYS from a
-// kernel before 5.3 or from a seccomp policy (Docker's default profile
-// answers ENOSYS so that libc falls back to clone), EPERM from other
-// policies. It is probed once, with a zero-sized argument that the
-// kernel rejects (EINVAL) before creating anything, because an exec.Cmd
-// cannot be started twice: Start must choose its way before trying.
-// A variable, so that tests can take the fallback on any kernel.
-var clone3Refused = sync.OnceValue(func() bool {
-	_, _, errno := unix.Syscall(unix.SYS_CLONE3, 0, 0, 0)
-	return errno == unix.ENOSYS || errno == unix.EPERM
-})
 
 // Start starts cmd inside the group's cgroup name, which the group must
 // have created, and registers its kill-and-reap with t.Cleanup. That
@@ -43,29 +26,26 @@ var clone3Refused = sync.OnceValue(func() bool {
 // waited on by any goroutine. TEST_NOCLEANUP=true keeps the cgroups,
 // not the processes: they are killed all the same.
 //
-// The child is placed with clone3's CLONE_INTO_CGROUP
-// (SysProcAttr.UseCgroupFD, Linux 5.7 and later): it is in the cgroup
-// before its first instruction. Where clone3 is refused (ENOSYS or
-// EPERM, as under some seccomp policies; probed once per process), Start
-// starts cmd normally and then moves it with Manager.MoveTask; the child
-// then runs briefly outside the cgroup, and if the move fails it is
-// killed and reaped. cmd.SysProcAttr is created if nil; UseCgroupFD and
-// CgroupFD are overwritten. A zero cmd.WaitDelay is set to
-// cgroupfs.DefaultWaitDelay, so that a child holding cmd's output open
-// cannot hold the stop.
+// The process is started by cgroupfs.OSFS.StartProcess: inside the
+// cgroup from its first instruction (CLONE_INTO_CGROUP), or, where
+// clone3 is refused, started and then moved in. cmd.SysProcAttr is
+// created if nil; UseCgroupFD and CgroupFD are overwritten. A zero
+// cmd.WaitDelay is set to cgroupfs.DefaultWaitDelay, so that a child
+// holding cmd's output open cannot hold the stop.
 //
 // Start fails before starting anything when name is invalid, was not
 // created by the group, the test has ended (ErrTestEnded), cgroup.kill
-// was written to it (ErrKilledCgroup), or the Manager's FS cannot open
-// directories (fakefs: its cgroups cannot hold real processes). The
-// kernel refuses a cgroup whose cgroup.subtree_control is not empty
-// (EBUSY: the no-internal-process rule) and a removed one (ENOENT).
+// was written to it (ErrKilledCgroup), or the Manager's FS cannot start
+// real processes (fakefs: its cgroups cannot hold them). The kernel
+// refuses a cgroup whose cgroup.subtree_control enables a domain
+// controller (EBUSY: the no-internal-process rule) and a removed one
+// (ENOENT).
 func (g *Group) Start(name string, cmd *exec.Cmd) error {
 	g.t.Helper()
 	if err := g.check(name); err != nil {
 		return fmt.Errorf("cgtest: start in cgroup: %w", err)
 	}
-	opener, err := g.startCheck(name)
+	starter, err := g.startCheck(name)
 	if err != nil {
 		return err
 	}
@@ -73,27 +53,22 @@ func (g *Group) Start(name string, cmd *exec.Cmd) error {
 	if err != nil {
 		return fmt.Errorf("cgtest: start %s in cgroup %q: %w", cmd.Path, name, err)
 	}
-	if cmd.SysProcAttr == nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{}
-	}
-	if cmd.WaitDelay == 0 {
-		cmd.WaitDelay = cgroupfs.DefaultWaitDelay
-	}
-	if clone3Refused() {
-		err = g.startThenMove(name, cmd)
-	} else {
-		err = startInto(opener, p, cmd)
-	}
-	if err != nil {
-		return fmt.Errorf("cgtest: start %s in cgroup %s: %w%s", cmd.Path, g.display(name), err, startHint(err))
+	if err := starter.StartProcess(p, cmd); err != nil {
+		return fmt.Errorf("cgtest: %w", err)
 	}
 	g.t.Cleanup(func() { g.stop(cmd) })
 	return nil
 }
 
+// processStarter is an FS that starts a real process inside a cgroup
+// and leaves cmd to the caller: cgroupfs.OSFS.
+type processStarter interface {
+	StartProcess(name string, cmd *exec.Cmd) error
+}
+
 // startCheck validates a Start before any I/O. It returns the FS as a
-// DirOpener.
-func (g *Group) startCheck(name string) (cgroupfs.DirOpener, error) {
+// processStarter.
+func (g *Group) startCheck(name string) (processStarter, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	switch {
@@ -108,57 +83,14 @@ func (g *Group) startCheck(name string) (cgroupfs.DirOpener, error) {
 	if g.killed[name] {
 		return nil, fmt.Errorf("cgtest: start in cgroup %q: %w: add a new cgroup for new processes", name, ErrKilledCgroup)
 	}
-	opener, ok := g.ops.FS().(cgroupfs.DirOpener)
+	starter, ok := g.ops.FS().(processStarter)
 	if !ok {
-		return nil, fmt.Errorf("cgtest: start in cgroup %q: the Manager's filesystem (%T) has no real directories (no cgroupfs.DirOpener), so no real process can live in its cgroups; use Spawn(name, Command(cmd)), which starts a fake task there", name, g.ops.FS())
+		return nil, fmt.Errorf("cgtest: start in cgroup %q: the Manager's filesystem (%T) has no real directories (no cgroupfs.DirOpener, not a cgroupfs.OSFS), so no real process can live in its cgroups; use Spawn(name, Command(cmd)), which starts a fake task there", name, g.ops.FS())
 	}
-	return opener, nil
+	return starter, nil
 }
 
 var errNotTracked = errors.New("not a cgroup of this group")
-
-// startInto starts cmd with CLONE_INTO_CGROUP into the directory p.
-func startInto(opener cgroupfs.DirOpener, p string, cmd *exec.Cmd) error {
-	dir, err := opener.OpenDir(p)
-	if err != nil {
-		return fmt.Errorf("open the cgroup: %w", err)
-	}
-	defer dir.Close()
-	cmd.SysProcAttr.UseCgroupFD = true
-	cmd.SysProcAttr.CgroupFD = int(dir.Fd())
-	return cmd.Start()
-}
-
-// startThenMove is the way where clone3 is refused: start outside, then
-// move the process in. On a failed move the process is killed and
-// reaped, so that nothing the test did not ask for keeps running.
-func (g *Group) startThenMove(name string, cmd *exec.Cmd) error {
-	cmd.SysProcAttr.UseCgroupFD = false
-	cmd.SysProcAttr.CgroupFD = 0
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	if err := g.ops.MoveTask(name, cmd.Process.Pid); err != nil {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		return fmt.Errorf("clone3 is refused here, so pid %d was started outside and moved in, but the move failed and it was killed: %w", cmd.Process.Pid, err)
-	}
-	return nil
-}
-
-func startHint(err error) string {
-	switch {
-	case errors.Is(err, unix.EBUSY):
-		return " (the cgroup has controllers enabled in its cgroup.subtree_control, and the no-internal-process rule keeps tasks out of it: start in a leaf cgroup)"
-	case errors.Is(err, unix.ENOENT):
-		return " (the cgroup was removed)"
-	case errors.Is(err, unix.EBADF):
-		return " (the directory is not on a cgroup2 filesystem)"
-	case errors.Is(err, unix.EINVAL):
-		return " (spawning into a cgroup, CLONE_INTO_CGROUP, needs Linux 5.7 or later)"
-	}
-	return ""
-}
 
 // stop kills cmd's process and reaps it, waiting at most the teardown
 // budget: a grandchild that holds cmd's output pipe open can keep Wait

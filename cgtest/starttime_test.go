@@ -5,10 +5,10 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"strings"
 	"testing"
 
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 func TestParseStatStartTime(t *testing.T) {
@@ -31,9 +31,7 @@ func TestParseStatStartTime(t *testing.T) {
 	for _, tc := range tests {
 		got, err := parseStatStartTime(tc.in)
 		if tc.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("%s: = %d, %v; want an error containing %q", tc.desc, got, err, tc.wantErr)
-			}
+			assert.Check(t, is.ErrorContains(err, tc.wantErr), "%s: = %d, %v; want an error containing %q", tc.desc, got, err, tc.wantErr)
 			continue
 		}
 		if err != nil || got != tc.want {

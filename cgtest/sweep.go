@@ -2,6 +2,7 @@ package cgtest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,37 +14,37 @@ import (
 	"github.com/cgguard/cgguard/cgroupfs"
 )
 
-// Verdict is what Sweep decided about one cgroup it found.
-type Verdict string
+// verdict is what Sweep decided about one cgroup it found.
+type verdict string
 
 const (
-	// SweepLive is a per-test root whose owner still runs (same pid and
+	// sweepLive is a per-test root whose owner still runs (same pid and
 	// same start time): it is left alone, not even read.
-	SweepLive Verdict = "live"
-	// SweepStale is a per-test root whose owner is gone, or whose pid now
+	sweepLive verdict = "live"
+	// sweepStale is a per-test root whose owner is gone, or whose pid now
 	// names another process (the start time differs): its tasks are
 	// killed and its subtree removed, deepest first (or, with
 	// SweepDryRun, only listed).
-	SweepStale Verdict = "stale"
-	// SweepForeign is a cgroup whose name is not a per-test root's (see
+	sweepStale verdict = "stale"
+	// sweepForeign is a cgroup whose name is not a per-test root's (see
 	// RootName): somebody else's, never touched.
-	SweepForeign Verdict = "foreign"
-	// SweepUnknown is a per-test root whose owner cannot be checked for
+	sweepForeign verdict = "foreign"
+	// sweepUnknown is a per-test root whose owner cannot be checked for
 	// certain (/proc unreadable; made in another pid namespace, or in
 	// another time namespace while a process has its pid, see
 	// Owner.Alive): it is kept, and the error says why.
-	SweepUnknown Verdict = "unknown"
+	sweepUnknown verdict = "unknown"
 )
 
-// SweptCgroup is what Sweep found and did for one child cgroup of the
+// sweptCgroup is what Sweep found and did for one child cgroup of the
 // directory it swept.
-type SweptCgroup struct {
+type sweptCgroup struct {
 	// Name is the child's name in the swept directory.
 	Name string
 	// Owner is the process encoded in the name; zero for a foreign one.
 	Owner Owner
 	// Verdict says whether the cgroup was kept or reclaimed, and why.
-	Verdict Verdict
+	Verdict verdict
 	// Cgroups lists, for a stale root, the cgroups of its subtree
 	// (relative to the swept directory, the root itself last): the
 	// ones removed, or with SweepDryRun the ones that would be.
@@ -55,7 +56,7 @@ type SweptCgroup struct {
 	// was removed, or vanished meanwhile). Always false with
 	// SweepDryRun.
 	Removed bool
-	// Err is why the owner could not be checked (SweepUnknown) or why
+	// Err is why the owner could not be checked (sweepUnknown) or why
 	// a stale root could not be listed, emptied or removed; nil
 	// otherwise.
 	Err error
@@ -63,35 +64,77 @@ type SweptCgroup struct {
 	Took time.Duration
 }
 
-// SweepReport is the result of Sweep: one entry per child cgroup of the
-// swept directory, sorted by name.
+// SweepReport is the result of Sweep: what it found in the swept
+// directory and what it did. Print it (String) for people, marshal it
+// (MarshalJSON) for programs, check Err for failures.
 type SweepReport struct {
-	// Dir is the directory swept, as given to Sweep.
+	// Dir is the directory swept, as given to Sweep. Err prefixes the
+	// entries' errors with it, and MarshalJSON prints it as "root": a
+	// caller that swept the root (".") of an FS opened at some path may
+	// set Dir to that path, as cgguard sweep does.
 	Dir string
-	// DryRun is true when the sweep only listed (SweepDryRun).
-	DryRun bool
-	// Cgroups holds one entry per child cgroup found.
-	Cgroups []SweptCgroup
+
+	dryRun  bool
+	took    time.Duration
+	cgroups []sweptCgroup // sorted by name
 }
 
-// Count returns how many entries have the verdict v.
-func (r SweepReport) Count(v Verdict) int {
-	n := 0
-	for _, c := range r.Cgroups {
-		if c.Verdict == v {
-			n++
+// SweepCounts counts the child cgroups of a swept directory by what
+// Sweep decided about them.
+type SweepCounts struct {
+	// Live counts per-test roots whose owner still runs: kept.
+	Live int
+	// Stale counts per-test roots whose owner is gone: reclaimed (or,
+	// with SweepDryRun, to be reclaimed).
+	Stale int
+	// Removed counts the stale roots gone after the sweep; Stale minus
+	// Removed were kept by an error (see SweepReport.Err). Always zero
+	// with SweepDryRun.
+	Removed int
+	// Unknown counts per-test roots whose owner could not be checked:
+	// kept, with an error.
+	Unknown int
+	// Foreign counts cgroups not made by Root: never touched.
+	Foreign int
+}
+
+// Counts counts the child cgroups found, by verdict.
+func (r SweepReport) Counts() SweepCounts {
+	var n SweepCounts
+	for _, c := range r.cgroups {
+		switch c.Verdict {
+		case sweepLive:
+			n.Live++
+		case sweepStale:
+			n.Stale++
+		case sweepUnknown:
+			n.Unknown++
+		case sweepForeign:
+			n.Foreign++
+		default:
+			panic("cgtest: a sweep verdict without a count: " + string(c.Verdict))
+		}
+		if c.Removed {
+			n.Removed++
 		}
 	}
 	return n
 }
 
 // Err returns the errors of every entry, joined (each prefixed with the
-// entry's name), or nil when the sweep met none.
+// entry's path, Dir joined with its name), or nil when the sweep met
+// none.
 func (r SweepReport) Err() error {
+	return r.joinErrs(r.Dir)
+}
+
+// joinErrs joins the entries' errors, each prefixed with its name
+// joined to dir.
+func (r SweepReport) joinErrs(dir string) error {
 	var errs []error
-	for _, c := range r.Cgroups {
+	for _, c := range r.cgroups {
 		if c.Err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", path.Join(r.Dir, c.Name), c.Err))
+			errs = append(errs, fmt.Errorf("%s: %w", path.Join(dir, c.Name), c.Err))
 		}
 	}
 	return errors.Join(errs...)
@@ -101,17 +144,17 @@ func (r SweepReport) Err() error {
 // (live, stale, unknown), foreign cgroups counted on a last line.
 func (r SweepReport) String() string {
 	var b strings.Builder
-	for _, c := range r.Cgroups {
-		if c.Verdict == SweepForeign {
+	for _, c := range r.cgroups {
+		if c.Verdict == sweepForeign {
 			continue
 		}
 		fmt.Fprintf(&b, "%-7s %s (pid %d, start time %d)", c.Verdict, c.Name, c.Owner.PID, c.Owner.StartTime)
 		switch {
-		case c.Verdict == SweepLive:
+		case c.Verdict == sweepLive:
 			b.WriteString(": owner running, kept")
-		case c.Verdict == SweepUnknown:
+		case c.Verdict == sweepUnknown:
 			b.WriteString(": kept")
-		case r.DryRun:
+		case r.dryRun:
 			fmt.Fprintf(&b, ": would remove %d cgroup(s) and kill %d task(s)", len(c.Cgroups), len(c.Pids))
 		case c.Removed:
 			fmt.Fprintf(&b, ": removed %d cgroup(s), killed %d task(s) in %v", len(c.Cgroups), len(c.Pids), c.Took.Round(time.Microsecond))
@@ -126,10 +169,59 @@ func (r SweepReport) String() string {
 		}
 		b.WriteByte('\n')
 	}
-	if n := r.Count(SweepForeign); n > 0 {
+	if n := r.Counts().Foreign; n > 0 {
 		fmt.Fprintf(&b, "foreign %d other cgroup(s), not made by cgtest.Root: left alone\n", n)
 	}
 	return b.String()
+}
+
+// MarshalJSON renders the report for programs, as cgguard sweep -json
+// prints it: an object with "root" (Dir), "dry_run", "cgroups" (one
+// object per child cgroup, sorted by name: "name", "verdict" (live,
+// stale, foreign or unknown), "owner" ("pid", "start_time"; not for a
+// foreign one), for stale roots "cgroups" and "pids" (what was, or
+// would be, removed and killed) and "took_ns", "removed", and "error"
+// when it failed), "counts" (by verdict), "error" (all the entries'
+// errors, each prefixed with its name) and "took_ns" (the whole sweep).
+func (r SweepReport) MarshalJSON() ([]byte, error) {
+	type ownerJSON struct {
+		PID       int    `json:"pid"`
+		StartTime uint64 `json:"start_time"`
+	}
+	type sweptJSON struct {
+		Name    string        `json:"name"`
+		Verdict verdict       `json:"verdict"`
+		Owner   *ownerJSON    `json:"owner,omitempty"`
+		Cgroups []string      `json:"cgroups,omitempty"`
+		Pids    []int         `json:"pids,omitempty"`
+		Removed bool          `json:"removed"`
+		Error   string        `json:"error,omitempty"`
+		Took    time.Duration `json:"took_ns,omitempty"`
+	}
+	out := struct {
+		Root    string          `json:"root"`
+		DryRun  bool            `json:"dry_run"`
+		Cgroups []sweptJSON     `json:"cgroups"`
+		Counts  map[verdict]int `json:"counts"`
+		Error   string          `json:"error,omitempty"`
+		Took    time.Duration   `json:"took_ns"`
+	}{Root: r.Dir, DryRun: r.dryRun, Cgroups: []sweptJSON{}, Counts: map[verdict]int{}, Took: r.took}
+	for _, c := range r.cgroups {
+		j := sweptJSON{Name: c.Name, Verdict: c.Verdict, Cgroups: c.Cgroups, Pids: c.Pids, Removed: c.Removed, Took: c.Took}
+		if c.Verdict != sweepForeign {
+			j.Owner = &ownerJSON{PID: c.Owner.PID, StartTime: c.Owner.StartTime}
+		}
+		if c.Err != nil {
+			j.Error = c.Err.Error()
+		}
+		out.Counts[c.Verdict]++
+		out.Cgroups = append(out.Cgroups, j)
+	}
+	// The names are relative to "root", which the object says already.
+	if err := r.joinErrs(""); err != nil {
+		out.Error = err.Error()
+	}
+	return json.Marshal(out)
 }
 
 type sweepConfig struct {
@@ -147,8 +239,8 @@ var ownerAlive = Owner.Alive
 // killed by SIGKILL, by go test's -timeout panic or by a crash never ran
 // its cleanups. It lists the child cgroups of dir and, for each:
 //
-//   - a name that does not parse with ParseRootName is foreign and
-//     never touched;
+//   - a name that is not one RootName makes is foreign and never
+//     touched;
 //   - an owner that still runs, with the same pid and start time, is
 //     live: kept, not even read;
 //   - an owner that is gone, or whose pid now names a process with
@@ -183,11 +275,12 @@ func Sweep(fsys cgroupfs.FS, dir string, opts ...Option) (SweepReport, error) {
 // for stale roots lists their cgroups and tasks, but kills and removes
 // nothing.
 func SweepDryRun(fsys cgroupfs.FS, dir string) (SweepReport, error) {
-	return sweep(fsys, dir, sweepConfig{dryRun: true, budget: DefaultBudget})
+	return sweep(fsys, dir, sweepConfig{dryRun: true, budget: defaultBudget})
 }
 
 func sweep(fsys cgroupfs.FS, dir string, cfg sweepConfig) (SweepReport, error) {
-	rep := SweepReport{Dir: dir, DryRun: cfg.dryRun}
+	start := time.Now()
+	rep := SweepReport{Dir: dir, dryRun: cfg.dryRun}
 	m := cgroupfs.NewManager(fsys, dir)
 	if _, err := m.Path("x"); err != nil { // a bad dir: no I/O yet
 		return rep, fmt.Errorf("cgtest: sweep %s: %w", dir, err)
@@ -201,10 +294,10 @@ func sweep(fsys cgroupfs.FS, dir string, cfg sweepConfig) (SweepReport, error) {
 		if !e.IsDir() {
 			continue
 		}
-		c := SweptCgroup{Name: e.Name(), Verdict: SweepForeign}
-		owner, ok := ParseRootName(c.Name)
+		c := sweptCgroup{Name: e.Name(), Verdict: sweepForeign}
+		owner, ok := parseRootName(c.Name)
 		if !ok {
-			rep.Cgroups = append(rep.Cgroups, c)
+			rep.cgroups = append(rep.cgroups, c)
 			continue
 		}
 		if cfg.skipKept && isKept(c.Name) {
@@ -214,25 +307,26 @@ func sweep(fsys cgroupfs.FS, dir string, cfg sweepConfig) (SweepReport, error) {
 		alive, err := ownerAlive(owner)
 		switch {
 		case err != nil:
-			c.Verdict = SweepUnknown
+			c.Verdict = sweepUnknown
 			c.Err = fmt.Errorf("cannot tell whether its owner, pid %d, still runs, so it is kept: %w", owner.PID, err)
 		case alive:
-			c.Verdict = SweepLive
+			c.Verdict = sweepLive
 		default:
-			c.Verdict = SweepStale
-			start := time.Now()
+			c.Verdict = sweepStale
+			began := time.Now()
 			reclaim(m, &c, cfg)
-			c.Took = time.Since(start)
+			c.Took = time.Since(began)
 		}
-		rep.Cgroups = append(rep.Cgroups, c)
+		rep.cgroups = append(rep.cgroups, c)
 	}
-	slices.SortFunc(rep.Cgroups, func(a, b SweptCgroup) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(rep.cgroups, func(a, b sweptCgroup) int { return strings.Compare(a.Name, b.Name) })
+	rep.took = time.Since(start)
 	return rep, nil
 }
 
 // reclaim lists, then (unless dry) kills and removes the stale root
 // c.Name, recording what it found and did in c.
-func reclaim(m *cgroupfs.Manager, c *SweptCgroup, cfg sweepConfig) {
+func reclaim(m *cgroupfs.Manager, c *sweptCgroup, cfg sweepConfig) {
 	tree, pids, err := subtreeOf(m, c.Name)
 	c.Cgroups, c.Pids = tree, pids
 	if errors.Is(err, fs.ErrNotExist) && len(tree) == 0 {

@@ -95,20 +95,18 @@ func TestSweepVerdicts(t *testing.T) {
 	rep, err := Sweep(fx.fsys, "tests")
 	assert.NilError(t, err)
 	got := map[string]Verdict{}
-	for _, c := range rep.Cgroups {
+	for _, c := range rep.cgroups {
 		got[c.Name] = c.Verdict
 	}
 	want := map[string]Verdict{
 		fx.live: SweepLive, fx.dead: SweepStale, fx.reused: SweepStale, fx.unknown: SweepUnknown,
 		fx.foreign: SweepForeign, fx.prefixedJunk: SweepForeign,
 	}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("verdicts (-want +got):\n%s", d)
+	assert.Check(t, is.DeepEqual(got, want), "verdicts")
+	if !slices.IsSortedFunc(rep.cgroups, func(a, b SweptCgroup) int { return strings.Compare(a.Name, b.Name) }) {
+		t.Errorf("entries are not sorted by name: %v", rep.cgroups)
 	}
-	if !slices.IsSortedFunc(rep.Cgroups, func(a, b SweptCgroup) int { return strings.Compare(a.Name, b.Name) }) {
-		t.Errorf("entries are not sorted by name: %v", rep.Cgroups)
-	}
-	for _, c := range rep.Cgroups {
+	for _, c := range rep.cgroups {
 		switch c.Verdict {
 		case SweepStale:
 			if !c.Removed || c.Err != nil {
@@ -118,9 +116,7 @@ func TestSweepVerdicts(t *testing.T) {
 			if d := cmp.Diff(wantTree, c.Cgroups); d != "" {
 				t.Errorf("%s: cgroups, deepest first (-want +got):\n%s", c.Name, d)
 			}
-			if len(c.Pids) != 2 {
-				t.Errorf("%s: Pids = %v, want the 2 tasks it held", c.Name, c.Pids)
-			}
+			assert.Check(t, is.Len(c.Pids, 2), "%s: Pids = %v, want the 2 tasks it held", c.Name, c.Pids)
 		case SweepUnknown:
 			if !errors.Is(c.Err, unix.EACCES) || !strings.Contains(c.Err.Error(), "kept") {
 				t.Errorf("%s: Err = %v, want the EACCES of /proc and that it is kept", c.Name, c.Err)
@@ -131,9 +127,7 @@ func TestSweepVerdicts(t *testing.T) {
 			}
 		}
 	}
-	if n := rep.Count(SweepStale); n != 2 {
-		t.Errorf("Count(SweepStale) = %d, want 2", n)
-	}
+	assert.Equal(t, rep.Counts(), SweepCounts{Live: 1, Stale: 2, Removed: 2, Unknown: 1, Foreign: 2})
 	if err := rep.Err(); !errors.Is(err, unix.EACCES) || !strings.Contains(err.Error(), "tests/"+fx.unknown) {
 		t.Errorf("report Err() = %v, want the unknown root's error, named", err)
 	}
@@ -178,14 +172,12 @@ func TestSweepVerdicts(t *testing.T) {
 		"stale   " + fx.dead, "removed 4 cgroup(s), killed 2 task(s)",
 		"unknown " + fx.unknown, "foreign 2 other cgroup(s)",
 	} {
-		if !strings.Contains(s, want) {
-			t.Errorf("String() lacks %q:\n%s", want, s)
-		}
+		assert.Check(t, is.Contains(s, want), "String() lacks %q:\n%s", want, s)
 	}
 
 	again, err := Sweep(fx.fsys, "tests")
-	if err != nil || again.Count(SweepStale) != 0 {
-		t.Errorf("a second sweep found %d stale roots (err %v), want none: %s", again.Count(SweepStale), err, again)
+	if err != nil || again.Counts().Stale != 0 {
+		t.Errorf("a second sweep found %d stale roots (err %v), want none: %s", again.Counts().Stale, err, again)
 	}
 }
 
@@ -195,17 +187,14 @@ func TestSweepDryRunChangesNothing(t *testing.T) {
 	nlog := len(fx.fsys.Log())
 	rep, err := SweepDryRun(fx.fsys, "tests")
 	assert.NilError(t, err)
-	if !rep.DryRun || rep.Count(SweepStale) != 2 {
-		t.Errorf("DryRun=%v with %d stale, want true and 2", rep.DryRun, rep.Count(SweepStale))
-	}
-	for _, c := range rep.Cgroups {
+	assert.Assert(t, rep.dryRun)
+	assert.Equal(t, rep.Counts(), SweepCounts{Live: 1, Stale: 2, Removed: 0, Unknown: 1, Foreign: 2})
+	for _, c := range rep.cgroups {
 		if c.Verdict == SweepStale && (c.Removed || len(c.Cgroups) != 4 || len(c.Pids) != 2) {
 			t.Errorf("%s: Removed=%v cgroups=%v pids=%v, want 4 cgroups and 2 pids listed, not removed", c.Name, c.Removed, c.Cgroups, c.Pids)
 		}
 	}
-	if d := cmp.Diff(before, fx.fsys.Snapshot()); d != "" {
-		t.Errorf("a dry run changed the hierarchy (-before +after):\n%s", d)
-	}
+	assert.Check(t, is.DeepEqual(before, fx.fsys.Snapshot()), "a dry run changed the hierarchy")
 	for _, e := range fx.fsys.Log()[nlog:] {
 		if e.Op != fakefs.OpRead && e.Op != fakefs.OpReadDir {
 			t.Errorf("a dry run did %s", e)
@@ -258,20 +247,16 @@ func TestSweepFailuresAreReportedAndKept(t *testing.T) {
 			tc.break_(fx)
 			rep, err := Sweep(fx.fsys, "tests", Budget(50*time.Millisecond))
 			assert.NilError(t, err)
-			for _, c := range rep.Cgroups {
+			for _, c := range rep.cgroups {
 				switch c.Name {
 				case fx.dead:
 					if c.Removed || c.Err == nil {
 						t.Fatalf("broken stale root: Removed=%v Err=%v, want kept with an error", c.Removed, c.Err)
 					}
 					for _, w := range tc.want {
-						if !strings.Contains(c.Err.Error(), w) {
-							t.Errorf("error lacks %q: %v", w, c.Err)
-						}
+						assert.Check(t, is.Contains(c.Err.Error(), w), "error lacks %q: %v", w, c.Err)
 					}
-					if !errors.Is(c.Err, tc.errno) {
-						t.Errorf("error does not wrap %v: %v", tc.errno, c.Err)
-					}
+					assert.Check(t, is.ErrorIs(c.Err, tc.errno), "error does not wrap %v", tc.errno)
 				case fx.reused:
 					if !c.Removed || c.Err != nil {
 						t.Errorf("the other stale root: Removed=%v Err=%v, want removed", c.Removed, c.Err)
@@ -294,7 +279,7 @@ func TestSweepBadDir(t *testing.T) {
 		t.Errorf("Sweep(missing) = %v, want ENOENT saying the listing failed", err)
 	}
 	rep, err := Sweep(fsys, ".")
-	if err != nil || len(rep.Cgroups) != 0 {
+	if err != nil || len(rep.cgroups) != 0 {
 		t.Errorf("Sweep of an empty hierarchy = %+v, %v; want nothing", rep, err)
 	}
 }
@@ -315,7 +300,7 @@ func TestSweepConcurrent(t *testing.T) {
 		if errs[i] != nil {
 			t.Fatal(errs[i])
 		}
-		for _, c := range rep.Cgroups {
+		for _, c := range rep.cgroups {
 			if c.Verdict == SweepStale && (c.Err != nil || !c.Removed) {
 				t.Errorf("sweep %d: %s: Removed=%v Err=%v", i, c.Name, c.Removed, c.Err)
 			}
@@ -348,7 +333,7 @@ func ExampleSweep() {
 	if err != nil {
 		panic(err)
 	}
-	for _, c := range rep.Cgroups {
+	for _, c := range rep.cgroups {
 		who := "another run"
 		switch c.Name {
 		case dead:
@@ -379,7 +364,7 @@ func TestSweepEmptyRootSkipsKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep, err := Sweep(fsys, ".")
-	if err != nil || rep.Err() != nil || rep.Count(SweepStale) != 2 {
+	if err != nil || rep.Err() != nil || rep.Counts().Stale != 2 {
 		t.Fatalf("Sweep = %v, %v:\n%s", err, rep.Err(), rep)
 	}
 	var kills []string
@@ -388,9 +373,7 @@ func TestSweepEmptyRootSkipsKill(t *testing.T) {
 			kills = append(kills, e.Path)
 		}
 	}
-	if d := cmp.Diff([]string{full + "/cgroup.kill"}, kills); d != "" {
-		t.Errorf("cgroup.kill writes (-want +got):\n%s", d)
-	}
+	assert.Check(t, is.DeepEqual(kills, []string{full + "/cgroup.kill"}), "cgroup.kill writes")
 	if n := len(fsys.Snapshot().Cgroups); n != 1 {
 		t.Errorf("%d cgroups left, want only the root", n)
 	}
@@ -406,18 +389,18 @@ func TestKeptRootsWaitForAnExplicitSweep(t *testing.T) {
 	for _, n := range []string{kept, kept + "/work", dead} {
 		assert.NilError(t, fsys.Mkdir(n))
 	}
-	rep, err := sweep(fsys, ".", sweepConfig{budget: DefaultBudget, skipKept: true})
+	rep, err := sweep(fsys, ".", sweepConfig{budget: defaultBudget, skipKept: true})
 	assert.NilError(t, err)
-	assert.Assert(t, is.Len(rep.Cgroups, 1), "Root's sweep: %+v", rep.Cgroups)
-	assert.Equal(t, rep.Cgroups[0].Name, dead)
-	assert.Assert(t, rep.Cgroups[0].Removed)
+	assert.Assert(t, is.Len(rep.cgroups, 1), "Root's sweep: %+v", rep.cgroups)
+	assert.Equal(t, rep.cgroups[0].Name, dead)
+	assert.Assert(t, rep.cgroups[0].Removed)
 	ok, err := cgroupfs.NewManager(fsys, ".").Exists(kept + "/work")
 	assert.NilError(t, err)
 	assert.Assert(t, ok, "Root's sweep removed the kept root %s", kept)
 
 	rep, err = Sweep(fsys, ".")
 	assert.NilError(t, err)
-	assert.Assert(t, is.Len(rep.Cgroups, 1), "explicit Sweep: %+v", rep.Cgroups)
-	assert.Assert(t, rep.Cgroups[0].Removed)
+	assert.Assert(t, is.Len(rep.cgroups, 1), "explicit Sweep: %+v", rep.cgroups)
+	assert.Assert(t, rep.cgroups[0].Removed)
 	assert.Assert(t, is.Contains(rep.String(), "kept with TEST_NOCLEANUP=true"))
 }

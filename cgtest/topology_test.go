@@ -9,6 +9,7 @@ import (
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/google/go-cmp/cmp"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 func sets(lists ...string) []string { return lists }
@@ -64,9 +65,7 @@ func TestSpread(t *testing.T) {
 	assert.NilError(t, err)
 	got := cgtest.Spread("cg_", parts)
 	want := cgtest.Layout{{Name: "cg_0", CPUs: cgroupfs.NewCPUSet(0, 1)}, {Name: "cg_1", CPUs: cgroupfs.NewCPUSet(2, 3)}}
-	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b cgroupfs.CPUSet) bool { return a.Equal(b) })); diff != "" {
-		t.Errorf("Spread (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(got, want, cmp.Comparer(func(a, b cgroupfs.CPUSet) bool { return a.Equal(b) })), "Spread")
 }
 
 // fakeSysCPU writes a sysfs CPU tree: online CPUs and, per CPU, caches
@@ -102,9 +101,7 @@ func TestLLCs(t *testing.T) {
 	defer restore()
 	got, err := cgtest.LLCs()
 	assert.NilError(t, err)
-	if diff := cmp.Diff(sets("0-1", "2-3"), strs(got)); diff != "" {
-		t.Errorf("LLCs (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(strs(got), sets("0-1", "2-3")), "LLCs")
 
 	noCaches := fakeSysCPU(t, "0-1", nil)
 	cgtest.SetSysCPU(noCaches)

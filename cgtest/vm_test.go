@@ -6,13 +6,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/vmtest"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // In the VM, where cgroup v2 has cpuset: a per-test root that requires
@@ -22,13 +22,9 @@ func TestVMCpusetGroup(t *testing.T) {
 	vmtest.SkipUnlessVM(t)
 	// The VM is throwaway: enabling cpuset at its root is how a host with
 	// a unified hierarchy is set up by systemd; never done on a host.
-	if err := os.WriteFile(filepath.Join(vmtest.CgroupRoot, "cgroup.subtree_control"), []byte("+cpuset"), 0); err != nil {
-		t.Fatalf("enable cpuset at the VM's root: %v", err)
-	}
+	assert.NilError(t, os.WriteFile(filepath.Join(vmtest.CgroupRoot, "cgroup.subtree_control"), []byte("+cpuset"), 0), "enable cpuset at the VM's root")
 	base := kernelBase(t)
-	if err := os.WriteFile(filepath.Join(base, "cgroup.subtree_control"), []byte("+cpuset"), 0); err != nil {
-		t.Fatalf("enable cpuset in %s: %v", base, err)
-	}
+	assert.NilError(t, os.WriteFile(filepath.Join(base, "cgroup.subtree_control"), []byte("+cpuset"), 0), "enable cpuset in %s", base)
 	t.Cleanup(func() { _ = os.WriteFile(filepath.Join(base, "cgroup.subtree_control"), []byte("-cpuset"), 0) })
 	last := runtime.NumCPU() - 1
 	var dir string
@@ -49,9 +45,7 @@ func TestVMCpusetGroup(t *testing.T) {
 		status, err := os.ReadFile("/proc/" + itoa(cmd.Process.Pid) + "/status")
 		assert.NilError(t, err)
 		want := "Cpus_allowed_list:\t" + itoa(last)
-		if !strings.Contains(string(status), want+"\n") {
-			t.Errorf("the started process's status lacks %q:\n%s", want, status)
-		}
+		assert.Check(t, is.Contains(string(status), want+"\n"), "the started process's status lacks %q:\n%s", want, status)
 	})
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("the per-test root %s still exists: %v", dir, err)

@@ -1,7 +1,6 @@
 package cgtest_test
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // eventually polls cond every 10 ms until it holds, failing the test
@@ -237,9 +238,7 @@ func TestKernelTaskWaitersAndTheStop(t *testing.T) {
 	}
 	rec.Finish()
 	for range cap(errs) {
-		if err := <-errs; !errors.Is(err, cgroupfs.ErrKilled) {
-			t.Errorf("a waiter saw Err() = %v, want cgroupfs.ErrKilled", err)
-		}
+		assert.Check(t, is.ErrorIs(<-errs, cgroupfs.ErrKilled), "a waiter saw Err()")
 	}
 	for _, e := range append(rec.Logs(), rec.Errors()...) {
 		t.Errorf("teardown said: %s", e)

@@ -13,6 +13,8 @@ import (
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/fakefs"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 var builtins = []cgtest.Workload{cgtest.Spinner(), cgtest.Sleeper(), cgtest.Yielder(), cgtest.Spinner().Threads(2)}
@@ -42,9 +44,7 @@ func TestSpawnPutsAFakeTaskIntoTheCgroup(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := f.fs.Pids("test/w"); !slices.Equal(got, []int{task.Pid()}) {
-				t.Errorf("test/w holds pids %v, want [%d]", got, task.Pid())
-			}
+			assert.Check(t, is.DeepEqual(f.fs.Pids("test/w"), []int{task.Pid()}), "pids in test/w")
 			if task.Cgroup() != "w" || task.Err() != nil {
 				t.Errorf("Cgroup() = %q, Err() = %v before it ended; want \"w\", nil", task.Cgroup(), task.Err())
 			}
@@ -52,12 +52,8 @@ func TestSpawnPutsAFakeTaskIntoTheCgroup(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitDone(t, task)
-			if !errors.Is(task.Err(), cgroupfs.ErrKilled) {
-				t.Errorf("Err() = %v, want an error wrapping cgroupfs.ErrKilled", task.Err())
-			}
-			if err := task.Kill(); err != nil {
-				t.Errorf("a second Kill: %v, want nil", err)
-			}
+			assert.Check(t, is.ErrorIs(task.Err(), cgroupfs.ErrKilled), "Err()")
+			assert.Check(t, task.Kill(), "a second Kill")
 		})
 	}
 }
@@ -87,9 +83,7 @@ func TestTaskMayBeWaitedOnByAnyGoroutine(t *testing.T) {
 	rec.Finish() // the group's stop kills it
 	wg.Wait()
 	for i, err := range errs {
-		if !errors.Is(err, cgroupfs.ErrKilled) {
-			t.Errorf("waiter %d saw Err() = %v, want cgroupfs.ErrKilled", i, err)
-		}
+		assert.Check(t, is.ErrorIs(err, cgroupfs.ErrKilled), "waiter %d saw Err()", i)
 	}
 	if logs := rec.Logs(); len(logs) != 0 {
 		t.Errorf("teardown logged, want nothing:\n%s", strings.Join(logs, "\n"))
@@ -115,9 +109,7 @@ func TestSpawnedTaskEndsWithItsCgroupKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitDone(t, killed)
-	if !errors.Is(killed.Err(), cgroupfs.ErrKilled) {
-		t.Errorf("Err() after cgroup.kill = %v, want cgroupfs.ErrKilled", killed.Err())
-	}
+	assert.Check(t, is.ErrorIs(killed.Err(), cgroupfs.ErrKilled), "Err() after cgroup.kill")
 	if _, err := g.Spawn("a/b", cgtest.Spinner()); !errors.Is(err, cgtest.ErrKilledCgroup) {
 		t.Errorf("Spawn into a killed cgroup: %v, want ErrKilledCgroup", err)
 	}
@@ -211,9 +203,7 @@ func TestWorkloadString(t *testing.T) {
 		{cgtest.Command(&exec.Cmd{Path: "x"}).Threads(4), "x"},
 		{cgtest.Command(nil), "invalid workload"},
 	} {
-		if got := tc.w.String(); got != tc.want {
-			t.Errorf("String() = %q, want %q", got, tc.want)
-		}
+		assert.Check(t, is.Equal(tc.w.String(), tc.want), "String()")
 	}
 }
 

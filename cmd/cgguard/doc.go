@@ -39,7 +39,8 @@
 // and the process's own (delegated) cgroup for other users.
 //
 //	-n     list only: say what would be removed, and remove nothing
-//	-json  print the result as JSON (see the sweepJSON and doctorJSON types)
+//	-json  print the result as JSON (sweep: cgtest.SweepReport.MarshalJSON;
+//	       doctor: the doctorJSON type)
 //
 // # Exit status
 //

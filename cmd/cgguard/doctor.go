@@ -350,12 +350,12 @@ func staleCheck(caps cgroupfs.Capabilities) check {
 		c.Status, c.Detail = statusInfo, err.Error()
 		return c
 	}
-	n := rep.Count(cgtest.SweepStale)
-	if n == 0 {
-		c.Status, c.Detail = statusOK, fmt.Sprintf("none in %s (%d live)", root, rep.Count(cgtest.SweepLive))
+	n := rep.Counts()
+	if n.Stale == 0 {
+		c.Status, c.Detail = statusOK, fmt.Sprintf("none in %s (%d live)", root, n.Live)
 		return c
 	}
-	c.Status, c.Detail = statusWarn, fmt.Sprintf("%d per-test root(s) in %s were left by test runs that died before their cleanups", n, root)
+	c.Status, c.Detail = statusWarn, fmt.Sprintf("%d per-test root(s) in %s were left by test runs that died before their cleanups", n.Stale, root)
 	c.Fix = "cgguard sweep " + root + " (cgguard sweep -n lists them)"
 	return c
 }

@@ -11,36 +11,6 @@ import (
 	"github.com/cgguard/cgguard/cgtest"
 )
 
-// sweepJSON is the output of sweep -json.
-type sweepJSON struct {
-	Root    string         `json:"root"`
-	DryRun  bool           `json:"dry_run"`
-	Cgroups []sweptJSON    `json:"cgroups"`
-	Counts  map[string]int `json:"counts"` // by verdict
-	Error   string         `json:"error,omitempty"`
-	Took    time.Duration  `json:"took_ns"`
-}
-
-// sweptJSON is one cgroup of sweepJSON.
-type sweptJSON struct {
-	Name    string `json:"name"`
-	Verdict string `json:"verdict"` // live, stale, foreign or unknown
-	// Owner is set for per-test roots.
-	Owner *ownerJSON `json:"owner,omitempty"`
-	// Cgroups and Pids are set for stale roots: what was (or, with -n,
-	// would be) removed and killed.
-	Cgroups []string      `json:"cgroups,omitempty"`
-	Pids    []int         `json:"pids,omitempty"`
-	Removed bool          `json:"removed"`
-	Error   string        `json:"error,omitempty"`
-	Took    time.Duration `json:"took_ns,omitempty"`
-}
-
-type ownerJSON struct {
-	PID       int    `json:"pid"`
-	StartTime uint64 `json:"start_time"`
-}
-
 func sweepCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("cgguard sweep", flag.ContinueOnError)
 	dry := fs.Bool("n", false, "list only: remove nothing")
@@ -83,9 +53,18 @@ func defaultSweepRoot() (string, error) {
 	return sweepRootOutsideLeaf(c.Parent), nil // delegate.go
 }
 
+// sweepFailed reports a sweep that could not list root; with -json in
+// the shape of cgtest.SweepReport's JSON, with no cgroups.
 func sweepFailed(stdout, stderr io.Writer, asJSON bool, root string, dry bool, err error) int {
 	if asJSON {
-		writeJSON(stdout, sweepJSON{Root: root, DryRun: dry, Cgroups: []sweptJSON{}, Error: err.Error()})
+		writeJSON(stdout, struct {
+			Root    string         `json:"root"`
+			DryRun  bool           `json:"dry_run"`
+			Cgroups []struct{}     `json:"cgroups"`
+			Counts  map[string]int `json:"counts"`
+			Error   string         `json:"error"`
+			Took    time.Duration  `json:"took_ns"`
+		}{Root: root, DryRun: dry, Cgroups: []struct{}{}, Error: err.Error()})
 	}
 	fmt.Fprintf(stderr, "cgguard sweep: %v\n", err)
 	return exitProblem
@@ -107,44 +86,24 @@ func sweepFS(fsys cgroupfs.FS, root string, dry, asJSON bool, stdout, stderr io.
 	if err != nil {
 		return sweepFailed(stdout, stderr, asJSON, root, dry, err)
 	}
+	rep.Dir = root // for people: the path opened, not "."
+	n := rep.Counts()
 	code := exitOK
-	if rep.Err() != nil || (dry && rep.Count(cgtest.SweepStale) > 0) {
+	if rep.Err() != nil || (dry && n.Stale > 0) {
 		code = exitProblem
 	}
 	if asJSON {
-		out := sweepJSON{Root: root, DryRun: dry, Cgroups: []sweptJSON{}, Counts: map[string]int{}, Took: took}
-		for _, c := range rep.Cgroups {
-			j := sweptJSON{Name: c.Name, Verdict: string(c.Verdict), Cgroups: c.Cgroups, Pids: c.Pids, Removed: c.Removed, Took: c.Took}
-			if c.Verdict != cgtest.SweepForeign {
-				j.Owner = &ownerJSON{PID: c.Owner.PID, StartTime: c.Owner.StartTime}
-			}
-			if c.Err != nil {
-				j.Error = c.Err.Error()
-			}
-			out.Counts[string(c.Verdict)]++
-			out.Cgroups = append(out.Cgroups, j)
-		}
-		if err := rep.Err(); err != nil {
-			out.Error = err.Error()
-		}
-		writeJSON(stdout, out)
+		writeJSON(stdout, rep)
 		return code
 	}
 	fmt.Fprint(stdout, rep)
-	stale := rep.Count(cgtest.SweepStale)
-	removed := 0
-	for _, c := range rep.Cgroups {
-		if c.Removed {
-			removed++
-		}
-	}
 	switch {
 	case dry:
 		fmt.Fprintf(stdout, "%s: %d stale per-test root(s) would be removed (run without -n to remove them), %d live kept, %d unknown, %d foreign\n",
-			root, stale, rep.Count(cgtest.SweepLive), rep.Count(cgtest.SweepUnknown), rep.Count(cgtest.SweepForeign))
+			root, n.Stale, n.Live, n.Unknown, n.Foreign)
 	default:
 		fmt.Fprintf(stdout, "%s: %d of %d stale per-test root(s) removed in %v, %d live kept, %d unknown, %d foreign\n",
-			root, removed, stale, took.Round(time.Microsecond), rep.Count(cgtest.SweepLive), rep.Count(cgtest.SweepUnknown), rep.Count(cgtest.SweepForeign))
+			root, n.Removed, n.Stale, took.Round(time.Microsecond), n.Live, n.Unknown, n.Foreign)
 	}
 	if err := rep.Err(); err != nil {
 		fmt.Fprintf(stderr, "cgguard sweep: %v\n", err)

@@ -32,6 +32,22 @@ func selfOwner(t *testing.T) cgtest.Owner {
 	return o
 }
 
+// sweepJSON decodes what sweep -json prints: cgtest.SweepReport's JSON.
+type sweepJSON struct {
+	Root    string `json:"root"`
+	DryRun  bool   `json:"dry_run"`
+	Cgroups []struct {
+		Name  string `json:"name"`
+		Owner *struct {
+			PID int `json:"pid"`
+		} `json:"owner"`
+		Pids    []int `json:"pids"`
+		Removed bool  `json:"removed"`
+	} `json:"cgroups"`
+	Counts map[string]int `json:"counts"`
+	Error  string         `json:"error"`
+}
+
 func TestSweepFSOnFakefs(t *testing.T) {
 	fsys := fakefs.New()
 	stale := cgtest.RootName(deadOwner, "TestGone", 1)
