@@ -4,7 +4,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -205,38 +204,4 @@ func TestMayCreate(t *testing.T) {
 	if _, can, reason := mayCreate(filepath.Join(dir, "nope"), stranger); can || !strings.Contains(reason, "cannot check") {
 		t.Errorf("missing dir: can %v, reason %q", can, reason)
 	}
-}
-
-// TestKernelDiscover checks Discover against this host and the kernel
-// test root. It needs what the kernel tests need.
-func TestKernelDiscover(t *testing.T) {
-	_, dir := kernelRoot(t)
-	c, err := Discover()
-	assert.NilError(t, err)
-	mnt, err := Mountpoint()
-	assert.NilError(t, err)
-	self, err := SelfCgroup()
-	assert.NilError(t, err)
-	if c.Mountpoint != mnt || c.Cgroup != self || !strings.HasPrefix(dir, mnt+"/") {
-		t.Errorf("Discover: mount %q cgroup %q; want %q %q (test root %s)", c.Mountpoint, c.Cgroup, mnt, self, dir)
-	}
-	// kernelRoot only runs as root on a writable mount.
-	if !c.Root || !c.CanCreate || c.Reason != "" || c.Parent != mnt {
-		t.Errorf("Discover as root = %+v; want Root, CanCreate, no Reason, Parent %s", c, mnt)
-	}
-	data, err := os.ReadFile(filepath.Join(mnt, "cgroup.controllers"))
-	assert.NilError(t, err)
-	want := strings.Fields(string(data))
-	if !slices.Equal(c.Controllers, want) {
-		t.Errorf("Controllers = %q, want %q", c.Controllers, want)
-	}
-	for _, ctl := range want {
-		if !c.HasController(ctl) {
-			t.Errorf("HasController(%q) = false", ctl)
-		}
-	}
-	if c.HasController("no-such-controller") {
-		t.Error("HasController(no-such-controller) = true")
-	}
-	t.Logf("Discover on this host: %+v", c)
 }

@@ -1,4 +1,4 @@
-package cgroupfs
+package cgroupfs_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/cgguard/cgguard/cgroupfs"
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
 )
@@ -20,7 +21,7 @@ import (
 // starts a sleeper (a multi-threaded Go process) in name and moves one
 // of its threads into name/t, the main one when main is true. It skips
 // when the kernel refuses threaded cgroups.
-func threadedChild(t *testing.T, fsys *OSFS, m *Manager, name string, main bool) *child {
+func threadedChild(t *testing.T, fsys *cgroupfs.OSFS, m *cgroupfs.Manager, name string, main bool) *child {
 	t.Helper()
 	if err := m.CreateCgroup(name); err != nil {
 		t.Fatal(err)
@@ -66,7 +67,7 @@ func threadedChild(t *testing.T, fsys *OSFS, m *Manager, name string, main bool)
 // cgroup accepts), so the process lived and nothing could be removed.
 func TestHostileThreadedKernel(t *testing.T) {
 	fsys, _ := kernelRoot(t)
-	m := NewManager(fsys, ".")
+	m := cgroupfs.NewManager(fsys, ".")
 	tried, held := 0, 0
 	for _, tc := range []struct {
 		name string

@@ -1,4 +1,4 @@
-package cgroupfs
+package cgroupfs_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cgguard/cgguard/cgroupfs"
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
 )
@@ -99,7 +100,7 @@ const concurrentWaits = 40
 // first read of each cgroup.events: a WaitEmpty reads it right after
 // its watch is in place.
 type firstReads struct {
-	*OSFS
+	*cgroupfs.OSFS
 	mu   sync.Mutex
 	seen map[string]bool
 	read chan string
@@ -167,7 +168,7 @@ func inotifyLimitChild(t *testing.T, limit string) {
 		t.Fatalf("lower the inotify instance limit in this user namespace: %v", err)
 	}
 	f := &firstReads{OSFS: plainFS(t), seen: map[string]bool{}, read: make(chan string, concurrentWaits)}
-	m := NewManager(f, ".")
+	m := cgroupfs.NewManager(f, ".")
 	for i := range concurrentWaits {
 		name := fmt.Sprintf("cg%d", i)
 		if err := f.Mkdir(name); err != nil {

@@ -1,12 +1,15 @@
-package cgroupfs
+package cgroupfs_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"gotest.tools/v3/assert"
 )
@@ -22,10 +25,10 @@ const kernelWait = 10 * time.Second
 // keeps it), and returns an OSFS rooted at it together with its absolute
 // path. The test is skipped, with what is missing and how to get it, when
 // not root or without a writable cgroup2 mount.
-func kernelRoot(t testing.TB) (*OSFS, string) {
+func kernelRoot(t testing.TB) (*cgroupfs.OSFS, string) {
 	t.Helper()
 	dir := kerneltest.Base(t)
-	fsys, err := Open(dir)
+	fsys, err := cgroupfs.Open(dir)
 	assert.NilError(t, err, "open the test root cgroup")
 	t.Cleanup(func() { fsys.Close() })
 	return fsys, dir
@@ -34,7 +37,7 @@ func kernelRoot(t testing.TB) (*OSFS, string) {
 // waitFileLine waits until the interface file name (a cgroup.events) has a
 // line equal to want, watching it rather than polling. It gives up after
 // limit and then says what it saw last.
-func waitFileLine(fsys FS, name, want string, limit time.Duration) error {
+func waitFileLine(fsys cgroupfs.FS, name, want string, limit time.Duration) error {
 	w, err := fsys.Watch(name)
 	if err != nil {
 		return err
@@ -61,4 +64,38 @@ func waitFileLine(fsys FS, name, want string, limit time.Duration) error {
 			return fmt.Errorf("waiting for %q in %s: still not there after %v; last read %q", want, name, limit, data)
 		}
 	}
+}
+
+// TestKernelDiscover checks Discover against this host and the kernel
+// test root. It needs what the kernel tests need.
+func TestKernelDiscover(t *testing.T) {
+	_, dir := kernelRoot(t)
+	c, err := cgroupfs.Discover()
+	assert.NilError(t, err)
+	mnt, err := cgroupfs.Mountpoint()
+	assert.NilError(t, err)
+	self, err := cgroupfs.SelfCgroup()
+	assert.NilError(t, err)
+	if c.Mountpoint != mnt || c.Cgroup != self || !strings.HasPrefix(dir, mnt+"/") {
+		t.Errorf("Discover: mount %q cgroup %q; want %q %q (test root %s)", c.Mountpoint, c.Cgroup, mnt, self, dir)
+	}
+	// kernelRoot only runs as root on a writable mount.
+	if !c.Root || !c.CanCreate || c.Reason != "" || c.Parent != mnt {
+		t.Errorf("Discover as root = %+v; want Root, CanCreate, no Reason, Parent %s", c, mnt)
+	}
+	data, err := os.ReadFile(filepath.Join(mnt, "cgroup.controllers"))
+	assert.NilError(t, err)
+	want := strings.Fields(string(data))
+	if !slices.Equal(c.Controllers, want) {
+		t.Errorf("Controllers = %q, want %q", c.Controllers, want)
+	}
+	for _, ctl := range want {
+		if !c.HasController(ctl) {
+			t.Errorf("HasController(%q) = false", ctl)
+		}
+	}
+	if c.HasController("no-such-controller") {
+		t.Error("HasController(no-such-controller) = true")
+	}
+	t.Logf("Discover on this host: %+v", c)
 }

@@ -1,13 +1,15 @@
-package cgroupfs
+package cgroupfs_test
 
 import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"github.com/cgguard/cgguard/vmtest"
 	"golang.org/x/sys/unix"
@@ -15,7 +17,7 @@ import (
 
 // vmKnobManager returns a Manager beneath a base cgroup of the VM's
 // kernel that enables every controller the knobs need, with a child "a".
-func vmKnobManager(t *testing.T) *Manager {
+func vmKnobManager(t *testing.T) *cgroupfs.Manager {
 	t.Helper()
 	vmtest.SkipUnlessVM(t)
 	restoreRootControllers(t)
@@ -25,12 +27,12 @@ func vmKnobManager(t *testing.T) *Manager {
 			t.Fatalf("enable %s in %s: %v", c, base, err)
 		}
 	}
-	fsys, err := Open(base)
+	fsys, err := cgroupfs.Open(base)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { fsys.Close() })
-	m := NewManager(fsys, ".")
+	m := cgroupfs.NewManager(fsys, ".")
 	if err := m.CreateCgroup("a"); err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +62,7 @@ func restoreRootControllers(t *testing.T) {
 			return
 		}
 		for _, c := range strings.Fields(string(now)) {
-			if !hasField(before, c) {
+			if !slices.Contains(strings.Fields(string(before)), c) {
 				if err := os.WriteFile(file, []byte("-"+c), 0); err != nil {
 					t.Errorf("restore the VM root: disable %s: %v", c, err)
 				}
@@ -83,13 +85,13 @@ func TestVMKnobs(t *testing.T) {
 	if w, err := m.CPUWeight("a"); err != nil || w != 250 {
 		t.Errorf("CPUWeight = %d, %v; want 250", w, err)
 	}
-	max := CPUMax{Quota: 50 * time.Millisecond, Period: 100 * time.Millisecond}
+	max := cgroupfs.CPUMax{Quota: 50 * time.Millisecond, Period: 100 * time.Millisecond}
 	must(m.SetCPUMax("a", max))
 	if got, err := m.CPUMax("a"); err != nil || got != max {
 		t.Errorf("CPUMax = %+v, %v; want %+v", got, err, max)
 	}
-	must(m.SetCPUMax("a", CPUMax{Quota: Unlimited}))
-	if got, err := m.CPUMax("a"); err != nil || got != (CPUMax{Quota: Unlimited, Period: 100 * time.Millisecond}) {
+	must(m.SetCPUMax("a", cgroupfs.CPUMax{Quota: cgroupfs.Unlimited}))
+	if got, err := m.CPUMax("a"); err != nil || got != (cgroupfs.CPUMax{Quota: cgroupfs.Unlimited, Period: 100 * time.Millisecond}) {
 		t.Errorf("CPUMax after max = %+v, %v; want max and the period kept", got, err)
 	}
 	must(m.SetCPUIdle("a", true))
@@ -97,7 +99,7 @@ func TestVMKnobs(t *testing.T) {
 		t.Errorf("CPUIdle = %v, %v; want true", idle, err)
 	}
 	must(m.SetCPUIdle("a", false))
-	for _, v := range []int64{64 << 20, Unlimited} {
+	for _, v := range []int64{64 << 20, cgroupfs.Unlimited} {
 		must(m.SetMemoryMax("a", v))
 		if got, err := m.MemoryMax("a"); err != nil || got != v {
 			t.Errorf("MemoryMax = %d, %v; want %d", got, err, v)
@@ -136,10 +138,10 @@ func TestVMKnobs(t *testing.T) {
 	}{
 		{"cpu.weight 0", m.SetCPUWeight("a", 0), unix.ERANGE},
 		{"cpu.weight 10001", m.SetCPUWeight("a", 10001), unix.ERANGE},
-		{"cpu.max quota under 1 ms", m.SetCPUMax("a", CPUMax{Quota: 500 * time.Microsecond, Period: 100 * time.Millisecond}), unix.EINVAL},
-		{"cpu.max period over 1 s", m.SetCPUMax("a", CPUMax{Quota: 10 * time.Millisecond, Period: 2 * time.Second}), unix.EINVAL},
+		{"cpu.max quota under 1 ms", m.SetCPUMax("a", cgroupfs.CPUMax{Quota: 500 * time.Microsecond, Period: 100 * time.Millisecond}), unix.EINVAL},
+		{"cpu.max period over 1 s", m.SetCPUMax("a", cgroupfs.CPUMax{Quota: 10 * time.Millisecond, Period: 2 * time.Second}), unix.EINVAL},
 		{"pids.max -5", m.SetPidsMax("a", -5), unix.EINVAL},
-		{"a name leaving the parent", m.WriteFile("..", "cpu.weight", []byte("1")), ErrInvalidName},
+		{"a name leaving the parent", m.WriteFile("..", "cpu.weight", []byte("1")), cgroupfs.ErrInvalidName},
 	} {
 		if !errors.Is(tc.err, tc.want) {
 			t.Errorf("%s: %v, want an error wrapping %v", tc.desc, tc.err, tc.want)
@@ -152,7 +154,7 @@ func TestVMKnobs(t *testing.T) {
 // reaped, and Err wraps ErrKilled.
 func TestVMStartTaskAndEvents(t *testing.T) {
 	m := vmKnobManager(t)
-	task, err := m.fsys.(TaskStarter).StartTask("a", kerneltest.SleeperCmd(0))
+	task, err := m.FS().(cgroupfs.TaskStarter).StartTask("a", kerneltest.SleeperCmd(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,10 +172,10 @@ func TestVMStartTaskAndEvents(t *testing.T) {
 	case <-time.After(kernelWait):
 		t.Fatal("the killed task did not end")
 	}
-	if !errors.Is(task.Err(), ErrKilled) {
+	if !errors.Is(task.Err(), cgroupfs.ErrKilled) {
 		t.Errorf("Err() = %v, want ErrKilled", task.Err())
 	}
-	if err := waitFileLine(m.fsys, "a/cgroup.events", "populated 0", kernelWait); err != nil {
+	if err := waitFileLine(m.FS(), "a/cgroup.events", "populated 0", kernelWait); err != nil {
 		t.Fatal(err)
 	}
 	if st, err := m.CPUStat("a"); err != nil || st.Usage <= 0 {

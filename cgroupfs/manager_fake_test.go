@@ -590,17 +590,17 @@ func TestKillTasksWithoutCgroupKill(t *testing.T) {
 	// The fallback signals the listed pids for real, so they must be
 	// this test's own children.
 	fsys := &hookFS{FS: fake, real: map[string][]int{}}
-	var waits []func(*testing.T) error
+	var children []*child
 	for _, cg := range []string{"a", "a/b"} {
-		pid, wait := cgroupfs.StartChild(t)
-		fsys.real[cg] = []int{pid}
-		waits = append(waits, wait)
+		c := startChild(t, nil, "", 0)
+		fsys.real[cg] = []int{c.cmd.Process.Pid}
+		children = append(children, c)
 	}
 	m := cgroupfs.NewManager(fsys, ".")
 	assert.NilError(t, m.CreateCgroup("a/b"))
 	assert.NilError(t, m.KillTasks("a"), "KillTasks without cgroup.kill")
-	for _, wait := range waits {
-		if err := wait(t); !cgroupfs.KilledBySIGKILL(err) {
+	for _, c := range children {
+		if err := c.wait(t); !killedBySIGKILL(err) {
 			t.Errorf("child ended with %v, want killed by SIGKILL", err)
 		}
 	}

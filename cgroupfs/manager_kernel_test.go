@@ -1,4 +1,4 @@
-package cgroupfs
+package cgroupfs_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"github.com/cgguard/cgguard/vmtest"
 	"golang.org/x/sys/unix"
@@ -43,7 +45,7 @@ type child struct {
 // the cgroup cg of fsys when cg is not "" (CLONE_INTO_CGROUP: every
 // process it forks is inside from the start). It returns once all of
 // them run; Cleanup kills and reaps them.
-func startChild(t *testing.T, fsys *OSFS, cg string, children int) *child {
+func startChild(t *testing.T, fsys *cgroupfs.OSFS, cg string, children int) *child {
 	t.Helper()
 	var attr *syscall.SysProcAttr
 	if cg != "" {
@@ -85,7 +87,7 @@ func cgroupOf(t *testing.T, pid int) string {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/cgroup", pid))
 	assert.NilError(t, err)
 	defer f.Close()
-	p, err := ParseProcCgroup(f)
+	p, err := cgroupfs.ParseProcCgroup(f)
 	assert.NilError(t, err)
 	return p
 }
@@ -99,12 +101,12 @@ func TestKernelManagerSetupAndNesting(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(baseDir, "bare")
-	fsys, err := Open(dir)
+	fsys, err := cgroupfs.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { fsys.Close() })
-	m := NewManager(fsys, "ktstr")
+	m := cgroupfs.NewManager(fsys, "ktstr")
 	if got, want := m.ParentPath(), filepath.Join(dir, "ktstr"); got != want {
 		t.Errorf("ParentPath() = %q, want %q", got, want)
 	}
@@ -112,7 +114,7 @@ func TestKernelManagerSetupAndNesting(t *testing.T) {
 	// parent and writes nothing, without error.
 	assert.NilError(t, m.Setup(true), "Setup(true) where cpuset and cpu are absent")
 	for _, level := range []string{".", "ktstr"} {
-		if data, err := fsys.ReadFile(joinName(level, "cgroup.subtree_control")); err != nil || len(data) != 0 {
+		if data, err := fsys.ReadFile(path.Join(level, "cgroup.subtree_control")); err != nil || len(data) != 0 {
 			t.Errorf("%s/cgroup.subtree_control = %q, %v; want it untouched (empty)", level, data, err)
 		}
 	}
@@ -127,15 +129,15 @@ func TestKernelManagerSetupAndNesting(t *testing.T) {
 	}
 	// A name taken by an interface file is refused before the kernel
 	// answers EEXIST.
-	wantErrContains(t, m.CreateCgroup("a/cgroup.procs"), ErrInvalidName, "interface file")
+	cgroupfs.WantErrContains(t, m.CreateCgroup("a/cgroup.procs"), cgroupfs.ErrInvalidName, "interface file")
 
 	// cpuset is not available: the write says so.
-	wantErrContains(t, m.SetCpuset("a/b/c", NewCPUSet(0)), fs.ErrNotExist, "cpuset.cpus", "cpuset is not enabled")
+	cgroupfs.WantErrContains(t, m.SetCpuset("a/b/c", cgroupfs.NewCPUSet(0)), fs.ErrNotExist, "cpuset.cpus", "cpuset is not enabled")
 
 	// rmdir with a child cgroup is EBUSY on cgroupfs; the error says
 	// children, not tasks, and nothing is removed.
 	err = m.RemoveCgroup("a/b")
-	wantErrContains(t, err, unix.EBUSY, "child cgroup", "c")
+	cgroupfs.WantErrContains(t, err, unix.EBUSY, "child cgroup", "c")
 	if strings.Contains(err.Error(), "drain") {
 		t.Errorf("RemoveCgroup blamed tasks: %v", err)
 	}
@@ -147,23 +149,23 @@ func TestKernelManagerSetupAndNesting(t *testing.T) {
 	assert.Check(t, m.RemoveCgroup("a/b/c"), "RemoveCgroup of a removed cgroup")
 	assert.NilError(t, m.CreateCgroup("x/y"))
 	assert.NilError(t, m.CleanupAll(), "CleanupAll")
-	if kids, err := m.childDirs("ktstr"); err != nil || len(kids) != 0 {
+	if kids, err := cgroupfs.NewManager(fsys, ".").Children("ktstr"); err != nil || len(kids) != 0 {
 		t.Errorf("after CleanupAll the parent holds %v (err %v)", kids, err)
 	}
-	if ok, _ := m.dirExists("ktstr"); !ok {
+	if ok, _ := cgroupfs.NewManager(fsys, ".").Exists("ktstr"); !ok {
 		t.Errorf("CleanupAll removed the parent")
 	}
 	// The FS root here is the test's cgroup, not the hierarchy root: a
 	// Manager on "." may clean it (the guard only refuses the real root).
-	assert.Check(t, NewManager(fsys, ".").CleanupAll(), "CleanupAll beneath the test cgroup")
-	if ok, _ := m.dirExists("ktstr"); ok {
+	assert.Check(t, cgroupfs.NewManager(fsys, ".").CleanupAll(), "CleanupAll beneath the test cgroup")
+	if ok, _ := cgroupfs.NewManager(fsys, ".").Exists("ktstr"); ok {
 		t.Errorf("CleanupAll of the test cgroup left ktstr")
 	}
 }
 
 func TestKernelRemoveCgroupDrainsALiveTask(t *testing.T) {
 	fsys, dir := kernelRoot(t)
-	m := NewManager(fsys, "p")
+	m := cgroupfs.NewManager(fsys, "p")
 	assert.NilError(t, m.CreateCgroup("a"))
 	c := startChild(t, fsys, "", 0)
 	pid := c.cmd.Process.Pid
@@ -185,8 +187,8 @@ func TestKernelRemoveCgroupDrainsALiveTask(t *testing.T) {
 
 func TestKernelDrainToAnotherCgroup(t *testing.T) {
 	fsys, dir := kernelRoot(t)
-	m := NewManager(fsys, "p", DrainTo("keep"))
-	assert.NilError(t, NewManager(fsys, ".").CreateCgroup("keep"))
+	m := cgroupfs.NewManager(fsys, "p", cgroupfs.DrainTo("keep"))
+	assert.NilError(t, cgroupfs.NewManager(fsys, ".").CreateCgroup("keep"))
 	assert.NilError(t, m.CreateCgroup("a"))
 	// A shell and its two children, all born in p/a.
 	c := startChild(t, fsys, "p/a", 2)
@@ -199,7 +201,7 @@ func TestKernelDrainToAnotherCgroup(t *testing.T) {
 	}
 	assert.Check(t, m.RemoveCgroup("a"), "RemoveCgroup after the drain")
 	// Nothing of ours may survive: kill what went to keep.
-	assert.NilError(t, NewManager(fsys, ".").KillTasks("keep"))
+	assert.NilError(t, cgroupfs.NewManager(fsys, ".").KillTasks("keep"))
 	if err := c.wait(t); !killedBySIGKILL(err) {
 		t.Errorf("shell ended with %v, want SIGKILL", err)
 	}
@@ -207,12 +209,12 @@ func TestKernelDrainToAnotherCgroup(t *testing.T) {
 
 func TestKernelKillTasksAndWaitEmpty(t *testing.T) {
 	fsys, _ := kernelRoot(t)
-	m := NewManager(fsys, "p")
+	m := cgroupfs.NewManager(fsys, "p")
 	assert.NilError(t, m.CreateCgroup("a/b"))
 	// Tasks in the cgroup and below it, some the shell forked.
 	top := startChild(t, fsys, "p/a", 0)
 	below := startChild(t, fsys, "p/a/b", 2)
-	pids, err := m.subtreePids("p/a")
+	pids, err := m.SubtreePids("p/a")
 	if err != nil || len(pids) < 2 {
 		t.Fatalf("subtree pids = %v, %v", pids, err)
 	}
@@ -237,33 +239,33 @@ func TestKernelKillTasksAndWaitEmpty(t *testing.T) {
 
 func TestKernelWaitEmptyTimesOutSayingWhatItSaw(t *testing.T) {
 	fsys, _ := kernelRoot(t)
-	m := NewManager(fsys, ".")
+	m := cgroupfs.NewManager(fsys, ".")
 	assert.NilError(t, m.CreateCgroup("a"))
 	c := startChild(t, fsys, "a", 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	err := m.WaitEmpty(ctx, "a")
-	wantErrContains(t, err, context.DeadlineExceeded, "populated 1", strconv.Itoa(c.cmd.Process.Pid))
+	cgroupfs.WantErrContains(t, err, context.DeadlineExceeded, "populated 1", strconv.Itoa(c.cmd.Process.Pid))
 }
 
 func TestKernelKillTasksRefusesWithTheCallerInside(t *testing.T) {
 	fsys, _ := kernelRoot(t)
-	home, err := SelfCgroup()
+	home, err := cgroupfs.SelfCgroup()
 	assert.NilError(t, err)
-	mnt, err := Mountpoint()
+	mnt, err := cgroupfs.Mountpoint()
 	assert.NilError(t, err)
-	m := NewManager(fsys, ".")
+	m := cgroupfs.NewManager(fsys, ".")
 	assert.NilError(t, m.CreateCgroup("outer/self"))
 	// Move back home first, before kernelRoot's cleanup removes (and
 	// kills) the cgroups: Cleanup runs last-registered first.
 	self := os.Getpid()
 	t.Cleanup(func() {
-		top, err := Open(mnt)
+		top, err := cgroupfs.Open(mnt)
 		if err != nil {
 			t.Fatalf("cannot move the test process back to %s: %v", home, err)
 		}
 		defer top.Close()
-		back := NewManager(top, ".")
+		back := cgroupfs.NewManager(top, ".")
 		p := strings.TrimPrefix(home, "/")
 		if p == "" {
 			err = top.WriteFile("cgroup.procs", []byte(strconv.Itoa(self)))
@@ -277,7 +279,7 @@ func TestKernelKillTasksRefusesWithTheCallerInside(t *testing.T) {
 	assert.NilError(t, m.MoveTask("outer/self", self), "move the test process into its test cgroup")
 	for _, name := range []string{"outer/self", "outer"} {
 		err := m.KillTasks(name)
-		wantErrContains(t, err, ErrCallerInside, "refuse", strconv.Itoa(self), "outer/self")
+		cgroupfs.WantErrContains(t, err, cgroupfs.ErrCallerInside, "refuse", strconv.Itoa(self), "outer/self")
 	}
 	// A sibling is fine.
 	assert.NilError(t, m.CreateCgroup("outer2"))
@@ -286,7 +288,7 @@ func TestKernelKillTasksRefusesWithTheCallerInside(t *testing.T) {
 
 func TestKernelMoveTasksSkipsGonePids(t *testing.T) {
 	fsys, _ := kernelRoot(t)
-	m := NewManager(fsys, ".")
+	m := cgroupfs.NewManager(fsys, ".")
 	assert.NilError(t, m.CreateCgroup("a"))
 	c := startChild(t, fsys, "", 0)
 	pid := c.cmd.Process.Pid
@@ -294,30 +296,30 @@ func TestKernelMoveTasksSkipsGonePids(t *testing.T) {
 	if pids, _ := m.Procs("a"); !slices.Equal(pids, []int{pid}) {
 		t.Errorf("Procs(a) = %v, want [%d]", pids, pid)
 	}
-	wantErrContains(t, m.MoveTask("a", noSuchPid), unix.ESRCH, strconv.Itoa(noSuchPid), "process is gone")
+	cgroupfs.WantErrContains(t, m.MoveTask("a", noSuchPid), unix.ESRCH, strconv.Itoa(noSuchPid), "process is gone")
 
 }
 
 func TestKernelEscapesAreRefusedAndNothingIsTouched(t *testing.T) {
 	fsys, dir := kernelRoot(t)
-	m := NewManager(fsys, "p")
+	m := cgroupfs.NewManager(fsys, "p")
 	assert.NilError(t, m.Setup(false))
 	before, err := os.ReadDir(filepath.Dir(dir))
 	assert.NilError(t, err)
 	for _, name := range []string{"../x", "../../x", "/abs", "a/../../x", "..", "/" + filepath.Base(dir)} {
 		for method, call := range nameMethods {
-			if err := call(m, name); !errors.Is(err, ErrInvalidName) {
+			if err := call(m, name); !errors.Is(err, cgroupfs.ErrInvalidName) {
 				t.Errorf("%s(%q) = %v, want ErrInvalidName", method, name, err)
 			}
 		}
 	}
 	// And a parent that escapes.
 	for _, parent := range []string{"..", "../..", "/sys/fs/cgroup/unified"} {
-		esc := NewManager(fsys, parent)
-		if err := esc.Setup(true); !errors.Is(err, ErrInvalidName) {
+		esc := cgroupfs.NewManager(fsys, parent)
+		if err := esc.Setup(true); !errors.Is(err, cgroupfs.ErrInvalidName) {
 			t.Errorf("Setup with parent %q = %v, want ErrInvalidName", parent, err)
 		}
-		if err := esc.CleanupAll(); !errors.Is(err, ErrInvalidName) {
+		if err := esc.CleanupAll(); !errors.Is(err, cgroupfs.ErrInvalidName) {
 			t.Errorf("CleanupAll with parent %q = %v, want ErrInvalidName", parent, err)
 		}
 	}
@@ -334,7 +336,7 @@ func TestKernelEscapesAreRefusedAndNothingIsTouched(t *testing.T) {
 	if !slices.Equal(names(before), names(after)) {
 		t.Errorf("the hierarchy root changed: before %v, after %v", names(before), names(after))
 	}
-	if kids, _ := m.childDirs("p"); len(kids) != 0 {
+	if kids, _ := cgroupfs.NewManager(fsys, ".").Children("p"); len(kids) != 0 {
 		t.Errorf("p gained %v", kids)
 	}
 }
@@ -344,11 +346,11 @@ func TestKernelEscapesAreRefusedAndNothingIsTouched(t *testing.T) {
 // is throwaway, so Setup may enable controllers at its root.
 func TestVMManagerCpuset(t *testing.T) {
 	vmtest.SkipUnlessVM(t)
-	top, err := Open(vmtest.CgroupRoot)
+	top, err := cgroupfs.Open(vmtest.CgroupRoot)
 	assert.NilError(t, err)
 	t.Cleanup(func() { top.Close() })
 	parent := fmt.Sprintf("%s%d-manager", kerneltest.Prefix, os.Getpid())
-	m := NewManager(top, parent)
+	m := cgroupfs.NewManager(top, parent)
 	t.Cleanup(func() {
 		assert.Check(t, m.CleanupAll(), "CleanupAll")
 		assert.Check(t, top.Rmdir(parent), "remove %s", parent)
@@ -356,25 +358,25 @@ func TestVMManagerCpuset(t *testing.T) {
 	assert.NilError(t, m.Setup(true), "Setup(true)")
 	for _, level := range []string{"cgroup.subtree_control", parent + "/cgroup.subtree_control"} {
 		data, err := top.ReadFile(level)
-		if err != nil || !hasField(data, "cpuset") || !hasField(data, "cpu") {
+		if err != nil || !slices.Contains(strings.Fields(string(data)), "cpuset") || !slices.Contains(strings.Fields(string(data)), "cpu") {
 			t.Errorf("%s = %q, %v; want cpuset and cpu enabled", level, data, err)
 		}
 	}
 	assert.NilError(t, m.CreateCgroup("a/b"), "CreateCgroup(a/b)")
-	if data, _ := top.ReadFile(parent + "/a/cgroup.subtree_control"); !hasField(data, "cpuset") {
+	if data, _ := top.ReadFile(parent + "/a/cgroup.subtree_control"); !slices.Contains(strings.Fields(string(data)), "cpuset") {
 		t.Errorf("a/cgroup.subtree_control = %q; want cpuset (enabled above the leaf)", data)
 	}
-	effective := func(name, file string) CPUSet {
+	effective := func(name, file string) cgroupfs.CPUSet {
 		t.Helper()
 		p, _ := m.Path(name)
 		data, err := top.ReadFile(p + "/" + file)
 		assert.NilError(t, err)
-		s, err := ParseCPUSet(string(data))
+		s, err := cgroupfs.ParseCPUSet(string(data))
 		assert.NilError(t, err)
 		return s
 	}
 	online := effective("a", "cpuset.cpus.effective")
-	first := NewCPUSet(online.IDs()[0])
+	first := cgroupfs.NewCPUSet(online.IDs()[0])
 	assert.NilError(t, m.SetCpuset("a", first), "SetCpuset(a, %v)", first)
 	for _, n := range []string{"a", "a/b"} {
 		if got := effective(n, "cpuset.cpus.effective"); !got.Equal(first) {
@@ -389,10 +391,10 @@ func TestVMManagerCpuset(t *testing.T) {
 	if got := effective("a/b", "cpuset.cpus.effective"); !got.Equal(online) {
 		t.Errorf("a/b cpuset.cpus.effective = %v after ClearCpuset, want %v", got, online)
 	}
-	assert.Check(t, m.SetCpusetMems("a", NewCPUSet(0)), "SetCpusetMems")
+	assert.Check(t, m.SetCpusetMems("a", cgroupfs.NewCPUSet(0)), "SetCpusetMems")
 	assert.Check(t, m.ClearCpusetMems("a"), "ClearCpusetMems")
 	// CPUs the machine lacks: ERANGE, with what to look at.
-	wantErrContains(t, m.SetCpuset("a", NewCPUSet(1000)), unix.ERANGE, `"1000"`, "cpuset.cpus.effective")
+	cgroupfs.WantErrContains(t, m.SetCpuset("a", cgroupfs.NewCPUSet(1000)), unix.ERANGE, `"1000"`, "cpuset.cpus.effective")
 
 	// cpuset and cpu are threaded controllers, exempt from the
 	// no-internal-process rule: a task may live in a although a enables
@@ -406,20 +408,20 @@ func TestVMManagerCpuset(t *testing.T) {
 	if data, _ := top.ReadFile(parent + "/a/b/cgroup.type"); strings.TrimSpace(string(data)) != "domain invalid" {
 		t.Errorf("a/b/cgroup.type = %q with a task in a, want \"domain invalid\"", data)
 	}
-	wantErrContains(t, m.MoveTask("a/b", pid), unix.EOPNOTSUPP, "domain invalid")
+	cgroupfs.WantErrContains(t, m.MoveTask("a/b", pid), unix.EOPNOTSUPP, "domain invalid")
 	assert.NilError(t, top.WriteFile("cgroup.procs", []byte(strconv.Itoa(pid))))
 	assert.NilError(t, m.MoveTask("a/b", pid), "MoveTask(a/b) once a is empty")
 	// A domain controller (memory) is not exempt: once a enables it,
 	// moving a task into a is EBUSY; and with a task inside a, enabling
 	// it is EBUSY.
-	if avail, _ := top.ReadFile("cgroup.controllers"); !hasField(avail, "memory") {
+	if avail, _ := top.ReadFile("cgroup.controllers"); !slices.Contains(strings.Fields(string(avail)), "memory") {
 		t.Fatalf("the VM's cgroup v2 lacks the memory controller (cgroup.controllers %q)", avail)
 	}
 	for _, level := range []string{".", parent, parent + "/a"} {
-		assert.NilError(t, top.WriteFile(joinName(level, "cgroup.subtree_control"), []byte("+memory")), "enable memory in %s", level)
+		assert.NilError(t, top.WriteFile(path.Join(level, "cgroup.subtree_control"), []byte("+memory")), "enable memory in %s", level)
 	}
 	err = m.MoveTasks("a", []int{pid})
-	wantErrContains(t, err, unix.EBUSY, strconv.Itoa(pid), "no-internal-process", "3 attempts")
+	cgroupfs.WantErrContains(t, err, unix.EBUSY, strconv.Itoa(pid), "no-internal-process", "3 attempts")
 	assert.NilError(t, m.ClearSubtreeControl("a"), "ClearSubtreeControl(a)")
 	if data, _ := top.ReadFile(parent + "/a/cgroup.subtree_control"); len(data) != 0 {
 		t.Errorf("a/cgroup.subtree_control = %q after ClearSubtreeControl", data)
@@ -427,11 +429,11 @@ func TestVMManagerCpuset(t *testing.T) {
 	assert.Check(t, m.MoveTask("a", pid), "MoveTask after ClearSubtreeControl")
 	// Now a holds a task: enabling memory for its children is refused,
 	// and Setup-style enabling says why.
-	errs := m.enableControllers(parent+"/a", []string{"memory"})
+	errs := m.EnableControllers(parent+"/a", []string{"memory"})
 	if len(errs) != 1 {
 		t.Fatalf("enable memory in a with a task inside: %v, want one EBUSY", errs)
 	}
-	wantErrContains(t, errs[0], unix.EBUSY, "no-internal-process")
+	cgroupfs.WantErrContains(t, errs[0], unix.EBUSY, "no-internal-process")
 	assert.NilError(t, m.KillTasks("a"))
 	if err := c.wait(t); !killedBySIGKILL(err) {
 		t.Errorf("helper ended with %v, want SIGKILL", err)
@@ -443,7 +445,7 @@ func TestVMManagerCpuset(t *testing.T) {
 // and one rmdir, plus the controller reads of the level above).
 func BenchmarkKernelCreateRemove(b *testing.B) {
 	fsys, _ := kernelRoot(b)
-	m := NewManager(fsys, ".")
+	m := cgroupfs.NewManager(fsys, ".")
 	for b.Loop() {
 		if err := m.CreateCgroup("bench"); err != nil {
 			b.Fatal(err)

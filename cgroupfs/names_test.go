@@ -1,33 +1,11 @@
 package cgroupfs
 
 import (
-	"context"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 )
-
-// nameMethods calls every Manager method that takes a cgroup name. The
-// pid no process can have: nothing may reach the FS anyway.
-var nameMethods = map[string]func(m *Manager, name string) error{
-	"Path":                func(m *Manager, n string) error { _, err := m.Path(n); return err },
-	"Exists":              func(m *Manager, n string) error { _, err := m.Exists(n); return err },
-	"Procs":               func(m *Manager, n string) error { _, err := m.Procs(n); return err },
-	"Children":            func(m *Manager, n string) error { _, err := m.Children(n); return err },
-	"CreateCgroup":        (*Manager).CreateCgroup,
-	"RemoveCgroup":        (*Manager).RemoveCgroup,
-	"SetCpuset":           func(m *Manager, n string) error { return m.SetCpuset(n, NewCPUSet(0)) },
-	"ClearCpuset":         (*Manager).ClearCpuset,
-	"SetCpusetMems":       func(m *Manager, n string) error { return m.SetCpusetMems(n, NewCPUSet(0)) },
-	"ClearCpusetMems":     (*Manager).ClearCpusetMems,
-	"MoveTask":            func(m *Manager, n string) error { return m.MoveTask(n, noSuchPid) },
-	"MoveTasks":           func(m *Manager, n string) error { return m.MoveTasks(n, []int{noSuchPid}) },
-	"ClearSubtreeControl": (*Manager).ClearSubtreeControl,
-	"DrainTasks":          (*Manager).DrainTasks,
-	"KillTasks":           (*Manager).KillTasks,
-	"WaitEmpty":           func(m *Manager, n string) error { return m.WaitEmpty(context.Background(), n) },
-}
 
 func TestOddButValidNames(t *testing.T) {
 	// The kernel allows these; so does the Manager (TestOddButValidNamesAreCreated).

@@ -1,7 +1,6 @@
-package cgroupfs
+package cgroupfs_test
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
@@ -23,9 +23,9 @@ import (
 )
 
 // plainFS returns an OSFS on a fresh temporary directory.
-func plainFS(t *testing.T, opts ...Option) *OSFS {
+func plainFS(t *testing.T, opts ...cgroupfs.Option) *cgroupfs.OSFS {
 	t.Helper()
-	f, err := Open(t.TempDir(), append([]Option{PlainDirectory()}, opts...)...)
+	f, err := cgroupfs.Open(t.TempDir(), append([]cgroupfs.Option{cgroupfs.PlainDirectory()}, opts...)...)
 	assert.NilError(t, err)
 	t.Cleanup(func() { f.Close() })
 	return f
@@ -60,12 +60,12 @@ func names(entries []fs.DirEntry) []string {
 
 func TestOpenRefusesNonCgroup2(t *testing.T) {
 	dir := t.TempDir()
-	f, err := Open(dir)
+	f, err := cgroupfs.Open(dir)
 	if err == nil {
 		f.Close()
 		t.Fatalf("Open(%s) on a tmpdir without PlainDirectory succeeded, want ErrNotCgroup2", dir)
 	}
-	if !errors.Is(err, ErrNotCgroup2) {
+	if !errors.Is(err, cgroupfs.ErrNotCgroup2) {
 		t.Errorf("Open(%s) = %v, want errors.Is ErrNotCgroup2", dir, err)
 	}
 	for _, s := range []string{dir, "cgroup2 mountpoint", "/sys/fs/cgroup/unified"} {
@@ -81,7 +81,7 @@ func TestOpenRefusesNonCgroup2(t *testing.T) {
 
 func TestOpenMissingDirectory(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "nope")
-	_, err := Open(missing, PlainDirectory())
+	_, err := cgroupfs.Open(missing, cgroupfs.PlainDirectory())
 	checkPathError(t, err, "open", missing, fs.ErrNotExist)
 }
 
@@ -89,7 +89,7 @@ func TestOpenDirIsAbsoluteAndClean(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	assert.NilError(t, os.Mkdir("sub", 0o755))
-	f, err := Open("./sub/", PlainDirectory())
+	f, err := cgroupfs.Open("./sub/", cgroupfs.PlainDirectory())
 	assert.NilError(t, err)
 	defer f.Close()
 	if want := filepath.Join(dir, "sub"); f.Dir() != want {
@@ -161,10 +161,8 @@ func TestWriteFileNeedsExistingFileOnCgroupfs(t *testing.T) {
 	// Outside PlainDirectory mode WriteFile never creates: cgroupfs
 	// refuses it anyway (EACCES), and a typo must not become a file.
 	dir := t.TempDir()
-	f := &OSFS{dir: dir, opts: options{writeTimeout: time.Second}}
-	root, err := os.Open(dir)
+	f, err := cgroupfs.OpenAsCgroupfs(dir)
 	assert.NilError(t, err)
-	f.root = root
 	defer f.Close()
 	checkPathError(t, f.WriteFile("cgroup.procs", []byte("1")), "write", "cgroup.procs", fs.ErrNotExist)
 	if _, err := os.Stat(filepath.Join(dir, "cgroup.procs")); !errors.Is(err, fs.ErrNotExist) {
@@ -222,7 +220,7 @@ func TestEscapesAreRefused(t *testing.T) {
 	}
 	before, err := os.ReadDir(outer)
 	assert.NilError(t, err)
-	f, err := Open(rootDir, PlainDirectory())
+	f, err := cgroupfs.Open(rootDir, cgroupfs.PlainDirectory())
 	assert.NilError(t, err)
 	defer f.Close()
 
@@ -319,12 +317,12 @@ func TestEscapeErrorSaysWhy(t *testing.T) {
 // the FIFO for reading, and checks the data arrived.
 func TestWriteFileTimeout(t *testing.T) {
 	const limit = 20 * time.Millisecond
-	f := plainFS(t, WithWriteTimeout(limit))
+	f := plainFS(t, cgroupfs.WithWriteTimeout(limit))
 	fifo := filepath.Join(f.Dir(), "cgroup.procs")
 	assert.NilError(t, unix.Mkfifo(fifo, 0o600))
 	err := f.WriteFile("cgroup.procs", []byte("1234"))
-	checkPathError(t, err, "write", "cgroup.procs", ErrWriteTimeout)
-	var te *TimeoutError
+	checkPathError(t, err, "write", "cgroup.procs", cgroupfs.ErrWriteTimeout)
+	var te *cgroupfs.TimeoutError
 	if !errors.As(err, &te) {
 		t.Fatalf("WriteFile = %v, want a *TimeoutError", err)
 	}
@@ -360,7 +358,7 @@ func TestWriteFileTimeout(t *testing.T) {
 }
 
 func TestWriteFileWithoutTimeout(t *testing.T) {
-	f := plainFS(t, WithWriteTimeout(0))
+	f := plainFS(t, cgroupfs.WithWriteTimeout(0))
 	assert.NilError(t, f.WriteFile("x", []byte("1\n")))
 	checkPathError(t, f.WriteFile("d/x", []byte("1")), "write", "d/x", fs.ErrNotExist)
 	if got, err := f.ReadFile("x"); err != nil || string(got) != "1\n" {
@@ -369,7 +367,7 @@ func TestWriteFileWithoutTimeout(t *testing.T) {
 }
 
 func TestUseAfterClose(t *testing.T) {
-	f, err := Open(t.TempDir(), PlainDirectory())
+	f, err := cgroupfs.Open(t.TempDir(), cgroupfs.PlainDirectory())
 	assert.NilError(t, err)
 	assert.NilError(t, f.Close())
 	if err := f.Close(); !errors.Is(err, fs.ErrClosed) {
@@ -455,59 +453,6 @@ func TestWatchCloseStopsGoroutine(t *testing.T) {
 		}
 	default:
 		t.Error("events channel still open after Close returned")
-	}
-}
-
-func TestInotifyLimitErrorsSayWhichLimit(t *testing.T) {
-	for errno, want := range map[unix.Errno]string{
-		unix.EMFILE: "fs.inotify.max_user_instances",
-		unix.ENOSPC: "fs.inotify.max_user_watches",
-	} {
-		err := inotifyError(errno)
-		if !errors.Is(err, errno) || !strings.Contains(err.Error(), want) {
-			t.Errorf("inotifyError(%v) = %v, want it to wrap the errno and name %s", errno, err, want)
-		}
-	}
-	if err := inotifyError(unix.ENOENT); err != unix.ENOENT {
-		t.Errorf("inotifyError(ENOENT) = %#v, want ENOENT unchanged", err)
-	}
-}
-
-func TestParseInotify(t *testing.T) {
-	event := func(wd int32, mask uint32, name string) []byte {
-		b := make([]byte, inotifyEventSize)
-		padded := 0
-		if name != "" {
-			padded = (len(name) + 1 + 15) / 16 * 16
-		}
-		binary.NativeEndian.PutUint32(b[0:], uint32(wd))
-		binary.NativeEndian.PutUint32(b[4:], mask)
-		binary.NativeEndian.PutUint32(b[12:], uint32(padded))
-		nb := make([]byte, padded)
-		copy(nb, name)
-		return append(b, nb...)
-	}
-	const file, dir = 1, 2
-	tests := []struct {
-		desc          string
-		buf           []byte
-		modified, end bool
-	}{
-		{"modify", event(file, unix.IN_MODIFY, ""), true, false},
-		{"other cgroup removed", event(dir, unix.IN_DELETE|unix.IN_ISDIR, "cg2"), false, false},
-		{"prefix is not a match", event(dir, unix.IN_DELETE|unix.IN_ISDIR, "cg-longer"), false, false},
-		{"our cgroup removed", event(dir, unix.IN_DELETE|unix.IN_ISDIR, "cg"), false, true},
-		{"modify then removal", append(event(file, unix.IN_MODIFY, ""), event(dir, unix.IN_DELETE|unix.IN_ISDIR, "cg")...), true, true},
-		{"file deleted", append(event(file, unix.IN_DELETE_SELF, ""), event(file, unix.IN_IGNORED, "")...), false, true},
-		{"holder removed", event(dir, unix.IN_IGNORED, ""), false, true},
-		{"overflow", event(-1, unix.IN_Q_OVERFLOW, ""), true, false},
-		{"truncated", event(file, unix.IN_MODIFY, "")[:8], false, false},
-	}
-	for _, tc := range tests {
-		m, g := parseInotify(tc.buf, file, dir, "cg")
-		if m != tc.modified || g != tc.end {
-			t.Errorf("%s: modified %v, gone %v; want %v, %v", tc.desc, m, g, tc.modified, tc.end)
-		}
 	}
 }
 
@@ -626,7 +571,7 @@ func TestKernelSleeperChildrenDieWithIt(t *testing.T) {
 func TestKernelWatchRootCgroupRemoval(t *testing.T) {
 	f, dir := kernelRoot(t)
 	assert.NilError(t, f.Mkdir("sub"))
-	sub, err := Open(path.Join(dir, "sub"))
+	sub, err := cgroupfs.Open(path.Join(dir, "sub"))
 	assert.NilError(t, err)
 	defer sub.Close()
 	// A file of the FS root itself: the holder watched is above the root.
@@ -650,9 +595,9 @@ func TestKernelOpenDirSpawnsIntoCgroup(t *testing.T) {
 	cmd := kerneltest.StartSleeper(t, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(d.Fd())}, 0)
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", cmd.Process.Pid))
 	assert.NilError(t, err)
-	got, err := ParseProcCgroup(strings.NewReader(string(data)))
+	got, err := cgroupfs.ParseProcCgroup(strings.NewReader(string(data)))
 	assert.NilError(t, err)
-	mnt, err := Mountpoint()
+	mnt, err := cgroupfs.Mountpoint()
 	assert.NilError(t, err)
 	if want := strings.TrimPrefix(path.Join(dir, "spawn"), mnt); got != want {
 		t.Errorf("child's cgroup %q, want %q", got, want)
@@ -699,7 +644,7 @@ func TestKernelOpen(t *testing.T) {
 		t.Errorf("Dir() = %q, want %q", f.Dir(), dir)
 	}
 	// A cgroupfs directory passes the magic check; a file does not open.
-	_, err := Open(path.Join(dir, "cgroup.procs"))
+	_, err := cgroupfs.Open(path.Join(dir, "cgroup.procs"))
 	checkPathError(t, err, "open", path.Join(dir, "cgroup.procs"), unix.ENOTDIR)
 }
 
@@ -707,7 +652,7 @@ func TestKernelOpen(t *testing.T) {
 // the FS is closed under them: each must succeed or fail with
 // fs.ErrClosed, and the race detector must stay quiet.
 func TestConcurrentUseAndClose(t *testing.T) {
-	f, err := Open(t.TempDir(), PlainDirectory())
+	f, err := cgroupfs.Open(t.TempDir(), cgroupfs.PlainDirectory())
 	assert.NilError(t, err)
 	const workers = 8
 	errs := make(chan error, workers)
@@ -760,9 +705,9 @@ func BenchmarkPlainWriteFile(b *testing.B) {
 	for _, bc := range []struct {
 		name    string
 		timeout time.Duration
-	}{{"timeout", DefaultWriteTimeout}, {"noTimeout", 0}} {
+	}{{"timeout", cgroupfs.DefaultWriteTimeout}, {"noTimeout", 0}} {
 		b.Run(bc.name, func(b *testing.B) {
-			f, err := Open(b.TempDir(), PlainDirectory(), WithWriteTimeout(bc.timeout))
+			f, err := cgroupfs.Open(b.TempDir(), cgroupfs.PlainDirectory(), cgroupfs.WithWriteTimeout(bc.timeout))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package cgroupfs
+package cgroupfs_test
 
 import (
 	"errors"
@@ -7,12 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"golang.org/x/sys/unix"
 )
 
 // killAndWait kills task and waits for it to end.
-func killAndWait(t *testing.T, task Task) {
+func killAndWait(t *testing.T, task cgroupfs.Task) {
 	t.Helper()
 	if err := task.Kill(); err != nil {
 		t.Fatal(err)
@@ -29,16 +30,14 @@ func killAndWait(t *testing.T, task Task) {
 // started and keeps the kernel's errno.
 func TestKernelStartTask(t *testing.T) {
 	fsys, dir := kernelRoot(t)
-	mnt, err := Mountpoint()
+	mnt, err := cgroupfs.Mountpoint()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, refused := range []bool{false, true} {
 		t.Run("clone3 refused "+strconv.FormatBool(refused), func(t *testing.T) {
 			if refused {
-				old := clone3Refused
-				clone3Refused = func() bool { return true }
-				t.Cleanup(func() { clone3Refused = old })
+				cgroupfs.RefuseClone3(t)
 			}
 			name := "w" + strconv.FormatBool(refused)
 			if err := fsys.Mkdir(name); err != nil {
@@ -53,7 +52,7 @@ func TestKernelStartTask(t *testing.T) {
 				t.Errorf("pid %d is in %s, want %s", task.Pid(), got, want)
 			}
 			killAndWait(t, task)
-			if !errors.Is(task.Err(), ErrKilled) {
+			if !errors.Is(task.Err(), cgroupfs.ErrKilled) {
 				t.Errorf("Err() = %v, want ErrKilled", task.Err())
 			}
 			if err := waitFileLine(fsys, name+"/cgroup.events", "populated 0", kernelWait); err != nil {

@@ -1,10 +1,12 @@
-package cgroupfs
+package cgroupfs_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/cgguard/cgguard/cgroupfs"
 	"gotest.tools/v3/assert"
 )
 
@@ -63,13 +65,9 @@ func TestWatchReusesInstances(t *testing.T) {
 }
 
 // removeAllPlain removes the plain directory name and its one file.
-func removeAllPlain(f *OSFS, name string) error {
-	if err := f.atParent("unlink", name+"/cgroup.events", func(dirfd int, last string) error {
-		return unlinkat(dirfd, last)
-	}); err != nil {
+func removeAllPlain(f *cgroupfs.OSFS, name string) error {
+	if err := os.Remove(filepath.Join(f.Dir(), name, "cgroup.events")); err != nil {
 		return err
 	}
 	return f.Rmdir(name)
 }
-
-func unlinkat(dirfd int, name string) error { return unix.Unlinkat(dirfd, name, 0) }
