@@ -81,17 +81,6 @@ func killedBySIGKILL(err error) bool {
 	return errors.As(err, &exit) && exit.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL
 }
 
-// cgroupOf returns the cgroup v2 path of pid from /proc/<pid>/cgroup.
-func cgroupOf(t *testing.T, pid int) string {
-	t.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/cgroup", pid))
-	assert.NilError(t, err)
-	defer f.Close()
-	p, err := cgroupfs.ParseProcCgroup(f)
-	assert.NilError(t, err)
-	return p
-}
-
 func TestKernelManagerSetupAndNesting(t *testing.T) {
 	// A cgroup offered no controller: one below the base, whose own
 	// cgroup.subtree_control is empty (the base itself may be offered
@@ -179,7 +168,7 @@ func TestKernelRemoveCgroupDrainsALiveTask(t *testing.T) {
 	}
 	// Drained, not killed: the task lives on in the DrainTo cgroup (the
 	// FS root, the test's own cgroup).
-	if got, want := cgroupOf(t, pid), "/"+filepath.Base(dir); got != want {
+	if got, want := kerneltest.CgroupOf(t, pid), "/"+filepath.Base(dir); got != want {
 		t.Errorf("pid %d is in %s, want %s", pid, got, want)
 	}
 	assert.Check(t, c.cmd.Process.Signal(syscall.Signal(0)), "the drained task died")
@@ -196,7 +185,7 @@ func TestKernelDrainToAnotherCgroup(t *testing.T) {
 	if pids, _ := m.Procs("a"); len(pids) != 0 {
 		t.Errorf("a still holds %v", pids)
 	}
-	if got, want := cgroupOf(t, c.cmd.Process.Pid), "/"+filepath.Base(dir)+"/keep"; got != want {
+	if got, want := kerneltest.CgroupOf(t, c.cmd.Process.Pid), "/"+filepath.Base(dir)+"/keep"; got != want {
 		t.Errorf("the shell is in %s, want %s", got, want)
 	}
 	assert.Check(t, m.RemoveCgroup("a"), "RemoveCgroup after the drain")

@@ -48,7 +48,7 @@ func TestKernelStartTask(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, want := cgroupOf(t, task.Pid()), strings.TrimPrefix(dir, mnt)+"/"+name; got != want {
+			if got, want := kerneltest.CgroupOf(t, task.Pid()), strings.TrimPrefix(dir, mnt)+"/"+name; got != want {
 				t.Errorf("pid %d is in %s, want %s", task.Pid(), got, want)
 			}
 			killAndWait(t, task)

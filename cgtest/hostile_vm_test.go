@@ -124,7 +124,7 @@ func TestKernelDrainUnderRoot(t *testing.T) {
 			t.Fatalf("the drained process is not running: %v", err)
 		}
 		rel, _ := filepath.Rel(mustMount(t), filepath.Join(mgr.ParentPath(), cgtest.DrainLeaf))
-		if got := cgroupOf(t, sleeper.Process.Pid); got != "/"+rel {
+		if got := kerneltest.CgroupOf(t, sleeper.Process.Pid); got != "/"+rel {
 			t.Errorf("the drained process is in %s, want the root's drain leaf /%s", got, rel)
 		}
 	})

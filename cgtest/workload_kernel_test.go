@@ -12,6 +12,7 @@ import (
 
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
+	"github.com/cgguard/cgguard/internal/kerneltest"
 )
 
 // eventually polls cond every 10 ms until it holds, failing the test
@@ -75,7 +76,7 @@ func TestKernelSpawnBuiltinsRunInTheirCgroup(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := path.Join("/", strings.TrimPrefix(mgr.ParentPath(), mnt), name)
-			if got := cgroupOf(t, task.Pid()); got != want {
+			if got := kerneltest.CgroupOf(t, task.Pid()); got != want {
 				t.Errorf("the %s runs in %s, want %s", w, got, want)
 			}
 			if strings.HasPrefix(w.String(), "spinner") {
