@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,6 +20,7 @@ import (
 	"github.com/cgguard/cgguard/vmtest"
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // The Manager on the real kernel, under the test's own cgroup from
@@ -96,25 +96,23 @@ func TestKernelManagerSetupAndNesting(t *testing.T) {
 	}
 	t.Cleanup(func() { fsys.Close() })
 	m := cgroupfs.NewManager(fsys, "ktstr")
-	if got, want := m.ParentPath(), filepath.Join(dir, "ktstr"); got != want {
-		t.Errorf("ParentPath() = %q, want %q", got, want)
-	}
+	assert.Check(t, is.Equal(m.ParentPath(), filepath.Join(dir, "ktstr")))
 	// No cpuset or cpu in cgroup.controllers here: Setup creates the
 	// parent and writes nothing, without error.
 	assert.NilError(t, m.Setup(true), "Setup(true) where cpuset and cpu are absent")
 	for _, level := range []string{".", "ktstr"} {
-		if data, err := fsys.ReadFile(path.Join(level, "cgroup.subtree_control")); err != nil || len(data) != 0 {
-			t.Errorf("%s/cgroup.subtree_control = %q, %v; want it untouched (empty)", level, data, err)
-		}
+		data, err := fsys.ReadFile(path.Join(level, "cgroup.subtree_control"))
+		assert.Check(t, err)
+		assert.Check(t, is.Len(data, 0), "%s/cgroup.subtree_control, untouched", level)
 	}
 
 	for range 2 { // idempotent
 		assert.NilError(t, m.CreateCgroup("a/b/c"), "CreateCgroup(a/b/c)")
 	}
 	for _, n := range []string{"a", "a/b", "a/b/c"} {
-		if ok, err := m.Exists(n); !ok || err != nil {
-			t.Errorf("Exists(%q) = %v, %v", n, ok, err)
-		}
+		ok, err := m.Exists(n)
+		assert.Check(t, err)
+		assert.Check(t, ok, "Exists(%q)", n)
 	}
 	// A name taken by an interface file is refused before the kernel
 	// answers EEXIST.
@@ -127,29 +125,25 @@ func TestKernelManagerSetupAndNesting(t *testing.T) {
 	// children, not tasks, and nothing is removed.
 	err = m.RemoveCgroup("a/b")
 	cgroupfs.WantErrContains(t, err, unix.EBUSY, "child cgroup", "c")
-	if strings.Contains(err.Error(), "drain") {
-		t.Errorf("RemoveCgroup blamed tasks: %v", err)
-	}
-	if ok, _ := m.Exists("a/b/c"); !ok {
-		t.Errorf("a/b/c was removed by RemoveCgroup(a/b)")
-	}
+	assert.Check(t, !strings.Contains(err.Error(), "drain"), "RemoveCgroup blamed tasks: %v", err)
+	ok, _ := m.Exists("a/b/c")
+	assert.Check(t, ok, "a/b/c was removed by RemoveCgroup(a/b)")
 
 	assert.Check(t, m.RemoveCgroup("a/b/c"), "RemoveCgroup(a/b/c)")
 	assert.Check(t, m.RemoveCgroup("a/b/c"), "RemoveCgroup of a removed cgroup")
 	assert.NilError(t, m.CreateCgroup("x/y"))
 	assert.NilError(t, m.CleanupAll(), "CleanupAll")
-	if kids, err := cgroupfs.NewManager(fsys, ".").Children("ktstr"); err != nil || len(kids) != 0 {
-		t.Errorf("after CleanupAll the parent holds %v (err %v)", kids, err)
-	}
-	if ok, _ := cgroupfs.NewManager(fsys, ".").Exists("ktstr"); !ok {
-		t.Errorf("CleanupAll removed the parent")
-	}
+	top := cgroupfs.NewManager(fsys, ".")
+	kids, err := top.Children("ktstr")
+	assert.Check(t, err)
+	assert.Check(t, is.Len(kids, 0), "after CleanupAll the parent holds cgroups")
+	ok, _ = top.Exists("ktstr")
+	assert.Check(t, ok, "CleanupAll removed the parent")
 	// The FS root here is the test's cgroup, not the hierarchy root: a
 	// Manager on "." may clean it (the guard only refuses the real root).
-	assert.Check(t, cgroupfs.NewManager(fsys, ".").CleanupAll(), "CleanupAll beneath the test cgroup")
-	if ok, _ := cgroupfs.NewManager(fsys, ".").Exists("ktstr"); ok {
-		t.Errorf("CleanupAll of the test cgroup left ktstr")
-	}
+	assert.Check(t, top.CleanupAll(), "CleanupAll beneath the test cgroup")
+	ok, _ = top.Exists("ktstr")
+	assert.Check(t, !ok, "CleanupAll of the test cgroup left ktstr")
 }
 
 func TestKernelRemoveCgroupDrainsALiveTask(t *testing.T) {
@@ -159,18 +153,15 @@ func TestKernelRemoveCgroupDrainsALiveTask(t *testing.T) {
 	c := startChild(t, fsys, "", 0)
 	pid := c.cmd.Process.Pid
 	assert.NilError(t, m.MoveTask("a", pid), "MoveTask")
-	if pids, err := m.Procs("a"); err != nil || !slices.Equal(pids, []int{pid}) {
-		t.Fatalf("Procs(a) = %v, %v; want [%d]", pids, err, pid)
-	}
+	pids, err := m.Procs("a")
+	assert.NilError(t, err)
+	assert.Assert(t, is.DeepEqual(pids, []int{pid}), "Procs(a)")
 	assert.NilError(t, m.RemoveCgroup("a"), "RemoveCgroup of a cgroup with a live task")
-	if ok, _ := m.Exists("a"); ok {
-		t.Errorf("a still exists")
-	}
+	ok, _ := m.Exists("a")
+	assert.Check(t, !ok, "a still exists")
 	// Drained, not killed: the task lives on in the DrainTo cgroup (the
 	// FS root, the test's own cgroup).
-	if got, want := kerneltest.CgroupOf(t, pid), "/"+filepath.Base(dir); got != want {
-		t.Errorf("pid %d is in %s, want %s", pid, got, want)
-	}
+	assert.Check(t, is.Equal(kerneltest.CgroupOf(t, pid), "/"+filepath.Base(dir)), "the cgroup of pid %d", pid)
 	assert.Check(t, c.cmd.Process.Signal(syscall.Signal(0)), "the drained task died")
 }
 
@@ -182,18 +173,14 @@ func TestKernelDrainToAnotherCgroup(t *testing.T) {
 	// A shell and its two children, all born in p/a.
 	c := startChild(t, fsys, "p/a", 2)
 	assert.NilError(t, m.DrainTasks("a"), "DrainTasks")
-	if pids, _ := m.Procs("a"); len(pids) != 0 {
-		t.Errorf("a still holds %v", pids)
-	}
-	if got, want := kerneltest.CgroupOf(t, c.cmd.Process.Pid), "/"+filepath.Base(dir)+"/keep"; got != want {
-		t.Errorf("the shell is in %s, want %s", got, want)
-	}
+	pids, _ := m.Procs("a")
+	assert.Check(t, is.Len(pids, 0), "a still holds pids")
+	assert.Check(t, is.Equal(kerneltest.CgroupOf(t, c.cmd.Process.Pid), "/"+filepath.Base(dir)+"/keep"), "the shell's cgroup")
 	assert.Check(t, m.RemoveCgroup("a"), "RemoveCgroup after the drain")
 	// Nothing of ours may survive: kill what went to keep.
 	assert.NilError(t, cgroupfs.NewManager(fsys, ".").KillTasks("keep"))
-	if err := c.wait(t); !killedBySIGKILL(err) {
-		t.Errorf("shell ended with %v, want SIGKILL", err)
-	}
+	err := c.wait(t)
+	assert.Check(t, killedBySIGKILL(err), "shell ended with %v, want SIGKILL", err)
 }
 
 func TestKernelKillTasksAndWaitEmpty(t *testing.T) {
@@ -204,17 +191,15 @@ func TestKernelKillTasksAndWaitEmpty(t *testing.T) {
 	top := startChild(t, fsys, "p/a", 0)
 	below := startChild(t, fsys, "p/a/b", 2)
 	pids, err := m.SubtreePids("p/a")
-	if err != nil || len(pids) < 2 {
-		t.Fatalf("subtree pids = %v, %v", pids, err)
-	}
+	assert.NilError(t, err)
+	assert.Assert(t, len(pids) >= 2, "subtree pids = %v", pids)
 	assert.NilError(t, m.KillTasks("a"), "KillTasks")
 	ctx, cancel := context.WithTimeout(context.Background(), kernelWait)
 	defer cancel()
 	assert.NilError(t, m.WaitEmpty(ctx, "a"), "WaitEmpty after KillTasks")
 	for _, c := range []*child{top, below} {
-		if err := c.wait(t); !killedBySIGKILL(err) {
-			t.Errorf("pid %d ended with %v, want SIGKILL", c.cmd.Process.Pid, err)
-		}
+		err := c.wait(t)
+		assert.Check(t, killedBySIGKILL(err), "pid %d ended with %v, want SIGKILL", c.cmd.Process.Pid, err)
 	}
 	// Empty per the kernel: each cgroup goes with one rmdir.
 	for _, n := range []string{"a/b", "a"} {
@@ -250,9 +235,7 @@ func TestKernelKillTasksRefusesWithTheCallerInside(t *testing.T) {
 	self := os.Getpid()
 	t.Cleanup(func() {
 		top, err := cgroupfs.Open(mnt)
-		if err != nil {
-			t.Fatalf("cannot move the test process back to %s: %v", home, err)
-		}
+		assert.NilError(t, err, "cannot move the test process back to %s", home)
 		defer top.Close()
 		back := cgroupfs.NewManager(top, ".")
 		p := strings.TrimPrefix(home, "/")
@@ -261,9 +244,7 @@ func TestKernelKillTasksRefusesWithTheCallerInside(t *testing.T) {
 		} else {
 			err = back.MoveTask(p, self)
 		}
-		if err != nil {
-			t.Fatalf("cannot move the test process back to %s: %v", home, err)
-		}
+		assert.NilError(t, err, "cannot move the test process back to %s", home)
 	})
 	assert.NilError(t, m.MoveTask("outer/self", self), "move the test process into its test cgroup")
 	for _, name := range []string{"outer/self", "outer"} {
@@ -282,9 +263,8 @@ func TestKernelMoveTasksSkipsGonePids(t *testing.T) {
 	c := startChild(t, fsys, "", 0)
 	pid := c.cmd.Process.Pid
 	assert.NilError(t, m.MoveTasks("a", []int{noSuchPid, pid}), "MoveTasks with a gone pid first")
-	if pids, _ := m.Procs("a"); !slices.Equal(pids, []int{pid}) {
-		t.Errorf("Procs(a) = %v, want [%d]", pids, pid)
-	}
+	pids, _ := m.Procs("a")
+	assert.Check(t, is.DeepEqual(pids, []int{pid}), "Procs(a)")
 	cgroupfs.WantErrContains(t, m.MoveTask("a", noSuchPid), unix.ESRCH, strconv.Itoa(noSuchPid), "process is gone")
 
 }
@@ -297,37 +277,20 @@ func TestKernelEscapesAreRefusedAndNothingIsTouched(t *testing.T) {
 	assert.NilError(t, err)
 	for _, name := range []string{"../x", "../../x", "/abs", "a/../../x", "..", "/" + filepath.Base(dir)} {
 		for method, call := range nameMethods {
-			if err := call(m, name); !errors.Is(err, cgroupfs.ErrInvalidName) {
-				t.Errorf("%s(%q) = %v, want ErrInvalidName", method, name, err)
-			}
+			assert.Check(t, is.ErrorIs(call(m, name), cgroupfs.ErrInvalidName), "%s(%q)", method, name)
 		}
 	}
 	// And a parent that escapes.
 	for _, parent := range []string{"..", "../..", "/sys/fs/cgroup/unified"} {
 		esc := cgroupfs.NewManager(fsys, parent)
-		if err := esc.Setup(true); !errors.Is(err, cgroupfs.ErrInvalidName) {
-			t.Errorf("Setup with parent %q = %v, want ErrInvalidName", parent, err)
-		}
-		if err := esc.CleanupAll(); !errors.Is(err, cgroupfs.ErrInvalidName) {
-			t.Errorf("CleanupAll with parent %q = %v, want ErrInvalidName", parent, err)
-		}
+		assert.Check(t, is.ErrorIs(esc.Setup(true), cgroupfs.ErrInvalidName), "Setup with parent %q", parent)
+		assert.Check(t, is.ErrorIs(esc.CleanupAll(), cgroupfs.ErrInvalidName), "CleanupAll with parent %q", parent)
 	}
 	after, err := os.ReadDir(filepath.Dir(dir))
 	assert.NilError(t, err)
-	names := func(es []os.DirEntry) []string {
-		var out []string
-		for _, e := range es {
-			out = append(out, e.Name())
-		}
-		slices.Sort(out)
-		return out
-	}
-	if !slices.Equal(names(before), names(after)) {
-		t.Errorf("the hierarchy root changed: before %v, after %v", names(before), names(after))
-	}
-	if kids, _ := cgroupfs.NewManager(fsys, ".").Children("p"); len(kids) != 0 {
-		t.Errorf("p gained %v", kids)
-	}
+	assert.Check(t, is.DeepEqual(names(before), names(after)), "the hierarchy root changed")
+	kids, _ := cgroupfs.NewManager(fsys, ".").Children("p")
+	assert.Check(t, is.Len(kids, 0), "p gained cgroups")
 }
 
 // TestVMManagerCpuset runs the cpuset paths on a kernel whose cgroup v2
@@ -347,14 +310,13 @@ func TestVMManagerCpuset(t *testing.T) {
 	assert.NilError(t, m.Setup(true), "Setup(true)")
 	for _, level := range []string{"cgroup.subtree_control", parent + "/cgroup.subtree_control"} {
 		data, err := top.ReadFile(level)
-		if err != nil || !slices.Contains(strings.Fields(string(data)), "cpuset") || !slices.Contains(strings.Fields(string(data)), "cpu") {
-			t.Errorf("%s = %q, %v; want cpuset and cpu enabled", level, data, err)
-		}
+		assert.Check(t, err)
+		assert.Check(t, is.Contains(strings.Fields(string(data)), "cpuset"), level)
+		assert.Check(t, is.Contains(strings.Fields(string(data)), "cpu"), level)
 	}
 	assert.NilError(t, m.CreateCgroup("a/b"), "CreateCgroup(a/b)")
-	if data, _ := top.ReadFile(parent + "/a/cgroup.subtree_control"); !slices.Contains(strings.Fields(string(data)), "cpuset") {
-		t.Errorf("a/cgroup.subtree_control = %q; want cpuset (enabled above the leaf)", data)
-	}
+	data, _ := top.ReadFile(parent + "/a/cgroup.subtree_control")
+	assert.Check(t, is.Contains(strings.Fields(string(data)), "cpuset"), "a/cgroup.subtree_control, enabled above the leaf")
 	effective := func(name, file string) cgroupfs.CPUSet {
 		t.Helper()
 		p, _ := m.Path(name)
@@ -368,18 +330,12 @@ func TestVMManagerCpuset(t *testing.T) {
 	first := cgroupfs.NewCPUSet(online.IDs()[0])
 	assert.NilError(t, m.SetCpuset("a", first), "SetCpuset(a, %v)", first)
 	for _, n := range []string{"a", "a/b"} {
-		if got := effective(n, "cpuset.cpus.effective"); !got.Equal(first) {
-			t.Errorf("%s cpuset.cpus.effective = %v, want %v", n, got, first)
-		}
+		assert.Check(t, is.Equal(effective(n, "cpuset.cpus.effective").String(), first.String()), "%s cpuset.cpus.effective", n)
 	}
 	// Clearing really clears (ktstr's "" did nothing): a inherits again.
 	assert.NilError(t, m.ClearCpuset("a"), "ClearCpuset")
-	if got := effective("a", "cpuset.cpus"); !got.IsEmpty() {
-		t.Errorf("a cpuset.cpus = %v after ClearCpuset, want empty", got)
-	}
-	if got := effective("a/b", "cpuset.cpus.effective"); !got.Equal(online) {
-		t.Errorf("a/b cpuset.cpus.effective = %v after ClearCpuset, want %v", got, online)
-	}
+	assert.Check(t, is.Equal(effective("a", "cpuset.cpus").String(), ""), "a cpuset.cpus after ClearCpuset")
+	assert.Check(t, is.Equal(effective("a/b", "cpuset.cpus.effective").String(), online.String()), "a/b cpuset.cpus.effective after ClearCpuset")
 	assert.Check(t, m.SetCpusetMems("a", cgroupfs.NewCPUSet(0)), "SetCpusetMems")
 	assert.Check(t, m.ClearCpusetMems("a"), "ClearCpusetMems")
 	// CPUs the machine lacks: ERANGE, with what to look at.
@@ -394,39 +350,33 @@ func TestVMManagerCpuset(t *testing.T) {
 	// But a domain holding tasks with threaded controllers enabled is a
 	// thread root: its domain children turn "domain invalid" and refuse
 	// tasks with EOPNOTSUPP until a is empty again.
-	if data, _ := top.ReadFile(parent + "/a/b/cgroup.type"); strings.TrimSpace(string(data)) != "domain invalid" {
-		t.Errorf("a/b/cgroup.type = %q with a task in a, want \"domain invalid\"", data)
-	}
+	data, _ = top.ReadFile(parent + "/a/b/cgroup.type")
+	assert.Check(t, is.Equal(strings.TrimSpace(string(data)), "domain invalid"), "a/b/cgroup.type with a task in a")
 	cgroupfs.WantErrContains(t, m.MoveTask("a/b", pid), unix.EOPNOTSUPP, "domain invalid")
 	assert.NilError(t, top.WriteFile("cgroup.procs", []byte(strconv.Itoa(pid))))
 	assert.NilError(t, m.MoveTask("a/b", pid), "MoveTask(a/b) once a is empty")
 	// A domain controller (memory) is not exempt: once a enables it,
 	// moving a task into a is EBUSY; and with a task inside a, enabling
 	// it is EBUSY.
-	if avail, _ := top.ReadFile("cgroup.controllers"); !slices.Contains(strings.Fields(string(avail)), "memory") {
-		t.Fatalf("the VM's cgroup v2 lacks the memory controller (cgroup.controllers %q)", avail)
-	}
+	avail, _ := top.ReadFile("cgroup.controllers")
+	assert.Assert(t, is.Contains(strings.Fields(string(avail)), "memory"), "the VM's cgroup.controllers")
 	for _, level := range []string{".", parent, parent + "/a"} {
 		assert.NilError(t, top.WriteFile(path.Join(level, "cgroup.subtree_control"), []byte("+memory")), "enable memory in %s", level)
 	}
 	err = m.MoveTasks("a", []int{pid})
 	cgroupfs.WantErrContains(t, err, unix.EBUSY, strconv.Itoa(pid), "no-internal-process", "3 attempts")
 	assert.NilError(t, m.ClearSubtreeControl("a"), "ClearSubtreeControl(a)")
-	if data, _ := top.ReadFile(parent + "/a/cgroup.subtree_control"); len(data) != 0 {
-		t.Errorf("a/cgroup.subtree_control = %q after ClearSubtreeControl", data)
-	}
+	data, _ = top.ReadFile(parent + "/a/cgroup.subtree_control")
+	assert.Check(t, is.Len(data, 0), "a/cgroup.subtree_control after ClearSubtreeControl")
 	assert.Check(t, m.MoveTask("a", pid), "MoveTask after ClearSubtreeControl")
 	// Now a holds a task: enabling memory for its children is refused,
 	// and Setup-style enabling says why.
 	errs := m.EnableControllers(parent+"/a", []string{"memory"})
-	if len(errs) != 1 {
-		t.Fatalf("enable memory in a with a task inside: %v, want one EBUSY", errs)
-	}
+	assert.Assert(t, is.Len(errs, 1), "enable memory in a with a task inside: want one EBUSY")
 	cgroupfs.WantErrContains(t, errs[0], unix.EBUSY, "no-internal-process")
 	assert.NilError(t, m.KillTasks("a"))
-	if err := c.wait(t); !killedBySIGKILL(err) {
-		t.Errorf("helper ended with %v, want SIGKILL", err)
-	}
+	err = c.wait(t)
+	assert.Check(t, killedBySIGKILL(err), "helper ended with %v, want SIGKILL", err)
 }
 
 // BenchmarkKernelCreateRemove measures the Manager's happy path on the
