@@ -23,12 +23,8 @@ import (
 // when the kernel refuses threaded cgroups.
 func threadedChild(t *testing.T, fsys *cgroupfs.OSFS, m *cgroupfs.Manager, name string, main bool) *child {
 	t.Helper()
-	if err := m.CreateCgroup(name); err != nil {
-		t.Fatal(err)
-	}
-	if err := fsys.Mkdir(name + "/t"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.CreateCgroup(name))
+	assert.NilError(t, fsys.Mkdir(name+"/t"))
 	if err := fsys.WriteFile(name+"/t/cgroup.type", []byte("threaded")); err != nil {
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EOPNOTSUPP) {
 			t.Skipf("this kernel has no threaded cgroups: %v", err)
@@ -52,9 +48,7 @@ func threadedChild(t *testing.T, fsys *cgroupfs.OSFS, m *cgroupfs.Manager, name 
 		}
 	}
 	// The tid is a thread of the sleeper this test started.
-	if err := fsys.WriteFile(name+"/t/cgroup.threads", []byte(strconv.Itoa(tid))); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, fsys.WriteFile(name+"/t/cgroup.threads", []byte(strconv.Itoa(tid))))
 	if _, err := fsys.ReadFile(name + "/t/cgroup.procs"); !errors.Is(err, unix.EOPNOTSUPP) {
 		t.Fatalf("read %s/t/cgroup.procs = %v, want EOPNOTSUPP (the kernel's answer in a threaded cgroup)", name, err)
 	}
@@ -96,9 +90,7 @@ func TestHostileThreadedKernel(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), kernelWait)
 			defer cancel()
-			if err := m.WaitEmpty(ctx, tc.name); err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, m.WaitEmpty(ctx, tc.name))
 			for _, cg := range []string{tc.name + "/t", tc.name} {
 				if err := m.RemoveCgroup(cg); err != nil {
 					t.Fatalf("RemoveCgroup(%s): %v", cg, err)
@@ -119,9 +111,7 @@ func TestHostileIdentityKernel(t *testing.T) {
 	seen := map[uint64]bool{}
 	for range 3 {
 		tried++
-		if err := fsys.Mkdir("a"); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, fsys.Mkdir("a"))
 		id, err := fsys.Identity("a")
 		assert.NilError(t, err)
 		if again, err := fsys.Identity("a"); err != nil || again != id {
@@ -133,9 +123,7 @@ func TestHostileIdentityKernel(t *testing.T) {
 			held++
 		}
 		seen[id] = true
-		if err := fsys.Rmdir("a"); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, fsys.Rmdir("a"))
 	}
 	if _, err := fsys.Identity("a"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Identity of a removed cgroup = %v, want ErrNotExist", err)

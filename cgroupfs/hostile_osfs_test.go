@@ -34,17 +34,13 @@ func TestHostileReadFileNotRegular(t *testing.T) {
 	f := plainFS(t)
 	dir := f.Dir()
 	fifo := filepath.Join(dir, "fifo")
-	if err := unix.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, unix.Mkfifo(fifo, 0o600))
 	kinds := []struct{ name, what string }{
 		{"fifo", "named pipe"},
 		{"dir", "directory"},
 		{"sock", "socket"},
 	}
-	if err := os.Mkdir(filepath.Join(dir, "dir"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, os.Mkdir(filepath.Join(dir, "dir"), 0o755))
 	l, err := net.Listen("unix", filepath.Join(dir, "sock"))
 	assert.NilError(t, err)
 	defer l.Close()
@@ -171,12 +167,8 @@ func inotifyLimitChild(t *testing.T, limit string) {
 	m := cgroupfs.NewManager(f, ".")
 	for i := range concurrentWaits {
 		name := fmt.Sprintf("cg%d", i)
-		if err := f.Mkdir(name); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.WriteFile(name+"/cgroup.events", []byte("populated 1\nfrozen 0\n")); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, f.Mkdir(name))
+		assert.NilError(t, f.WriteFile(name+"/cgroup.events", []byte("populated 1\nfrozen 0\n")))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), hangBound)
 	defer cancel()
@@ -194,9 +186,7 @@ func inotifyLimitChild(t *testing.T, limit string) {
 		}
 	}
 	for i := range concurrentWaits {
-		if err := f.WriteFile(fmt.Sprintf("cg%d/cgroup.events", i), []byte("populated 0\nfrozen 0\n")); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, f.WriteFile(fmt.Sprintf("cg%d/cgroup.events", i), []byte("populated 0\nfrozen 0\n")))
 	}
 	for range concurrentWaits {
 		if err := <-errs; err != nil {

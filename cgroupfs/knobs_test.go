@@ -23,19 +23,13 @@ func knobFixture(t *testing.T) (*fakefs.FS, *cgroupfs.Manager) {
 	t.Helper()
 	fsys := newFake(knobControllers...)
 	m := cgroupfs.NewManager(fsys, "test")
-	if err := fsys.Mkdir("test"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, fsys.Mkdir("test"))
 	for _, file := range []string{"cgroup.subtree_control", "test/cgroup.subtree_control"} {
 		for _, c := range knobControllers {
-			if err := fsys.WriteFile(file, []byte("+"+c)); err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, fsys.WriteFile(file, []byte("+"+c)))
 		}
 	}
-	if err := m.CreateCgroup("a"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.CreateCgroup("a"))
 	return fsys, m
 }
 
@@ -175,9 +169,7 @@ func TestKnobsKeepTheKernelsErrno(t *testing.T) {
 // cgroup itself: the per-test root under cgtest.Root.
 func TestReadWriteFileOfTheParent(t *testing.T) {
 	_, m := knobFixture(t)
-	if err := m.SetCPUWeight(".", 300); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.SetCPUWeight(".", 300))
 	data, err := m.ReadFile(".", "cpu.weight")
 	if err != nil || string(data) != "300\n" {
 		t.Errorf("ReadFile(\".\", \"cpu.weight\") = %q, %v; want \"300\\n\"", data, err)

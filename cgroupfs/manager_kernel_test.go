@@ -86,14 +86,10 @@ func TestKernelManagerSetupAndNesting(t *testing.T) {
 	// cgroup.subtree_control is empty (the base itself may be offered
 	// them all, as in the VM). The base's cleanup removes it.
 	base, baseDir := kernelRoot(t)
-	if err := base.Mkdir("bare"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, base.Mkdir("bare"))
 	dir := filepath.Join(baseDir, "bare")
 	fsys, err := cgroupfs.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	t.Cleanup(func() { fsys.Close() })
 	m := cgroupfs.NewManager(fsys, "ktstr")
 	assert.Check(t, is.Equal(m.ParentPath(), filepath.Join(dir, "ktstr")))

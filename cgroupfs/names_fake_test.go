@@ -153,9 +153,7 @@ func TestBadNamesLeaveAPlainDirectoryUntouched(t *testing.T) {
 	assert.NilError(t, err)
 	t.Cleanup(func() { fsys.Close() })
 	m := cgroupfs.NewManager(fsys, "p")
-	if err := m.CreateCgroup("a"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.CreateCgroup("a"))
 	before := snapshotTree(t, dir)
 	for _, bad := range badNames {
 		for method, call := range nameMethods {

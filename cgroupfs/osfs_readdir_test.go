@@ -17,23 +17,13 @@ import (
 // removed after the listing must say ENOENT from Info.
 func TestReadDirTypesWithoutStat(t *testing.T) {
 	f := plainFS(t)
-	if err := f.Mkdir("a"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.Mkdir("a"))
 	for _, d := range []string{"a/dir", "a/gone"} {
-		if err := f.Mkdir(d); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, f.Mkdir(d))
 	}
-	if err := f.WriteFile("a/file", []byte("x")); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink("/etc", filepath.Join(f.Dir(), "a", "link")); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Mkfifo(filepath.Join(f.Dir(), "a", "fifo"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.WriteFile("a/file", []byte("x")))
+	assert.NilError(t, os.Symlink("/etc", filepath.Join(f.Dir(), "a", "link")))
+	assert.NilError(t, unix.Mkfifo(filepath.Join(f.Dir(), "a", "fifo"), 0o600))
 	// A working directory holding the same names with other types: an
 	// Info relative to it would report those.
 	t.Chdir(t.TempDir())
@@ -51,9 +41,7 @@ func TestReadDirTypesWithoutStat(t *testing.T) {
 	if len(got) != len(want) {
 		t.Errorf("ReadDir(a) = %v, want the entries %v and no . or ..", entries, want)
 	}
-	if err := f.Rmdir("a/gone"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.Rmdir("a/gone"))
 	for name, mode := range want {
 		e, ok := got[name]
 		if !ok {
@@ -86,9 +74,7 @@ func TestReadDirManyEntries(t *testing.T) {
 	f := plainFS(t)
 	const n = 1500 // names of 40 bytes: several 8 KiB getdents batches
 	for i := range n {
-		if err := os.Mkdir(filepath.Join(f.Dir(), filepathName(i)), 0o755); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, os.Mkdir(filepath.Join(f.Dir(), filepathName(i)), 0o755))
 	}
 	entries, err := f.ReadDir(".")
 	assert.NilError(t, err)

@@ -10,14 +10,13 @@ import (
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
 )
 
 // killAndWait kills task and waits for it to end.
 func killAndWait(t *testing.T, task cgroupfs.Task) {
 	t.Helper()
-	if err := task.Kill(); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, task.Kill())
 	select {
 	case <-task.Done():
 	case <-time.After(kernelWait):
@@ -31,23 +30,17 @@ func killAndWait(t *testing.T, task cgroupfs.Task) {
 func TestKernelStartTask(t *testing.T) {
 	fsys, dir := kernelRoot(t)
 	mnt, err := cgroupfs.Mountpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	for _, refused := range []bool{false, true} {
 		t.Run("clone3 refused "+strconv.FormatBool(refused), func(t *testing.T) {
 			if refused {
 				cgroupfs.RefuseClone3(t)
 			}
 			name := "w" + strconv.FormatBool(refused)
-			if err := fsys.Mkdir(name); err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, fsys.Mkdir(name))
 			t.Cleanup(func() { _ = fsys.Rmdir(name) })
 			task, err := fsys.StartTask(name, kerneltest.SleeperCmd(0))
-			if err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, err)
 			if got, want := kerneltest.CgroupOf(t, task.Pid()), strings.TrimPrefix(dir, mnt)+"/"+name; got != want {
 				t.Errorf("pid %d is in %s, want %s", task.Pid(), got, want)
 			}
@@ -55,9 +48,7 @@ func TestKernelStartTask(t *testing.T) {
 			if !errors.Is(task.Err(), cgroupfs.ErrKilled) {
 				t.Errorf("Err() = %v, want ErrKilled", task.Err())
 			}
-			if err := waitFileLine(fsys, name+"/cgroup.events", "populated 0", kernelWait); err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, waitFileLine(fsys, name+"/cgroup.events", "populated 0", kernelWait))
 			// A cgroup that is gone: the kernel's ENOENT either way
 			// (from the clone, or from the move, whose process is
 			// then killed).

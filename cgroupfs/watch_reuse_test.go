@@ -21,21 +21,15 @@ func TestWatchReusesInstances(t *testing.T) {
 	for i := range 300 {
 		dir := fmt.Sprintf("cg%d", i%3)
 		if i < 3 {
-			if err := f.Mkdir(dir); err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, f.Mkdir(dir))
 		}
 		file := dir + "/cgroup.events"
-		if err := f.WriteFile(file, []byte("populated 1\n")); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, f.WriteFile(file, []byte("populated 1\n")))
 		w, err := f.Watch(file)
 		if err != nil {
 			t.Fatalf("watch %d: %v", i, err)
 		}
-		if err := f.WriteFile(file, []byte("populated 0\n")); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, f.WriteFile(file, []byte("populated 0\n")))
 		if !nextEvent(t, w.Events()) {
 			t.Fatalf("watch %d: channel closed, want an event for the write", i)
 		}
@@ -45,21 +39,13 @@ func TestWatchReusesInstances(t *testing.T) {
 	}
 	// The last instances back in the pool carry the watches of cg0..cg2
 	// removed; a new watcher on a fresh cgroup ends when it is removed.
-	if err := f.Mkdir("last"); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.WriteFile("last/cgroup.events", []byte("populated 0\n")); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.Mkdir("last"))
+	assert.NilError(t, f.WriteFile("last/cgroup.events", []byte("populated 0\n")))
 	w, err := f.Watch("last/cgroup.events")
 	assert.NilError(t, err)
 	defer w.Close()
-	if err := f.WriteFile("cg0/cgroup.events", []byte("populated 1\n")); err != nil {
-		t.Fatal(err)
-	}
-	if err := removeAllPlain(f, "last"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.WriteFile("cg0/cgroup.events", []byte("populated 1\n")))
+	assert.NilError(t, removeAllPlain(f, "last"))
 	for nextEvent(t, w.Events()) {
 	}
 }

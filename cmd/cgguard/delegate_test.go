@@ -15,6 +15,7 @@ import (
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"github.com/cgguard/cgguard/vmtest"
+	"gotest.tools/v3/assert"
 )
 
 // lines renders checks as doctor prints them, status first.
@@ -107,9 +108,7 @@ func TestVMDoctorDelegated(t *testing.T) {
 		cmd.Env = append(os.Environ(), doctorChildEnv+"=1")
 		var buf bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &buf, &buf
-		if err := kerneltest.StartAs(cmd, scope, uid); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, kerneltest.StartAs(cmd, scope, uid))
 		err := cmd.Wait()
 		t.Logf("cgguard doctor as uid %d in %s (%v):\n%s", uid, scope, err, buf.String())
 		return buf.String()
@@ -135,9 +134,7 @@ func TestVMDoctorDelegated(t *testing.T) {
 	t.Run("with another process", func(t *testing.T) {
 		scope := kerneltest.Delegate(t, base, "shared.scope", uid, kerneltest.DelegatedFiles)
 		other := exec.Command("sleep", "1000")
-		if err := kerneltest.StartAs(other, scope, uid); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, kerneltest.StartAs(other, scope, uid))
 		t.Cleanup(func() { _ = other.Process.Kill(); _ = other.Wait() })
 		out := doctor(t, scope)
 		expect(t, out, "warn  other processes    the delegated cgroup "+scope+" also holds pid "+strconv.Itoa(other.Process.Pid)+" (sleep",

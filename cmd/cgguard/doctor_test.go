@@ -12,6 +12,7 @@ import (
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/vmtest"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
 )
 
 func TestDoctorSections(t *testing.T) {
@@ -49,9 +50,7 @@ func TestDoctorSections(t *testing.T) {
 func checkNoRootsOfOurs(t *testing.T, dir string) {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), "cgguard-"+strconv.Itoa(os.Getpid())+"-") {
 			t.Errorf("leak: doctor left %s", filepath.Join(dir, e.Name()))
@@ -148,15 +147,11 @@ func TestKVMCheckNeedsARealBoot(t *testing.T) {
 	}
 	dir := t.TempDir()
 	kernel := filepath.Join(dir, "vmlinuz")
-	if err := os.WriteFile(kernel, []byte("x"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, os.WriteFile(kernel, []byte("x"), 0o644))
 	t.Setenv("CGVM_KERNEL", kernel)
 	fake := func(name, script string) string {
 		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte("#!/bin/sh\n"+script+"\n"), 0o755); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, os.WriteFile(p, []byte("#!/bin/sh\n"+script+"\n"), 0o755))
 		return p
 	}
 	if c := kvmCheck(fake("booting", "echo '[    0.5] Kernel panic - not syncing: VFS: Unable to mount root fs'")); c.Status != statusOK {

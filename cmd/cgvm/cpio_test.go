@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"gotest.tools/v3/assert"
 )
 
 // cpioEntry is one entry as readCPIO parses it back.
@@ -93,9 +94,7 @@ func TestCPIORoundTrip(t *testing.T) {
 	c.file("/init", 0o755, 2, strings.NewReader("xy"))
 	c.symlink("/a/link", "b/c.txt")
 	c.mkdirAll("/a/empty", 0o700)
-	if err := c.close(); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, c.close())
 	if buf.Len()%4 != 0 {
 		t.Errorf("archive is %d bytes, not a multiple of 4", buf.Len())
 	}

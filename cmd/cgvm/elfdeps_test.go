@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"gotest.tools/v3/assert"
 )
 
 func TestRuntimeDepsOfDynamicBinary(t *testing.T) {
@@ -13,16 +15,12 @@ func TestRuntimeDepsOfDynamicBinary(t *testing.T) {
 		t.Skip("needs a true(1) binary on PATH (coreutils)")
 	}
 	interp, err := interpreter(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	if interp == "" {
 		t.Skipf("%s is statically linked here; need a dynamically linked one", bin)
 	}
 	deps, err := runtimeDeps(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	if !slices.Contains(deps, interp) {
 		t.Errorf("runtimeDeps(%s) = %q, missing its interpreter %s", bin, deps, interp)
 	}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"gotest.tools/v3/assert"
 )
 
 // fakeBzImage builds the parts of a bzImage the runner reads: the boot
@@ -32,13 +34,9 @@ func fakeBzImage(t *testing.T, elfData []byte) []byte {
 func TestDecompressKernel(t *testing.T) {
 	elfData := append([]byte("\x7fELF"), bytes.Repeat([]byte("kernel"), 1000)...)
 	p := filepath.Join(t.TempDir(), "vmlinuz-test")
-	if err := os.WriteFile(p, fakeBzImage(t, elfData), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, os.WriteFile(p, fakeBzImage(t, elfData), 0o644))
 	got, err := decompressKernel(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	if !bytes.Equal(got, elfData) {
 		t.Errorf("decompressed %d bytes, want the %d-byte ELF image", len(got), len(elfData))
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"gotest.tools/v3/assert"
 )
 
 func env(kv map[string]string) func(string) string {
@@ -28,9 +29,7 @@ func TestTopologyQemuArgs(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			topo, err := parseTopology(env(tc.env))
-			if err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, err)
 			if diff := cmp.Diff(tc.want, strings.Join(topo.qemuArgs(), " ")); diff != "" {
 				t.Errorf("qemu arguments (-want +got):\n%s", diff)
 			}

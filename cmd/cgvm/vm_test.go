@@ -17,6 +17,7 @@ import (
 
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/internal/vmkernel"
+	"gotest.tools/v3/assert"
 )
 
 var buildDir string // binaries built once for all tests
@@ -159,9 +160,7 @@ func assertNoQemu(t *testing.T, dir string) {
 
 func guestDir(t *testing.T) string {
 	d, err := filepath.Abs("testdata/guest")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	return d
 }
 
@@ -209,9 +208,7 @@ func TestVMOtherModule(t *testing.T) {
 	needVM(t)
 	t.Parallel()
 	dir, err := filepath.Abs("testdata/othermodule")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	tmp := t.TempDir()
@@ -343,9 +340,7 @@ func TestVMRunnerDeathStopsQemu(t *testing.T) {
 			cmd.Env = append(os.Environ(), "TMPDIR="+tmp, "CGVM_GUEST_HOOK=hang", "CGVM_TIMEOUT=2m")
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, cmd.Start())
 			defer cmd.Process.Kill()
 			deadline := time.Now().Add(time.Minute)
 			for len(qemuUnder(tmp)) == 0 {
@@ -440,9 +435,7 @@ func TestBadInput(t *testing.T) {
 func TestFallsBackToBzImageWithoutPVH(t *testing.T) {
 	dir := t.TempDir()
 	kernel := filepath.Join(dir, "vmlinuz-nopvh")
-	if err := os.WriteFile(kernel, fakeBzImage(t, []byte("\x7fELF-without-pvh")), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, os.WriteFile(kernel, fakeBzImage(t, []byte("\x7fELF-without-pvh")), 0o644))
 	fakeQemu := filepath.Join(dir, "qemu")
 	script := `#!/bin/sh
 while [ $# -gt 0 ]; do [ "$1" = -kernel ] && k=$2; shift; done
@@ -452,9 +445,7 @@ esac
 echo "booted $k" >/dev/fd/3
 echo "CGVM-EXIT 0" >/dev/fd/4
 `
-	if err := os.WriteFile(fakeQemu, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, os.WriteFile(fakeQemu, []byte(script), 0o755))
 	r := runRunner(t, dir, []string{"CGVM_QEMU=" + fakeQemu, "CGVM_KERNEL=" + kernel, "XDG_CACHE_HOME=" + t.TempDir()}, guestBin(t))
 	if r.code != 0 || r.stdout != "booted "+kernel+"\n" {
 		t.Errorf("exit %d, stdout %q, want 0 and a boot of the bzImage %s\nstderr:\n%s", r.code, r.stdout, kernel, r.stderr)

@@ -14,6 +14,7 @@ import (
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"github.com/cgguard/cgguard/vmtest"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
 )
 
 // recorder stands in for a *testing.T: it keeps the cleanups for the
@@ -60,9 +61,7 @@ func base(t *testing.T, opts ...kerneltest.Option) (*recorder, string) {
 func startIn(t *testing.T, dir string) *exec.Cmd {
 	t.Helper()
 	f, err := os.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer f.Close()
 	return kerneltest.StartSleeper(t, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(f.Fd())}, 0)
 }
@@ -80,9 +79,7 @@ func TestBaseCleanupKillsAndRemoves(t *testing.T) {
 			if got := filepath.Base(dir); !strings.HasPrefix(got, fmt.Sprintf("%s%d-", kerneltest.Prefix, os.Getpid())) {
 				t.Errorf("base named %q, want %s<pid>-<random>", got, kerneltest.Prefix)
 			}
-			if err := os.MkdirAll(filepath.Join(dir, "a", "b"), 0o755); err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, os.MkdirAll(filepath.Join(dir, "a", "b"), 0o755))
 			cmd := startIn(t, filepath.Join(dir, "a", "b"))
 			r.runCleanups()
 
@@ -149,13 +146,9 @@ func TestOfferAllControllersInVM(t *testing.T) {
 	vmtest.SkipUnlessVM(t)
 	_, dir := base(t, kerneltest.OfferAllControllers(true))
 	root, err := os.ReadFile(filepath.Join(filepath.Dir(dir), "cgroup.controllers"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	got, err := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	if want := strings.Fields(string(root)); !slices.Equal(strings.Fields(string(got)), want) {
 		t.Errorf("the base is offered %q, want every controller of the root: %q", got, want)
 	}
