@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"os"
-	"slices"
 	"strconv"
 	"testing"
 
 	"github.com/cgguard/cgguard/cgroupfs"
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // Hostile cases on the real kernel, each under the test's own base
@@ -49,9 +49,8 @@ func threadedChild(t *testing.T, fsys *cgroupfs.OSFS, m *cgroupfs.Manager, name 
 	}
 	// The tid is a thread of the sleeper this test started.
 	assert.NilError(t, fsys.WriteFile(name+"/t/cgroup.threads", []byte(strconv.Itoa(tid))))
-	if _, err := fsys.ReadFile(name + "/t/cgroup.procs"); !errors.Is(err, unix.EOPNOTSUPP) {
-		t.Fatalf("read %s/t/cgroup.procs = %v, want EOPNOTSUPP (the kernel's answer in a threaded cgroup)", name, err)
-	}
+	_, err := fsys.ReadFile(name + "/t/cgroup.procs")
+	assert.ErrorIs(t, err, unix.EOPNOTSUPP, "read %s/t/cgroup.procs, the kernel's answer in a threaded cgroup", name)
 	return c
 }
 
@@ -78,23 +77,17 @@ func TestHostileThreadedKernel(t *testing.T) {
 			pid := c.cmd.Process.Pid
 			for _, cg := range []string{tc.name, tc.name + "/t"} {
 				pids, err := m.Procs(cg)
-				if err != nil || !slices.Contains(pids, pid) {
-					t.Errorf("Procs(%s) = %v, %v; want the process %d with a thread there", cg, pids, err, pid)
-				}
+				assert.Check(t, err)
+				assert.Check(t, is.Contains(pids, pid), "Procs(%s): the process with a thread there", cg)
 			}
-			if err := m.KillTasks(tc.kill); err != nil {
-				t.Fatalf("KillTasks(%s): %v", tc.kill, err)
-			}
-			if err := c.wait(t); !killedBySIGKILL(err) {
-				t.Fatalf("sleeper %d ended with %v, want killed", pid, err)
-			}
+			assert.NilError(t, m.KillTasks(tc.kill), "KillTasks(%s)", tc.kill)
+			err := c.wait(t)
+			assert.Assert(t, killedBySIGKILL(err), "sleeper %d ended with %v, want killed", pid, err)
 			ctx, cancel := context.WithTimeout(context.Background(), kernelWait)
 			defer cancel()
 			assert.NilError(t, m.WaitEmpty(ctx, tc.name))
 			for _, cg := range []string{tc.name + "/t", tc.name} {
-				if err := m.RemoveCgroup(cg); err != nil {
-					t.Fatalf("RemoveCgroup(%s): %v", cg, err)
-				}
+				assert.NilError(t, m.RemoveCgroup(cg), "RemoveCgroup(%s)", cg)
 			}
 			held++
 		})
@@ -114,9 +107,9 @@ func TestHostileIdentityKernel(t *testing.T) {
 		assert.NilError(t, fsys.Mkdir("a"))
 		id, err := fsys.Identity("a")
 		assert.NilError(t, err)
-		if again, err := fsys.Identity("a"); err != nil || again != id {
-			t.Errorf("Identity(a) = %d, %v; a moment before %d", again, err, id)
-		}
+		again, err := fsys.Identity("a")
+		assert.Check(t, err)
+		assert.Check(t, is.Equal(again, id), "Identity(a), and a moment before")
 		if seen[id] {
 			t.Errorf("Identity(a) = %d again for a cgroup made anew", id)
 		} else {
@@ -125,8 +118,7 @@ func TestHostileIdentityKernel(t *testing.T) {
 		seen[id] = true
 		assert.NilError(t, fsys.Rmdir("a"))
 	}
-	if _, err := fsys.Identity("a"); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("Identity of a removed cgroup = %v, want ErrNotExist", err)
-	}
+	_, err := fsys.Identity("a")
+	assert.Check(t, is.ErrorIs(err, os.ErrNotExist), "Identity of a removed cgroup")
 	t.Logf("hostile identity (cgroupfs): %d cases tried, %d held", tried, held)
 }

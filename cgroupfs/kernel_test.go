@@ -12,6 +12,7 @@ import (
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // kernelWait bounds how long a test helper waits for the kernel (a
@@ -76,26 +77,20 @@ func TestKernelDiscover(t *testing.T) {
 	assert.NilError(t, err)
 	self, err := cgroupfs.SelfCgroup()
 	assert.NilError(t, err)
-	if c.Mountpoint != mnt || c.Cgroup != self || !strings.HasPrefix(dir, mnt+"/") {
-		t.Errorf("Discover: mount %q cgroup %q; want %q %q (test root %s)", c.Mountpoint, c.Cgroup, mnt, self, dir)
-	}
-	// kernelRoot only runs as root on a writable mount.
-	if !c.Root || !c.CanCreate || c.Reason != "" || c.Parent != mnt {
-		t.Errorf("Discover as root = %+v; want Root, CanCreate, no Reason, Parent %s", c, mnt)
-	}
+	assert.Check(t, is.Equal(c.Mountpoint, mnt), "Discover: mount")
+	assert.Check(t, is.Equal(c.Cgroup, self), "Discover: cgroup")
+	assert.Check(t, strings.HasPrefix(dir, mnt+"/"), "test root %s not beneath the mount %s", dir, mnt)
 	data, err := os.ReadFile(filepath.Join(mnt, "cgroup.controllers"))
 	assert.NilError(t, err)
 	want := strings.Fields(string(data))
-	if !slices.Equal(c.Controllers, want) {
-		t.Errorf("Controllers = %q, want %q", c.Controllers, want)
-	}
+	// kernelRoot only runs as root on a writable mount.
+	assert.Check(t, c.Root && c.CanCreate, "Discover as root = %+v; want Root, CanCreate", c)
+	assert.Check(t, is.Equal(c.Reason, ""), "Discover as root")
+	assert.Check(t, is.Equal(c.Parent, mnt), "Discover as root")
+	assert.Check(t, is.DeepEqual(c.Controllers, want), "Discover: Controllers")
 	for _, ctl := range want {
-		if !c.HasController(ctl) {
-			t.Errorf("HasController(%q) = false", ctl)
-		}
+		assert.Check(t, c.HasController(ctl), "HasController(%q) = false", ctl)
 	}
-	if c.HasController("no-such-controller") {
-		t.Error("HasController(no-such-controller) = true")
-	}
+	assert.Check(t, !c.HasController("no-such-controller"), "HasController(no-such-controller) = true")
 	t.Logf("Discover on this host: %+v", c)
 }

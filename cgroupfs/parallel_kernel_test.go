@@ -10,8 +10,8 @@ import (
 
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/internal/kerneltest"
-	"github.com/google/go-cmp/cmp"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // managersKernelBase opens, as an OSFS, a cgroup of the test's own under
@@ -91,18 +91,14 @@ func TestParallelManagersKernel(t *testing.T) {
 					}
 					got, err := mgr.Procs(s.in)
 					assert.NilError(t, err)
-					if diff := cmp.Diff([]int{pid}, got); diff != "" {
-						t.Errorf("after %s, cgroup.procs of %s/%s (-want +got):\n%s", s.what, parent, s.in, diff)
-					}
+					assert.Check(t, is.DeepEqual(got, []int{pid}), "after %s, cgroup.procs of %s/%s", s.what, parent, s.in)
 				}
 				assert.NilError(t, mgr.KillTasks("c"))
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
 				assert.NilError(t, mgr.WaitEmpty(ctx, "c"))
 				waited = true
-				if err := cmd.Wait(); err == nil {
-					t.Errorf("sleep exited normally after KillTasks, want killed")
-				}
+				assert.Check(t, cmd.Wait() != nil, "sleep exited normally after KillTasks, want killed")
 				assert.NilError(t, mgr.CleanupAll())
 				entries, err := fsys.ReadDir(parent)
 				assert.NilError(t, err)

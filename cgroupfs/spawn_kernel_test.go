@@ -1,7 +1,6 @@
 package cgroupfs_test
 
 import (
-	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // killAndWait kills task and waits for it to end.
@@ -41,21 +41,16 @@ func TestKernelStartTask(t *testing.T) {
 			t.Cleanup(func() { _ = fsys.Rmdir(name) })
 			task, err := fsys.StartTask(name, kerneltest.SleeperCmd(0))
 			assert.NilError(t, err)
-			if got, want := kerneltest.CgroupOf(t, task.Pid()), strings.TrimPrefix(dir, mnt)+"/"+name; got != want {
-				t.Errorf("pid %d is in %s, want %s", task.Pid(), got, want)
-			}
+			assert.Check(t, is.Equal(kerneltest.CgroupOf(t, task.Pid()), strings.TrimPrefix(dir, mnt)+"/"+name), "the cgroup of pid %d", task.Pid())
 			killAndWait(t, task)
-			if !errors.Is(task.Err(), cgroupfs.ErrKilled) {
-				t.Errorf("Err() = %v, want ErrKilled", task.Err())
-			}
+			assert.Check(t, is.ErrorIs(task.Err(), cgroupfs.ErrKilled))
 			assert.NilError(t, waitFileLine(fsys, name+"/cgroup.events", "populated 0", kernelWait))
 			// A cgroup that is gone: the kernel's ENOENT either way
 			// (from the clone, or from the move, whose process is
 			// then killed).
 			cmd := kerneltest.SleeperCmd(0)
-			if _, err := fsys.StartTask("missing", cmd); !errors.Is(err, unix.ENOENT) {
-				t.Errorf("StartTask into a missing cgroup: %v, want ENOENT", err)
-			}
+			_, err = fsys.StartTask("missing", cmd)
+			assert.Check(t, is.ErrorIs(err, unix.ENOENT), "StartTask into a missing cgroup")
 			if cmd.Process != nil && cmd.ProcessState == nil {
 				t.Errorf("the process of a failed start (pid %d) was not reaped", cmd.Process.Pid)
 			}

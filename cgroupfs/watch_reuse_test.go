@@ -26,16 +26,10 @@ func TestWatchReusesInstances(t *testing.T) {
 		file := dir + "/cgroup.events"
 		assert.NilError(t, f.WriteFile(file, []byte("populated 1\n")))
 		w, err := f.Watch(file)
-		if err != nil {
-			t.Fatalf("watch %d: %v", i, err)
-		}
+		assert.NilError(t, err, "watch %d", i)
 		assert.NilError(t, f.WriteFile(file, []byte("populated 0\n")))
-		if !nextEvent(t, w.Events()) {
-			t.Fatalf("watch %d: channel closed, want an event for the write", i)
-		}
-		if err := w.Close(); err != nil {
-			t.Fatalf("close watch %d: %v", i, err)
-		}
+		assert.Assert(t, nextEvent(t, w.Events()), "watch %d: channel closed, want an event for the write", i)
+		assert.NilError(t, w.Close(), "close watch %d", i)
 	}
 	// The last instances back in the pool carry the watches of cg0..cg2
 	// removed; a new watcher on a fresh cgroup ends when it is removed.
