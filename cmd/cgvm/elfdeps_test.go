@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 func TestRuntimeDepsOfDynamicBinary(t *testing.T) {
@@ -21,9 +22,7 @@ func TestRuntimeDepsOfDynamicBinary(t *testing.T) {
 	}
 	deps, err := runtimeDeps(bin)
 	assert.NilError(t, err)
-	if !slices.Contains(deps, interp) {
-		t.Errorf("runtimeDeps(%s) = %q, missing its interpreter %s", bin, deps, interp)
-	}
+	assert.Check(t, is.Contains(deps, interp), "runtimeDeps(%s): its interpreter", bin)
 	if !slices.ContainsFunc(deps, func(p string) bool { return filepath.Base(p) == "libc.so.6" }) {
 		t.Errorf("runtimeDeps(%s) = %q, missing libc.so.6", bin, deps)
 	}
@@ -31,7 +30,6 @@ func TestRuntimeDepsOfDynamicBinary(t *testing.T) {
 
 func TestRuntimeDepsOfStaticBinary(t *testing.T) {
 	deps, err := runtimeDeps(runnerBin(t))
-	if err != nil || len(deps) != 0 {
-		t.Errorf("runtimeDeps(static cgvm) = %q, %v; want nothing", deps, err)
-	}
+	assert.Check(t, err)
+	assert.Check(t, is.Len(deps, 0), "runtimeDeps(static cgvm)")
 }

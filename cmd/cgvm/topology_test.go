@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 func env(kv map[string]string) func(string) string {
@@ -30,9 +30,7 @@ func TestTopologyQemuArgs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			topo, err := parseTopology(env(tc.env))
 			assert.NilError(t, err)
-			if diff := cmp.Diff(tc.want, strings.Join(topo.qemuArgs(), " ")); diff != "" {
-				t.Errorf("qemu arguments (-want +got):\n%s", diff)
-			}
+			assert.Check(t, is.Equal(strings.Join(topo.qemuArgs(), " "), tc.want), "qemu arguments")
 		})
 	}
 }
@@ -51,8 +49,6 @@ func TestTopologyErrorsSayWhatFits(t *testing.T) {
 		{map[string]string{"CGVM_MEM": "lots"}, `CGVM_MEM="lots": not a memory size like 512M or 2G`},
 	} {
 		_, err := parseTopology(env(tc.env))
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("parseTopology(%v) = %v, want an error saying %q", tc.env, err, tc.want)
-		}
+		assert.Check(t, is.ErrorContains(err, tc.want), "parseTopology(%v)", tc.env)
 	}
 }
