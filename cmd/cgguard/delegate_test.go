@@ -16,6 +16,7 @@ import (
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"github.com/cgguard/cgguard/vmtest"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // lines renders checks as doctor prints them, status first.
@@ -70,9 +71,7 @@ func TestDoctorDelegationChecks(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got := lines(append(tc.dl.checks(), tc.dl.cpusetCheck()))
 			for _, w := range tc.want {
-				if !strings.Contains(got, w) {
-					t.Errorf("doctor's delegation lines lack %q:\n%s", w, got)
-				}
+				assert.Check(t, is.Contains(got, w), "doctor's delegation lines")
 			}
 		})
 	}
@@ -98,9 +97,7 @@ func TestVMDoctorDelegated(t *testing.T) {
 	kerneltest.EnableAtRoot(t, vmtest.InVM(), ctrls...)
 	base := kerneltest.Base(t)
 	for _, c := range ctrls {
-		if err := os.WriteFile(filepath.Join(base, "cgroup.subtree_control"), []byte("+"+c), 0); err != nil {
-			t.Fatalf("enable %s in %s: %v", c, base, err)
-		}
+		assert.NilError(t, os.WriteFile(filepath.Join(base, "cgroup.subtree_control"), []byte("+"+c), 0), "enable %s in %s", c, base)
 	}
 	doctor := func(t *testing.T, scope string) string {
 		t.Helper()
@@ -116,9 +113,7 @@ func TestVMDoctorDelegated(t *testing.T) {
 	expect := func(t *testing.T, out string, want ...string) {
 		t.Helper()
 		for _, w := range want {
-			if !strings.Contains(out, w) {
-				t.Errorf("doctor's output lacks %q", w)
-			}
+			assert.Check(t, is.Contains(out, w), "doctor's output")
 		}
 	}
 	t.Run("alone", func(t *testing.T) {
