@@ -160,9 +160,7 @@ func TestHostileInotifyLimit(t *testing.T) {
 }
 
 func inotifyLimitChild(t *testing.T, limit string) {
-	if err := os.WriteFile("/proc/sys/user/max_inotify_instances", []byte(limit), 0); err != nil {
-		t.Fatalf("lower the inotify instance limit in this user namespace: %v", err)
-	}
+	assert.NilError(t, os.WriteFile("/proc/sys/user/max_inotify_instances", []byte(limit), 0), "lower the inotify instance limit in this user namespace")
 	f := &firstReads{OSFS: plainFS(t), seen: map[string]bool{}, read: make(chan string, concurrentWaits)}
 	m := cgroupfs.NewManager(f, ".")
 	for i := range concurrentWaits {

@@ -4,7 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 func TestOddButValidNames(t *testing.T) {
@@ -13,9 +14,7 @@ func TestOddButValidNames(t *testing.T) {
 		"a b", "-x", "...", "a..b", ".hidden", "ünïcödé", "tab\there", "a/b/c/d/e/f",
 		strings.Repeat("n", 255),
 	} {
-		if err := brokenNameRule(name); err != "" {
-			t.Errorf("brokenNameRule(%q) = %q, want none", name, err)
-		}
+		assert.Check(t, is.Equal(brokenNameRule(name), ""), "brokenNameRule(%q)", name)
 	}
 }
 
@@ -25,9 +24,7 @@ func TestLevels(t *testing.T) {
 		"a":     {"a"},
 		"a/b/c": {"a", "a/b", "a/b/c"},
 	} {
-		if diff := cmp.Diff(want, levels(in)); diff != "" {
-			t.Errorf("levels(%q) (-want +got):\n%s", in, diff)
-		}
+		assert.Check(t, is.DeepEqual(levels(in), want), "levels(%q)", in)
 	}
 	for _, tc := range []struct {
 		p, dir string
@@ -35,8 +32,6 @@ func TestLevels(t *testing.T) {
 	}{
 		{"a", ".", true}, {"a/b", "a", true}, {"a", "a", true}, {"ab", "a", false}, {"a", "a/b", false},
 	} {
-		if got := isBeneath(tc.p, tc.dir); got != tc.want {
-			t.Errorf("isBeneath(%q, %q) = %v", tc.p, tc.dir, got)
-		}
+		assert.Check(t, is.Equal(isBeneath(tc.p, tc.dir), tc.want), "isBeneath(%q, %q)", tc.p, tc.dir)
 	}
 }

@@ -2,9 +2,7 @@ package cgroupfs_test
 
 import (
 	"context"
-	"errors"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +10,7 @@ import (
 	"github.com/cgguard/cgguard/fakefs"
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // MoveRetry sets how many writes MoveTasks tries on EBUSY and how far
@@ -28,9 +27,7 @@ func TestMoveRetryOption(t *testing.T) {
 	ops.next()
 	err := m.MoveTasks("a", []int{pid})
 	cgroupfs.WantErrContains(t, err, unix.EBUSY, "5 attempts 0s apart")
-	if got := writes(ops.next()); len(got) != 5 {
-		t.Errorf("writes = %q, want 5 attempts", got)
-	}
+	assert.Check(t, is.Len(writes(ops.next()), 5), "writes, one per attempt")
 	// Out-of-range values keep the defaults.
 	m = cgroupfs.NewManager(fsys, ".", cgroupfs.MoveRetry(0, -1))
 	err = m.MoveTasks("a", []int{pid})
@@ -56,8 +53,7 @@ func TestRemoveRetryOption(t *testing.T) {
 	assert.NilError(t, fsys.SetLinger(pid, -1))
 	assert.NilError(t, fsys.Exit(pid))
 	err = m.RemoveCgroup("lingering")
-	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "populated 1") {
-		t.Errorf("RemoveCgroup of a cgroup that stays populated: %v; want a deadline error quoting populated 1", err)
-	}
+	assert.Check(t, is.ErrorIs(err, context.DeadlineExceeded), "RemoveCgroup of a cgroup that stays populated")
+	assert.Check(t, is.ErrorContains(err, "populated 1"), "RemoveCgroup of a cgroup that stays populated")
 	_ = fsys.Release(pid)
 }

@@ -2,9 +2,10 @@ package cgroupfs
 
 import (
 	"encoding/binary"
-	"errors"
-	"strings"
 	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,13 +19,10 @@ func TestInotifyLimitErrorsSayWhichLimit(t *testing.T) {
 		unix.ENOSPC: "fs.inotify.max_user_watches",
 	} {
 		err := inotifyError(errno)
-		if !errors.Is(err, errno) || !strings.Contains(err.Error(), want) {
-			t.Errorf("inotifyError(%v) = %v, want it to wrap the errno and name %s", errno, err, want)
-		}
+		assert.Check(t, is.ErrorIs(err, errno), "inotifyError(%v)", errno)
+		assert.Check(t, is.ErrorContains(err, want), "inotifyError(%v)", errno)
 	}
-	if err := inotifyError(unix.ENOENT); err != unix.ENOENT {
-		t.Errorf("inotifyError(ENOENT) = %#v, want ENOENT unchanged", err)
-	}
+	assert.Check(t, is.Equal(inotifyError(unix.ENOENT), error(unix.ENOENT)), "inotifyError(ENOENT), unchanged")
 }
 
 func TestParseInotify(t *testing.T) {
@@ -59,8 +57,6 @@ func TestParseInotify(t *testing.T) {
 	}
 	for _, tc := range tests {
 		m, g := parseInotify(tc.buf, file, dir, "cg")
-		if m != tc.modified || g != tc.end {
-			t.Errorf("%s: modified %v, gone %v; want %v, %v", tc.desc, m, g, tc.modified, tc.end)
-		}
+		assert.Check(t, is.DeepEqual([]bool{m, g}, []bool{tc.modified, tc.end}), "%s: modified, gone", tc.desc)
 	}
 }
