@@ -171,13 +171,11 @@ func TestReadWriteFileOfTheParent(t *testing.T) {
 	_, m := knobFixture(t)
 	assert.NilError(t, m.SetCPUWeight(".", 300))
 	data, err := m.ReadFile(".", "cpu.weight")
-	if err != nil || string(data) != "300\n" {
-		t.Errorf("ReadFile(\".\", \"cpu.weight\") = %q, %v; want \"300\\n\"", data, err)
-	}
+	assert.Check(t, err)
+	assert.Check(t, is.Equal(string(data), "300\n"), `ReadFile(".", "cpu.weight")`)
 	data, err = m.ReadFile(".", "cgroup.subtree_control")
-	if err != nil || !strings.Contains(string(data), "cpu") {
-		t.Errorf("ReadFile(\".\", \"cgroup.subtree_control\") = %q, %v; want it to list cpu", data, err)
-	}
+	assert.Check(t, err)
+	assert.Check(t, is.Contains(string(data), "cpu"), `ReadFile(".", "cgroup.subtree_control")`)
 }
 
 // garbledFS answers every read with content.

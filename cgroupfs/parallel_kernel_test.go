@@ -47,18 +47,10 @@ func TestParallelManagersKernel(t *testing.T) {
 				// the other subtests' cgroups hold tasks.
 				drain := parent + "-drain"
 				assert.NilError(t, fsys.Mkdir(drain))
-				t.Cleanup(func() {
-					if err := fsys.Rmdir(drain); err != nil {
-						t.Errorf("remove the drain cgroup %s: %v", drain, err)
-					}
-				})
+				t.Cleanup(func() { assert.Check(t, fsys.Rmdir(drain), "remove the drain cgroup %s", drain) })
 				mgr := cgroupfs.NewManager(fsys, parent, cgroupfs.DrainTo(drain))
 				assert.NilError(t, mgr.Setup(false))
-				t.Cleanup(func() {
-					if err := fsys.Rmdir(parent); err != nil {
-						t.Errorf("remove the parent %s: %v", parent, err)
-					}
-				})
+				t.Cleanup(func() { assert.Check(t, fsys.Rmdir(parent), "remove the parent %s", parent) })
 				for _, c := range []string{"a/b", "c"} {
 					assert.NilError(t, mgr.CreateCgroup(c))
 				}

@@ -23,9 +23,7 @@ func TestRuntimeDepsOfDynamicBinary(t *testing.T) {
 	deps, err := runtimeDeps(bin)
 	assert.NilError(t, err)
 	assert.Check(t, is.Contains(deps, interp), "runtimeDeps(%s): its interpreter", bin)
-	if !slices.ContainsFunc(deps, func(p string) bool { return filepath.Base(p) == "libc.so.6" }) {
-		t.Errorf("runtimeDeps(%s) = %q, missing libc.so.6", bin, deps)
-	}
+	assert.Check(t, slices.ContainsFunc(deps, func(p string) bool { return filepath.Base(p) == "libc.so.6" }), "runtimeDeps(%s) = %q, missing libc.so.6", bin, deps)
 }
 
 func TestRuntimeDepsOfStaticBinary(t *testing.T) {
