@@ -3,8 +3,10 @@ package cgroupfs
 import (
 	"errors"
 	"slices"
-	"strings"
 	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 func TestParseCPUSet(t *testing.T) {
@@ -47,31 +49,17 @@ func TestParseCPUSet(t *testing.T) {
 	for _, tc := range tests {
 		got, err := ParseCPUSet(tc.in)
 		if tc.wantErr != "" {
-			if err == nil {
-				t.Errorf("ParseCPUSet(%q) = %v, want an error containing %q", tc.in, got, tc.wantErr)
-				continue
-			}
-			if !strings.Contains(err.Error(), tc.wantErr) || !errors.Is(err, ErrCPUSetSyntax) {
-				t.Errorf("ParseCPUSet(%q) error = %q, want one containing %q and wrapping ErrCPUSetSyntax", tc.in, err, tc.wantErr)
-			}
-			if !got.IsEmpty() {
-				t.Errorf("ParseCPUSet(%q) returned %v with its error, want the empty set", tc.in, got)
-			}
+			assert.Check(t, is.ErrorContains(err, tc.wantErr), "ParseCPUSet(%q)", tc.in)
+			assert.Check(t, is.ErrorIs(err, ErrCPUSetSyntax), "ParseCPUSet(%q)", tc.in)
+			assert.Check(t, got.IsEmpty(), "ParseCPUSet(%q) returned %v with its error, want the empty set", tc.in, got)
 			continue
 		}
-		if err != nil {
-			t.Errorf("ParseCPUSet(%q): %v", tc.in, err)
+		if !assert.Check(t, err, "ParseCPUSet(%q)", tc.in) {
 			continue
 		}
-		if ids := got.IDs(); !slices.Equal(ids, tc.want) {
-			t.Errorf("ParseCPUSet(%q).IDs() = %v, want %v", tc.in, ids, tc.want)
-		}
-		if s := got.String(); s != tc.canon {
-			t.Errorf("ParseCPUSet(%q).String() = %q, want %q", tc.in, s, tc.canon)
-		}
-		if got.Len() != len(tc.want) {
-			t.Errorf("ParseCPUSet(%q).Len() = %d, want %d", tc.in, got.Len(), len(tc.want))
-		}
+		assert.Check(t, is.DeepEqual(got.IDs(), tc.want), "ParseCPUSet(%q).IDs()", tc.in)
+		assert.Check(t, is.Equal(got.String(), tc.canon), "ParseCPUSet(%q).String()", tc.in)
+		assert.Check(t, is.Equal(got.Len(), len(tc.want)), "ParseCPUSet(%q).Len()", tc.in)
 	}
 }
 
@@ -89,70 +77,46 @@ func TestCPUSetString(t *testing.T) {
 		{[]int{MaxCPUSetID}, "65535"},
 	}
 	for _, tc := range tests {
-		if got := NewCPUSet(tc.ids...).String(); got != tc.want {
-			t.Errorf("NewCPUSet(%v).String() = %q, want %q", tc.ids, got, tc.want)
-		}
+		assert.Check(t, is.Equal(NewCPUSet(tc.ids...).String(), tc.want), "NewCPUSet(%v).String()", tc.ids)
 	}
 }
 
 func TestNewCPUSetPanicsOutOfRange(t *testing.T) {
 	for _, id := range []int{-1, MaxCPUSetID + 1} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("NewCPUSet(%d) did not panic", id)
-				}
-			}()
-			NewCPUSet(id)
-		}()
+		assert.Check(t, is.Panics(func() { NewCPUSet(id) }), "NewCPUSet(%d)", id)
 	}
 }
 
 func TestCPUSetAlgebra(t *testing.T) {
 	a := NewCPUSet(0, 1, 2, 64, 200)
 	b := NewCPUSet(1, 2, 3, 200)
-	if got, want := a.Intersect(b).String(), "1-2,200"; got != want {
-		t.Errorf("Intersect = %q, want %q", got, want)
-	}
-	if got, want := a.Union(b).String(), "0-3,64,200"; got != want {
-		t.Errorf("Union = %q, want %q", got, want)
-	}
+	assert.Check(t, is.Equal(a.Intersect(b).String(), "1-2,200"), "Intersect")
+	assert.Check(t, is.Equal(a.Union(b).String(), "0-3,64,200"), "Union")
 	// Intersect must trim trailing zero words, or Equal and IsEmpty lie.
-	if x := NewCPUSet(200).Intersect(NewCPUSet(0)); !x.IsEmpty() || !x.Equal(CPUSet{}) {
-		t.Errorf("disjoint Intersect = %v, want the empty set", x)
-	}
-	if !NewCPUSet(1, 2).IsSubsetOf(a) || b.IsSubsetOf(a) || !(CPUSet{}).IsSubsetOf(a) {
-		t.Errorf("IsSubsetOf wrong: {1,2}⊆a, b⊄a, ∅⊆a expected")
-	}
+	x := NewCPUSet(200).Intersect(NewCPUSet(0))
+	assert.Check(t, x.IsEmpty() && x.Equal(CPUSet{}), "disjoint Intersect = %v, want the empty set", x)
+	assert.Check(t, NewCPUSet(1, 2).IsSubsetOf(a), "{1,2}⊆a")
+	assert.Check(t, !b.IsSubsetOf(a), "b⊄a")
+	assert.Check(t, (CPUSet{}).IsSubsetOf(a), "∅⊆a")
 	for id, want := range map[int]bool{-1: false, 0: true, 3: false, 64: true, 200: true, 100000: false} {
-		if got := a.Contains(id); got != want {
-			t.Errorf("Contains(%d) = %v, want %v", id, got, want)
-		}
+		assert.Check(t, is.Equal(a.Contains(id), want), "Contains(%d)", id)
 	}
 	// Methods never modify the receiver.
-	if a.String() != "0-2,64,200" || b.String() != "1-3,200" {
-		t.Errorf("receivers changed: a=%v b=%v", a, b)
-	}
+	assert.Check(t, is.Equal(a.String(), "0-2,64,200"), "receiver a changed")
+	assert.Check(t, is.Equal(b.String(), "1-3,200"), "receiver b changed")
 }
 
 func TestCPUSetUnixRoundTrip(t *testing.T) {
 	for _, s := range []CPUSet{{}, NewCPUSet(0), NewCPUSet(0, 1, 63, 64, 1023)} {
 		u, err := s.Unix()
-		if err != nil {
-			t.Fatalf("%v.Unix(): %v", s, err)
-		}
-		if u.Count() != s.Len() {
-			t.Errorf("%v.Unix().Count() = %d, want %d", s, u.Count(), s.Len())
-		}
+		assert.NilError(t, err, "%v.Unix()", s)
+		assert.Check(t, is.Equal(u.Count(), s.Len()), "%v.Unix().Count()", s)
 		for _, id := range s.IDs() {
-			if !u.IsSet(id) {
-				t.Errorf("%v.Unix() lacks cpu %d", s, id)
-			}
+			assert.Check(t, u.IsSet(id), "%v.Unix() lacks cpu %d", s, id)
 		}
 	}
-	if _, err := NewCPUSet(1024).Unix(); err == nil || !strings.Contains(err.Error(), "1024") {
-		t.Errorf("NewCPUSet(1024).Unix() error = %v, want one naming cpu 1024", err)
-	}
+	_, err := NewCPUSet(1024).Unix()
+	assert.Check(t, is.ErrorContains(err, "1024"), "NewCPUSet(1024).Unix()")
 }
 
 // FuzzParseCPUSet checks that ParseCPUSet never panics, that whatever it

@@ -1,10 +1,8 @@
 package cgroupfs
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -72,9 +70,7 @@ func TestParseMountInfo(t *testing.T) {
 		t.Run(tc.desc, func(t *testing.T) {
 			got, err := ParseMountInfo(strings.NewReader(tc.in))
 			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("ParseMountInfo = %v, %v; want an error containing %q", got, err, tc.wantErr)
-				}
+				assert.ErrorContains(t, err, tc.wantErr, "ParseMountInfo = %v", got)
 				return
 			}
 			assert.NilError(t, err)
@@ -93,9 +89,7 @@ func TestUnescapeMountInfo(t *testing.T) {
 		`\134\134`:     `\\`,
 		`\`:            `\`,
 	} {
-		if got := unescapeMountInfo(in); got != want {
-			t.Errorf("unescapeMountInfo(%q) = %q, want %q", in, got, want)
-		}
+		assert.Check(t, is.Equal(unescapeMountInfo(in), want), "unescapeMountInfo(%q)", in)
 	}
 }
 
@@ -117,14 +111,12 @@ func TestPickMount(t *testing.T) {
 	for _, tc := range tests {
 		got, err := pickMount(tc.mounts)
 		if tc.wantErr != nil {
-			if !errors.Is(err, tc.wantErr) || !strings.Contains(err.Error(), "mount -t cgroup2") {
-				t.Errorf("%s: pickMount error %v, want %v saying how to mount cgroup2", tc.desc, err, tc.wantErr)
-			}
+			assert.Check(t, is.ErrorIs(err, tc.wantErr), tc.desc)
+			assert.Check(t, is.ErrorContains(err, "mount -t cgroup2"), "%s: says how to mount cgroup2", tc.desc)
 			continue
 		}
-		if err != nil || got.Point != tc.want {
-			t.Errorf("%s: pickMount = %+v, %v; want %s", tc.desc, got, err, tc.want)
-		}
+		assert.Check(t, err, tc.desc)
+		assert.Check(t, is.Equal(got.Point, tc.want), "%s: pickMount = %+v", tc.desc, got)
 	}
 }
 
@@ -148,19 +140,14 @@ func TestParseProcCgroup(t *testing.T) {
 	for _, tc := range tests {
 		got, err := ParseProcCgroup(strings.NewReader(tc.in))
 		if tc.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("%s: ParseProcCgroup = %q, %v; want an error containing %q", tc.desc, got, err, tc.wantErr)
-			}
+			assert.Check(t, is.ErrorContains(err, tc.wantErr), "%s: ParseProcCgroup = %q", tc.desc, got)
 			continue
 		}
-		if err != nil || got != tc.want {
-			t.Errorf("%s: ParseProcCgroup = %q, %v; want %q", tc.desc, got, err, tc.want)
-		}
+		assert.Check(t, err, tc.desc)
+		assert.Check(t, is.Equal(got, tc.want), "%s: ParseProcCgroup", tc.desc)
 	}
 	_, err := ParseProcCgroup(strings.NewReader("1:cpu:/\n"))
-	if !errors.Is(err, ErrNoCgroup2) {
-		t.Errorf("v1-only error %v does not wrap ErrNoCgroup2", err)
-	}
+	assert.Check(t, is.ErrorIs(err, ErrNoCgroup2), "v1 only")
 }
 
 func TestMayCreate(t *testing.T) {
@@ -182,61 +169,28 @@ func TestMayCreate(t *testing.T) {
 
 	// Faccessat checks our own (root) credentials, so only the
 	// ownership half differs between these cases.
-	if delegated, can, reason := mayCreate(dir, owner); !delegated || !can || reason != "" {
-		t.Errorf("owner: delegated %v, can %v, reason %q; want true, true, \"\"", delegated, can, reason)
+	// mayCreateResult is mayCreate's answer, to compare whole.
+	type mayCreateResult struct {
+		Delegated, Can bool
+		Reason         string
 	}
-	if delegated, can, reason := mayCreate(dir, 0); delegated || !can || reason != "" {
-		t.Errorf("root: delegated %v, can %v, reason %q; want false, true, \"\"", delegated, can, reason)
+	mayCreateOf := func(dir string, uid int) mayCreateResult {
+		d, c, r := mayCreate(dir, uid)
+		return mayCreateResult{d, c, r}
 	}
-	delegated, can, reason := mayCreate(dir, stranger)
-	if delegated || can {
-		t.Errorf("stranger: delegated %v, can %v; want false, false", delegated, can)
-	}
+	assert.Check(t, is.Equal(mayCreateOf(dir, owner), mayCreateResult{Delegated: true, Can: true}), "owner")
+	assert.Check(t, is.Equal(mayCreateOf(dir, 0), mayCreateResult{Can: true}), "root")
+	stranger1 := mayCreateOf(dir, stranger)
+	assert.Check(t, !stranger1.Delegated && !stranger1.Can, "stranger: %+v; want neither delegated nor can", stranger1)
 	for _, s := range []string{"Delegate=yes", "owned by uid 4242", "uid 4343"} {
-		if !strings.Contains(reason, s) {
-			t.Errorf("stranger: reason does not mention %q: %s", s, reason)
-		}
+		assert.Check(t, is.Contains(stranger1.Reason, s), "stranger: reason")
 	}
 	// Owning the directory but not cgroup.procs is no delegation.
 	chownAll(stranger, ".", "cgroup.subtree_control")
-	if _, can, reason := mayCreate(dir, stranger); can || !strings.Contains(reason, "cgroup.procs") {
-		t.Errorf("half-delegated: can %v, reason %q; want false naming cgroup.procs", can, reason)
-	}
-	if _, can, reason := mayCreate(filepath.Join(dir, "nope"), stranger); can || !strings.Contains(reason, "cannot check") {
-		t.Errorf("missing dir: can %v, reason %q", can, reason)
-	}
-}
-
-// TestKernelDiscover checks Discover against this host and the kernel
-// test root. It needs what the kernel tests need.
-func TestKernelDiscover(t *testing.T) {
-	_, dir := kernelRoot(t)
-	c, err := Discover()
-	assert.NilError(t, err)
-	mnt, err := Mountpoint()
-	assert.NilError(t, err)
-	self, err := SelfCgroup()
-	assert.NilError(t, err)
-	if c.Mountpoint != mnt || c.Cgroup != self || !strings.HasPrefix(dir, mnt+"/") {
-		t.Errorf("Discover: mount %q cgroup %q; want %q %q (test root %s)", c.Mountpoint, c.Cgroup, mnt, self, dir)
-	}
-	// kernelRoot only runs as root on a writable mount.
-	if !c.Root || !c.CanCreate || c.Reason != "" || c.Parent != mnt {
-		t.Errorf("Discover as root = %+v; want Root, CanCreate, no Reason, Parent %s", c, mnt)
-	}
-	data, err := os.ReadFile(filepath.Join(mnt, "cgroup.controllers"))
-	assert.NilError(t, err)
-	want := strings.Fields(string(data))
-	if !slices.Equal(c.Controllers, want) {
-		t.Errorf("Controllers = %q, want %q", c.Controllers, want)
-	}
-	for _, ctl := range want {
-		if !c.HasController(ctl) {
-			t.Errorf("HasController(%q) = false", ctl)
-		}
-	}
-	if c.HasController("no-such-controller") {
-		t.Error("HasController(no-such-controller) = true")
-	}
-	t.Logf("Discover on this host: %+v", c)
+	half := mayCreateOf(dir, stranger)
+	assert.Check(t, !half.Can, "half-delegated: %+v; want false naming cgroup.procs", half)
+	assert.Check(t, is.Contains(half.Reason, "cgroup.procs"), "half-delegated: reason")
+	missing := mayCreateOf(filepath.Join(dir, "nope"), stranger)
+	assert.Check(t, !missing.Can, "missing dir: %+v", missing)
+	assert.Check(t, is.Contains(missing.Reason, "cannot check"), "missing dir: reason")
 }

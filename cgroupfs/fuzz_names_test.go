@@ -13,8 +13,8 @@ import (
 
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
-	"github.com/google/go-cmp/cmp"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // hostileNames are the seeds of the name fuzzers: escapes, malformed
@@ -111,9 +111,7 @@ func snapshotTree(t *testing.T, dir string) map[string]string {
 		out[rel] = desc
 		return nil
 	})
-	if err != nil {
-		t.Fatalf("snapshot %s: %v", dir, err)
-	}
+	assert.NilError(t, err, "snapshot %s", dir)
 	return out
 }
 
@@ -156,15 +154,11 @@ func FuzzOSFSNames(f *testing.F) {
 		}
 		_ = fsys.Rmdir(name + "/cpuset.cpus")
 		_ = fsys.Rmdir(name)
-		if escapes(name) && errMkdir == nil {
-			t.Errorf("Mkdir(%q) succeeded, though the name leaves the root", name)
-		}
+		assert.Check(t, !escapes(name) || errMkdir != nil, "Mkdir(%q) succeeded, though the name leaves the root", name)
 		after := snapshotTree(t, w.base)
 		// Inside the root, only what the names made may differ: compare
 		// everything outside it, and the planted links.
-		if diff := cmp.Diff(outsideRoot(before), outsideRoot(after)); diff != "" {
-			t.Errorf("name %q changed something outside the root or a planted link (-before +after):\n%s", name, diff)
-		}
+		assert.Check(t, is.DeepEqual(outsideRoot(before), outsideRoot(after)), "name %q changed something outside the root or a planted link", name)
 	})
 }
 
@@ -197,16 +191,12 @@ func FuzzManagerNames(f *testing.F) {
 
 		err = mgr.CreateCgroup(name)
 		if errors.Is(err, cgroupfs.ErrInvalidName) {
-			if !errors.Is(err, fs.ErrInvalid) {
-				t.Errorf("CreateCgroup(%q) = %v: ErrInvalidName without fs.ErrInvalid", name, err)
-			}
+			assert.Check(t, is.ErrorIs(err, fs.ErrInvalid), "CreateCgroup(%q): ErrInvalidName without fs.ErrInvalid", name)
 			// A name Path accepts but CheckName refuses ("cgroup.procs")
 			// may still be looked up and removed (someone else made it);
 			// one Path refuses is refused by every method.
 			if _, perr := mgr.Path(name); perr == nil {
-				if cerr := cgroupfs.CheckName(name); !errors.Is(cerr, cgroupfs.ErrInvalidName) {
-					t.Errorf("CreateCgroup(%q) = %v, but Path and CheckName accept it", name, err)
-				}
+				assert.Check(t, is.ErrorIs(cgroupfs.CheckName(name), cgroupfs.ErrInvalidName), "CreateCgroup(%q) = %v, but Path and CheckName accept it", name, err)
 			} else {
 				for what, err := range map[string]error{
 					"SetCpuset":    mgr.SetCpuset(name, cgroupfs.NewCPUSet(0)),
@@ -214,34 +204,22 @@ func FuzzManagerNames(f *testing.F) {
 					"DrainTasks":   mgr.DrainTasks(name),
 					"KillTasks":    mgr.KillTasks(name),
 				} {
-					if !errors.Is(err, cgroupfs.ErrInvalidName) {
-						t.Errorf("%s(%q) = %v, want ErrInvalidName like Path", what, name, err)
-					}
+					assert.Check(t, is.ErrorIs(err, cgroupfs.ErrInvalidName), "%s(%q), refused like Path", what, name)
 				}
 			}
-			if diff := cmp.Diff(before, snapshotTree(t, w.base)); diff != "" {
-				t.Errorf("refused name %q changed the tree (-before +after):\n%s", name, diff)
-			}
+			assert.Check(t, is.DeepEqual(before, snapshotTree(t, w.base)), "refused name %q changed the tree", name)
 		} else {
-			if escapes(name) {
-				t.Errorf("CreateCgroup accepted %q, which leaves the parent", name)
-			}
+			assert.Check(t, !escapes(name), "CreateCgroup accepted %q, which leaves the parent", name)
 			if err == nil {
-				if serr := mgr.SetCpuset(name, cgroupfs.NewCPUSet(0)); serr != nil {
-					t.Errorf("SetCpuset(%q) after CreateCgroup succeeded: %v", name, serr)
-				}
+				assert.Check(t, mgr.SetCpuset(name, cgroupfs.NewCPUSet(0)), "SetCpuset(%q) after CreateCgroup succeeded", name)
 				_ = mgr.ClearCpuset(name)
 				// A plain directory keeps the file SetCpuset made; the
 				// kernel's interface files go with the cgroup.
-				if rerr := os.Remove(filepath.Join(w.root, "p", name, "cpuset.cpus")); rerr != nil {
-					t.Errorf("the cpuset.cpus SetCpuset wrote is not at p/%s: %v", name, rerr)
-				}
+				assert.Check(t, os.Remove(filepath.Join(w.root, "p", name, "cpuset.cpus")), "the cpuset.cpus SetCpuset wrote is not at p/%s", name)
 			}
 			_ = mgr.RemoveCgroup(name)
 			_ = mgr.CleanupAll()
-			if diff := cmp.Diff(before, snapshotTree(t, w.base)); diff != "" {
-				t.Errorf("after CreateCgroup(%q) = %v, RemoveCgroup and CleanupAll, the tree differs (-before +after):\n%s", name, err, diff)
-			}
+			assert.Check(t, is.DeepEqual(before, snapshotTree(t, w.base)), "after CreateCgroup(%q) = %v, RemoveCgroup and CleanupAll, the tree differs", name, err)
 		}
 
 		// The same name through the guard.
@@ -249,21 +227,15 @@ func FuzzManagerNames(f *testing.F) {
 		g := cgtest.NewGroup(ft, mgr, cgtest.Budget(time.Second))
 		_ = g.AddCgroupNoCpuset(name)
 		ft.Finish()
-		if len(ft.Errors()) != 0 {
-			t.Errorf("the group reported errors for %q: %q", name, ft.Errors())
-		}
-		if diff := cmp.Diff(before, snapshotTree(t, w.base)); diff != "" {
-			t.Errorf("after the group's teardown of %q the tree differs (-before +after):\n%s\nwarnings: %q", name, diff, ft.Logs())
-		}
+		assert.Check(t, is.Len(ft.Errors(), 0), "the group reported errors for %q", name)
+		assert.Check(t, is.DeepEqual(before, snapshotTree(t, w.base)), "after the group's teardown of %q the tree differs; warnings: %q", name, ft.Logs())
 
 		// The name as the Manager's parent: Setup makes it, CleanupAll
 		// keeps it, and nothing happens outside the root.
 		pm := cgroupfs.NewManager(fsys, name)
 		serr := pm.Setup(false)
 		_ = pm.CleanupAll()
-		if escapes(name) && serr == nil {
-			t.Errorf("Setup with the parent %q succeeded", name)
-		}
+		assert.Check(t, !escapes(name) || serr != nil, "Setup with the parent %q succeeded", name)
 		if serr == nil && name != "." {
 			// Remove the parent's levels, deepest first.
 			lv := strings.Split(name, "/")
@@ -271,8 +243,6 @@ func FuzzManagerNames(f *testing.F) {
 				_ = fsys.Rmdir(strings.Join(lv[:i], "/"))
 			}
 		}
-		if diff := cmp.Diff(outsideRoot(before), outsideRoot(snapshotTree(t, w.base))); diff != "" {
-			t.Errorf("the parent %q changed something outside the root (-before +after):\n%s", name, diff)
-		}
+		assert.Check(t, is.DeepEqual(outsideRoot(before), outsideRoot(snapshotTree(t, w.base))), "the parent %q changed something outside the root", name)
 	})
 }

@@ -1,15 +1,16 @@
-package cgroupfs
+package cgroupfs_test
 
 import (
 	"context"
 	"errors"
 	"os"
-	"slices"
 	"strconv"
 	"testing"
 
+	"github.com/cgguard/cgguard/cgroupfs"
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // Hostile cases on the real kernel, each under the test's own base
@@ -20,14 +21,10 @@ import (
 // starts a sleeper (a multi-threaded Go process) in name and moves one
 // of its threads into name/t, the main one when main is true. It skips
 // when the kernel refuses threaded cgroups.
-func threadedChild(t *testing.T, fsys *OSFS, m *Manager, name string, main bool) *child {
+func threadedChild(t *testing.T, fsys *cgroupfs.OSFS, m *cgroupfs.Manager, name string, main bool) *child {
 	t.Helper()
-	if err := m.CreateCgroup(name); err != nil {
-		t.Fatal(err)
-	}
-	if err := fsys.Mkdir(name + "/t"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.CreateCgroup(name))
+	assert.NilError(t, fsys.Mkdir(name+"/t"))
 	if err := fsys.WriteFile(name+"/t/cgroup.type", []byte("threaded")); err != nil {
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EOPNOTSUPP) {
 			t.Skipf("this kernel has no threaded cgroups: %v", err)
@@ -51,12 +48,9 @@ func threadedChild(t *testing.T, fsys *OSFS, m *Manager, name string, main bool)
 		}
 	}
 	// The tid is a thread of the sleeper this test started.
-	if err := fsys.WriteFile(name+"/t/cgroup.threads", []byte(strconv.Itoa(tid))); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := fsys.ReadFile(name + "/t/cgroup.procs"); !errors.Is(err, unix.EOPNOTSUPP) {
-		t.Fatalf("read %s/t/cgroup.procs = %v, want EOPNOTSUPP (the kernel's answer in a threaded cgroup)", name, err)
-	}
+	assert.NilError(t, fsys.WriteFile(name+"/t/cgroup.threads", []byte(strconv.Itoa(tid))))
+	_, err := fsys.ReadFile(name + "/t/cgroup.procs")
+	assert.ErrorIs(t, err, unix.EOPNOTSUPP, "read %s/t/cgroup.procs, the kernel's answer in a threaded cgroup", name)
 	return c
 }
 
@@ -66,7 +60,7 @@ func threadedChild(t *testing.T, fsys *OSFS, m *Manager, name string, main bool)
 // cgroup accepts), so the process lived and nothing could be removed.
 func TestHostileThreadedKernel(t *testing.T) {
 	fsys, _ := kernelRoot(t)
-	m := NewManager(fsys, ".")
+	m := cgroupfs.NewManager(fsys, ".")
 	tried, held := 0, 0
 	for _, tc := range []struct {
 		name string
@@ -83,25 +77,17 @@ func TestHostileThreadedKernel(t *testing.T) {
 			pid := c.cmd.Process.Pid
 			for _, cg := range []string{tc.name, tc.name + "/t"} {
 				pids, err := m.Procs(cg)
-				if err != nil || !slices.Contains(pids, pid) {
-					t.Errorf("Procs(%s) = %v, %v; want the process %d with a thread there", cg, pids, err, pid)
-				}
+				assert.Check(t, err)
+				assert.Check(t, is.Contains(pids, pid), "Procs(%s): the process with a thread there", cg)
 			}
-			if err := m.KillTasks(tc.kill); err != nil {
-				t.Fatalf("KillTasks(%s): %v", tc.kill, err)
-			}
-			if err := c.wait(t); !killedBySIGKILL(err) {
-				t.Fatalf("sleeper %d ended with %v, want killed", pid, err)
-			}
+			assert.NilError(t, m.KillTasks(tc.kill), "KillTasks(%s)", tc.kill)
+			err := c.wait(t)
+			assert.Assert(t, killedBySIGKILL(err), "sleeper %d ended with %v, want killed", pid, err)
 			ctx, cancel := context.WithTimeout(context.Background(), kernelWait)
 			defer cancel()
-			if err := m.WaitEmpty(ctx, tc.name); err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, m.WaitEmpty(ctx, tc.name))
 			for _, cg := range []string{tc.name + "/t", tc.name} {
-				if err := m.RemoveCgroup(cg); err != nil {
-					t.Fatalf("RemoveCgroup(%s): %v", cg, err)
-				}
+				assert.NilError(t, m.RemoveCgroup(cg), "RemoveCgroup(%s)", cg)
 			}
 			held++
 		})
@@ -118,26 +104,21 @@ func TestHostileIdentityKernel(t *testing.T) {
 	seen := map[uint64]bool{}
 	for range 3 {
 		tried++
-		if err := fsys.Mkdir("a"); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, fsys.Mkdir("a"))
 		id, err := fsys.Identity("a")
 		assert.NilError(t, err)
-		if again, err := fsys.Identity("a"); err != nil || again != id {
-			t.Errorf("Identity(a) = %d, %v; a moment before %d", again, err, id)
-		}
+		again, err := fsys.Identity("a")
+		assert.Check(t, err)
+		assert.Check(t, is.Equal(again, id), "Identity(a), and a moment before")
 		if seen[id] {
 			t.Errorf("Identity(a) = %d again for a cgroup made anew", id)
 		} else {
 			held++
 		}
 		seen[id] = true
-		if err := fsys.Rmdir("a"); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, fsys.Rmdir("a"))
 	}
-	if _, err := fsys.Identity("a"); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("Identity of a removed cgroup = %v, want ErrNotExist", err)
-	}
+	_, err := fsys.Identity("a")
+	assert.Check(t, is.ErrorIs(err, os.ErrNotExist), "Identity of a removed cgroup")
 	t.Logf("hostile identity (cgroupfs): %d cases tried, %d held", tried, held)
 }

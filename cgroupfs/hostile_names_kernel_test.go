@@ -1,4 +1,4 @@
-package cgroupfs
+package cgroupfs_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cgguard/cgguard/cgroupfs"
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
 )
@@ -17,7 +18,7 @@ import (
 // look into, and names the kernel's own interface files take.
 
 // entries lists the names in the directory name of fsys.
-func entries(t *testing.T, fsys *OSFS, name string) []string {
+func entries(t *testing.T, fsys *cgroupfs.OSFS, name string) []string {
 	t.Helper()
 	es, err := fsys.ReadDir(name)
 	assert.NilError(t, err)
@@ -31,7 +32,7 @@ func entries(t *testing.T, fsys *OSFS, name string) []string {
 }
 
 // clean removes every cgroup in dir of fsys but keep, fd-relative.
-func clean(t *testing.T, fsys *OSFS, dir string, keep ...string) {
+func clean(t *testing.T, fsys *cgroupfs.OSFS, dir string, keep ...string) {
 	t.Helper()
 	f, err := fsys.OpenDir(dir)
 	assert.NilError(t, err)
@@ -76,11 +77,11 @@ func rmdirBelow(dirfd int, name string) error {
 // and the cgroup removed.
 func TestHostileNamesBeyondPathMax(t *testing.T) {
 	fsys, _ := kernelRoot(t)
-	m := NewManager(fsys, "p")
+	m := cgroupfs.NewManager(fsys, "p")
 	assert.NilError(t, m.Setup(false))
 	// PATH_MAX holds the path, "/", an interface file name of up to 97
 	// bytes and a NUL.
-	room := 4096 - len(m.ParentPath()) - len("/") - len("/") - maxInterfaceFile - 1
+	room := 4096 - len(m.ParentPath()) - len("/") - len("/") - cgroupfs.MaxInterfaceFile - 1
 	deep := func(n int) string { // components of 200 bytes at most
 		return strings.Repeat(strings.Repeat("d", 199)+"/", n/200) + strings.Repeat("x", n%200)
 	}
@@ -94,7 +95,7 @@ func TestHostileNamesBeyondPathMax(t *testing.T) {
 		tried++
 		err := m.CreateCgroup(name)
 		made := entries(t, fsys, "p")
-		if errors.Is(err, ErrInvalidName) && strings.Contains(err.Error(), "PATH_MAX") && len(made) == 0 {
+		if errors.Is(err, cgroupfs.ErrInvalidName) && strings.Contains(err.Error(), "PATH_MAX") && len(made) == 0 {
 			held++
 		} else {
 			t.Errorf("CreateCgroup of a %d-byte name = %v, cgroups made %d; want ErrInvalidName naming PATH_MAX and none made", len(name), err, len(made))
@@ -134,7 +135,7 @@ func TestHostileNamesBeyondPathMax(t *testing.T) {
 // Manager's parent.
 func TestHostileInterfaceFileNames(t *testing.T) {
 	fsys, _ := kernelRoot(t)
-	m := NewManager(fsys, "p")
+	m := cgroupfs.NewManager(fsys, "p")
 	assert.NilError(t, m.Setup(false))
 	tried, held := 0, 0
 	for _, elem := range []string{
@@ -147,12 +148,12 @@ func TestHostileInterfaceFileNames(t *testing.T) {
 		}{
 			{"leaf", func() error { return m.CreateCgroup(elem) }},
 			{"middle", func() error { return m.CreateCgroup("a/" + elem + "/b") }},
-			{"parent", func() error { return NewManager(fsys, "q/"+elem).Setup(false) }},
+			{"parent", func() error { return cgroupfs.NewManager(fsys, "q/"+elem).Setup(false) }},
 		} {
 			tried++
 			err := call.fn()
 			made := append(entries(t, fsys, "."), entries(t, fsys, "p")...)
-			if errors.Is(err, ErrInvalidName) && strings.Contains(err.Error(), "interface file") && slices.Equal(made, []string{"p"}) {
+			if errors.Is(err, cgroupfs.ErrInvalidName) && strings.Contains(err.Error(), "interface file") && slices.Equal(made, []string{"p"}) {
 				held++
 				continue
 			}

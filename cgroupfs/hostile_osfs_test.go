@@ -1,4 +1,4 @@
-package cgroupfs
+package cgroupfs_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cgguard/cgguard/cgroupfs"
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
 )
@@ -33,17 +34,13 @@ func TestHostileReadFileNotRegular(t *testing.T) {
 	f := plainFS(t)
 	dir := f.Dir()
 	fifo := filepath.Join(dir, "fifo")
-	if err := unix.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, unix.Mkfifo(fifo, 0o600))
 	kinds := []struct{ name, what string }{
 		{"fifo", "named pipe"},
 		{"dir", "directory"},
 		{"sock", "socket"},
 	}
-	if err := os.Mkdir(filepath.Join(dir, "dir"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, os.Mkdir(filepath.Join(dir, "dir"), 0o755))
 	l, err := net.Listen("unix", filepath.Join(dir, "sock"))
 	assert.NilError(t, err)
 	defer l.Close()
@@ -99,7 +96,7 @@ const concurrentWaits = 40
 // first read of each cgroup.events: a WaitEmpty reads it right after
 // its watch is in place.
 type firstReads struct {
-	*OSFS
+	*cgroupfs.OSFS
 	mu   sync.Mutex
 	seen map[string]bool
 	read chan string
@@ -163,19 +160,13 @@ func TestHostileInotifyLimit(t *testing.T) {
 }
 
 func inotifyLimitChild(t *testing.T, limit string) {
-	if err := os.WriteFile("/proc/sys/user/max_inotify_instances", []byte(limit), 0); err != nil {
-		t.Fatalf("lower the inotify instance limit in this user namespace: %v", err)
-	}
+	assert.NilError(t, os.WriteFile("/proc/sys/user/max_inotify_instances", []byte(limit), 0), "lower the inotify instance limit in this user namespace")
 	f := &firstReads{OSFS: plainFS(t), seen: map[string]bool{}, read: make(chan string, concurrentWaits)}
-	m := NewManager(f, ".")
+	m := cgroupfs.NewManager(f, ".")
 	for i := range concurrentWaits {
 		name := fmt.Sprintf("cg%d", i)
-		if err := f.Mkdir(name); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.WriteFile(name+"/cgroup.events", []byte("populated 1\nfrozen 0\n")); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, f.Mkdir(name))
+		assert.NilError(t, f.WriteFile(name+"/cgroup.events", []byte("populated 1\nfrozen 0\n")))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), hangBound)
 	defer cancel()
@@ -193,9 +184,7 @@ func inotifyLimitChild(t *testing.T, limit string) {
 		}
 	}
 	for i := range concurrentWaits {
-		if err := f.WriteFile(fmt.Sprintf("cg%d/cgroup.events", i), []byte("populated 0\nfrozen 0\n")); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, f.WriteFile(fmt.Sprintf("cg%d/cgroup.events", i), []byte("populated 0\nfrozen 0\n")))
 	}
 	for range concurrentWaits {
 		if err := <-errs; err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cgguard/cgguard/cgroupfs"
+	"gotest.tools/v3/assert"
 )
 
 // Hostile inputs on fakefs: what a test helper must refuse before any
@@ -19,12 +20,8 @@ import (
 func TestHostileMoveTaskPids(t *testing.T) {
 	fsys := newFake()
 	m := cgroupfs.NewManager(fsys, "p")
-	if err := m.Setup(false); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.CreateCgroup("a"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.Setup(false))
+	assert.NilError(t, m.CreateCgroup("a"))
 	log := &opLog{fsys: fsys}
 	log.next()
 	tried, held := 0, 0

@@ -11,7 +11,6 @@ import (
 
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/fakefs"
-	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
@@ -30,16 +29,11 @@ func TestManagerPaths(t *testing.T) {
 	} {
 		m := cgroupfs.NewManager(fsys, tc.parent)
 		got, err := m.Path(tc.name)
-		if err != nil || got != tc.want {
-			t.Errorf("NewManager(%q).Path(%q) = %q, %v; want %q", tc.parent, tc.name, got, err, tc.want)
-		}
-		if pp := m.ParentPath(); pp != tc.parentPath {
-			t.Errorf("NewManager(%q).ParentPath() = %q, want %q", tc.parent, pp, tc.parentPath)
-		}
+		assert.Check(t, err)
+		assert.Check(t, is.Equal(got, tc.want), "NewManager(%q).Path(%q)", tc.parent, tc.name)
+		assert.Check(t, is.Equal(m.ParentPath(), tc.parentPath), "NewManager(%q).ParentPath()", tc.parent)
 	}
-	if m := cgroupfs.NewManager(fsys, "."); m.FS() != fsys {
-		t.Errorf("FS() did not return the FS given")
-	}
+	assert.Check(t, cgroupfs.NewManager(fsys, ".").FS() == fsys, "FS() did not return the FS given")
 	assert.Check(t, is.Len(fsys.Log(), 0), "Path and ParentPath did I/O")
 }
 
@@ -85,9 +79,7 @@ func TestSetupWritesOnlyListedControllers(t *testing.T) {
 			ops := &opLog{fsys: fsys}
 			assert.NilError(t, cgroupfs.NewManager(fsys, "p").Setup(tc.cpu), "Setup")
 			assert.Check(t, is.DeepEqual(writes(ops.next()), tc.want), "writes")
-			if !slices.Contains(fsys.Snapshot().Paths(), "p") {
-				t.Errorf("Setup did not create the parent: %q", fsys.Snapshot().Paths())
-			}
+			assert.Check(t, is.Contains(fsys.Snapshot().Paths(), "p"), "Setup did not create the parent")
 		})
 	}
 }
@@ -103,13 +95,9 @@ func TestSetupGoesOnPastEnableFailures(t *testing.T) {
 	// The root still got both, each in its own write, and the parent exists.
 	got := writes(ops.next())
 	for _, w := range []string{`write cgroup.subtree_control "+cpuset"`, `write cgroup.subtree_control "+cpu"`} {
-		if !slices.Contains(got, w) {
-			t.Errorf("writes %q lack %s", got, w)
-		}
+		assert.Check(t, is.Contains(got, w), "writes")
 	}
-	if !slices.Contains(fsys.Snapshot().Paths(), "a/b") {
-		t.Errorf("parent a/b not created: %q", fsys.Snapshot().Paths())
-	}
+	assert.Check(t, is.Contains(fsys.Snapshot().Paths(), "a/b"), "parent a/b not created")
 }
 
 func TestSetupStopsWhenTheParentCannotBeCreated(t *testing.T) {
@@ -120,9 +108,7 @@ func TestSetupStopsWhenTheParentCannotBeCreated(t *testing.T) {
 	cgroupfs.WantErrContains(t, err, unix.EACCES, "setup of parent cgroup p", "mkdir p", "delegated")
 	// Context once: "mkdir p: mkdir p: ..." and advice said twice misled.
 	for _, once := range []string{"mkdir p", "permission denied", "delegated"} {
-		if n := strings.Count(err.Error(), once); n != 1 {
-			t.Errorf("Setup error says %q %d times, want once: %v", once, n, err)
-		}
+		assert.Check(t, is.Equal(strings.Count(err.Error(), once), 1), "Setup error says %q more or less than once: %v", once, err)
 	}
 	assert.Check(t, is.Len(writes(ops.next()), 0), "Setup wrote after failing to create the parent")
 }
@@ -151,9 +137,9 @@ func TestCreateCgroupNested(t *testing.T) {
 	}
 	assert.Check(t, is.DeepEqual(got, want), "CreateCgroup mkdirs and writes")
 	for _, name := range []string{"x", "x/y", "x/y/z"} {
-		if ok, err := m.Exists(name); !ok || err != nil {
-			t.Errorf("Exists(%q) = %v, %v", name, ok, err)
-		}
+		ok, err := m.Exists(name)
+		assert.Check(t, err)
+		assert.Check(t, ok, "Exists(%q)", name)
 	}
 	// The leaf has cpuset files.
 	assert.Check(t, m.SetCpuset("x/y/z", cgroupfs.NewCPUSet(0, 1)), "SetCpuset on the new leaf")
@@ -203,9 +189,8 @@ func TestCreateCgroupReportsEnableFailuresAndStillCreates(t *testing.T) {
 	err := m.CreateCgroup("a/b")
 	cgroupfs.WantErrContains(t, err, unix.EBUSY, "cpuset", "a/cgroup.subtree_control", "no-internal-process")
 	remove()
-	if ok, _ := m.Exists("a/b"); !ok {
-		t.Errorf("a/b not created after the enable failure")
-	}
+	ok, _ := m.Exists("a/b")
+	assert.Check(t, ok, "a/b not created after the enable failure")
 }
 
 func TestCpusetWrites(t *testing.T) {
@@ -254,9 +239,9 @@ func TestMoveTask(t *testing.T) {
 	ops.next()
 	assert.NilError(t, m.MoveTask("b", pid), "MoveTask")
 	assert.Check(t, is.DeepEqual(writes(ops.next()), []string{`write b/cgroup.procs "` + strconv.Itoa(pid) + `"`}), "writes")
-	if pids, err := m.Procs("b"); err != nil || !slices.Equal(pids, []int{pid}) {
-		t.Errorf("Procs(b) = %v, %v", pids, err)
-	}
+	pids, err := m.Procs("b")
+	assert.Check(t, err)
+	assert.Check(t, is.DeepEqual(pids, []int{pid}), "Procs(b)")
 	assert.NilError(t, fsys.Exit(pid))
 	cgroupfs.WantErrContains(t, m.MoveTask("a", pid), unix.ESRCH, "move pid "+strconv.Itoa(pid)+" into cgroup a", "process is gone")
 }
@@ -271,9 +256,8 @@ func TestMoveTasks(t *testing.T) {
 
 	// ESRCH is skipped, and the pids after it still move.
 	assert.NilError(t, m.MoveTasks("a", []int{p1, gone, p3}), "MoveTasks with a gone pid")
-	if pids, _ := m.Procs("a"); !slices.Equal(pids, []int{p1, p3}) {
-		t.Errorf("Procs(a) = %v, want [%d %d]", pids, p1, p3)
-	}
+	pids, _ := m.Procs("a")
+	assert.Check(t, is.DeepEqual(pids, []int{p1, p3}), "Procs(a)")
 
 	// A transient EBUSY (a sched_ext scheduler refusing for a moment) is
 	// retried.
@@ -281,18 +265,14 @@ func TestMoveTasks(t *testing.T) {
 	fsys.Fail(fakefs.OpWrite, "a/cgroup.procs", unix.EBUSY, 1)
 	ops.next()
 	assert.NilError(t, m.MoveTasks("a", []int{p4}), "MoveTasks with one EBUSY")
-	if got := writes(ops.next()); len(got) != 2 {
-		t.Errorf("writes to cgroup.procs = %q, want 2 (one EBUSY, one retry)", got)
-	}
+	assert.Check(t, is.Len(writes(ops.next()), 2), "writes to cgroup.procs: one EBUSY, one retry")
 
 	// Any other error stops at once, naming the pid; later pids are not tried.
 	p5, p6 := spawn(t, fsys, "."), spawn(t, fsys, ".")
 	fsys.Fail(fakefs.OpWrite, "a/cgroup.procs", unix.EACCES, -1)
 	ops.next()
 	cgroupfs.WantErrContains(t, m.MoveTasks("a", []int{p5, p6}), unix.EACCES, "pid "+strconv.Itoa(p5), "permission denied")
-	if got := writes(ops.next()); len(got) != 1 {
-		t.Errorf("MoveTasks went on after EACCES: %q", got)
-	}
+	assert.Check(t, is.Len(writes(ops.next()), 1), "MoveTasks went on after EACCES")
 }
 
 func TestMoveTasksGivesUpOnPersistentEBUSY(t *testing.T) {
@@ -308,9 +288,7 @@ func TestMoveTasksGivesUpOnPersistentEBUSY(t *testing.T) {
 	ops.next()
 	err := m.MoveTasks("a", []int{pid})
 	cgroupfs.WantErrContains(t, err, unix.EBUSY, "pid "+strconv.Itoa(pid), "no-internal-process", strconv.Itoa(cgroupfs.MoveRetries)+" attempts")
-	if got := writes(ops.next()); len(got) != cgroupfs.MoveRetries {
-		t.Errorf("writes = %q, want %d attempts", got, cgroupfs.MoveRetries)
-	}
+	assert.Check(t, is.Len(writes(ops.next()), cgroupfs.MoveRetries), "writes, one per attempt")
 }
 
 func TestClearSubtreeControl(t *testing.T) {
@@ -326,9 +304,9 @@ func TestClearSubtreeControl(t *testing.T) {
 	assert.NilError(t, m.ClearSubtreeControl("a"), "ClearSubtreeControl(a)")
 	want := []string{`write p/a/cgroup.subtree_control "-cpu"`, `write p/a/cgroup.subtree_control "-cpuset"`}
 	assert.Check(t, is.DeepEqual(writes(ops.next()), want), "writes")
-	if data, err := fsys.ReadFile("p/a/cgroup.subtree_control"); err != nil || len(data) != 0 {
-		t.Errorf("p/a/cgroup.subtree_control = %q, %v after ClearSubtreeControl", data, err)
-	}
+	data, err := fsys.ReadFile("p/a/cgroup.subtree_control")
+	assert.Check(t, err)
+	assert.Check(t, is.Len(data, 0), "p/a/cgroup.subtree_control after ClearSubtreeControl")
 	// Now tasks may be moved into it.
 	assert.Check(t, m.MoveTask("a", spawn(t, fsys, ".")), "MoveTask after ClearSubtreeControl")
 
@@ -356,12 +334,9 @@ func TestDrainTasks(t *testing.T) {
 	}
 	assert.NilError(t, m.DrainTasks("a"), "DrainTasks")
 	fsys.afterWrite = nil
-	if pids, _ := m.Procs("a"); len(pids) != 0 {
-		t.Errorf("a still holds %v", pids)
-	}
-	if got, want := fake.Pids("keep"), []int{p1, p2, p3}; !slices.Equal(got, want) {
-		t.Errorf("keep/cgroup.procs lists %v, want %v", got, want)
-	}
+	pids, _ := m.Procs("a")
+	assert.Check(t, is.Len(pids, 0), "a still holds pids")
+	assert.Check(t, is.DeepEqual(fake.Pids("keep"), []int{p1, p2, p3}), "keep/cgroup.procs")
 
 	// Draining a missing cgroup is nothing to do.
 	assert.Check(t, m.DrainTasks("gone"), "DrainTasks(gone)")
@@ -449,19 +424,15 @@ func TestRemoveCgroup(t *testing.T) {
 	// Child cgroups: EBUSY named as such (ktstr blamed tasks), nothing removed.
 	err := m.RemoveCgroup("tree")
 	cgroupfs.WantErrContains(t, err, unix.EBUSY, "remove cgroup p/tree", "child cgroup", "leaf")
-	if ok, _ := m.Exists("tree/leaf"); !ok {
-		t.Errorf("RemoveCgroup(tree) removed the child")
-	}
+	ok, _ := m.Exists("tree/leaf")
+	assert.Check(t, ok, "RemoveCgroup(tree) removed the child")
 
 	// Tasks: drained to the FS root, then removed.
 	p1, p2 := spawn(t, fsys, "p/busy"), spawn(t, fsys, "p/busy")
 	assert.NilError(t, m.RemoveCgroup("busy"), "RemoveCgroup(busy)")
-	if ok, _ := m.Exists("busy"); ok {
-		t.Errorf("busy still exists")
-	}
-	if got := fsys.Pids("."); !slices.Equal(got, []int{p1, p2}) {
-		t.Errorf("root cgroup.procs lists %v, want both drained pids [%d %d]", got, p1, p2)
-	}
+	ok, _ = m.Exists("busy")
+	assert.Check(t, !ok, "busy still exists")
+	assert.Check(t, is.DeepEqual(fsys.Pids("."), []int{p1, p2}), "root cgroup.procs, both drained pids")
 
 	// Another errno: said, with its hint, no drain attempted.
 	ops.next()
@@ -486,9 +457,7 @@ func TestRemoveCgroupRetriesEBUSYAfterEmptying(t *testing.T) {
 			rmdirs++
 		}
 	}
-	if rmdirs != 4 {
-		t.Errorf("rmdir attempts = %d, want 4", rmdirs)
-	}
+	assert.Check(t, is.Equal(rmdirs, 4), "rmdir attempts")
 }
 
 func TestCleanupAll(t *testing.T) {
@@ -534,9 +503,8 @@ func TestCleanupAllGoesOnPastFailures(t *testing.T) {
 	// a/c and z are gone; a stays (its child does), and no rmdir of it was
 	// tried only to say EBUSY.
 	assert.Check(t, is.DeepEqual(fsys.Snapshot().Paths(), []string{"p", "p/a", "p/a/b"}), "cgroups left")
-	if got := ops.next(); slices.Contains(got, "rmdir p/a") {
-		t.Errorf("CleanupAll tried to remove p/a with a child left: %q", got)
-	}
+	got := ops.next()
+	assert.Check(t, !slices.Contains(got, "rmdir p/a"), "CleanupAll tried to remove p/a with a child left: %q", got)
 }
 
 func TestKillTasks(t *testing.T) {
@@ -553,9 +521,8 @@ func TestKillTasks(t *testing.T) {
 	assert.NilError(t, m.KillTasks("a"), "KillTasks")
 	assert.Check(t, is.DeepEqual(writes(ops.next()), []string{`write a/cgroup.kill "1"`}), "writes")
 	assert.Check(t, m.WaitEmpty(context.Background(), "a"), "WaitEmpty after KillTasks")
-	if pids, _ := m.Procs("other"); len(pids) != 1 {
-		t.Errorf("KillTasks(a) reached the sibling: other holds %v", pids)
-	}
+	pids, _ := m.Procs("other")
+	assert.Check(t, is.Len(pids, 1), "KillTasks(a) reached the sibling")
 	assert.Check(t, m.KillTasks("missing"), "KillTasks of a missing cgroup")
 
 	// A failing cgroup.kill is said, with the errno.
@@ -578,9 +545,8 @@ func TestKillTasksRefusesWhenTheCallerIsInside(t *testing.T) {
 		cgroupfs.WantErrContains(t, err, cgroupfs.ErrCallerInside, "refuse", "this process", "a/b/c")
 	}
 	assert.Check(t, is.Len(writes(ops.next()), 0), "KillTasks wrote although it refused")
-	if pids, _ := m.Procs("a/b/c"); !slices.Equal(pids, []int{self}) {
-		t.Errorf("a/b/c holds %v, want [%d]", pids, self)
-	}
+	pids, _ := m.Procs("a/b/c")
+	assert.Check(t, is.DeepEqual(pids, []int{self}), "a/b/c")
 }
 
 func TestKillTasksWithoutCgroupKill(t *testing.T) {
@@ -590,19 +556,18 @@ func TestKillTasksWithoutCgroupKill(t *testing.T) {
 	// The fallback signals the listed pids for real, so they must be
 	// this test's own children.
 	fsys := &hookFS{FS: fake, real: map[string][]int{}}
-	var waits []func(*testing.T) error
+	var children []*child
 	for _, cg := range []string{"a", "a/b"} {
-		pid, wait := cgroupfs.StartChild(t)
-		fsys.real[cg] = []int{pid}
-		waits = append(waits, wait)
+		c := startChild(t, nil, "", 0)
+		fsys.real[cg] = []int{c.cmd.Process.Pid}
+		children = append(children, c)
 	}
 	m := cgroupfs.NewManager(fsys, ".")
 	assert.NilError(t, m.CreateCgroup("a/b"))
 	assert.NilError(t, m.KillTasks("a"), "KillTasks without cgroup.kill")
-	for _, wait := range waits {
-		if err := wait(t); !cgroupfs.KilledBySIGKILL(err) {
-			t.Errorf("child ended with %v, want killed by SIGKILL", err)
-		}
+	for _, c := range children {
+		err := c.wait(t)
+		assert.Check(t, killedBySIGKILL(err), "child ended with %v, want killed by SIGKILL", err)
 	}
 }
 
@@ -630,9 +595,7 @@ func TestWaitEmpty(t *testing.T) {
 			reads++
 		}
 	}
-	if reads != 4 {
-		t.Errorf("WaitEmpty read a/cgroup.events %d times, want 4 (3 populated, then empty)", reads)
-	}
+	assert.Check(t, is.Equal(reads, 4), "WaitEmpty's reads of a/cgroup.events: 3 populated, then empty")
 
 	// The cgroup is removed while waited on: empty.
 	pid = spawn(t, fsys, "a/b")
@@ -688,21 +651,20 @@ func TestProcsAndChildren(t *testing.T) {
 		assert.NilError(t, m.CreateCgroup(n))
 	}
 	kids, err := m.Children("a")
-	if diff := cmp.Diff([]string{"a/b", "a/z"}, kids); diff != "" || err != nil {
-		t.Errorf("Children(a) = %v (err %v); diff (-want +got):\n%s", kids, err, diff)
-	}
+	assert.Check(t, err)
+	assert.Check(t, is.DeepEqual(kids, []string{"a/b", "a/z"}), "Children(a)")
 	cgroupfs.WantErrContains(t, func() error { _, err := m.Children("nope"); return err }(), fs.ErrNotExist, "p/nope")
 	// Join order, as the kernel lists: the later pid joined first.
 	early, late := spawn(t, fsys, "."), spawn(t, fsys, ".")
 	for _, pid := range []int{late, early} {
 		assert.NilError(t, fsys.WriteFile("p/a/cgroup.procs", []byte(strconv.Itoa(pid))))
 	}
-	if pids, err := m.Procs("a"); err != nil || !slices.Equal(pids, []int{late, early}) {
-		t.Errorf("Procs(a) = %v, %v; want [%d %d]", pids, err, late, early)
-	}
-	if ok, err := m.Exists("a/cgroup.procs"); ok || err != nil {
-		t.Errorf("Exists of an interface file = %v, %v; want false, nil", ok, err)
-	}
+	pids, err := m.Procs("a")
+	assert.Check(t, err)
+	assert.Check(t, is.DeepEqual(pids, []int{late, early}), "Procs(a)")
+	ok, err := m.Exists("a/cgroup.procs")
+	assert.Check(t, err)
+	assert.Check(t, !ok, "Exists of an interface file")
 }
 
 func TestCleanupAllRefusesTheHierarchyRoot(t *testing.T) {
@@ -717,9 +679,7 @@ func TestCleanupAllRefusesTheHierarchyRoot(t *testing.T) {
 			t.Errorf("the refused CleanupAll did %s", op)
 		}
 	}
-	if !slices.Contains(fsys.Snapshot().Paths(), "system.slice") {
-		t.Errorf("the refused CleanupAll removed system.slice")
-	}
+	assert.Check(t, is.Contains(fsys.Snapshot().Paths(), "system.slice"), "the refused CleanupAll removed system.slice")
 	// A cgroup of one's own as the FS root ("." has cgroup.events) is fine.
 	assert.Check(t, cgroupfs.NewManager(fsys, "system.slice").CleanupAll(), "CleanupAll beneath a cgroup")
 }

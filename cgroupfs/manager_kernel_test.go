@@ -1,4 +1,4 @@
-package cgroupfs
+package cgroupfs_test
 
 import (
 	"context"
@@ -7,18 +7,20 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"github.com/cgguard/cgguard/vmtest"
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // The Manager on the real kernel, under the test's own cgroup from
@@ -43,7 +45,7 @@ type child struct {
 // the cgroup cg of fsys when cg is not "" (CLONE_INTO_CGROUP: every
 // process it forks is inside from the start). It returns once all of
 // them run; Cleanup kills and reaps them.
-func startChild(t *testing.T, fsys *OSFS, cg string, children int) *child {
+func startChild(t *testing.T, fsys *cgroupfs.OSFS, cg string, children int) *child {
 	t.Helper()
 	var attr *syscall.SysProcAttr
 	if cg != "" {
@@ -79,151 +81,121 @@ func killedBySIGKILL(err error) bool {
 	return errors.As(err, &exit) && exit.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL
 }
 
-// cgroupOf returns the cgroup v2 path of pid from /proc/<pid>/cgroup.
-func cgroupOf(t *testing.T, pid int) string {
-	t.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/cgroup", pid))
-	assert.NilError(t, err)
-	defer f.Close()
-	p, err := ParseProcCgroup(f)
-	assert.NilError(t, err)
-	return p
-}
-
 func TestKernelManagerSetupAndNesting(t *testing.T) {
 	// A cgroup offered no controller: one below the base, whose own
 	// cgroup.subtree_control is empty (the base itself may be offered
 	// them all, as in the VM). The base's cleanup removes it.
 	base, baseDir := kernelRoot(t)
-	if err := base.Mkdir("bare"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, base.Mkdir("bare"))
 	dir := filepath.Join(baseDir, "bare")
-	fsys, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fsys, err := cgroupfs.Open(dir)
+	assert.NilError(t, err)
 	t.Cleanup(func() { fsys.Close() })
-	m := NewManager(fsys, "ktstr")
-	if got, want := m.ParentPath(), filepath.Join(dir, "ktstr"); got != want {
-		t.Errorf("ParentPath() = %q, want %q", got, want)
-	}
+	m := cgroupfs.NewManager(fsys, "ktstr")
+	assert.Check(t, is.Equal(m.ParentPath(), filepath.Join(dir, "ktstr")))
 	// No cpuset or cpu in cgroup.controllers here: Setup creates the
 	// parent and writes nothing, without error.
 	assert.NilError(t, m.Setup(true), "Setup(true) where cpuset and cpu are absent")
 	for _, level := range []string{".", "ktstr"} {
-		if data, err := fsys.ReadFile(joinName(level, "cgroup.subtree_control")); err != nil || len(data) != 0 {
-			t.Errorf("%s/cgroup.subtree_control = %q, %v; want it untouched (empty)", level, data, err)
-		}
+		data, err := fsys.ReadFile(path.Join(level, "cgroup.subtree_control"))
+		assert.Check(t, err)
+		assert.Check(t, is.Len(data, 0), "%s/cgroup.subtree_control, untouched", level)
 	}
 
 	for range 2 { // idempotent
 		assert.NilError(t, m.CreateCgroup("a/b/c"), "CreateCgroup(a/b/c)")
 	}
 	for _, n := range []string{"a", "a/b", "a/b/c"} {
-		if ok, err := m.Exists(n); !ok || err != nil {
-			t.Errorf("Exists(%q) = %v, %v", n, ok, err)
-		}
+		ok, err := m.Exists(n)
+		assert.Check(t, err)
+		assert.Check(t, ok, "Exists(%q)", n)
 	}
 	// A name taken by an interface file is refused before the kernel
 	// answers EEXIST.
-	wantErrContains(t, m.CreateCgroup("a/cgroup.procs"), ErrInvalidName, "interface file")
+	cgroupfs.WantErrContains(t, m.CreateCgroup("a/cgroup.procs"), cgroupfs.ErrInvalidName, "interface file")
 
 	// cpuset is not available: the write says so.
-	wantErrContains(t, m.SetCpuset("a/b/c", NewCPUSet(0)), fs.ErrNotExist, "cpuset.cpus", "cpuset is not enabled")
+	cgroupfs.WantErrContains(t, m.SetCpuset("a/b/c", cgroupfs.NewCPUSet(0)), fs.ErrNotExist, "cpuset.cpus", "cpuset is not enabled")
 
 	// rmdir with a child cgroup is EBUSY on cgroupfs; the error says
 	// children, not tasks, and nothing is removed.
 	err = m.RemoveCgroup("a/b")
-	wantErrContains(t, err, unix.EBUSY, "child cgroup", "c")
-	if strings.Contains(err.Error(), "drain") {
-		t.Errorf("RemoveCgroup blamed tasks: %v", err)
-	}
-	if ok, _ := m.Exists("a/b/c"); !ok {
-		t.Errorf("a/b/c was removed by RemoveCgroup(a/b)")
-	}
+	cgroupfs.WantErrContains(t, err, unix.EBUSY, "child cgroup", "c")
+	assert.Check(t, !strings.Contains(err.Error(), "drain"), "RemoveCgroup blamed tasks: %v", err)
+	ok, _ := m.Exists("a/b/c")
+	assert.Check(t, ok, "a/b/c was removed by RemoveCgroup(a/b)")
 
 	assert.Check(t, m.RemoveCgroup("a/b/c"), "RemoveCgroup(a/b/c)")
 	assert.Check(t, m.RemoveCgroup("a/b/c"), "RemoveCgroup of a removed cgroup")
 	assert.NilError(t, m.CreateCgroup("x/y"))
 	assert.NilError(t, m.CleanupAll(), "CleanupAll")
-	if kids, err := m.childDirs("ktstr"); err != nil || len(kids) != 0 {
-		t.Errorf("after CleanupAll the parent holds %v (err %v)", kids, err)
-	}
-	if ok, _ := m.dirExists("ktstr"); !ok {
-		t.Errorf("CleanupAll removed the parent")
-	}
+	top := cgroupfs.NewManager(fsys, ".")
+	kids, err := top.Children("ktstr")
+	assert.Check(t, err)
+	assert.Check(t, is.Len(kids, 0), "after CleanupAll the parent holds cgroups")
+	ok, _ = top.Exists("ktstr")
+	assert.Check(t, ok, "CleanupAll removed the parent")
 	// The FS root here is the test's cgroup, not the hierarchy root: a
 	// Manager on "." may clean it (the guard only refuses the real root).
-	assert.Check(t, NewManager(fsys, ".").CleanupAll(), "CleanupAll beneath the test cgroup")
-	if ok, _ := m.dirExists("ktstr"); ok {
-		t.Errorf("CleanupAll of the test cgroup left ktstr")
-	}
+	assert.Check(t, top.CleanupAll(), "CleanupAll beneath the test cgroup")
+	ok, _ = top.Exists("ktstr")
+	assert.Check(t, !ok, "CleanupAll of the test cgroup left ktstr")
 }
 
 func TestKernelRemoveCgroupDrainsALiveTask(t *testing.T) {
 	fsys, dir := kernelRoot(t)
-	m := NewManager(fsys, "p")
+	m := cgroupfs.NewManager(fsys, "p")
 	assert.NilError(t, m.CreateCgroup("a"))
 	c := startChild(t, fsys, "", 0)
 	pid := c.cmd.Process.Pid
 	assert.NilError(t, m.MoveTask("a", pid), "MoveTask")
-	if pids, err := m.Procs("a"); err != nil || !slices.Equal(pids, []int{pid}) {
-		t.Fatalf("Procs(a) = %v, %v; want [%d]", pids, err, pid)
-	}
+	pids, err := m.Procs("a")
+	assert.NilError(t, err)
+	assert.Assert(t, is.DeepEqual(pids, []int{pid}), "Procs(a)")
 	assert.NilError(t, m.RemoveCgroup("a"), "RemoveCgroup of a cgroup with a live task")
-	if ok, _ := m.Exists("a"); ok {
-		t.Errorf("a still exists")
-	}
+	ok, _ := m.Exists("a")
+	assert.Check(t, !ok, "a still exists")
 	// Drained, not killed: the task lives on in the DrainTo cgroup (the
 	// FS root, the test's own cgroup).
-	if got, want := cgroupOf(t, pid), "/"+filepath.Base(dir); got != want {
-		t.Errorf("pid %d is in %s, want %s", pid, got, want)
-	}
+	assert.Check(t, is.Equal(kerneltest.CgroupOf(t, pid), "/"+filepath.Base(dir)), "the cgroup of pid %d", pid)
 	assert.Check(t, c.cmd.Process.Signal(syscall.Signal(0)), "the drained task died")
 }
 
 func TestKernelDrainToAnotherCgroup(t *testing.T) {
 	fsys, dir := kernelRoot(t)
-	m := NewManager(fsys, "p", DrainTo("keep"))
-	assert.NilError(t, NewManager(fsys, ".").CreateCgroup("keep"))
+	m := cgroupfs.NewManager(fsys, "p", cgroupfs.DrainTo("keep"))
+	assert.NilError(t, cgroupfs.NewManager(fsys, ".").CreateCgroup("keep"))
 	assert.NilError(t, m.CreateCgroup("a"))
 	// A shell and its two children, all born in p/a.
 	c := startChild(t, fsys, "p/a", 2)
 	assert.NilError(t, m.DrainTasks("a"), "DrainTasks")
-	if pids, _ := m.Procs("a"); len(pids) != 0 {
-		t.Errorf("a still holds %v", pids)
-	}
-	if got, want := cgroupOf(t, c.cmd.Process.Pid), "/"+filepath.Base(dir)+"/keep"; got != want {
-		t.Errorf("the shell is in %s, want %s", got, want)
-	}
+	pids, _ := m.Procs("a")
+	assert.Check(t, is.Len(pids, 0), "a still holds pids")
+	assert.Check(t, is.Equal(kerneltest.CgroupOf(t, c.cmd.Process.Pid), "/"+filepath.Base(dir)+"/keep"), "the shell's cgroup")
 	assert.Check(t, m.RemoveCgroup("a"), "RemoveCgroup after the drain")
 	// Nothing of ours may survive: kill what went to keep.
-	assert.NilError(t, NewManager(fsys, ".").KillTasks("keep"))
-	if err := c.wait(t); !killedBySIGKILL(err) {
-		t.Errorf("shell ended with %v, want SIGKILL", err)
-	}
+	assert.NilError(t, cgroupfs.NewManager(fsys, ".").KillTasks("keep"))
+	err := c.wait(t)
+	assert.Check(t, killedBySIGKILL(err), "shell ended with %v, want SIGKILL", err)
 }
 
 func TestKernelKillTasksAndWaitEmpty(t *testing.T) {
 	fsys, _ := kernelRoot(t)
-	m := NewManager(fsys, "p")
+	m := cgroupfs.NewManager(fsys, "p")
 	assert.NilError(t, m.CreateCgroup("a/b"))
 	// Tasks in the cgroup and below it, some the shell forked.
 	top := startChild(t, fsys, "p/a", 0)
 	below := startChild(t, fsys, "p/a/b", 2)
-	pids, err := m.subtreePids("p/a")
-	if err != nil || len(pids) < 2 {
-		t.Fatalf("subtree pids = %v, %v", pids, err)
-	}
+	pids, err := m.SubtreePids("p/a")
+	assert.NilError(t, err)
+	assert.Assert(t, len(pids) >= 2, "subtree pids = %v", pids)
 	assert.NilError(t, m.KillTasks("a"), "KillTasks")
 	ctx, cancel := context.WithTimeout(context.Background(), kernelWait)
 	defer cancel()
 	assert.NilError(t, m.WaitEmpty(ctx, "a"), "WaitEmpty after KillTasks")
 	for _, c := range []*child{top, below} {
-		if err := c.wait(t); !killedBySIGKILL(err) {
-			t.Errorf("pid %d ended with %v, want SIGKILL", c.cmd.Process.Pid, err)
-		}
+		err := c.wait(t)
+		assert.Check(t, killedBySIGKILL(err), "pid %d ended with %v, want SIGKILL", c.cmd.Process.Pid, err)
 	}
 	// Empty per the kernel: each cgroup goes with one rmdir.
 	for _, n := range []string{"a/b", "a"} {
@@ -237,47 +209,43 @@ func TestKernelKillTasksAndWaitEmpty(t *testing.T) {
 
 func TestKernelWaitEmptyTimesOutSayingWhatItSaw(t *testing.T) {
 	fsys, _ := kernelRoot(t)
-	m := NewManager(fsys, ".")
+	m := cgroupfs.NewManager(fsys, ".")
 	assert.NilError(t, m.CreateCgroup("a"))
 	c := startChild(t, fsys, "a", 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	err := m.WaitEmpty(ctx, "a")
-	wantErrContains(t, err, context.DeadlineExceeded, "populated 1", strconv.Itoa(c.cmd.Process.Pid))
+	cgroupfs.WantErrContains(t, err, context.DeadlineExceeded, "populated 1", strconv.Itoa(c.cmd.Process.Pid))
 }
 
 func TestKernelKillTasksRefusesWithTheCallerInside(t *testing.T) {
 	fsys, _ := kernelRoot(t)
-	home, err := SelfCgroup()
+	home, err := cgroupfs.SelfCgroup()
 	assert.NilError(t, err)
-	mnt, err := Mountpoint()
+	mnt, err := cgroupfs.Mountpoint()
 	assert.NilError(t, err)
-	m := NewManager(fsys, ".")
+	m := cgroupfs.NewManager(fsys, ".")
 	assert.NilError(t, m.CreateCgroup("outer/self"))
 	// Move back home first, before kernelRoot's cleanup removes (and
 	// kills) the cgroups: Cleanup runs last-registered first.
 	self := os.Getpid()
 	t.Cleanup(func() {
-		top, err := Open(mnt)
-		if err != nil {
-			t.Fatalf("cannot move the test process back to %s: %v", home, err)
-		}
+		top, err := cgroupfs.Open(mnt)
+		assert.NilError(t, err, "cannot move the test process back to %s", home)
 		defer top.Close()
-		back := NewManager(top, ".")
+		back := cgroupfs.NewManager(top, ".")
 		p := strings.TrimPrefix(home, "/")
 		if p == "" {
 			err = top.WriteFile("cgroup.procs", []byte(strconv.Itoa(self)))
 		} else {
 			err = back.MoveTask(p, self)
 		}
-		if err != nil {
-			t.Fatalf("cannot move the test process back to %s: %v", home, err)
-		}
+		assert.NilError(t, err, "cannot move the test process back to %s", home)
 	})
 	assert.NilError(t, m.MoveTask("outer/self", self), "move the test process into its test cgroup")
 	for _, name := range []string{"outer/self", "outer"} {
 		err := m.KillTasks(name)
-		wantErrContains(t, err, ErrCallerInside, "refuse", strconv.Itoa(self), "outer/self")
+		cgroupfs.WantErrContains(t, err, cgroupfs.ErrCallerInside, "refuse", strconv.Itoa(self), "outer/self")
 	}
 	// A sibling is fine.
 	assert.NilError(t, m.CreateCgroup("outer2"))
@@ -286,57 +254,39 @@ func TestKernelKillTasksRefusesWithTheCallerInside(t *testing.T) {
 
 func TestKernelMoveTasksSkipsGonePids(t *testing.T) {
 	fsys, _ := kernelRoot(t)
-	m := NewManager(fsys, ".")
+	m := cgroupfs.NewManager(fsys, ".")
 	assert.NilError(t, m.CreateCgroup("a"))
 	c := startChild(t, fsys, "", 0)
 	pid := c.cmd.Process.Pid
 	assert.NilError(t, m.MoveTasks("a", []int{noSuchPid, pid}), "MoveTasks with a gone pid first")
-	if pids, _ := m.Procs("a"); !slices.Equal(pids, []int{pid}) {
-		t.Errorf("Procs(a) = %v, want [%d]", pids, pid)
-	}
-	wantErrContains(t, m.MoveTask("a", noSuchPid), unix.ESRCH, strconv.Itoa(noSuchPid), "process is gone")
+	pids, _ := m.Procs("a")
+	assert.Check(t, is.DeepEqual(pids, []int{pid}), "Procs(a)")
+	cgroupfs.WantErrContains(t, m.MoveTask("a", noSuchPid), unix.ESRCH, strconv.Itoa(noSuchPid), "process is gone")
 
 }
 
 func TestKernelEscapesAreRefusedAndNothingIsTouched(t *testing.T) {
 	fsys, dir := kernelRoot(t)
-	m := NewManager(fsys, "p")
+	m := cgroupfs.NewManager(fsys, "p")
 	assert.NilError(t, m.Setup(false))
 	before, err := os.ReadDir(filepath.Dir(dir))
 	assert.NilError(t, err)
 	for _, name := range []string{"../x", "../../x", "/abs", "a/../../x", "..", "/" + filepath.Base(dir)} {
 		for method, call := range nameMethods {
-			if err := call(m, name); !errors.Is(err, ErrInvalidName) {
-				t.Errorf("%s(%q) = %v, want ErrInvalidName", method, name, err)
-			}
+			assert.Check(t, is.ErrorIs(call(m, name), cgroupfs.ErrInvalidName), "%s(%q)", method, name)
 		}
 	}
 	// And a parent that escapes.
 	for _, parent := range []string{"..", "../..", "/sys/fs/cgroup/unified"} {
-		esc := NewManager(fsys, parent)
-		if err := esc.Setup(true); !errors.Is(err, ErrInvalidName) {
-			t.Errorf("Setup with parent %q = %v, want ErrInvalidName", parent, err)
-		}
-		if err := esc.CleanupAll(); !errors.Is(err, ErrInvalidName) {
-			t.Errorf("CleanupAll with parent %q = %v, want ErrInvalidName", parent, err)
-		}
+		esc := cgroupfs.NewManager(fsys, parent)
+		assert.Check(t, is.ErrorIs(esc.Setup(true), cgroupfs.ErrInvalidName), "Setup with parent %q", parent)
+		assert.Check(t, is.ErrorIs(esc.CleanupAll(), cgroupfs.ErrInvalidName), "CleanupAll with parent %q", parent)
 	}
 	after, err := os.ReadDir(filepath.Dir(dir))
 	assert.NilError(t, err)
-	names := func(es []os.DirEntry) []string {
-		var out []string
-		for _, e := range es {
-			out = append(out, e.Name())
-		}
-		slices.Sort(out)
-		return out
-	}
-	if !slices.Equal(names(before), names(after)) {
-		t.Errorf("the hierarchy root changed: before %v, after %v", names(before), names(after))
-	}
-	if kids, _ := m.childDirs("p"); len(kids) != 0 {
-		t.Errorf("p gained %v", kids)
-	}
+	assert.Check(t, is.DeepEqual(names(before), names(after)), "the hierarchy root changed")
+	kids, _ := cgroupfs.NewManager(fsys, ".").Children("p")
+	assert.Check(t, is.Len(kids, 0), "p gained cgroups")
 }
 
 // TestVMManagerCpuset runs the cpuset paths on a kernel whose cgroup v2
@@ -344,11 +294,11 @@ func TestKernelEscapesAreRefusedAndNothingIsTouched(t *testing.T) {
 // is throwaway, so Setup may enable controllers at its root.
 func TestVMManagerCpuset(t *testing.T) {
 	vmtest.SkipUnlessVM(t)
-	top, err := Open(vmtest.CgroupRoot)
+	top, err := cgroupfs.Open(vmtest.CgroupRoot)
 	assert.NilError(t, err)
 	t.Cleanup(func() { top.Close() })
 	parent := fmt.Sprintf("%s%d-manager", kerneltest.Prefix, os.Getpid())
-	m := NewManager(top, parent)
+	m := cgroupfs.NewManager(top, parent)
 	t.Cleanup(func() {
 		assert.Check(t, m.CleanupAll(), "CleanupAll")
 		assert.Check(t, top.Rmdir(parent), "remove %s", parent)
@@ -356,43 +306,36 @@ func TestVMManagerCpuset(t *testing.T) {
 	assert.NilError(t, m.Setup(true), "Setup(true)")
 	for _, level := range []string{"cgroup.subtree_control", parent + "/cgroup.subtree_control"} {
 		data, err := top.ReadFile(level)
-		if err != nil || !hasField(data, "cpuset") || !hasField(data, "cpu") {
-			t.Errorf("%s = %q, %v; want cpuset and cpu enabled", level, data, err)
-		}
+		assert.Check(t, err)
+		assert.Check(t, is.Contains(strings.Fields(string(data)), "cpuset"), level)
+		assert.Check(t, is.Contains(strings.Fields(string(data)), "cpu"), level)
 	}
 	assert.NilError(t, m.CreateCgroup("a/b"), "CreateCgroup(a/b)")
-	if data, _ := top.ReadFile(parent + "/a/cgroup.subtree_control"); !hasField(data, "cpuset") {
-		t.Errorf("a/cgroup.subtree_control = %q; want cpuset (enabled above the leaf)", data)
-	}
-	effective := func(name, file string) CPUSet {
+	data, _ := top.ReadFile(parent + "/a/cgroup.subtree_control")
+	assert.Check(t, is.Contains(strings.Fields(string(data)), "cpuset"), "a/cgroup.subtree_control, enabled above the leaf")
+	effective := func(name, file string) cgroupfs.CPUSet {
 		t.Helper()
 		p, _ := m.Path(name)
 		data, err := top.ReadFile(p + "/" + file)
 		assert.NilError(t, err)
-		s, err := ParseCPUSet(string(data))
+		s, err := cgroupfs.ParseCPUSet(string(data))
 		assert.NilError(t, err)
 		return s
 	}
 	online := effective("a", "cpuset.cpus.effective")
-	first := NewCPUSet(online.IDs()[0])
+	first := cgroupfs.NewCPUSet(online.IDs()[0])
 	assert.NilError(t, m.SetCpuset("a", first), "SetCpuset(a, %v)", first)
 	for _, n := range []string{"a", "a/b"} {
-		if got := effective(n, "cpuset.cpus.effective"); !got.Equal(first) {
-			t.Errorf("%s cpuset.cpus.effective = %v, want %v", n, got, first)
-		}
+		assert.Check(t, is.Equal(effective(n, "cpuset.cpus.effective").String(), first.String()), "%s cpuset.cpus.effective", n)
 	}
 	// Clearing really clears (ktstr's "" did nothing): a inherits again.
 	assert.NilError(t, m.ClearCpuset("a"), "ClearCpuset")
-	if got := effective("a", "cpuset.cpus"); !got.IsEmpty() {
-		t.Errorf("a cpuset.cpus = %v after ClearCpuset, want empty", got)
-	}
-	if got := effective("a/b", "cpuset.cpus.effective"); !got.Equal(online) {
-		t.Errorf("a/b cpuset.cpus.effective = %v after ClearCpuset, want %v", got, online)
-	}
-	assert.Check(t, m.SetCpusetMems("a", NewCPUSet(0)), "SetCpusetMems")
+	assert.Check(t, is.Equal(effective("a", "cpuset.cpus").String(), ""), "a cpuset.cpus after ClearCpuset")
+	assert.Check(t, is.Equal(effective("a/b", "cpuset.cpus.effective").String(), online.String()), "a/b cpuset.cpus.effective after ClearCpuset")
+	assert.Check(t, m.SetCpusetMems("a", cgroupfs.NewCPUSet(0)), "SetCpusetMems")
 	assert.Check(t, m.ClearCpusetMems("a"), "ClearCpusetMems")
 	// CPUs the machine lacks: ERANGE, with what to look at.
-	wantErrContains(t, m.SetCpuset("a", NewCPUSet(1000)), unix.ERANGE, `"1000"`, "cpuset.cpus.effective")
+	cgroupfs.WantErrContains(t, m.SetCpuset("a", cgroupfs.NewCPUSet(1000)), unix.ERANGE, `"1000"`, "cpuset.cpus.effective")
 
 	// cpuset and cpu are threaded controllers, exempt from the
 	// no-internal-process rule: a task may live in a although a enables
@@ -403,39 +346,33 @@ func TestVMManagerCpuset(t *testing.T) {
 	// But a domain holding tasks with threaded controllers enabled is a
 	// thread root: its domain children turn "domain invalid" and refuse
 	// tasks with EOPNOTSUPP until a is empty again.
-	if data, _ := top.ReadFile(parent + "/a/b/cgroup.type"); strings.TrimSpace(string(data)) != "domain invalid" {
-		t.Errorf("a/b/cgroup.type = %q with a task in a, want \"domain invalid\"", data)
-	}
-	wantErrContains(t, m.MoveTask("a/b", pid), unix.EOPNOTSUPP, "domain invalid")
+	data, _ = top.ReadFile(parent + "/a/b/cgroup.type")
+	assert.Check(t, is.Equal(strings.TrimSpace(string(data)), "domain invalid"), "a/b/cgroup.type with a task in a")
+	cgroupfs.WantErrContains(t, m.MoveTask("a/b", pid), unix.EOPNOTSUPP, "domain invalid")
 	assert.NilError(t, top.WriteFile("cgroup.procs", []byte(strconv.Itoa(pid))))
 	assert.NilError(t, m.MoveTask("a/b", pid), "MoveTask(a/b) once a is empty")
 	// A domain controller (memory) is not exempt: once a enables it,
 	// moving a task into a is EBUSY; and with a task inside a, enabling
 	// it is EBUSY.
-	if avail, _ := top.ReadFile("cgroup.controllers"); !hasField(avail, "memory") {
-		t.Fatalf("the VM's cgroup v2 lacks the memory controller (cgroup.controllers %q)", avail)
-	}
+	avail, _ := top.ReadFile("cgroup.controllers")
+	assert.Assert(t, is.Contains(strings.Fields(string(avail)), "memory"), "the VM's cgroup.controllers")
 	for _, level := range []string{".", parent, parent + "/a"} {
-		assert.NilError(t, top.WriteFile(joinName(level, "cgroup.subtree_control"), []byte("+memory")), "enable memory in %s", level)
+		assert.NilError(t, top.WriteFile(path.Join(level, "cgroup.subtree_control"), []byte("+memory")), "enable memory in %s", level)
 	}
 	err = m.MoveTasks("a", []int{pid})
-	wantErrContains(t, err, unix.EBUSY, strconv.Itoa(pid), "no-internal-process", "3 attempts")
+	cgroupfs.WantErrContains(t, err, unix.EBUSY, strconv.Itoa(pid), "no-internal-process", "3 attempts")
 	assert.NilError(t, m.ClearSubtreeControl("a"), "ClearSubtreeControl(a)")
-	if data, _ := top.ReadFile(parent + "/a/cgroup.subtree_control"); len(data) != 0 {
-		t.Errorf("a/cgroup.subtree_control = %q after ClearSubtreeControl", data)
-	}
+	data, _ = top.ReadFile(parent + "/a/cgroup.subtree_control")
+	assert.Check(t, is.Len(data, 0), "a/cgroup.subtree_control after ClearSubtreeControl")
 	assert.Check(t, m.MoveTask("a", pid), "MoveTask after ClearSubtreeControl")
 	// Now a holds a task: enabling memory for its children is refused,
 	// and Setup-style enabling says why.
-	errs := m.enableControllers(parent+"/a", []string{"memory"})
-	if len(errs) != 1 {
-		t.Fatalf("enable memory in a with a task inside: %v, want one EBUSY", errs)
-	}
-	wantErrContains(t, errs[0], unix.EBUSY, "no-internal-process")
+	errs := m.EnableControllers(parent+"/a", []string{"memory"})
+	assert.Assert(t, is.Len(errs, 1), "enable memory in a with a task inside: want one EBUSY")
+	cgroupfs.WantErrContains(t, errs[0], unix.EBUSY, "no-internal-process")
 	assert.NilError(t, m.KillTasks("a"))
-	if err := c.wait(t); !killedBySIGKILL(err) {
-		t.Errorf("helper ended with %v, want SIGKILL", err)
-	}
+	err = c.wait(t)
+	assert.Check(t, killedBySIGKILL(err), "helper ended with %v, want SIGKILL", err)
 }
 
 // BenchmarkKernelCreateRemove measures the Manager's happy path on the
@@ -443,7 +380,7 @@ func TestVMManagerCpuset(t *testing.T) {
 // and one rmdir, plus the controller reads of the level above).
 func BenchmarkKernelCreateRemove(b *testing.B) {
 	fsys, _ := kernelRoot(b)
-	m := NewManager(fsys, ".")
+	m := cgroupfs.NewManager(fsys, ".")
 	for b.Loop() {
 		if err := m.CreateCgroup("bench"); err != nil {
 			b.Fatal(err)

@@ -1,15 +1,11 @@
 package cgroupfs
 
 import (
-	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
@@ -17,26 +13,21 @@ import (
 
 func wantErrContains(t *testing.T, err error, target error, subs ...string) {
 	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want one wrapping %v and saying %q", target, subs)
-	}
-	if target != nil && !errors.Is(err, target) {
-		t.Errorf("error %q does not wrap %v", err, target)
+	assert.Assert(t, err != nil, "got no error, want one wrapping %v and saying %q", target, subs)
+	if target != nil {
+		assert.Check(t, is.ErrorIs(err, target))
 	}
 	for _, s := range subs {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("error %q does not say %q", err, s)
-		}
+		assert.Check(t, is.ErrorContains(err, s))
 	}
 }
 
 func TestParsePids(t *testing.T) {
-	if _, err := parsePids("x/cgroup.procs", []byte("12\nabc\n")); err == nil || !strings.Contains(err.Error(), `"abc"`) {
-		t.Errorf("parsePids of garbage: %v", err)
-	}
-	if pids, err := parsePids("x/cgroup.procs", []byte("9\n3\n")); err != nil || !slices.Equal(pids, []int{9, 3}) {
-		t.Errorf("parsePids = %v, %v; want [9 3], in the file's order", pids, err)
-	}
+	_, err := parsePids("x/cgroup.procs", []byte("12\nabc\n"))
+	assert.Check(t, is.ErrorContains(err, `"abc"`), "parsePids of garbage")
+	pids, err := parsePids("x/cgroup.procs", []byte("9\n3\n"))
+	assert.Check(t, err)
+	assert.Check(t, is.DeepEqual(pids, []int{9, 3}), "parsePids, in the file's order")
 }
 
 func TestParsePopulated(t *testing.T) {
@@ -45,14 +36,13 @@ func TestParsePopulated(t *testing.T) {
 		"populated 1\nfrozen 0\n": true,
 		"frozen 1\npopulated 1\n": true,
 	} {
-		if got, err := parsePopulated("f", []byte(in)); err != nil || got != want {
-			t.Errorf("parsePopulated(%q) = %v, %v; want %v", in, got, err, want)
-		}
+		got, err := parsePopulated("f", []byte(in))
+		assert.Check(t, err)
+		assert.Check(t, is.Equal(got, want), "parsePopulated(%q)", in)
 	}
 	for _, in := range []string{"", "frozen 0\n", "populated yes\n", "0-1\n"} {
-		if _, err := parsePopulated("f", []byte(in)); err == nil {
-			t.Errorf("parsePopulated(%q) gave no error", in)
-		}
+		_, err := parsePopulated("f", []byte(in))
+		assert.Check(t, err != nil, "parsePopulated(%q) gave no error", in)
 	}
 }
 
@@ -96,9 +86,7 @@ func tree(t *testing.T, dir string) []string {
 
 func TestManagerOnAPlainDirectory(t *testing.T) {
 	m, dir := plainManager(t, "ktstr")
-	if got, want := m.ParentPath(), filepath.Join(dir, "ktstr"); got != want {
-		t.Errorf("ParentPath() = %q, want %q", got, want)
-	}
+	assert.Check(t, is.Equal(m.ParentPath(), filepath.Join(dir, "ktstr")))
 	assert.NilError(t, m.Setup(true), "Setup on a plain directory")
 	for range 2 { // idempotent
 		for _, n := range []string{"a/b/c", "a/d", "x"} {
@@ -106,13 +94,11 @@ func TestManagerOnAPlainDirectory(t *testing.T) {
 		}
 	}
 	assert.NilError(t, m.SetCpuset("x", NewCPUSet(0, 1)))
-	if data, _ := os.ReadFile(filepath.Join(dir, "ktstr/x/cpuset.cpus")); string(data) != "0-1" {
-		t.Errorf("cpuset.cpus = %q, want %q", data, "0-1")
-	}
+	data, _ := os.ReadFile(filepath.Join(dir, "ktstr/x/cpuset.cpus"))
+	assert.Check(t, is.Equal(string(data), "0-1"), "cpuset.cpus")
 	assert.NilError(t, m.ClearCpuset("x"))
-	if data, _ := os.ReadFile(filepath.Join(dir, "ktstr/x/cpuset.cpus")); string(data) != "\n" {
-		t.Errorf("cleared cpuset.cpus = %q, want %q", data, "\n")
-	}
+	data, _ = os.ReadFile(filepath.Join(dir, "ktstr/x/cpuset.cpus"))
+	assert.Check(t, is.Equal(string(data), "\n"), "cleared cpuset.cpus")
 	assert.NilError(t, m.SetCpusetMems("x", NewCPUSet(0)))
 	want := []string{
 		"./", "ktstr/", "ktstr/a/", "ktstr/a/b/", "ktstr/a/b/c/", "ktstr/a/d/",
@@ -120,13 +106,12 @@ func TestManagerOnAPlainDirectory(t *testing.T) {
 	}
 	assert.Check(t, is.DeepEqual(tree(t, dir), want), "tree")
 	kids, err := m.Children("a")
-	if diff := cmp.Diff([]string{"a/b", "a/d"}, kids); diff != "" || err != nil {
-		t.Errorf("Children(a): %v; diff (-want +got):\n%s", err, diff)
-	}
+	assert.Check(t, err)
+	assert.Check(t, is.DeepEqual(kids, []string{"a/b", "a/d"}), "Children(a)")
 	for name, want := range map[string]bool{"a/b/c": true, "a/b/nope": false, "x/cpuset.cpus": false} {
-		if got, err := m.Exists(name); got != want || err != nil {
-			t.Errorf("Exists(%q) = %v, %v; want %v", name, got, err, want)
-		}
+		got, err := m.Exists(name)
+		assert.Check(t, err)
+		assert.Check(t, is.Equal(got, want), "Exists(%q)", name)
 	}
 }
 
@@ -148,7 +133,6 @@ func TestCleanupAllOnAPlainDirectory(t *testing.T) {
 	wantErrContains(t, err, unix.ENOTEMPTY, "remove cgroup ktstr/x", "plain directory")
 	want := []string{"./", "ktstr/", "ktstr/link -> " + outside, "ktstr/notes = keep", "ktstr/x/", "ktstr/x/cpuset.cpus = 0"}
 	assert.Check(t, is.DeepEqual(tree(t, dir), want), "tree after CleanupAll")
-	if _, err := os.Stat(filepath.Join(outside, "victim")); err != nil {
-		t.Errorf("CleanupAll reached outside through the symlink: %v", err)
-	}
+	_, err = os.Stat(filepath.Join(outside, "victim"))
+	assert.Check(t, err, "CleanupAll reached outside through the symlink")
 }

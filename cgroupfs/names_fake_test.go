@@ -1,15 +1,36 @@
 package cgroupfs_test
 
 import (
-	"errors"
+	"context"
 	"io/fs"
 	"strings"
 	"testing"
 
 	"github.com/cgguard/cgguard/cgroupfs"
-	"github.com/google/go-cmp/cmp"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
+
+// nameMethods calls every Manager method that takes a cgroup name. The
+// pid no process can have: nothing may reach the FS anyway.
+var nameMethods = map[string]func(m *cgroupfs.Manager, name string) error{
+	"Path":                func(m *cgroupfs.Manager, n string) error { _, err := m.Path(n); return err },
+	"Exists":              func(m *cgroupfs.Manager, n string) error { _, err := m.Exists(n); return err },
+	"Procs":               func(m *cgroupfs.Manager, n string) error { _, err := m.Procs(n); return err },
+	"Children":            func(m *cgroupfs.Manager, n string) error { _, err := m.Children(n); return err },
+	"CreateCgroup":        (*cgroupfs.Manager).CreateCgroup,
+	"RemoveCgroup":        (*cgroupfs.Manager).RemoveCgroup,
+	"SetCpuset":           func(m *cgroupfs.Manager, n string) error { return m.SetCpuset(n, cgroupfs.NewCPUSet(0)) },
+	"ClearCpuset":         (*cgroupfs.Manager).ClearCpuset,
+	"SetCpusetMems":       func(m *cgroupfs.Manager, n string) error { return m.SetCpusetMems(n, cgroupfs.NewCPUSet(0)) },
+	"ClearCpusetMems":     (*cgroupfs.Manager).ClearCpusetMems,
+	"MoveTask":            func(m *cgroupfs.Manager, n string) error { return m.MoveTask(n, noSuchPid) },
+	"MoveTasks":           func(m *cgroupfs.Manager, n string) error { return m.MoveTasks(n, []int{noSuchPid}) },
+	"ClearSubtreeControl": (*cgroupfs.Manager).ClearSubtreeControl,
+	"DrainTasks":          (*cgroupfs.Manager).DrainTasks,
+	"KillTasks":           (*cgroupfs.Manager).KillTasks,
+	"WaitEmpty":           func(m *cgroupfs.Manager, n string) error { return m.WaitEmpty(context.Background(), n) },
+}
 
 // badNames are names every Manager method refuses before any I/O, each
 // with the words of the rule its error must name.
@@ -41,23 +62,14 @@ func TestBadNamesAreRefusedBeforeAnyIO(t *testing.T) {
 	fsys := newFake("cpuset")
 	m := cgroupfs.NewManager(fsys, "p")
 	for _, bad := range badNames {
-		for method, call := range cgroupfs.NameMethods {
+		for method, call := range nameMethods {
 			err := call(m, bad.name)
-			if err == nil {
-				t.Errorf("%s(%q) gave no error", method, bad.name)
-				continue
-			}
-			if !errors.Is(err, cgroupfs.ErrInvalidName) || !errors.Is(err, fs.ErrInvalid) {
-				t.Errorf("%s(%q) error %q does not wrap ErrInvalidName and fs.ErrInvalid", method, bad.name, err)
-			}
-			if !strings.Contains(err.Error(), bad.rule) {
-				t.Errorf("%s(%q) error %q does not name the rule (%q)", method, bad.name, err, bad.rule)
-			}
+			assert.Check(t, is.ErrorIs(err, cgroupfs.ErrInvalidName), "%s(%q)", method, bad.name)
+			assert.Check(t, is.ErrorIs(err, fs.ErrInvalid), "%s(%q)", method, bad.name)
+			assert.Check(t, is.ErrorContains(err, bad.rule), "%s(%q): the rule", method, bad.name)
 		}
 	}
-	if log := fsys.Log(); len(log) != 0 {
-		t.Errorf("bad names reached the FS: %v", log)
-	}
+	assert.Check(t, is.Len(fsys.Log(), 0), "bad names reached the FS")
 }
 
 // A cgroup whose cgroup.procs would lie beyond PATH_MAX could be made
@@ -81,28 +93,19 @@ func TestNamesBeyondPathMaxAreRefused(t *testing.T) {
 			names = append(names, strings.Repeat("n", room))
 		}
 		for _, name := range names {
-			if len(name) != room {
-				t.Fatalf("test bug: name of %d bytes, want %d", len(name), room)
-			}
-			if err := m.CreateCgroup(name); err != nil {
-				t.Fatalf("%T: CreateCgroup of a %d-byte name, the longest that fits: %v", fsys, len(name), err)
-			}
+			assert.Assert(t, is.Equal(len(name), room), "test bug: the length of the name")
+			assert.NilError(t, m.CreateCgroup(name), "%T: CreateCgroup of a %d-byte name, the longest that fits", fsys, len(name))
 			// A plain directory has no cgroup.procs: list the cgroup there.
 			reach := func() error { _, err := m.Procs(name); return err }
 			if fsys == cgroupfs.FS(plain) {
 				reach = func() error { _, err := m.Children(name); return err }
 			}
-			if err := reach(); err != nil {
-				t.Errorf("%T: the cgroup of a %d-byte name, the longest that fits, cannot be reached: %v", fsys, len(name), err)
-			}
+			assert.Check(t, reach(), "%T: the cgroup of a %d-byte name, the longest that fits, cannot be reached", fsys, len(name))
 			_, err := m.Path(name + "x")
-			if !errors.Is(err, cgroupfs.ErrInvalidName) || !strings.Contains(err.Error(), "PATH_MAX") {
-				t.Errorf("%T: Path of a %d-byte name = %v, want ErrInvalidName naming PATH_MAX", fsys, len(name)+1, err)
-			}
+			assert.Check(t, is.ErrorIs(err, cgroupfs.ErrInvalidName), "%T: Path of a %d-byte name", fsys, len(name)+1)
+			assert.Check(t, is.ErrorContains(err, "PATH_MAX"), "%T: Path of a %d-byte name", fsys, len(name)+1)
 		}
-		if err := m.CleanupAll(); err != nil {
-			t.Errorf("%T: CleanupAll: %v", fsys, err)
-		}
+		assert.Check(t, m.CleanupAll(), "%T: CleanupAll", fsys)
 	}
 }
 
@@ -110,9 +113,7 @@ func TestOddButValidNamesAreCreated(t *testing.T) {
 	fsys := newFake()
 	m := cgroupfs.NewManager(fsys, ".")
 	for _, name := range []string{"a b", "...", ".hidden", "a/b/c/d/e/f"} {
-		if err := m.CreateCgroup(name); err != nil {
-			t.Errorf("CreateCgroup(%q): %v", name, err)
-		}
+		assert.Check(t, m.CreateCgroup(name), "CreateCgroup(%q)", name)
 	}
 }
 
@@ -136,18 +137,14 @@ func TestBadParentOrDrainToFailsEveryMethod(t *testing.T) {
 			"Setup":      m.Setup(true),
 			"CleanupAll": m.CleanupAll(),
 		}
-		for method, call := range cgroupfs.NameMethods {
+		for method, call := range nameMethods {
 			calls[method] = call(m, "fine")
 		}
 		for method, err := range calls {
-			if !errors.Is(err, cgroupfs.ErrInvalidName) {
-				t.Errorf("%s with parent %q, DrainTo %q: error %v, want ErrInvalidName", method, tc.parent, tc.drainTo, err)
-			}
+			assert.Check(t, is.ErrorIs(err, cgroupfs.ErrInvalidName), "%s with parent %q, DrainTo %q", method, tc.parent, tc.drainTo)
 		}
 	}
-	if log := fsys.Log(); len(log) != 0 {
-		t.Errorf("a bad parent or DrainTo reached the FS: %v", log)
-	}
+	assert.Check(t, is.Len(fsys.Log(), 0), "a bad parent or DrainTo reached the FS")
 }
 
 func TestBadNamesLeaveAPlainDirectoryUntouched(t *testing.T) {
@@ -156,18 +153,12 @@ func TestBadNamesLeaveAPlainDirectoryUntouched(t *testing.T) {
 	assert.NilError(t, err)
 	t.Cleanup(func() { fsys.Close() })
 	m := cgroupfs.NewManager(fsys, "p")
-	if err := m.CreateCgroup("a"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.CreateCgroup("a"))
 	before := snapshotTree(t, dir)
 	for _, bad := range badNames {
-		for method, call := range cgroupfs.NameMethods {
-			if err := call(m, bad.name); !errors.Is(err, cgroupfs.ErrInvalidName) {
-				t.Errorf("%s(%q) = %v, want ErrInvalidName", method, bad.name, err)
-			}
+		for method, call := range nameMethods {
+			assert.Check(t, is.ErrorIs(call(m, bad.name), cgroupfs.ErrInvalidName), "%s(%q)", method, bad.name)
 		}
 	}
-	if diff := cmp.Diff(before, snapshotTree(t, dir)); diff != "" {
-		t.Errorf("bad names changed the directory (-before +after):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(before, snapshotTree(t, dir)), "bad names changed the directory")
 }

@@ -1,7 +1,6 @@
-package cgroupfs
+package cgroupfs_test
 
 import (
-	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -9,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // ReadDir takes each entry's type from the listing, without a stat: the
@@ -17,23 +17,13 @@ import (
 // removed after the listing must say ENOENT from Info.
 func TestReadDirTypesWithoutStat(t *testing.T) {
 	f := plainFS(t)
-	if err := f.Mkdir("a"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.Mkdir("a"))
 	for _, d := range []string{"a/dir", "a/gone"} {
-		if err := f.Mkdir(d); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, f.Mkdir(d))
 	}
-	if err := f.WriteFile("a/file", []byte("x")); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink("/etc", filepath.Join(f.Dir(), "a", "link")); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Mkfifo(filepath.Join(f.Dir(), "a", "fifo"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.WriteFile("a/file", []byte("x")))
+	assert.NilError(t, os.Symlink("/etc", filepath.Join(f.Dir(), "a", "link")))
+	assert.NilError(t, unix.Mkfifo(filepath.Join(f.Dir(), "a", "fifo"), 0o600))
 	// A working directory holding the same names with other types: an
 	// Info relative to it would report those.
 	t.Chdir(t.TempDir())
@@ -48,35 +38,25 @@ func TestReadDirTypesWithoutStat(t *testing.T) {
 	for _, e := range entries {
 		got[e.Name()] = e
 	}
-	if len(got) != len(want) {
-		t.Errorf("ReadDir(a) = %v, want the entries %v and no . or ..", entries, want)
-	}
-	if err := f.Rmdir("a/gone"); err != nil {
-		t.Fatal(err)
-	}
+	assert.Check(t, is.Len(got, len(want)), "ReadDir(a) = %v, want the entries %v and no . or ..", entries, want)
+	assert.NilError(t, f.Rmdir("a/gone"))
 	for name, mode := range want {
 		e, ok := got[name]
-		if !ok {
-			t.Errorf("ReadDir(a) lacks %s", name)
+		if !assert.Check(t, ok, "ReadDir(a) lacks %s", name) {
 			continue
 		}
-		if e.Type() != mode || e.IsDir() != mode.IsDir() {
-			t.Errorf("%s: Type() = %v, IsDir() = %v; want %v", name, e.Type(), e.IsDir(), mode)
-		}
+		assert.Check(t, is.Equal(e.Type(), mode), name)
+		assert.Check(t, is.Equal(e.IsDir(), mode.IsDir()), name)
 		info, err := e.Info()
 		if name == "gone" {
-			if !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("Info of %s removed after the listing = %v, %v; want ENOENT", name, info, err)
-			}
+			assert.Check(t, is.ErrorIs(err, fs.ErrNotExist), "Info of %s removed after the listing", name)
 			continue
 		}
-		if err != nil {
-			t.Errorf("Info of %s: %v", name, err)
+		if !assert.Check(t, err, "Info of %s", name) {
 			continue
 		}
-		if info.Name() != name || info.Mode().Type() != mode {
-			t.Errorf("Info of %s = %s %v, want its own name and type %v", name, info.Name(), info.Mode(), mode)
-		}
+		assert.Check(t, is.Equal(info.Name(), name), "Info of %s", name)
+		assert.Check(t, is.Equal(info.Mode().Type(), mode), "Info of %s", name)
 	}
 }
 
@@ -86,9 +66,7 @@ func TestReadDirManyEntries(t *testing.T) {
 	f := plainFS(t)
 	const n = 1500 // names of 40 bytes: several 8 KiB getdents batches
 	for i := range n {
-		if err := os.Mkdir(filepath.Join(f.Dir(), filepathName(i)), 0o755); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, os.Mkdir(filepath.Join(f.Dir(), filepathName(i)), 0o755))
 	}
 	entries, err := f.ReadDir(".")
 	assert.NilError(t, err)
@@ -99,9 +77,7 @@ func TestReadDirManyEntries(t *testing.T) {
 		}
 		seen[e.Name()] = true
 	}
-	if len(seen) != n {
-		t.Errorf("ReadDir listed %d directories, want %d", len(seen), n)
-	}
+	assert.Check(t, is.Equal(len(seen), n), "the number of directories ReadDir listed")
 }
 
 func filepathName(i int) string {

@@ -1,7 +1,6 @@
-package cgroupfs
+package cgroupfs_test
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,17 +14,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/internal/kerneltest"
-	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 )
 
 // plainFS returns an OSFS on a fresh temporary directory.
-func plainFS(t *testing.T, opts ...Option) *OSFS {
+func plainFS(t *testing.T, opts ...cgroupfs.Option) *cgroupfs.OSFS {
 	t.Helper()
-	f, err := Open(t.TempDir(), append([]Option{PlainDirectory()}, opts...)...)
+	f, err := cgroupfs.Open(t.TempDir(), append([]cgroupfs.Option{cgroupfs.PlainDirectory()}, opts...)...)
 	assert.NilError(t, err)
 	t.Cleanup(func() { f.Close() })
 	return f
@@ -36,16 +35,11 @@ func plainFS(t *testing.T, opts ...Option) *OSFS {
 func checkPathError(t *testing.T, err error, op, name string, want error) {
 	t.Helper()
 	var pe *fs.PathError
-	if !errors.As(err, &pe) {
-		t.Errorf("%s %q: got %v (%T), want an *fs.PathError wrapping %v", op, name, err, err, want)
+	if !assert.Check(t, errors.As(err, &pe), "%s %q: got %v (%T), want an *fs.PathError wrapping %v", op, name, err, err, want) {
 		return
 	}
-	if pe.Op != op || pe.Path != name {
-		t.Errorf("%s %q: error names op %q path %q: %v", op, name, pe.Op, pe.Path, err)
-	}
-	if !errors.Is(err, want) {
-		t.Errorf("%s %q: got %v, want errors.Is %v", op, name, err, want)
-	}
+	assert.Check(t, is.DeepEqual([]string{pe.Op, pe.Path}, []string{op, name}), "%s %q: the error's op and path: %v", op, name, err)
+	assert.Check(t, is.ErrorIs(err, want), "%s %q", op, name)
 }
 
 // names returns the sorted names of entries.
@@ -60,28 +54,21 @@ func names(entries []fs.DirEntry) []string {
 
 func TestOpenRefusesNonCgroup2(t *testing.T) {
 	dir := t.TempDir()
-	f, err := Open(dir)
+	f, err := cgroupfs.Open(dir)
 	if err == nil {
 		f.Close()
-		t.Fatalf("Open(%s) on a tmpdir without PlainDirectory succeeded, want ErrNotCgroup2", dir)
 	}
-	if !errors.Is(err, ErrNotCgroup2) {
-		t.Errorf("Open(%s) = %v, want errors.Is ErrNotCgroup2", dir, err)
-	}
+	assert.ErrorIs(t, err, cgroupfs.ErrNotCgroup2, "Open(%s) on a tmpdir without PlainDirectory", dir)
 	for _, s := range []string{dir, "cgroup2 mountpoint", "/sys/fs/cgroup/unified"} {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("Open error does not mention %q: %v", s, err)
-		}
+		assert.Check(t, is.ErrorContains(err, s))
 	}
 	// cgguard sweep prints this error to people who cannot add an option.
-	if strings.Contains(err.Error(), "PlainDirectory") {
-		t.Errorf("Open error advises a Go option: %v", err)
-	}
+	assert.Check(t, !strings.Contains(err.Error(), "PlainDirectory"), "Open error advises a Go option: %v", err)
 }
 
 func TestOpenMissingDirectory(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "nope")
-	_, err := Open(missing, PlainDirectory())
+	_, err := cgroupfs.Open(missing, cgroupfs.PlainDirectory())
 	checkPathError(t, err, "open", missing, fs.ErrNotExist)
 }
 
@@ -89,12 +76,10 @@ func TestOpenDirIsAbsoluteAndClean(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	assert.NilError(t, os.Mkdir("sub", 0o755))
-	f, err := Open("./sub/", PlainDirectory())
+	f, err := cgroupfs.Open("./sub/", cgroupfs.PlainDirectory())
 	assert.NilError(t, err)
 	defer f.Close()
-	if want := filepath.Join(dir, "sub"); f.Dir() != want {
-		t.Errorf("Dir() = %q, want %q", f.Dir(), want)
-	}
+	assert.Check(t, is.Equal(f.Dir(), filepath.Join(dir, "sub")))
 }
 
 func TestPlainDirectoryOperations(t *testing.T) {
@@ -110,34 +95,29 @@ func TestPlainDirectoryOperations(t *testing.T) {
 	assert.NilError(t, f.WriteFile("a/cpuset.cpus", nil))
 	got, err := f.ReadFile("a/cpuset.cpus")
 	assert.NilError(t, err)
-	if string(got) != "1" {
-		t.Errorf("ReadFile after writes %q, %q, %q = %q, want %q", "0-3\n", "1", "", got, "1")
-	}
+	assert.Check(t, is.Equal(string(got), "1"), "ReadFile after writes %q, %q, %q", "0-3\n", "1", "")
 	// Names are cleaned before use.
-	if got, err := f.ReadFile("a//b/../cpuset.cpus"); err != nil || string(got) != "1" {
-		t.Errorf("ReadFile(a//b/../cpuset.cpus) = %q, %v; want %q", got, err, "1")
-	}
+	got, err = f.ReadFile("a//b/../cpuset.cpus")
+	assert.Check(t, err)
+	assert.Check(t, is.Equal(string(got), "1"), "ReadFile(a//b/../cpuset.cpus)")
 
 	entries, err := f.ReadDir("a")
 	assert.NilError(t, err)
 	assert.Check(t, is.DeepEqual(names(entries), []string{"b", "cpuset.cpus"}), "ReadDir(a) names")
 	for _, e := range entries {
 		info, err := e.Info()
-		if err != nil {
-			t.Fatalf("Info of %s: %v", e.Name(), err)
-		}
+		assert.NilError(t, err, "Info of %s", e.Name())
 		wantDir := e.Name() == "b"
 		if e.IsDir() != wantDir || info.IsDir() != wantDir || info.Name() != e.Name() {
 			t.Errorf("entry %s: IsDir %v, Info().IsDir %v, Info().Name %q; want dir=%v", e.Name(), e.IsDir(), info.IsDir(), info.Name(), wantDir)
 		}
-		if !wantDir && info.Size() != 1 {
-			t.Errorf("entry %s: size %d, want 1", e.Name(), info.Size())
+		if !wantDir {
+			assert.Check(t, is.Equal(info.Size(), int64(1)), "entry %s", e.Name())
 		}
 	}
 	root, err := f.ReadDir(".")
-	if err != nil || !slices.Equal(names(root), []string{"a"}) {
-		t.Errorf("ReadDir(.) = %v, %v; want [a]", names(root), err)
-	}
+	assert.Check(t, err)
+	assert.Check(t, is.DeepEqual(names(root), []string{"a"}), "ReadDir(.)")
 
 	// Unhappy paths keep the errno and name the FS-relative path.
 	checkPathError(t, f.Mkdir("a"), "mkdir", "a", fs.ErrExist)
@@ -161,15 +141,12 @@ func TestWriteFileNeedsExistingFileOnCgroupfs(t *testing.T) {
 	// Outside PlainDirectory mode WriteFile never creates: cgroupfs
 	// refuses it anyway (EACCES), and a typo must not become a file.
 	dir := t.TempDir()
-	f := &OSFS{dir: dir, opts: options{writeTimeout: time.Second}}
-	root, err := os.Open(dir)
+	f, err := cgroupfs.OpenAsCgroupfs(dir)
 	assert.NilError(t, err)
-	f.root = root
 	defer f.Close()
 	checkPathError(t, f.WriteFile("cgroup.procs", []byte("1")), "write", "cgroup.procs", fs.ErrNotExist)
-	if _, err := os.Stat(filepath.Join(dir, "cgroup.procs")); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("WriteFile without PlainDirectory created a file: stat says %v", err)
-	}
+	_, err = os.Stat(filepath.Join(dir, "cgroup.procs"))
+	assert.Check(t, is.ErrorIs(err, fs.ErrNotExist), "WriteFile without PlainDirectory created a file")
 }
 
 func TestMalformedNamesAreRefusedBeforeAnySyscall(t *testing.T) {
@@ -185,20 +162,14 @@ func TestMalformedNamesAreRefusedBeforeAnySyscall(t *testing.T) {
 		}
 		for op, err := range checks {
 			checkPathError(t, err, op, name, unix.EINVAL)
-			if !errors.Is(err, fs.ErrInvalid) {
-				t.Errorf("%s %q: %v does not satisfy errors.Is(fs.ErrInvalid)", op, name, err)
-			}
-			if err != nil && !strings.Contains(err.Error(), "relative to the FS root") {
-				t.Errorf("%s %q: error does not say how names work: %v", op, name, err)
-			}
+			assert.Check(t, is.ErrorIs(err, fs.ErrInvalid), "%s %q", op, name)
+			assert.Check(t, is.ErrorContains(err, "relative to the FS root"), "%s %q: the error says how names work", op, name)
 		}
-		if _, err := f.OpenDir(name); !errors.Is(err, unix.EINVAL) {
-			t.Errorf("OpenDir(%q) = %v, want EINVAL", name, err)
-		}
+		_, err := f.OpenDir(name)
+		assert.Check(t, is.ErrorIs(err, unix.EINVAL), "OpenDir(%q)", name)
 	}
-	if entries, _ := os.ReadDir(f.Dir()); len(entries) != 0 {
-		t.Errorf("malformed names created %v", names(entries))
-	}
+	entries, _ := os.ReadDir(f.Dir())
+	assert.Check(t, is.Len(names(entries), 0), "malformed names created entries")
 }
 
 // TestEscapesAreRefused plants symlinks in a plain directory, pointing
@@ -222,7 +193,7 @@ func TestEscapesAreRefused(t *testing.T) {
 	}
 	before, err := os.ReadDir(outer)
 	assert.NilError(t, err)
-	f, err := Open(rootDir, PlainDirectory())
+	f, err := cgroupfs.Open(rootDir, cgroupfs.PlainDirectory())
 	assert.NilError(t, err)
 	defer f.Close()
 
@@ -285,33 +256,25 @@ func TestEscapesAreRefused(t *testing.T) {
 	}
 
 	data, err := os.ReadFile(sentinel)
-	if err != nil || string(data) != "untouched" {
-		t.Errorf("sentinel outside the root: %q, %v; want %q", data, err, "untouched")
-	}
+	assert.Check(t, err)
+	assert.Check(t, is.Equal(string(data), "untouched"), "sentinel outside the root")
 	after, err := os.ReadDir(outer)
 	assert.NilError(t, err)
-	if diff := cmp.Diff(names(before), names(after)); diff != "" {
-		t.Errorf("directory outside the root changed (-before +after):\n%s", diff)
-	}
-	if victim, _ := os.ReadDir(filepath.Join(outer, "victim")); len(victim) != 0 {
-		t.Errorf("victim directory outside the root gained %v", names(victim))
-	}
-	if err := f.Mkdir("a"); err != nil { // and the FS still works
-		t.Fatal(err)
-	}
+	assert.Check(t, is.DeepEqual(names(before), names(after)), "directory outside the root changed")
+	victim, _ := os.ReadDir(filepath.Join(outer, "victim"))
+	assert.Check(t, is.Len(names(victim), 0), "victim directory outside the root gained entries")
+	assert.NilError(t, f.Mkdir("a"), "and the FS still works")
 }
 
 func TestEscapeErrorSaysWhy(t *testing.T) {
 	f := plainFS(t)
 	err := f.Mkdir("../x")
-	if !errors.Is(err, unix.EXDEV) || !strings.Contains(err.Error(), "outside the FS root") {
-		t.Errorf("Mkdir(../x) = %v, want EXDEV saying it leads outside the FS root", err)
-	}
+	assert.Check(t, is.ErrorIs(err, unix.EXDEV), "Mkdir(../x)")
+	assert.Check(t, is.ErrorContains(err, "outside the FS root"), "Mkdir(../x)")
 	assert.NilError(t, os.Symlink("/", filepath.Join(f.Dir(), "l")))
 	err = f.WriteFile("l/x", []byte("1"))
-	if !errors.Is(err, unix.ELOOP) || !strings.Contains(err.Error(), "symlink") {
-		t.Errorf("WriteFile(l/x) = %v, want ELOOP saying a symlink is in the way", err)
-	}
+	assert.Check(t, is.ErrorIs(err, unix.ELOOP), "WriteFile(l/x)")
+	assert.Check(t, is.ErrorContains(err, "symlink"), "WriteFile(l/x): says a symlink is in the way")
 }
 
 // TestWriteFileTimeout blocks a write for real: opening a FIFO for writing
@@ -319,25 +282,17 @@ func TestEscapeErrorSaysWhy(t *testing.T) {
 // the FIFO for reading, and checks the data arrived.
 func TestWriteFileTimeout(t *testing.T) {
 	const limit = 20 * time.Millisecond
-	f := plainFS(t, WithWriteTimeout(limit))
+	f := plainFS(t, cgroupfs.WithWriteTimeout(limit))
 	fifo := filepath.Join(f.Dir(), "cgroup.procs")
 	assert.NilError(t, unix.Mkfifo(fifo, 0o600))
 	err := f.WriteFile("cgroup.procs", []byte("1234"))
-	checkPathError(t, err, "write", "cgroup.procs", ErrWriteTimeout)
-	var te *TimeoutError
-	if !errors.As(err, &te) {
-		t.Fatalf("WriteFile = %v, want a *TimeoutError", err)
-	}
-	if te.Path != fifo || te.Limit != limit {
-		t.Errorf("TimeoutError{Path: %q, Limit: %v}, want {%q, %v}", te.Path, te.Limit, fifo, limit)
-	}
-	if !os.IsTimeout(err) {
-		t.Errorf("os.IsTimeout(%v) = false", err)
-	}
+	checkPathError(t, err, "write", "cgroup.procs", cgroupfs.ErrWriteTimeout)
+	var te *cgroupfs.TimeoutError
+	assert.Assert(t, errors.As(err, &te), "WriteFile = %v, want a *TimeoutError", err)
+	assert.Check(t, is.Equal(*te, cgroupfs.TimeoutError{Path: fifo, Limit: limit}))
+	assert.Check(t, os.IsTimeout(err), "os.IsTimeout(%v)", err)
 	for _, s := range []string{fifo, limit.String(), "sched_ext", "WithWriteTimeout"} {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("timeout error does not mention %q: %v", s, err)
-		}
+		assert.Check(t, is.ErrorContains(err, s), "timeout error")
 	}
 
 	// Release the abandoned write: it goes on and delivers its data in
@@ -354,27 +309,23 @@ func TestWriteFileTimeout(t *testing.T) {
 			break
 		}
 	}
-	if string(got) != "1234" {
-		t.Errorf("the timed-out write delivered %q later, want %q", got, "1234")
-	}
+	assert.Check(t, is.Equal(string(got), "1234"), "what the timed-out write delivered later")
 }
 
 func TestWriteFileWithoutTimeout(t *testing.T) {
-	f := plainFS(t, WithWriteTimeout(0))
+	f := plainFS(t, cgroupfs.WithWriteTimeout(0))
 	assert.NilError(t, f.WriteFile("x", []byte("1\n")))
 	checkPathError(t, f.WriteFile("d/x", []byte("1")), "write", "d/x", fs.ErrNotExist)
-	if got, err := f.ReadFile("x"); err != nil || string(got) != "1\n" {
-		t.Errorf("ReadFile(x) = %q, %v", got, err)
-	}
+	got, err := f.ReadFile("x")
+	assert.Check(t, err)
+	assert.Check(t, is.Equal(string(got), "1\n"), "ReadFile(x)")
 }
 
 func TestUseAfterClose(t *testing.T) {
-	f, err := Open(t.TempDir(), PlainDirectory())
+	f, err := cgroupfs.Open(t.TempDir(), cgroupfs.PlainDirectory())
 	assert.NilError(t, err)
 	assert.NilError(t, f.Close())
-	if err := f.Close(); !errors.Is(err, fs.ErrClosed) {
-		t.Errorf("second Close = %v, want fs.ErrClosed", err)
-	}
+	assert.Check(t, is.ErrorIs(f.Close(), fs.ErrClosed), "second Close")
 	checkPathError(t, f.Mkdir("a"), "mkdir", "a", fs.ErrClosed)
 	checkPathError(t, f.WriteFile("a", []byte("1")), "write", "a", fs.ErrClosed)
 	_, err = f.ReadFile("a")
@@ -407,9 +358,7 @@ func TestWatchPlainDirectory(t *testing.T) {
 	for _, s := range []string{"populated 1\n", "populated 0\n", "populated 1\n"} {
 		assert.NilError(t, f.WriteFile("cg/cgroup.events", []byte(s)))
 	}
-	if !nextEvent(t, w.Events()) {
-		t.Fatal("events channel closed, want a modification event")
-	}
+	assert.Assert(t, nextEvent(t, w.Events()), "events channel closed, want a modification event")
 	// Removing the file (a cgroup's files vanish with it) ends the watch.
 	assert.NilError(t, os.Remove(filepath.Join(f.Dir(), "cg/cgroup.events")))
 	for nextEvent(t, w.Events()) {
@@ -458,59 +407,6 @@ func TestWatchCloseStopsGoroutine(t *testing.T) {
 	}
 }
 
-func TestInotifyLimitErrorsSayWhichLimit(t *testing.T) {
-	for errno, want := range map[unix.Errno]string{
-		unix.EMFILE: "fs.inotify.max_user_instances",
-		unix.ENOSPC: "fs.inotify.max_user_watches",
-	} {
-		err := inotifyError(errno)
-		if !errors.Is(err, errno) || !strings.Contains(err.Error(), want) {
-			t.Errorf("inotifyError(%v) = %v, want it to wrap the errno and name %s", errno, err, want)
-		}
-	}
-	if err := inotifyError(unix.ENOENT); err != unix.ENOENT {
-		t.Errorf("inotifyError(ENOENT) = %#v, want ENOENT unchanged", err)
-	}
-}
-
-func TestParseInotify(t *testing.T) {
-	event := func(wd int32, mask uint32, name string) []byte {
-		b := make([]byte, inotifyEventSize)
-		padded := 0
-		if name != "" {
-			padded = (len(name) + 1 + 15) / 16 * 16
-		}
-		binary.NativeEndian.PutUint32(b[0:], uint32(wd))
-		binary.NativeEndian.PutUint32(b[4:], mask)
-		binary.NativeEndian.PutUint32(b[12:], uint32(padded))
-		nb := make([]byte, padded)
-		copy(nb, name)
-		return append(b, nb...)
-	}
-	const file, dir = 1, 2
-	tests := []struct {
-		desc          string
-		buf           []byte
-		modified, end bool
-	}{
-		{"modify", event(file, unix.IN_MODIFY, ""), true, false},
-		{"other cgroup removed", event(dir, unix.IN_DELETE|unix.IN_ISDIR, "cg2"), false, false},
-		{"prefix is not a match", event(dir, unix.IN_DELETE|unix.IN_ISDIR, "cg-longer"), false, false},
-		{"our cgroup removed", event(dir, unix.IN_DELETE|unix.IN_ISDIR, "cg"), false, true},
-		{"modify then removal", append(event(file, unix.IN_MODIFY, ""), event(dir, unix.IN_DELETE|unix.IN_ISDIR, "cg")...), true, true},
-		{"file deleted", append(event(file, unix.IN_DELETE_SELF, ""), event(file, unix.IN_IGNORED, "")...), false, true},
-		{"holder removed", event(dir, unix.IN_IGNORED, ""), false, true},
-		{"overflow", event(-1, unix.IN_Q_OVERFLOW, ""), true, false},
-		{"truncated", event(file, unix.IN_MODIFY, "")[:8], false, false},
-	}
-	for _, tc := range tests {
-		m, g := parseInotify(tc.buf, file, dir, "cg")
-		if m != tc.modified || g != tc.end {
-			t.Errorf("%s: modified %v, gone %v; want %v, %v", tc.desc, m, g, tc.modified, tc.end)
-		}
-	}
-}
-
 // --- Kernel tests: root and a cgroup2 mount; they skip with the reason
 // otherwise.
 
@@ -537,14 +433,12 @@ func TestKernelMkdirRmdirErrnos(t *testing.T) {
 			dirs = append(dirs, e.Name())
 		}
 	}
-	if !slices.Equal(dirs, []string{"b"}) || !slices.Contains(names(entries), "cgroup.events") {
-		t.Errorf("ReadDir(a): dirs %v, names %v; want dirs [b] and cgroup.events among the files", dirs, names(entries))
-	}
+	assert.Check(t, is.DeepEqual(dirs, []string{"b"}), "ReadDir(a): dirs")
+	assert.Check(t, is.Contains(names(entries), "cgroup.events"), "ReadDir(a): files")
 	assert.NilError(t, f.Rmdir("a/b"))
 	assert.NilError(t, f.Rmdir("a"))
-	if _, err := f.ReadDir("a"); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("ReadDir of a removed cgroup = %v, want ENOENT", err)
-	}
+	_, err = f.ReadDir("a")
+	assert.Check(t, is.ErrorIs(err, fs.ErrNotExist), "ReadDir of a removed cgroup")
 }
 
 func TestKernelProcsWritesAndWatch(t *testing.T) {
@@ -558,18 +452,15 @@ func TestKernelProcsWritesAndWatch(t *testing.T) {
 	pid := strconv.Itoa(cmd.Process.Pid)
 	// The kernel parses each write on its own: one pid per write, and a
 	// zero-length write never reaches the parser.
-	if err := f.WriteFile("w/cgroup.procs", nil); err != nil {
-		t.Errorf("zero-length write to cgroup.procs = %v, want nil (ignored by the kernel)", err)
-	}
+	assert.Check(t, f.WriteFile("w/cgroup.procs", nil), "zero-length write to cgroup.procs (ignored by the kernel)")
 	checkPathError(t, f.WriteFile("w/cgroup.procs", []byte("\n")), "write", "w/cgroup.procs", unix.EINVAL)
 	checkPathError(t, f.WriteFile("w/cgroup.procs", []byte(pid+" "+pid)), "write", "w/cgroup.procs", unix.EINVAL)
-	if got, _ := f.ReadFile("w/cgroup.procs"); len(got) != 0 {
-		t.Fatalf("rejected writes moved something: cgroup.procs reads %q", got)
-	}
+	got, _ := f.ReadFile("w/cgroup.procs")
+	assert.Assert(t, is.Len(got, 0), "rejected writes moved something: cgroup.procs reads %q", got)
 	assert.NilError(t, f.WriteFile("w/cgroup.procs", []byte(pid+"\n")))
-	if got, err := f.ReadFile("w/cgroup.procs"); err != nil || string(got) != pid+"\n" {
-		t.Errorf("cgroup.procs = %q, %v; want %q", got, err, pid+"\n")
-	}
+	got, err = f.ReadFile("w/cgroup.procs")
+	assert.Check(t, err)
+	assert.Check(t, is.Equal(string(got), pid+"\n"), "cgroup.procs")
 	assert.NilError(t, waitFileLine(f, "w/cgroup.events", "populated 1", kernelWait))
 	checkPathError(t, f.Rmdir("w"), "rmdir", "w", unix.EBUSY)
 
@@ -591,17 +482,14 @@ func TestKernelProcsWritesAndWatch(t *testing.T) {
 			t.Fatalf("no populated 0 within %v after cgroup.kill; last read %q", kernelWait, data)
 		}
 	}
-	if err := cmd.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
-		t.Errorf("sleeper after cgroup.kill: Wait = %v, want signal: killed", err)
-	}
+	assert.Check(t, is.ErrorContains(cmd.Wait(), "killed"), "the sleeper after cgroup.kill")
 	// The cgroup's removal ends the watch: kernfs sends nothing on the
 	// file, the watch on the directory above sees the IN_DELETE.
 	assert.NilError(t, f.Rmdir("w"))
 	for nextEvent(t, w.Events()) {
 	}
-	if _, err := os.Stat(path.Join(dir, "w")); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("w still there after Rmdir: %v", err)
-	}
+	_, err = os.Stat(path.Join(dir, "w"))
+	assert.Check(t, is.ErrorIs(err, fs.ErrNotExist), "w after Rmdir")
 }
 
 // TestKernelSleeperChildrenDieWithIt checks the test helper the kernel
@@ -615,9 +503,9 @@ func TestKernelSleeperChildrenDieWithIt(t *testing.T) {
 	cmd := kerneltest.StartSleeper(t, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(d.Fd())}, 2)
 	procs, err := f.ReadFile("s/cgroup.procs")
 	assert.NilError(t, err)
-	if pids := strings.Fields(string(procs)); len(pids) != 3 || !slices.Contains(pids, strconv.Itoa(cmd.Process.Pid)) {
-		t.Fatalf("s/cgroup.procs = %q, want the sleeper %d and its 2 children", procs, cmd.Process.Pid)
-	}
+	pids := strings.Fields(string(procs))
+	assert.Assert(t, len(pids) == 3 && slices.Contains(pids, strconv.Itoa(cmd.Process.Pid)),
+		"s/cgroup.procs = %q, want the sleeper %d and its 2 children", procs, cmd.Process.Pid)
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 	assert.NilError(t, waitFileLine(f, "s/cgroup.events", "populated 0", kernelWait), "the sleeper's children outlived it")
@@ -626,7 +514,7 @@ func TestKernelSleeperChildrenDieWithIt(t *testing.T) {
 func TestKernelWatchRootCgroupRemoval(t *testing.T) {
 	f, dir := kernelRoot(t)
 	assert.NilError(t, f.Mkdir("sub"))
-	sub, err := Open(path.Join(dir, "sub"))
+	sub, err := cgroupfs.Open(path.Join(dir, "sub"))
 	assert.NilError(t, err)
 	defer sub.Close()
 	// A file of the FS root itself: the holder watched is above the root.
@@ -644,22 +532,18 @@ func TestKernelOpenDirSpawnsIntoCgroup(t *testing.T) {
 	d, err := f.OpenDir("spawn")
 	assert.NilError(t, err)
 	defer d.Close()
-	if d.Name() != path.Join(dir, "spawn") {
-		t.Errorf("OpenDir name %q, want %q", d.Name(), path.Join(dir, "spawn"))
-	}
+	assert.Check(t, is.Equal(d.Name(), path.Join(dir, "spawn")), "OpenDir name")
 	cmd := kerneltest.StartSleeper(t, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(d.Fd())}, 0)
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", cmd.Process.Pid))
 	assert.NilError(t, err)
-	got, err := ParseProcCgroup(strings.NewReader(string(data)))
+	got, err := cgroupfs.ParseProcCgroup(strings.NewReader(string(data)))
 	assert.NilError(t, err)
-	mnt, err := Mountpoint()
+	mnt, err := cgroupfs.Mountpoint()
 	assert.NilError(t, err)
-	if want := strings.TrimPrefix(path.Join(dir, "spawn"), mnt); got != want {
-		t.Errorf("child's cgroup %q, want %q", got, want)
-	}
-	if procs, err := f.ReadFile("spawn/cgroup.procs"); err != nil || string(procs) != fmt.Sprintf("%d\n", cmd.Process.Pid) {
-		t.Errorf("spawn/cgroup.procs = %q, %v; want the child's pid", procs, err)
-	}
+	assert.Check(t, is.Equal(got, strings.TrimPrefix(path.Join(dir, "spawn"), mnt)), "child's cgroup")
+	procs, err := f.ReadFile("spawn/cgroup.procs")
+	assert.Check(t, err)
+	assert.Check(t, is.Equal(string(procs), fmt.Sprintf("%d\n", cmd.Process.Pid)), "spawn/cgroup.procs, the child's pid")
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 
@@ -673,33 +557,22 @@ func TestKernelEscapesAreRefused(t *testing.T) {
 	f, dir := kernelRoot(t)
 	outside := fmt.Sprintf("%sescape-%d", kerneltest.Prefix, os.Getpid())
 	for _, name := range []string{"../" + outside, "a/../../" + outside, "./../" + outside} {
-		if err := f.Mkdir(name); !errors.Is(err, unix.EXDEV) {
-			t.Errorf("Mkdir(%q) = %v, want EXDEV", name, err)
-		}
-		if err := f.WriteFile(name+"/cgroup.procs", []byte("1")); !errors.Is(err, unix.EXDEV) {
-			t.Errorf("WriteFile(%q) = %v, want EXDEV", name+"/cgroup.procs", err)
-		}
+		assert.Check(t, is.ErrorIs(f.Mkdir(name), unix.EXDEV), "Mkdir(%q)", name)
+		assert.Check(t, is.ErrorIs(f.WriteFile(name+"/cgroup.procs", []byte("1")), unix.EXDEV), "WriteFile(%q)", name+"/cgroup.procs")
 	}
 	// Writing the host root's files through ".." must fail before any
 	// write: the host root's cgroup.subtree_control is off limits.
-	if err := f.WriteFile("../cgroup.subtree_control", []byte("+hugetlb")); !errors.Is(err, unix.EXDEV) {
-		t.Errorf("WriteFile(../cgroup.subtree_control) = %v, want EXDEV", err)
-	}
-	if _, err := os.Stat(path.Join(path.Dir(dir), outside)); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("escape created %s: %v", outside, err)
-	}
-	if err := f.Mkdir("/" + outside); !errors.Is(err, fs.ErrInvalid) {
-		t.Errorf("Mkdir(/%s) = %v, want EINVAL", outside, err)
-	}
+	assert.Check(t, is.ErrorIs(f.WriteFile("../cgroup.subtree_control", []byte("+hugetlb")), unix.EXDEV), "WriteFile(../cgroup.subtree_control)")
+	_, err := os.Stat(path.Join(path.Dir(dir), outside))
+	assert.Check(t, is.ErrorIs(err, fs.ErrNotExist), "escape created %s", outside)
+	assert.Check(t, is.ErrorIs(f.Mkdir("/"+outside), fs.ErrInvalid), "Mkdir(/%s)", outside)
 }
 
 func TestKernelOpen(t *testing.T) {
 	f, dir := kernelRoot(t)
-	if f.Dir() != dir {
-		t.Errorf("Dir() = %q, want %q", f.Dir(), dir)
-	}
+	assert.Check(t, is.Equal(f.Dir(), dir))
 	// A cgroupfs directory passes the magic check; a file does not open.
-	_, err := Open(path.Join(dir, "cgroup.procs"))
+	_, err := cgroupfs.Open(path.Join(dir, "cgroup.procs"))
 	checkPathError(t, err, "open", path.Join(dir, "cgroup.procs"), unix.ENOTDIR)
 }
 
@@ -707,7 +580,7 @@ func TestKernelOpen(t *testing.T) {
 // the FS is closed under them: each must succeed or fail with
 // fs.ErrClosed, and the race detector must stay quiet.
 func TestConcurrentUseAndClose(t *testing.T) {
-	f, err := Open(t.TempDir(), PlainDirectory())
+	f, err := cgroupfs.Open(t.TempDir(), cgroupfs.PlainDirectory())
 	assert.NilError(t, err)
 	const workers = 8
 	errs := make(chan error, workers)
@@ -760,9 +633,9 @@ func BenchmarkPlainWriteFile(b *testing.B) {
 	for _, bc := range []struct {
 		name    string
 		timeout time.Duration
-	}{{"timeout", DefaultWriteTimeout}, {"noTimeout", 0}} {
+	}{{"timeout", cgroupfs.DefaultWriteTimeout}, {"noTimeout", 0}} {
 		b.Run(bc.name, func(b *testing.B) {
-			f, err := Open(b.TempDir(), PlainDirectory(), WithWriteTimeout(bc.timeout))
+			f, err := cgroupfs.Open(b.TempDir(), cgroupfs.PlainDirectory(), cgroupfs.WithWriteTimeout(bc.timeout))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -10,8 +10,8 @@ import (
 
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/internal/kerneltest"
-	"github.com/google/go-cmp/cmp"
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // managersKernelBase opens, as an OSFS, a cgroup of the test's own under
@@ -46,32 +46,16 @@ func TestParallelManagersKernel(t *testing.T) {
 				// kernel then refuses tasks in the base (EBUSY) while
 				// the other subtests' cgroups hold tasks.
 				drain := parent + "-drain"
-				if err := fsys.Mkdir(drain); err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() {
-					if err := fsys.Rmdir(drain); err != nil {
-						t.Errorf("remove the drain cgroup %s: %v", drain, err)
-					}
-				})
+				assert.NilError(t, fsys.Mkdir(drain))
+				t.Cleanup(func() { assert.Check(t, fsys.Rmdir(drain), "remove the drain cgroup %s", drain) })
 				mgr := cgroupfs.NewManager(fsys, parent, cgroupfs.DrainTo(drain))
-				if err := mgr.Setup(false); err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() {
-					if err := fsys.Rmdir(parent); err != nil {
-						t.Errorf("remove the parent %s: %v", parent, err)
-					}
-				})
+				assert.NilError(t, mgr.Setup(false))
+				t.Cleanup(func() { assert.Check(t, fsys.Rmdir(parent), "remove the parent %s", parent) })
 				for _, c := range []string{"a/b", "c"} {
-					if err := mgr.CreateCgroup(c); err != nil {
-						t.Fatal(err)
-					}
+					assert.NilError(t, mgr.CreateCgroup(c))
 				}
 				cmd := exec.Command("sleep", "1000")
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
+				assert.NilError(t, cmd.Start())
 				waited := false
 				t.Cleanup(func() {
 					if !waited {
@@ -99,25 +83,15 @@ func TestParallelManagersKernel(t *testing.T) {
 					}
 					got, err := mgr.Procs(s.in)
 					assert.NilError(t, err)
-					if diff := cmp.Diff([]int{pid}, got); diff != "" {
-						t.Errorf("after %s, cgroup.procs of %s/%s (-want +got):\n%s", s.what, parent, s.in, diff)
-					}
+					assert.Check(t, is.DeepEqual(got, []int{pid}), "after %s, cgroup.procs of %s/%s", s.what, parent, s.in)
 				}
-				if err := mgr.KillTasks("c"); err != nil {
-					t.Fatal(err)
-				}
+				assert.NilError(t, mgr.KillTasks("c"))
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
-				if err := mgr.WaitEmpty(ctx, "c"); err != nil {
-					t.Fatal(err)
-				}
+				assert.NilError(t, mgr.WaitEmpty(ctx, "c"))
 				waited = true
-				if err := cmd.Wait(); err == nil {
-					t.Errorf("sleep exited normally after KillTasks, want killed")
-				}
-				if err := mgr.CleanupAll(); err != nil {
-					t.Fatal(err)
-				}
+				assert.Check(t, cmd.Wait() != nil, "sleep exited normally after KillTasks, want killed")
+				assert.NilError(t, mgr.CleanupAll())
 				entries, err := fsys.ReadDir(parent)
 				assert.NilError(t, err)
 				for _, e := range entries {

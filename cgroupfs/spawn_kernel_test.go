@@ -1,22 +1,22 @@
-package cgroupfs
+package cgroupfs_test
 
 import (
-	"errors"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // killAndWait kills task and waits for it to end.
-func killAndWait(t *testing.T, task Task) {
+func killAndWait(t *testing.T, task cgroupfs.Task) {
 	t.Helper()
-	if err := task.Kill(); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, task.Kill())
 	select {
 	case <-task.Done():
 	case <-time.After(kernelWait):
@@ -29,43 +29,28 @@ func killAndWait(t *testing.T, task Task) {
 // started and keeps the kernel's errno.
 func TestKernelStartTask(t *testing.T) {
 	fsys, dir := kernelRoot(t)
-	mnt, err := Mountpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
+	mnt, err := cgroupfs.Mountpoint()
+	assert.NilError(t, err)
 	for _, refused := range []bool{false, true} {
 		t.Run("clone3 refused "+strconv.FormatBool(refused), func(t *testing.T) {
 			if refused {
-				old := clone3Refused
-				clone3Refused = func() bool { return true }
-				t.Cleanup(func() { clone3Refused = old })
+				cgroupfs.RefuseClone3(t)
 			}
 			name := "w" + strconv.FormatBool(refused)
-			if err := fsys.Mkdir(name); err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, fsys.Mkdir(name))
 			t.Cleanup(func() { _ = fsys.Rmdir(name) })
 			task, err := fsys.StartTask(name, kerneltest.SleeperCmd(0))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got, want := cgroupOf(t, task.Pid()), strings.TrimPrefix(dir, mnt)+"/"+name; got != want {
-				t.Errorf("pid %d is in %s, want %s", task.Pid(), got, want)
-			}
+			assert.NilError(t, err)
+			assert.Check(t, is.Equal(kerneltest.CgroupOf(t, task.Pid()), strings.TrimPrefix(dir, mnt)+"/"+name), "the cgroup of pid %d", task.Pid())
 			killAndWait(t, task)
-			if !errors.Is(task.Err(), ErrKilled) {
-				t.Errorf("Err() = %v, want ErrKilled", task.Err())
-			}
-			if err := waitFileLine(fsys, name+"/cgroup.events", "populated 0", kernelWait); err != nil {
-				t.Fatal(err)
-			}
+			assert.Check(t, is.ErrorIs(task.Err(), cgroupfs.ErrKilled))
+			assert.NilError(t, waitFileLine(fsys, name+"/cgroup.events", "populated 0", kernelWait))
 			// A cgroup that is gone: the kernel's ENOENT either way
 			// (from the clone, or from the move, whose process is
 			// then killed).
 			cmd := kerneltest.SleeperCmd(0)
-			if _, err := fsys.StartTask("missing", cmd); !errors.Is(err, unix.ENOENT) {
-				t.Errorf("StartTask into a missing cgroup: %v, want ENOENT", err)
-			}
+			_, err = fsys.StartTask("missing", cmd)
+			assert.Check(t, is.ErrorIs(err, unix.ENOENT), "StartTask into a missing cgroup")
 			if cmd.Process != nil && cmd.ProcessState == nil {
 				t.Errorf("the process of a failed start (pid %d) was not reaped", cmd.Process.Pid)
 			}

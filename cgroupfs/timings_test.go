@@ -2,15 +2,15 @@ package cgroupfs_test
 
 import (
 	"context"
-	"errors"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/fakefs"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // MoveRetry sets how many writes MoveTasks tries on EBUSY and how far
@@ -19,21 +19,15 @@ func TestMoveRetryOption(t *testing.T) {
 	fsys := newFake("memory")
 	ops := &opLog{fsys: fsys}
 	m := cgroupfs.NewManager(fsys, ".", cgroupfs.MoveRetry(5, 0))
-	if err := m.CreateCgroup("a/b"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, m.CreateCgroup("a/b"))
 	for _, f := range []string{"cgroup.subtree_control", "a/cgroup.subtree_control"} {
-		if err := fsys.WriteFile(f, []byte("+memory")); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, fsys.WriteFile(f, []byte("+memory")))
 	}
 	pid := spawn(t, fsys, ".")
 	ops.next()
 	err := m.MoveTasks("a", []int{pid})
 	cgroupfs.WantErrContains(t, err, unix.EBUSY, "5 attempts 0s apart")
-	if got := writes(ops.next()); len(got) != 5 {
-		t.Errorf("writes = %q, want 5 attempts", got)
-	}
+	assert.Check(t, is.Len(writes(ops.next()), 5), "writes, one per attempt")
 	// Out-of-range values keep the defaults.
 	m = cgroupfs.NewManager(fsys, ".", cgroupfs.MoveRetry(0, -1))
 	err = m.MoveTasks("a", []int{pid})
@@ -47,9 +41,7 @@ func TestRemoveRetryOption(t *testing.T) {
 	fsys := newFake()
 	m := cgroupfs.NewManager(fsys, ".", cgroupfs.RemoveRetry(20*time.Millisecond, 30*time.Millisecond))
 	for _, n := range []string{"busy", "lingering"} {
-		if err := m.CreateCgroup(n); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, m.CreateCgroup(n))
 	}
 	// An rmdir that keeps saying EBUSY with nothing inside.
 	fsys.Fail(fakefs.OpRmdir, "busy", unix.EBUSY, -1)
@@ -58,15 +50,10 @@ func TestRemoveRetryOption(t *testing.T) {
 
 	// A task that never finishes exiting: the wait for populated 0 ends.
 	pid := spawn(t, fsys, "lingering")
-	if err := fsys.SetLinger(pid, -1); err != nil {
-		t.Fatal(err)
-	}
-	if err := fsys.Exit(pid); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, fsys.SetLinger(pid, -1))
+	assert.NilError(t, fsys.Exit(pid))
 	err = m.RemoveCgroup("lingering")
-	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "populated 1") {
-		t.Errorf("RemoveCgroup of a cgroup that stays populated: %v; want a deadline error quoting populated 1", err)
-	}
+	assert.Check(t, is.ErrorIs(err, context.DeadlineExceeded), "RemoveCgroup of a cgroup that stays populated")
+	assert.Check(t, is.ErrorContains(err, "populated 1"), "RemoveCgroup of a cgroup that stays populated")
 	_ = fsys.Release(pid)
 }

@@ -1,10 +1,12 @@
-package cgroupfs
+package cgroupfs_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/cgguard/cgguard/cgroupfs"
 	"gotest.tools/v3/assert"
 )
 
@@ -19,57 +21,33 @@ func TestWatchReusesInstances(t *testing.T) {
 	for i := range 300 {
 		dir := fmt.Sprintf("cg%d", i%3)
 		if i < 3 {
-			if err := f.Mkdir(dir); err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, f.Mkdir(dir))
 		}
 		file := dir + "/cgroup.events"
-		if err := f.WriteFile(file, []byte("populated 1\n")); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, f.WriteFile(file, []byte("populated 1\n")))
 		w, err := f.Watch(file)
-		if err != nil {
-			t.Fatalf("watch %d: %v", i, err)
-		}
-		if err := f.WriteFile(file, []byte("populated 0\n")); err != nil {
-			t.Fatal(err)
-		}
-		if !nextEvent(t, w.Events()) {
-			t.Fatalf("watch %d: channel closed, want an event for the write", i)
-		}
-		if err := w.Close(); err != nil {
-			t.Fatalf("close watch %d: %v", i, err)
-		}
+		assert.NilError(t, err, "watch %d", i)
+		assert.NilError(t, f.WriteFile(file, []byte("populated 0\n")))
+		assert.Assert(t, nextEvent(t, w.Events()), "watch %d: channel closed, want an event for the write", i)
+		assert.NilError(t, w.Close(), "close watch %d", i)
 	}
 	// The last instances back in the pool carry the watches of cg0..cg2
 	// removed; a new watcher on a fresh cgroup ends when it is removed.
-	if err := f.Mkdir("last"); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.WriteFile("last/cgroup.events", []byte("populated 0\n")); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.Mkdir("last"))
+	assert.NilError(t, f.WriteFile("last/cgroup.events", []byte("populated 0\n")))
 	w, err := f.Watch("last/cgroup.events")
 	assert.NilError(t, err)
 	defer w.Close()
-	if err := f.WriteFile("cg0/cgroup.events", []byte("populated 1\n")); err != nil {
-		t.Fatal(err)
-	}
-	if err := removeAllPlain(f, "last"); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, f.WriteFile("cg0/cgroup.events", []byte("populated 1\n")))
+	assert.NilError(t, removeAllPlain(f, "last"))
 	for nextEvent(t, w.Events()) {
 	}
 }
 
 // removeAllPlain removes the plain directory name and its one file.
-func removeAllPlain(f *OSFS, name string) error {
-	if err := f.atParent("unlink", name+"/cgroup.events", func(dirfd int, last string) error {
-		return unlinkat(dirfd, last)
-	}); err != nil {
+func removeAllPlain(f *cgroupfs.OSFS, name string) error {
+	if err := os.Remove(filepath.Join(f.Dir(), name, "cgroup.events")); err != nil {
 		return err
 	}
 	return f.Rmdir(name)
 }
-
-func unlinkat(dirfd int, name string) error { return unix.Unlinkat(dirfd, name, 0) }

@@ -275,7 +275,7 @@ func startIn(t *testing.T, dir string) (*exec.Cmd, proc) {
 // cgroupOfPid returns the absolute cgroup directory of pid.
 func cgroupOfPid(t *testing.T, mnt string, pid int) string {
 	t.Helper()
-	return filepath.Join(mnt, cgroupOf(t, pid))
+	return filepath.Join(mnt, kerneltest.CgroupOf(t, pid))
 }
 
 func exists(dir string) bool {

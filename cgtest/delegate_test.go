@@ -97,7 +97,7 @@ func TestVMDelegatedUser(t *testing.T) {
 		for _, want := range []string{"--- SKIP: TestVMDelegatedUser", "pid " + itoa(other.Process.Pid) + " (sleep", cgroupfs.DelegateCommand} {
 			assert.Check(t, is.Contains(out, want), "the child's output lacks %q (exit: %v):\n%s", want, err, out)
 		}
-		if got, want := cgroupOf(t, other.Process.Pid), strings.TrimPrefix(scope, mnt); got != want {
+		if got, want := kerneltest.CgroupOf(t, other.Process.Pid), strings.TrimPrefix(scope, mnt); got != want {
 			t.Errorf("the other process was moved to %s, want it left in %s", got, want)
 		}
 		if left := childDirs(t, scope); len(left) != 0 {
@@ -144,12 +144,12 @@ func readmeTest(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Check(t, is.Contains(string(status), "Cpus_allowed_list:\t0\n"), "the worker may run beyond CPU 0:\n%s", status)
 	mnt, _ := cgroupfs.Mountpoint()
-	if got, want := cgroupOf(t, worker.Process.Pid), strings.TrimPrefix(filepath.Join(ops.ParentPath(), "cg_0"), mnt); got != want {
+	if got, want := kerneltest.CgroupOf(t, worker.Process.Pid), strings.TrimPrefix(filepath.Join(ops.ParentPath(), "cg_0"), mnt); got != want {
 		t.Errorf("the worker is in %s, want %s", got, want)
 	}
 	self, err := cgtest.Self()
 	assert.NilError(t, err)
-	if got := filepath.Base(cgroupOf(t, os.Getpid())); got != cgtest.LeafName(self) {
+	if got := filepath.Base(kerneltest.CgroupOf(t, os.Getpid())); got != cgtest.LeafName(self) {
 		t.Errorf("the test process is in %s, want its leaf %s", got, cgtest.LeafName(self))
 	}
 	root, pid = ops.ParentPath(), worker.Process.Pid

@@ -113,7 +113,7 @@ func TestKernelDrainUnderRoot(t *testing.T) {
 		}
 		assert.NilError(t, sleeper.Process.Signal(unix.Signal(0)), "the drained process is not running")
 		rel, _ := filepath.Rel(mustMount(t), filepath.Join(mgr.ParentPath(), cgtest.DrainLeaf))
-		if got := cgroupOf(t, sleeper.Process.Pid); got != "/"+rel {
+		if got := kerneltest.CgroupOf(t, sleeper.Process.Pid); got != "/"+rel {
 			t.Errorf("the drained process is in %s, want the root's drain leaf /%s", got, rel)
 		}
 	})

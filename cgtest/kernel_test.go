@@ -30,17 +30,6 @@ func kernelBase(t *testing.T) string {
 	return kerneltest.Base(t, kerneltest.CheckLeaks())
 }
 
-// cgroupOf returns the cgroup v2 path of pid from /proc/<pid>/cgroup.
-func cgroupOf(t *testing.T, pid int) string {
-	t.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/cgroup", pid))
-	assert.NilError(t, err)
-	defer f.Close()
-	p, err := cgroupfs.ParseProcCgroup(f)
-	assert.NilError(t, err)
-	return p
-}
-
 // Real processes, a shell with background children among them, are
 // started inside the group's cgroups and are all gone, with their
 // cgroups and the per-test root, when the test ends.
@@ -80,7 +69,7 @@ func TestKernelStartAndTeardown(t *testing.T) {
 				t.Errorf("Start did not use CLONE_INTO_CGROUP, though clone3 works on this kernel")
 			}
 			want := strings.TrimPrefix(filepath.Join(rootDir, tc.cgroup), mnt)
-			if got := cgroupOf(t, cmd.Process.Pid); got != want {
+			if got := kerneltest.CgroupOf(t, cmd.Process.Pid); got != want {
 				t.Errorf("pid %d is in cgroup %s, want %s", cmd.Process.Pid, got, want)
 			}
 		}
@@ -159,7 +148,7 @@ func startWithoutClone3(t *testing.T, base string) {
 	}
 	mnt, _ := cgroupfs.Mountpoint()
 	want := strings.TrimPrefix(filepath.Join(mgr.ParentPath(), "w"), mnt)
-	if got := cgroupOf(t, cmd.Process.Pid); got != want {
+	if got := kerneltest.CgroupOf(t, cmd.Process.Pid); got != want {
 		t.Errorf("pid %d is in cgroup %s, want %s", cmd.Process.Pid, got, want)
 	}
 }
@@ -186,17 +175,17 @@ func refuseClone3(t *testing.T) {
 // teardown (which would otherwise kill it) and is back where it was.
 func TestKernelTestProcessInsideSurvives(t *testing.T) {
 	base := kernelBase(t)
-	home := cgroupOf(t, os.Getpid())
+	home := kerneltest.CgroupOf(t, os.Getpid())
 	t.Run("test", func(t *testing.T) {
 		mgr := cgtest.Root(t, cgtest.Under(base))
 		g := cgtest.NewGroup(t, mgr, cgtest.Strict())
 		assert.NilError(t, g.AddCgroupNoCpuset("me"))
 		assert.NilError(t, mgr.MoveTask("me", os.Getpid()))
-		if got := cgroupOf(t, os.Getpid()); got == home {
+		if got := kerneltest.CgroupOf(t, os.Getpid()); got == home {
 			t.Fatalf("the test process did not move: still in %s", got)
 		}
 	})
-	if got := cgroupOf(t, os.Getpid()); got != home {
+	if got := kerneltest.CgroupOf(t, os.Getpid()); got != home {
 		t.Errorf("after teardown the test process is in %s, want %s (where it was)", got, home)
 	}
 }

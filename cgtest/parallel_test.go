@@ -17,6 +17,7 @@ import (
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/fakefs"
+	"github.com/cgguard/cgguard/internal/kerneltest"
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/assert"
@@ -222,7 +223,7 @@ func TestParallelKernel(t *testing.T) {
 				cmds = append(cmds, cmd)
 				mu.Unlock()
 				want := strings.TrimPrefix(filepath.Join(mgr.ParentPath(), "work/a"), mnt)
-				if got := cgroupOf(t, cmd.Process.Pid); got != want {
+				if got := kerneltest.CgroupOf(t, cmd.Process.Pid); got != want {
 					t.Errorf("pid %d is in %s, want %s", cmd.Process.Pid, got, want)
 				}
 			})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
+	"github.com/cgguard/cgguard/internal/kerneltest"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 )
@@ -76,7 +77,7 @@ func TestKernelSpawnBuiltinsRunInTheirCgroup(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := path.Join("/", strings.TrimPrefix(mgr.ParentPath(), mnt), name)
-			if got := cgroupOf(t, task.Pid()); got != want {
+			if got := kerneltest.CgroupOf(t, task.Pid()); got != want {
 				t.Errorf("the %s runs in %s, want %s", w, got, want)
 			}
 			if strings.HasPrefix(w.String(), "spinner") {

@@ -15,6 +15,8 @@ import (
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"github.com/cgguard/cgguard/vmtest"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // lines renders checks as doctor prints them, status first.
@@ -69,9 +71,7 @@ func TestDoctorDelegationChecks(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got := lines(append(tc.dl.checks(), tc.dl.cpusetCheck()))
 			for _, w := range tc.want {
-				if !strings.Contains(got, w) {
-					t.Errorf("doctor's delegation lines lack %q:\n%s", w, got)
-				}
+				assert.Check(t, is.Contains(got, w), "doctor's delegation lines")
 			}
 		})
 	}
@@ -97,9 +97,7 @@ func TestVMDoctorDelegated(t *testing.T) {
 	kerneltest.EnableAtRoot(t, vmtest.InVM(), ctrls...)
 	base := kerneltest.Base(t)
 	for _, c := range ctrls {
-		if err := os.WriteFile(filepath.Join(base, "cgroup.subtree_control"), []byte("+"+c), 0); err != nil {
-			t.Fatalf("enable %s in %s: %v", c, base, err)
-		}
+		assert.NilError(t, os.WriteFile(filepath.Join(base, "cgroup.subtree_control"), []byte("+"+c), 0), "enable %s in %s", c, base)
 	}
 	doctor := func(t *testing.T, scope string) string {
 		t.Helper()
@@ -107,9 +105,7 @@ func TestVMDoctorDelegated(t *testing.T) {
 		cmd.Env = append(os.Environ(), doctorChildEnv+"=1")
 		var buf bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &buf, &buf
-		if err := kerneltest.StartAs(cmd, scope, uid); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, kerneltest.StartAs(cmd, scope, uid))
 		err := cmd.Wait()
 		t.Logf("cgguard doctor as uid %d in %s (%v):\n%s", uid, scope, err, buf.String())
 		return buf.String()
@@ -117,9 +113,7 @@ func TestVMDoctorDelegated(t *testing.T) {
 	expect := func(t *testing.T, out string, want ...string) {
 		t.Helper()
 		for _, w := range want {
-			if !strings.Contains(out, w) {
-				t.Errorf("doctor's output lacks %q", w)
-			}
+			assert.Check(t, is.Contains(out, w), "doctor's output")
 		}
 	}
 	t.Run("alone", func(t *testing.T) {
@@ -135,9 +129,7 @@ func TestVMDoctorDelegated(t *testing.T) {
 	t.Run("with another process", func(t *testing.T) {
 		scope := kerneltest.Delegate(t, base, "shared.scope", uid, kerneltest.DelegatedFiles)
 		other := exec.Command("sleep", "1000")
-		if err := kerneltest.StartAs(other, scope, uid); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, kerneltest.StartAs(other, scope, uid))
 		t.Cleanup(func() { _ = other.Process.Kill(); _ = other.Wait() })
 		out := doctor(t, scope)
 		expect(t, out, "warn  other processes    the delegated cgroup "+scope+" also holds pid "+strconv.Itoa(other.Process.Pid)+" (sleep",

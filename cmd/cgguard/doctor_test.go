@@ -12,6 +12,8 @@ import (
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/vmtest"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 func TestDoctorSections(t *testing.T) {
@@ -25,21 +27,15 @@ func TestDoctorSections(t *testing.T) {
 		"VM runner", "qemu", "kernel image", "kvm", "cgvm",
 		"Demonstration", "per-test root", "nested cgroups", "spawn", "teardown", "left behind     nothing", "Summary:",
 	} {
-		if !strings.Contains(s, want) {
-			t.Errorf("doctor output lacks %q", want)
-		}
+		assert.Check(t, is.Contains(s, want), "doctor output")
 	}
 	caps, _ := cgroupfs.Discover()
 	if !caps.CanCreate {
 		t.Skipf("the rest needs real cgroups, which cannot be made here: %s", caps.Reason)
 	}
-	if code != exitOK {
-		t.Errorf("doctor exit %d on a machine that can create cgroups, want 0; stderr %s", code, errb.String())
-	}
+	assert.Check(t, is.Equal(code, exitOK), "doctor exit on a machine that can create cgroups; stderr %s", errb.String())
 	for _, want := range []string{"Demonstration on the real kernel", "by clone3 CLONE_INTO_CGROUP"} {
-		if !strings.Contains(s, want) {
-			t.Errorf("doctor output lacks %q", want)
-		}
+		assert.Check(t, is.Contains(s, want), "doctor output")
 	}
 	checkNoRootsOfOurs(t, caps.Parent)
 }
@@ -49,9 +45,7 @@ func TestDoctorSections(t *testing.T) {
 func checkNoRootsOfOurs(t *testing.T, dir string) {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), "cgguard-"+strconv.Itoa(os.Getpid())+"-") {
 			t.Errorf("leak: doctor left %s", filepath.Join(dir, e.Name()))
@@ -63,12 +57,8 @@ func TestDoctorJSON(t *testing.T) {
 	var out, errb bytes.Buffer
 	code := run([]string{"doctor", "-json"}, &out, &errb)
 	var got doctorJSON
-	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
-		t.Fatalf("doctor -json printed invalid JSON: %v\n%s", err, out.String())
-	}
-	if got.OK != (code == exitOK) {
-		t.Errorf("ok=%v but exit %d", got.OK, code)
-	}
+	assert.NilError(t, json.Unmarshal(out.Bytes(), &got), "doctor -json printed invalid JSON:\n%s", out.String())
+	assert.Check(t, got.OK == (code == exitOK), "ok=%v but exit %d", got.OK, code)
 	names := map[string]string{}
 	for _, c := range got.Checks {
 		names[c.Name] = c.Status
@@ -77,17 +67,13 @@ func TestDoctorJSON(t *testing.T) {
 		}
 	}
 	for _, n := range []string{"cgroup2 mount", "create cgroups", "cpuset", "kernel", "cgroup.kill", "CLONE_INTO_CGROUP", "qemu", "kernel image"} {
-		if names[n] == "" {
-			t.Errorf("doctor -json has no %q check", n)
-		}
+		assert.Check(t, names[n] != "", "doctor -json has no %q check", n)
 	}
-	if len(got.Demo.Steps) != 4 || len(got.Demo.LeftBehind) != 0 || got.Demo.Error != "" {
-		t.Errorf("demo = %+v, want 4 steps, nothing left, no error", got.Demo)
-	}
+	assert.Check(t, is.Len(got.Demo.Steps, 4), "demo = %+v", got.Demo)
+	assert.Check(t, is.Len(got.Demo.LeftBehind, 0), "demo = %+v", got.Demo)
+	assert.Check(t, is.Equal(got.Demo.Error, ""), "demo = %+v", got.Demo)
 	for _, s := range got.Demo.Steps {
-		if s.Took <= 0 {
-			t.Errorf("step %q has no timing", s.Step)
-		}
+		assert.Check(t, s.Took > 0, "step %q has no timing", s.Step)
 	}
 	caps, _ := cgroupfs.Discover()
 	if caps.CanCreate {
@@ -111,9 +97,7 @@ func TestDemoFake(t *testing.T) {
 		t.Errorf("demoFake = %+v\n%s", res, s)
 	}
 	for _, want := range []string{"cpusets workers/w0=0-1 workers/w1=2-3", "fake task", "task killed (cgroup.kill)", "left behind     nothing"} {
-		if !strings.Contains(s, want) {
-			t.Errorf("demoFake output lacks %q:\n%s", want, s)
-		}
+		assert.Check(t, is.Contains(s, want), "demoFake output")
 	}
 }
 
@@ -124,19 +108,14 @@ func TestDemoFake(t *testing.T) {
 func TestDoctorCpusetInVM(t *testing.T) {
 	vmtest.SkipUnlessVM(t)
 	ctl := filepath.Join(vmtest.CgroupRoot, "cgroup.subtree_control")
-	if err := os.WriteFile(ctl, []byte("+cpuset"), 0); err != nil {
-		t.Fatalf("enable cpuset at the VM's root: %v", err)
-	}
+	assert.NilError(t, os.WriteFile(ctl, []byte("+cpuset"), 0), "enable cpuset at the VM's root")
 	var out, errb bytes.Buffer
-	if code := run([]string{"doctor"}, &out, &errb); code != exitOK {
-		t.Errorf("doctor exit %d, want 0; stderr %s", code, errb.String())
-	}
+	code := run([]string{"doctor"}, &out, &errb)
+	assert.Check(t, is.Equal(code, exitOK), "doctor exit; stderr %s", errb.String())
 	s := out.String()
 	t.Logf("cgguard doctor in the VM:\n%s", s)
 	for _, want := range []string{"ok    cpuset", "cpusets workers/w0=0 workers/w1=", "left behind     nothing", "cpuset included, can run"} {
-		if !strings.Contains(s, want) {
-			t.Errorf("doctor output lacks %q", want)
-		}
+		assert.Check(t, is.Contains(s, want), "doctor output")
 	}
 }
 
@@ -148,20 +127,15 @@ func TestKVMCheckNeedsARealBoot(t *testing.T) {
 	}
 	dir := t.TempDir()
 	kernel := filepath.Join(dir, "vmlinuz")
-	if err := os.WriteFile(kernel, []byte("x"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, os.WriteFile(kernel, []byte("x"), 0o644))
 	t.Setenv("CGVM_KERNEL", kernel)
 	fake := func(name, script string) string {
 		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte("#!/bin/sh\n"+script+"\n"), 0o755); err != nil {
-			t.Fatal(err)
-		}
+		assert.NilError(t, os.WriteFile(p, []byte("#!/bin/sh\n"+script+"\n"), 0o755))
 		return p
 	}
-	if c := kvmCheck(fake("booting", "echo '[    0.5] Kernel panic - not syncing: VFS: Unable to mount root fs'")); c.Status != statusOK {
-		t.Errorf("kvm check after a boot = %+v, want ok", c)
-	}
+	booted := kvmCheck(fake("booting", "echo '[    0.5] Kernel panic - not syncing: VFS: Unable to mount root fs'"))
+	assert.Check(t, is.Equal(booted.Status, statusOK), "kvm check after a boot = %+v", booted)
 	c := kvmCheck(fake("aborting", "echo 'kvm_buf_set_msrs: Assertion failed.' >&2; kill -ABRT $$"))
 	if c.Status == statusOK || !strings.Contains(c.Detail, "kvm_buf_set_msrs") || !strings.Contains(c.Detail, "TCG") {
 		t.Errorf("kvm check after qemu aborted = %+v, want not ok, with qemu's message and the TCG fallback", c)

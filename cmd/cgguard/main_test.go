@@ -5,6 +5,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // TestMain lets the test binary stand in for cgguard where doctor and
@@ -36,13 +39,10 @@ func TestUsageExitCodes(t *testing.T) {
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(tc.args, &stdout, &stderr)
-		if code != tc.code || !strings.Contains(stderr.String(), tc.stderr) {
-			t.Errorf("run(%q) = %d, stderr %q; want %d and %q", tc.args, code, stderr.String(), tc.code, tc.stderr)
-		}
+		assert.Check(t, is.Equal(code, tc.code), "run(%q); stderr %q", tc.args, stderr.String())
+		assert.Check(t, is.Contains(stderr.String(), tc.stderr), "run(%q)", tc.args)
 		// A command-line user cannot add a Go option.
-		if strings.Contains(stderr.String(), "PlainDirectory") {
-			t.Errorf("run(%q) tells a command-line user about cgroupfs.PlainDirectory: %q", tc.args, stderr.String())
-		}
+		assert.Check(t, !strings.Contains(stderr.String(), "PlainDirectory"), "run(%q) tells a command-line user about cgroupfs.PlainDirectory: %q", tc.args, stderr.String())
 	}
 }
 

@@ -8,7 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // cpioEntry is one entry as readCPIO parses it back.
@@ -93,16 +94,10 @@ func TestCPIORoundTrip(t *testing.T) {
 	c.file("/init", 0o755, 2, strings.NewReader("xy"))
 	c.symlink("/a/link", "b/c.txt")
 	c.mkdirAll("/a/empty", 0o700)
-	if err := c.close(); err != nil {
-		t.Fatal(err)
-	}
-	if buf.Len()%4 != 0 {
-		t.Errorf("archive is %d bytes, not a multiple of 4", buf.Len())
-	}
+	assert.NilError(t, c.close())
+	assert.Check(t, buf.Len()%4 == 0, "archive is %d bytes, not a multiple of 4", buf.Len())
 	got, err := readCPIO(&buf)
-	if err != nil {
-		t.Fatalf("reading the archive back: %v", err)
-	}
+	assert.NilError(t, err, "reading the archive back")
 	// Parents come before what is inside them: the kernel does not create
 	// missing directories.
 	want := []cpioEntry{
@@ -115,16 +110,11 @@ func TestCPIORoundTrip(t *testing.T) {
 		{Name: "a/link", Mode: modeLink | 0o777, Data: "b/c.txt"},
 		{Name: "a/empty", Mode: modeDir | 0o700},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("archive entries (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(got, want), "archive entries")
 }
 
 func TestCPIOShortReaderFails(t *testing.T) {
 	c := newCPIOWriter(io.Discard)
 	c.file("f", 0o644, 10, strings.NewReader("short"))
-	err := c.close()
-	if err == nil || !strings.Contains(err.Error(), "copied 5 of 10 bytes") {
-		t.Errorf("close() = %v, want the short copy reported", err)
-	}
+	assert.Check(t, is.ErrorContains(c.close(), "copied 5 of 10 bytes"), "close() reports the short copy")
 }

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 func TestRuntimeDepsOfDynamicBinary(t *testing.T) {
@@ -13,27 +16,18 @@ func TestRuntimeDepsOfDynamicBinary(t *testing.T) {
 		t.Skip("needs a true(1) binary on PATH (coreutils)")
 	}
 	interp, err := interpreter(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	if interp == "" {
 		t.Skipf("%s is statically linked here; need a dynamically linked one", bin)
 	}
 	deps, err := runtimeDeps(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Contains(deps, interp) {
-		t.Errorf("runtimeDeps(%s) = %q, missing its interpreter %s", bin, deps, interp)
-	}
-	if !slices.ContainsFunc(deps, func(p string) bool { return filepath.Base(p) == "libc.so.6" }) {
-		t.Errorf("runtimeDeps(%s) = %q, missing libc.so.6", bin, deps)
-	}
+	assert.NilError(t, err)
+	assert.Check(t, is.Contains(deps, interp), "runtimeDeps(%s): its interpreter", bin)
+	assert.Check(t, slices.ContainsFunc(deps, func(p string) bool { return filepath.Base(p) == "libc.so.6" }), "runtimeDeps(%s) = %q, missing libc.so.6", bin, deps)
 }
 
 func TestRuntimeDepsOfStaticBinary(t *testing.T) {
 	deps, err := runtimeDeps(runnerBin(t))
-	if err != nil || len(deps) != 0 {
-		t.Errorf("runtimeDeps(static cgvm) = %q, %v; want nothing", deps, err)
-	}
+	assert.Check(t, err)
+	assert.Check(t, is.Len(deps, 0), "runtimeDeps(static cgvm)")
 }

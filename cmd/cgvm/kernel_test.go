@@ -7,6 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // fakeBzImage builds the parts of a bzImage the runner reads: the boot
@@ -32,13 +35,9 @@ func fakeBzImage(t *testing.T, elfData []byte) []byte {
 func TestDecompressKernel(t *testing.T) {
 	elfData := append([]byte("\x7fELF"), bytes.Repeat([]byte("kernel"), 1000)...)
 	p := filepath.Join(t.TempDir(), "vmlinuz-test")
-	if err := os.WriteFile(p, fakeBzImage(t, elfData), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, os.WriteFile(p, fakeBzImage(t, elfData), 0o644))
 	got, err := decompressKernel(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	if !bytes.Equal(got, elfData) {
 		t.Errorf("decompressed %d bytes, want the %d-byte ELF image", len(got), len(elfData))
 	}
@@ -50,19 +49,12 @@ func TestBootImageCachesAndFallsBack(t *testing.T) {
 	good := filepath.Join(dir, "vmlinuz-good")
 	os.WriteFile(good, fakeBzImage(t, []byte("\x7fELF-image")), 0o644)
 	first := bootImage(good)
-	if first == good {
-		t.Fatalf("bootImage(%s) returned the bzImage; want a cached decompressed kernel", good)
-	}
-	if b, _ := os.ReadFile(first); string(b) != "\x7fELF-image" {
-		t.Errorf("cached kernel %s holds %q", first, b)
-	}
-	if again := bootImage(good); again != first {
-		t.Errorf("second bootImage = %s, want the cached %s", again, first)
-	}
+	assert.Assert(t, first != good, "bootImage(%s) returned the bzImage; want a cached decompressed kernel", good)
+	b, _ := os.ReadFile(first)
+	assert.Check(t, is.Equal(string(b), "\x7fELF-image"), "cached kernel %s", first)
+	assert.Check(t, is.Equal(bootImage(good), first), "second bootImage, the cached one")
 	// Not a bzImage: booted as given, qemu will say what it thinks of it.
 	bad := filepath.Join(dir, "vmlinuz-bad")
 	os.WriteFile(bad, []byte("not a kernel"), 0o644)
-	if got := bootImage(bad); got != bad {
-		t.Errorf("bootImage(not a bzImage) = %s, want it unchanged", got)
-	}
+	assert.Check(t, is.Equal(bootImage(bad), bad), "bootImage(not a bzImage), unchanged")
 }

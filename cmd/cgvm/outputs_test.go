@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 func TestFindOutputsGoTestArgs(t *testing.T) {
@@ -20,9 +21,7 @@ func TestFindOutputsGoTestArgs(t *testing.T) {
 		{Path: "/out", Dir: true},
 		{Path: "/tmp/go-build1/b001/gocoverdir", Dir: true},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("findOutputs (-want +got):\n%s", diff)
-	}
+	assert.Check(t, is.DeepEqual(got, want), "findOutputs")
 	for p, ok := range map[string]bool{
 		"/tmp/go-build1/b001/_cover_.out":       true,
 		"/tmp/go-build1/b001/gocoverdir/covm.1": true,
@@ -31,9 +30,7 @@ func TestFindOutputsGoTestArgs(t *testing.T) {
 		"/etc/passwd":                           false,
 		"relative":                              false,
 	} {
-		if allowed(want, p) != ok {
-			t.Errorf("allowed(%q) = %v, want %v", p, !ok, ok)
-		}
+		assert.Check(t, is.Equal(allowed(want, p), ok), "allowed(%q)", p)
 	}
 }
 
@@ -42,13 +39,11 @@ func TestReportRoundTrip(t *testing.T) {
 	if got.path != "/x/y" || string(got.data) != "a b\nc" || got.exit {
 		t.Errorf("file report = %+v", got)
 	}
-	if got := parseReport(encodeExit(7)); !got.exit || got.code != 7 {
-		t.Errorf("exit report = %+v, want exit 7", got)
-	}
+	exit := parseReport(encodeExit(7))
+	assert.Check(t, exit.exit && exit.code == 7, "exit report = %+v, want exit 7", exit)
 	for _, bad := range []string{"CGVM-EXIT x\n", "CGVM-FILE !!! x\n", "hello\n", ""} {
-		if got := parseReport(bad); !got.malformed {
-			t.Errorf("parseReport(%q) = %+v, want malformed", bad, got)
-		}
+		got := parseReport(bad)
+		assert.Check(t, got.malformed, "parseReport(%q) = %+v, want malformed", bad, got)
 	}
 }
 
@@ -64,9 +59,8 @@ func TestPickTimeout(t *testing.T) {
 		{"0", nil, "0s"},
 	} {
 		got, err := pickTimeout(tc.env, tc.args)
-		if err != nil || got.String() != tc.want {
-			t.Errorf("pickTimeout(%q, %q) = %v, %v; want %s", tc.env, tc.args, got, err, tc.want)
-		}
+		assert.Check(t, err)
+		assert.Check(t, is.Equal(got.String(), tc.want), "pickTimeout(%q, %q)", tc.env, tc.args)
 	}
 	if _, err := pickTimeout("soon", nil); err == nil {
 		t.Error("pickTimeout(\"soon\") succeeded, want an error naming CGVM_TIMEOUT")
@@ -88,10 +82,6 @@ func TestLogTailKeepsThePanicLine(t *testing.T) {
 	if len(got) != 62 || got[0] != lines[10] || got[1] != "[...]" || got[61] != "trace 99" {
 		t.Errorf("logTail kept %d lines starting %q, want the panic line, [...], then the last 60", len(got), got[:2])
 	}
-	if got := logTail(lines[:5], 60); len(got) != 5 {
-		t.Errorf("logTail of a short log = %d lines, want all 5", len(got))
-	}
-	if got := logTail(append(lines[:10:10], lines[11:]...), 60); got[0] != "trace 40" {
-		t.Errorf("logTail without a panic starts at %q, want the last 60 lines", got[0])
-	}
+	assert.Check(t, is.Len(logTail(lines[:5], 60), 5), "logTail of a short log keeps it all")
+	assert.Check(t, is.Equal(logTail(append(lines[:10:10], lines[11:]...), 60)[0], "trace 40"), "logTail without a panic keeps the last 60 lines")
 }

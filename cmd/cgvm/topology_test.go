@@ -4,7 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 func env(kv map[string]string) func(string) string {
@@ -28,12 +29,8 @@ func TestTopologyQemuArgs(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			topo, err := parseTopology(env(tc.env))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.want, strings.Join(topo.qemuArgs(), " ")); diff != "" {
-				t.Errorf("qemu arguments (-want +got):\n%s", diff)
-			}
+			assert.NilError(t, err)
+			assert.Check(t, is.Equal(strings.Join(topo.qemuArgs(), " "), tc.want), "qemu arguments")
 		})
 	}
 }
@@ -52,8 +49,6 @@ func TestTopologyErrorsSayWhatFits(t *testing.T) {
 		{map[string]string{"CGVM_MEM": "lots"}, `CGVM_MEM="lots": not a memory size like 512M or 2G`},
 	} {
 		_, err := parseTopology(env(tc.env))
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("parseTopology(%v) = %v, want an error saying %q", tc.env, err, tc.want)
-		}
+		assert.Check(t, is.ErrorContains(err, tc.want), "parseTopology(%v)", tc.env)
 	}
 }

@@ -17,6 +17,8 @@ import (
 
 	"github.com/cgguard/cgguard/cgtest"
 	"github.com/cgguard/cgguard/internal/vmkernel"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 var buildDir string // binaries built once for all tests
@@ -159,9 +161,7 @@ func assertNoQemu(t *testing.T, dir string) {
 
 func guestDir(t *testing.T) string {
 	d, err := filepath.Abs("testdata/guest")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	return d
 }
 
@@ -190,16 +190,12 @@ func TestVMPassesArgsEnvOutputAndFiles(t *testing.T) {
 		"ORPHAN reaped\n",
 		"--- PASS: TestEcho",
 	} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
-		}
+		assert.Check(t, is.Contains(r.stdout, want), "stdout")
 	}
-	if strings.Contains(r.stdout, "\r") {
-		t.Errorf("stdout has carriage returns: the guest's serial port is not raw:\n%q", r.stdout)
-	}
-	if fi, err := os.Stat(prof); err != nil || fi.Size() == 0 {
-		t.Errorf("-test.cpuprofile file was not copied back from the VM: %v", err)
-	}
+	assert.Check(t, !strings.Contains(r.stdout, "\r"), "stdout has carriage returns: the guest's serial port is not raw:\n%q", r.stdout)
+	fi, err := os.Stat(prof)
+	assert.Check(t, err, "-test.cpuprofile file was not copied back from the VM")
+	assert.Check(t, err != nil || fi.Size() > 0, "-test.cpuprofile file copied back from the VM is empty")
 }
 
 // TestVMOtherModule runs, through the runner, a module of its own that
@@ -209,9 +205,7 @@ func TestVMOtherModule(t *testing.T) {
 	needVM(t)
 	t.Parallel()
 	dir, err := filepath.Abs("testdata/othermodule")
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	tmp := t.TempDir()
@@ -224,9 +218,7 @@ func TestVMOtherModule(t *testing.T) {
 		t.Fatalf("go test -exec cgvm in %s: %v\n%s", dir, err, out)
 	}
 	for _, want := range []string{"--- PASS: TestScheduler", "--- PASS: TestInGuest"} {
-		if !bytes.Contains(out, []byte(want)) {
-			t.Errorf("output lacks %q:\n%s", want, out)
-		}
+		assert.Check(t, is.Contains(string(out), want), "output")
 	}
 }
 
@@ -272,12 +264,9 @@ func TestVMFailingTestFails(t *testing.T) {
 	needVM(t)
 	t.Parallel()
 	r := runRunner(t, guestDir(t), nil, guestBin(t), "-test.run=^TestFail$")
-	if r.code != 1 {
-		t.Errorf("exit code %d, want 1 from the failing test", r.code)
-	}
-	if !strings.Contains(r.stdout, "--- FAIL: TestFail") || !strings.Contains(r.stdout, "failing on purpose") {
-		t.Errorf("stdout does not show the failure:\n%s", r.stdout)
-	}
+	assert.Check(t, is.Equal(r.code, 1), "exit code from the failing test")
+	assert.Check(t, is.Contains(r.stdout, "--- FAIL: TestFail"), "stdout shows the failure")
+	assert.Check(t, is.Contains(r.stdout, "failing on purpose"), "stdout shows the failure")
 }
 
 func TestVMExitCode(t *testing.T) {
@@ -311,24 +300,17 @@ func TestVMGuestPanicIsReported(t *testing.T) {
 	needVM(t)
 	t.Parallel()
 	r := runRunner(t, guestDir(t), []string{"CGVM_GUEST_HOOK=panic", "CGVM_TIMEOUT=2m"}, guestBin(t))
-	if r.code == 0 {
-		t.Fatalf("exit code 0 from a guest whose init died")
-	}
-	if !strings.Contains(r.stderr, "kernel panicked") || !strings.Contains(r.stderr, "Kernel panic") {
-		t.Errorf("stderr does not report the panic with the kernel log:\n%s", r.stderr)
-	}
+	assert.Assert(t, r.code != 0, "exit code 0 from a guest whose init died")
+	assert.Check(t, is.Contains(r.stderr, "kernel panicked"), "stderr reports the panic")
+	assert.Check(t, is.Contains(r.stderr, "Kernel panic"), "stderr has the kernel log")
 }
 
 func TestVMHungGuestTimesOut(t *testing.T) {
 	needVM(t)
 	t.Parallel()
 	r := runRunner(t, guestDir(t), []string{"CGVM_GUEST_HOOK=hang", "CGVM_TIMEOUT=6s"}, guestBin(t))
-	if r.code == 0 {
-		t.Fatalf("exit code 0 from a hung guest")
-	}
-	if !strings.Contains(r.stderr, "did not finish within 6s") {
-		t.Errorf("stderr does not report the timeout:\n%s", r.stderr)
-	}
+	assert.Assert(t, r.code != 0, "exit code 0 from a hung guest")
+	assert.Check(t, is.Contains(r.stderr, "did not finish within 6s"), "stderr reports the timeout")
 }
 
 // TestVMRunnerDeathStopsQemu kills the runner while its VM runs: by signal
@@ -343,9 +325,7 @@ func TestVMRunnerDeathStopsQemu(t *testing.T) {
 			cmd.Env = append(os.Environ(), "TMPDIR="+tmp, "CGVM_GUEST_HOOK=hang", "CGVM_TIMEOUT=2m")
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
+			assert.NilError(t, cmd.Start())
 			defer cmd.Process.Kill()
 			deadline := time.Now().Add(time.Minute)
 			for len(qemuUnder(tmp)) == 0 {
@@ -356,9 +336,7 @@ func TestVMRunnerDeathStopsQemu(t *testing.T) {
 			}
 			cmd.Process.Signal(sig)
 			err := cmd.Wait()
-			if err == nil {
-				t.Errorf("runner exited 0 after %v", sig)
-			}
+			assert.Check(t, err != nil, "runner exited 0 after %v", sig)
 			if sig == syscall.SIGTERM && !strings.Contains(stderr.String(), "stopped the VM") {
 				t.Errorf("stderr does not say the VM was stopped:\n%s", &stderr)
 			}
@@ -370,16 +348,10 @@ func TestVMRunnerDeathStopsQemu(t *testing.T) {
 // oneLine checks a bad-input error: exit 1 and a single line naming the fix.
 func oneLine(t *testing.T, r result, want ...string) {
 	t.Helper()
-	if r.code != 1 {
-		t.Errorf("exit code %d, want 1", r.code)
-	}
-	if n := strings.Count(strings.TrimSpace(r.stderr), "\n"); n != 0 {
-		t.Errorf("stderr has %d lines, want one:\n%s", n+1, r.stderr)
-	}
+	assert.Check(t, is.Equal(r.code, 1), "exit code")
+	assert.Check(t, !strings.Contains(strings.TrimSpace(r.stderr), "\n"), "stderr has more than one line:\n%s", r.stderr)
 	for _, w := range want {
-		if !strings.Contains(r.stderr, w) {
-			t.Errorf("stderr lacks %q:\n%s", w, r.stderr)
-		}
+		assert.Check(t, is.Contains(r.stderr, w), "stderr")
 	}
 }
 
@@ -440,9 +412,7 @@ func TestBadInput(t *testing.T) {
 func TestFallsBackToBzImageWithoutPVH(t *testing.T) {
 	dir := t.TempDir()
 	kernel := filepath.Join(dir, "vmlinuz-nopvh")
-	if err := os.WriteFile(kernel, fakeBzImage(t, []byte("\x7fELF-without-pvh")), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, os.WriteFile(kernel, fakeBzImage(t, []byte("\x7fELF-without-pvh")), 0o644))
 	fakeQemu := filepath.Join(dir, "qemu")
 	script := `#!/bin/sh
 while [ $# -gt 0 ]; do [ "$1" = -kernel ] && k=$2; shift; done
@@ -452,9 +422,7 @@ esac
 echo "booted $k" >/dev/fd/3
 echo "CGVM-EXIT 0" >/dev/fd/4
 `
-	if err := os.WriteFile(fakeQemu, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, os.WriteFile(fakeQemu, []byte(script), 0o755))
 	r := runRunner(t, dir, []string{"CGVM_QEMU=" + fakeQemu, "CGVM_KERNEL=" + kernel, "XDG_CACHE_HOME=" + t.TempDir()}, guestBin(t))
 	if r.code != 0 || r.stdout != "booted "+kernel+"\n" {
 		t.Errorf("exit %d, stdout %q, want 0 and a boot of the bzImage %s\nstderr:\n%s", r.code, r.stdout, kernel, r.stderr)

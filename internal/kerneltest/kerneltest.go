@@ -5,13 +5,13 @@
 // test makes is ever beside a cgroup it did not create, and a leak is
 // easy to recognise by its name (see Prefix).
 //
-// It imports nothing of this module (only the standard library and
-// golang.org/x/sys/unix), so that cgroupfs's own in-package tests can use
-// it too.
+// It finds the mount, the test process's cgroup and waits for a cgroup
+// to empty with cgroupfs, so cgroupfs's own tests that use it are
+// external tests (package cgroupfs_test).
 package kerneltest
 
 import (
-	"bufio"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cgguard/cgguard/cgroupfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -44,12 +45,6 @@ const NoCleanupEnv = "TEST_NOCLEANUP"
 // cgroup.kill. It is a deadline for a failure message, not a timed
 // assertion: the wait ends on the kernel's event.
 const emptyWait = 10 * time.Second
-
-// howToGetCgroup2 is what to do when no cgroup2 is mounted (the same
-// advice cgroupfs gives, which this package cannot import).
-const howToGetCgroup2 = "boot with systemd.unified_cgroup_hierarchy=1 (pure v2) or " +
-	"systemd.legacy_systemd_cgroup_controller=0 (hybrid, v2 at /sys/fs/cgroup/unified), " +
-	"or as root: mount -t cgroup2 none /sys/fs/cgroup/unified"
 
 // TB is the part of testing.TB that Base uses; *testing.T and *testing.B
 // have it, and so can a recording fake.
@@ -88,60 +83,13 @@ func OfferAllControllers(on bool) Option {
 	return func(c *config) { c.allControllers = on }
 }
 
-// Mountpoint returns where cgroup2 is mounted, read from
-// /proc/self/mountinfo (the same choice as cgroupfs.Mountpoint: a
-// read-write mount of the hierarchy's root, /sys/fs/cgroup/unified or
-// /sys/fs/cgroup preferred), or the value of $CGGUARD_CGROUP2 when set.
-// Without /proc, or without any cgroup2 mount, it returns an error that
-// says what is missing and how to get it.
+// Mountpoint returns where cgroup2 is mounted (cgroupfs.Mountpoint), or
+// the value of $CGGUARD_CGROUP2 when set.
 func Mountpoint() (string, error) {
 	if d := os.Getenv(MountEnv); d != "" {
 		return d, nil
 	}
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return "", fmt.Errorf("find the cgroup2 mount: %w (is /proc mounted?)", err)
-	}
-	defer f.Close()
-	best, bestScore := "", -1
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		// "id parent maj:min root point options [optional...] - fstype source superopts"
-		pre, post, ok := strings.Cut(s.Text(), " - ")
-		fields, after := strings.Fields(pre), strings.Fields(post)
-		if !ok || len(fields) < 6 || len(after) < 1 || after[0] != "cgroup2" {
-			continue
-		}
-		point := unescape(fields[4])
-		score := 0
-		if !slices.Contains(strings.Split(fields[5], ","), "ro") {
-			score += 4
-		}
-		if fields[3] == "/" {
-			score += 2
-		}
-		if point == "/sys/fs/cgroup" || point == "/sys/fs/cgroup/unified" {
-			score++
-		}
-		// Strictly better only, but a later mount on the same point
-		// hides an earlier one.
-		if score > bestScore || point == best {
-			best, bestScore = point, score
-		}
-	}
-	if err := s.Err(); err != nil {
-		return "", fmt.Errorf("read /proc/self/mountinfo: %w", err)
-	}
-	if best == "" {
-		return "", fmt.Errorf("no cgroup2 is mounted (/proc/self/mountinfo lists no filesystem of type cgroup2): %s", howToGetCgroup2)
-	}
-	return best, nil
-}
-
-// unescape undoes mountinfo's octal escapes of space, tab, newline and
-// backslash in a path.
-func unescape(p string) string {
-	return strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`).Replace(p)
+	return cgroupfs.Mountpoint()
 }
 
 // Base makes /<cgroup2 mount>/cgguard-test-<pid>-<random> and returns its
@@ -246,7 +194,7 @@ func remove(t TB, dir string, cfg config) {
 			t.Errorf("kill the tasks left in the test's base cgroup: %v", err)
 		}
 	}
-	if err := waitEmpty(filepath.Join(dir, "cgroup.events"), emptyWait); err != nil {
+	if err := waitEmpty(dir, emptyWait); err != nil {
 		t.Errorf("test's base cgroup %s: %v", dir, err)
 	}
 	for _, d := range slices.Backward(dirs) { // deepest first
@@ -257,63 +205,47 @@ func remove(t TB, dir string, cfg config) {
 }
 
 // selfCgroup returns the absolute directory of the test process's own
-// cgroup2 cgroup, from the "0::" line of /proc/self/cgroup.
+// cgroup2 cgroup.
 func selfCgroup() (string, error) {
-	data, err := os.ReadFile("/proc/self/cgroup")
+	self, err := cgroupfs.SelfCgroup()
 	if err != nil {
-		return "", fmt.Errorf("find the test process's cgroup: %w (is /proc mounted?)", err)
+		return "", err
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if p, ok := strings.CutPrefix(line, "0::"); ok {
-			mnt, err := Mountpoint()
-			if err != nil {
-				return "", err
-			}
-			return filepath.Join(mnt, p), nil
-		}
+	mnt, err := Mountpoint()
+	if err != nil {
+		return "", err
 	}
-	return "", fmt.Errorf("find the test process's cgroup: /proc/self/cgroup has no cgroup2 (0::) line: %q", data)
+	return filepath.Join(mnt, self), nil
 }
 
-// waitEmpty waits until the cgroup.events file events says "populated 0",
-// woken by inotify (the kernel modifies the file on every change of
-// populated, and delays a notification at most 10 ms, never loses it).
-// It gives up after limit, and then says what it read last.
-func waitEmpty(events string, limit time.Duration) error {
-	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+// waitEmpty waits, at most limit, until the cgroup dir (a child of the
+// mount) holds no live task (cgroupfs's Manager.WaitEmpty).
+func waitEmpty(dir string, limit time.Duration) error {
+	fsys, err := cgroupfs.Open(filepath.Dir(dir))
 	if err != nil {
-		return fmt.Errorf("wait for it to empty: inotify_init1: %w", err)
+		return err
 	}
-	defer unix.Close(fd)
-	if _, err := unix.InotifyAddWatch(fd, events, unix.IN_MODIFY); err != nil {
-		return fmt.Errorf("wait for it to empty: watch %s: %w", events, err)
+	defer fsys.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	return cgroupfs.NewManager(fsys, ".").WaitEmpty(ctx, filepath.Base(dir))
+}
+
+// CgroupOf returns the cgroup v2 path of pid, relative to the mount,
+// from /proc/<pid>/cgroup; a failure fails the test.
+func CgroupOf(t TB, pid int) string {
+	t.Helper()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		t.Fatalf("find the cgroup of pid %d: %v", pid, err)
+		return ""
 	}
-	deadline := time.Now().Add(limit)
-	buf := make([]byte, 4096)
-	for {
-		// Read after the watch is in place, and again after every
-		// event, so that no change falls between a read and the wait.
-		data, err := os.ReadFile(events)
-		if err != nil {
-			return fmt.Errorf("wait for it to empty: %w", err)
-		}
-		if slices.Contains(strings.Split(string(data), "\n"), "populated 0") {
-			return nil
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return fmt.Errorf("still populated %v after cgroup.kill; %s last read %q", limit, events, data)
-		}
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		if _, err := unix.Poll(fds, int(left/time.Millisecond)+1); err != nil && !errors.Is(err, unix.EINTR) {
-			return fmt.Errorf("wait for it to empty: poll inotify: %w", err)
-		}
-		for { // drain, so the next poll waits for a new event
-			if n, err := unix.Read(fd, buf); n <= 0 || err != nil {
-				break
-			}
-		}
+	defer f.Close()
+	p, err := cgroupfs.ParseProcCgroup(f)
+	if err != nil {
+		t.Fatalf("find the cgroup of pid %d: %v", pid, err)
 	}
+	return p
 }
 
 // packageArg returns the package under test as a go test argument

@@ -14,6 +14,8 @@ import (
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"github.com/cgguard/cgguard/vmtest"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // recorder stands in for a *testing.T: it keeps the cleanups for the
@@ -60,9 +62,7 @@ func base(t *testing.T, opts ...kerneltest.Option) (*recorder, string) {
 func startIn(t *testing.T, dir string) *exec.Cmd {
 	t.Helper()
 	f, err := os.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	defer f.Close()
 	return kerneltest.StartSleeper(t, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(f.Fd())}, 0)
 }
@@ -77,23 +77,18 @@ func TestBaseCleanupKillsAndRemoves(t *testing.T) {
 				opts = append(opts, kerneltest.CheckLeaks())
 			}
 			r, dir := base(t, opts...)
-			if got := filepath.Base(dir); !strings.HasPrefix(got, fmt.Sprintf("%s%d-", kerneltest.Prefix, os.Getpid())) {
-				t.Errorf("base named %q, want %s<pid>-<random>", got, kerneltest.Prefix)
-			}
-			if err := os.MkdirAll(filepath.Join(dir, "a", "b"), 0o755); err != nil {
-				t.Fatal(err)
-			}
+			got := filepath.Base(dir)
+			assert.Check(t, strings.HasPrefix(got, fmt.Sprintf("%s%d-", kerneltest.Prefix, os.Getpid())), "base named %q, want %s<pid>-<random>", got, kerneltest.Prefix)
+			assert.NilError(t, os.MkdirAll(filepath.Join(dir, "a", "b"), 0o755))
 			cmd := startIn(t, filepath.Join(dir, "a", "b"))
 			r.runCleanups()
 
-			if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
-				t.Errorf("the base %s is still there after the cleanup: %v", dir, err)
-			}
-			err := cmd.Wait()
+			_, err := os.Stat(dir)
+			assert.Check(t, is.ErrorIs(err, os.ErrNotExist), "the base %s after the cleanup", dir)
+			err = cmd.Wait()
 			var exit *exec.ExitError
-			if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-				t.Errorf("the sleeper left inside ended with %v, want killed by SIGKILL", err)
-			}
+			assert.Check(t, errors.As(err, &exit) && exit.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL,
+				"the sleeper left inside ended with %v, want killed by SIGKILL", err)
 			var want []string
 			if check {
 				want = []string{
@@ -101,9 +96,7 @@ func TestBaseCleanupKillsAndRemoves(t *testing.T) {
 					"leak: cgroup a/b is left in the test's base " + dir,
 				}
 			}
-			if !slices.Equal(r.errs, want) {
-				t.Errorf("cleanup errors:\n%q\nwant:\n%q", r.errs, want)
-			}
+			assert.Check(t, is.DeepEqual(r.errs, want), "cleanup errors")
 		})
 	}
 }
@@ -113,18 +106,12 @@ func TestBaseNoCleanupKeeps(t *testing.T) {
 	r, dir := base(t)
 	t.Setenv(kerneltest.NoCleanupEnv, "true")
 	r.runCleanups()
-	if _, err := os.Stat(dir); err != nil {
-		t.Fatalf("the base %s is gone despite TEST_NOCLEANUP=true: %v", dir, err)
-	}
-	if err := unix.Rmdir(dir); err != nil {
-		t.Errorf("remove the kept base %s: %v", dir, err)
-	}
-	if len(r.logs) != 1 || !strings.Contains(r.logs[0], "find "+dir+" -depth -type d -exec rmdir {} +") {
-		t.Errorf("logs %q, want one saying how to remove %s", r.logs, dir)
-	}
-	if len(r.errs) != 0 {
-		t.Errorf("unexpected errors: %q", r.errs)
-	}
+	_, err := os.Stat(dir)
+	assert.NilError(t, err, "the base %s is gone despite TEST_NOCLEANUP=true", dir)
+	assert.Check(t, unix.Rmdir(dir), "remove the kept base %s", dir)
+	assert.Check(t, len(r.logs) == 1 && strings.Contains(r.logs[0], "find "+dir+" -depth -type d -exec rmdir {} +"),
+		"logs %q, want one saying how to remove %s", r.logs, dir)
+	assert.Check(t, is.Len(r.errs, 0), "unexpected errors")
 }
 
 // Mountpoint finds a cgroup2 filesystem, and $CGGUARD_CGROUP2 overrides it.
@@ -134,13 +121,12 @@ func TestMountpoint(t *testing.T) {
 		t.Skipf("kernel test needs a cgroup2 mount: %v", err)
 	}
 	var st unix.Statfs_t
-	if err := unix.Statfs(mnt, &st); err != nil || st.Type != unix.CGROUP2_SUPER_MAGIC {
-		t.Errorf("Mountpoint() = %s, which is not cgroup2 (statfs: type %#x, %v)", mnt, st.Type, err)
-	}
+	assert.Check(t, unix.Statfs(mnt, &st), "statfs %s", mnt)
+	assert.Check(t, is.Equal(int64(st.Type), int64(unix.CGROUP2_SUPER_MAGIC)), "Mountpoint() = %s, which is not cgroup2", mnt)
 	t.Setenv(kerneltest.MountEnv, "/elsewhere")
-	if got, err := kerneltest.Mountpoint(); got != "/elsewhere" || err != nil {
-		t.Errorf("with %s=/elsewhere, Mountpoint() = %q, %v", kerneltest.MountEnv, got, err)
-	}
+	got, err := kerneltest.Mountpoint()
+	assert.Check(t, err)
+	assert.Check(t, is.Equal(got, "/elsewhere"), "with %s=/elsewhere, Mountpoint()", kerneltest.MountEnv)
 }
 
 // In the VM, OfferAllControllers(true) offers the base every controller
@@ -149,14 +135,8 @@ func TestOfferAllControllersInVM(t *testing.T) {
 	vmtest.SkipUnlessVM(t)
 	_, dir := base(t, kerneltest.OfferAllControllers(true))
 	root, err := os.ReadFile(filepath.Join(filepath.Dir(dir), "cgroup.controllers"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	assert.NilError(t, err)
 	got, err := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := strings.Fields(string(root)); !slices.Equal(strings.Fields(string(got)), want) {
-		t.Errorf("the base is offered %q, want every controller of the root: %q", got, want)
-	}
+	assert.NilError(t, err)
+	assert.Check(t, is.DeepEqual(strings.Fields(string(got)), strings.Fields(string(root))), "the base is offered every controller of the root")
 }
