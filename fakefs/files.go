@@ -534,6 +534,16 @@ func writeSubtree(f *FS, c *cgroup, s string) error {
 	if err := f.vetEnable(c, enable); err != nil {
 		return err
 	}
+	// 6.1's cpuset bookkeeping: the children's cpusets come and go.
+	if i := controllerIndex("cpuset"); f.kernel < kernel6_12 && (enable | disable).has(i) {
+		for _, ch := range f.sortedByID(c) {
+			if enable.has(i) && !ch.threaded {
+				f.online61(ch)
+			} else if disable.has(i) {
+				f.offline61(ch)
+			}
+		}
+	}
 	c.subtree = (c.subtree | enable) &^ disable
 	// Disabling a controller destroys its state in the children: enabled
 	// again later, it starts from the defaults, as in the kernel.
@@ -562,6 +572,9 @@ func writeSubtree(f *FS, c *cgroup, s string) error {
 // any cgroup without the cpuset controller, starts from the parent's
 // (the root: the machine's).
 func (f *FS) effectiveCPUs(c *cgroup) cgroupfs.CPUSet {
+	if f.kernel < kernel6_12 {
+		return f.effective61(c)
+	}
 	own := f.ownCPUs(c)
 	if !f.enabled(c).has(controllerIndex("cpuset")) && !c.isRoot() {
 		return own
@@ -635,6 +648,10 @@ func writeCpus(f *FS, c *cgroup, s string) error {
 	}
 	if err := f.vetEmpty(c, c.cpus, set); err != nil {
 		return err
+	}
+	if f.kernel < kernel6_12 {
+		f.updateCpumask61(c, set)
+		return nil
 	}
 	c.cpus = set
 	f.cpusChanged(c)

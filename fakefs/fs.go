@@ -204,6 +204,7 @@ type cgroup struct {
 	subtree                    ctrlMask
 	cpus                       cgroupfs.CPUSet
 	mems                       cgroupfs.CPUSet
+	cs                         *cpuset61 // 6.1's cpuset bookkeeping (partition61.go)
 	freeze                     bool
 	threaded                   bool // made threaded through cgroup.type (one way)
 	maxDepth                   int  // -1: max
@@ -502,6 +503,9 @@ func (f *FS) Mkdir(name string) error {
 		c.id = f.nextID
 		parent.addChild(c, f.nLimited > 0)
 		f.byPath[c.pathName] = c
+		if f.kernel < kernel6_12 && f.enabled(c).has(controllerIndex("cpuset")) {
+			f.online61(c)
+		}
 		return nil
 	})
 }
@@ -558,6 +562,7 @@ func (f *FS) Rmdir(name string) error {
 		if c.limited {
 			f.nLimited--
 		}
+		f.offline61(c)
 		parent.removeChild(c, f.nLimited > 0)
 		delete(f.byPath, c.pathName)
 		for w := range c.watchers {

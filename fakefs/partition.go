@@ -139,6 +139,9 @@ func (f *FS) takenByPartitions(c *cgroup) cgroupfs.CPUSet {
 }
 
 func readPartition(f *FS, c *cgroup) string {
+	if f.kernel < kernel6_12 {
+		return readPartition61(c)
+	}
 	p := partitionOf(c)
 	if p == member {
 		return "member\n"
@@ -159,6 +162,10 @@ func readPartition(f *FS, c *cgroup) string {
 func writePartition(f *FS, c *cgroup, s string) error {
 	switch v := strstrip(s); v {
 	case "member", "root", "isolated":
+		if f.kernel < kernel6_12 {
+			f.updatePrstate61(c, map[string]int{"member": prsMember, "root": prsRoot, "isolated": prsIsolated}[v])
+			return nil
+		}
 		c.values["cpuset.cpus.partition"] = v
 		delete(c.values, errKey)
 		if v != "member" {
