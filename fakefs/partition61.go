@@ -13,10 +13,10 @@ import (
 // configuration: a parent holds the CPUs it lent to its child
 // partitions (subparts_cpus) and takes back only those the events
 // compute, and a verdict on a partition changes only when an event
-// re-evaluates it. cpuset61 is that bookkeeping for one cgroup with the
-// cpuset controller; the fake of 6.1 reads its effective CPUs and
-// partitions from it (6.12 and later: partition.go).
-type cpuset61 struct {
+// re-evaluates it. cpusetState is that bookkeeping for one cgroup with the
+// cpuset controller (6.12's, partition612.go, adds exclusive CPUs); the
+// fake reads effective CPUs and partitions from it.
+type cpusetState struct {
 	prs       int    // 0 member, 1 root, 2 isolated; negative: invalid
 	err       string // the reason of an invalid partition ("" none)
 	eff       cgroupfs.CPUSet
@@ -25,6 +25,11 @@ type cpuset61 struct {
 	nUsing    int             // children with useParent (child_ecpus_count)
 	excl      bool            // CS_CPU_EXCLUSIVE
 	noBalance bool            // CS_SCHED_LOAD_BALANCE cleared (isolated)
+	// 6.12 and later.
+	xcpus  cgroupfs.CPUSet // cpuset.cpus.exclusive (exclusive_cpus)
+	effX   cgroupfs.CPUSet // cpuset.cpus.exclusive.effective
+	nrSub  int             // valid child partitions (nr_subparts)
+	remote bool            // a partition whose parent is not one
 }
 
 const (
@@ -47,16 +52,42 @@ const (
 	partcmdInvalid = 3
 )
 
-func (s *cpuset61) valid() bool { return s.prs > 0 }
+func (s *cpusetState) valid() bool { return s.prs > 0 }
 
-// cs61 returns c's bookkeeping, nil without the cpuset controller. The
-// hierarchy root's is made on first use: a valid partition root owning
-// every CPU.
-func (f *FS) cs61(c *cgroup) *cpuset61 {
-	if c.isRoot() && c.cs == nil {
-		c.cs = &cpuset61{prs: prsRoot, eff: f.cpus, excl: true}
+// cpusetOf returns c's bookkeeping, nil without the cpuset controller.
+// The hierarchy root's is made on first use: a valid partition root
+// owning every CPU, exclusively.
+func (f *FS) cpusetOf(c *cgroup) *cpusetState {
+	switch {
+	case c.cs != nil:
+	case c.isRoot():
+		c.cs = &cpusetState{prs: prsRoot, eff: f.cpus, effX: f.cpus, excl: true}
+	case f.enabled(c).has(controllerIndex("cpuset")):
+		// Not set up when the controller came (a path the hooks do
+		// not see): set up now.
+		f.cpusetOnline(c)
 	}
 	return c.cs
+}
+
+// cpusetOnline sets up the bookkeeping of c, whose parent just offered
+// it the cpuset controller (mkdir, or cgroup.subtree_control).
+func (f *FS) cpusetOnline(c *cgroup) {
+	if f.kernel < kernel6_12 {
+		f.online61(c)
+	} else {
+		f.online612(c)
+	}
+}
+
+// cpusetOffline ends the bookkeeping of c, removed or no longer offered
+// the cpuset controller.
+func (f *FS) cpusetOffline(c *cgroup) {
+	if f.kernel < kernel6_12 {
+		f.offline61(c)
+	} else {
+		f.killed612(c)
+	}
 }
 
 // cpusAllowed is the cpuset.cpus the kernel checks against: the
@@ -93,8 +124,11 @@ func (f *FS) cpusetChildren(c *cgroup) []*cgroup {
 // online61 follows cpuset_css_online on cgroup v2: a new cpuset starts
 // with its parent's effective CPUs.
 func (f *FS) online61(c *cgroup) {
-	p := f.cs61(c.parent)
-	c.cs = &cpuset61{eff: p.eff, useParent: true, noBalance: p.noBalance}
+	p := f.cpusetOf(c.parent)
+	if p == nil {
+		return
+	}
+	c.cs = &cpusetState{eff: p.eff, useParent: true, noBalance: p.noBalance}
 	p.nUsing++
 }
 
@@ -108,19 +142,19 @@ func (f *FS) offline61(c *cgroup) {
 		f.updatePrstate61(c, prsMember)
 	}
 	if s.useParent {
-		f.cs61(c.parent).nUsing--
+		f.cpusetOf(c.parent).nUsing--
 	}
 	c.cs = nil
 }
 
-// populated61 follows partition_is_populated: tasks in c or in
+// partitionPopulated follows partition_is_populated: tasks in c or in
 // descendants outside valid partitions (but excluded). The hierarchy
 // root always has tasks (kernel threads).
-func (f *FS) populated61(c, excluded *cgroup) bool {
+func (f *FS) partitionPopulated(c, excluded *cgroup) bool {
 	if c.isRoot() || hasTasks(c) {
 		return true
 	}
-	if excluded == nil && c.cs.subparts.IsEmpty() {
+	if excluded == nil && !slices.ContainsFunc(f.cpusetChildren(c), func(ch *cgroup) bool { return ch.cs.valid() }) {
 		return isPopulated(c)
 	}
 	var walk func(g *cgroup) bool
@@ -141,7 +175,7 @@ func (f *FS) populated61(c, excluded *cgroup) bool {
 // computeEff61 follows compute_effective_cpumask: cpus within the
 // parent's effective CPUs and those it lent out.
 func (f *FS) computeEff61(c *cgroup, cpus cgroupfs.CPUSet) cgroupfs.CPUSet {
-	p := f.cs61(c.parent)
+	p := f.cpusetOf(c.parent)
 	if !p.subparts.IsEmpty() {
 		return p.eff.Union(p.subparts).Intersect(cpus)
 	}
@@ -167,7 +201,7 @@ func (f *FS) setExcl61(c *cgroup) bool {
 // otherwise).
 func (f *FS) subparts61(c *cgroup, cmd int, newmask *cgroupfs.CPUSet) string {
 	s, pc := c.cs, c.parent
-	p := f.cs61(pc)
+	p := f.cpusetOf(pc)
 	if !p.valid() {
 		if p.prs < 0 {
 			return perrInvParent
@@ -185,7 +219,7 @@ func (f *FS) subparts61(c *cgroup, cmd int, newmask *cgroupfs.CPUSet) string {
 		if c.cpus.Intersect(f.cpusAllowed(pc)).IsEmpty() {
 			return perrInvCPUs
 		}
-		if p.eff.IsSubsetOf(c.cpus) && f.populated61(pc, c) {
+		if p.eff.IsSubsetOf(c.cpus) && f.partitionPopulated(pc, c) {
 			return perrNoCPUs
 		}
 		add = c.cpus
@@ -204,13 +238,13 @@ func (f *FS) subparts61(c *cgroup, cmd int, newmask *cgroupfs.CPUSet) string {
 	case newmask != nil:
 		del = difference(c.cpus, *newmask).Intersect(p.subparts)
 		add = difference(newmask.Intersect(f.cpusAllowed(pc)), p.subparts)
-		if !add.IsEmpty() && p.eff.IsSubsetOf(add) && del.IsEmpty() && f.populated61(pc, c) {
+		if !add.IsEmpty() && p.eff.IsSubsetOf(add) && del.IsEmpty() && f.partitionPopulated(pc, c) {
 			perr, add = perrNoCPUs, cgroupfs.CPUSet{}
 			del = c.cpus.Intersect(p.subparts)
 		}
 	default:
 		add = difference(c.cpus.Intersect(f.cpusAllowed(pc)), p.subparts)
-		if (s.valid() && p.subparts.IsEmpty()) || (!add.IsEmpty() && p.eff.IsSubsetOf(add) && f.populated61(pc, c)) {
+		if (s.valid() && p.subparts.IsEmpty()) || (!add.IsEmpty() && p.eff.IsSubsetOf(add) && f.partitionPopulated(pc, c)) {
 			perr, add = perrNoCPUs, cgroupfs.CPUSet{}
 		}
 		if perr != "" && s.valid() && !p.subparts.IsEmpty() {
@@ -266,7 +300,7 @@ func (f *FS) hier61(c *cgroup, force bool) {
 	var visit func(cp *cgroup)
 	visit = func(cp *cgroup) {
 		s, pc := cp.cs, cp.parent
-		p := f.cs61(pc)
+		p := f.cpusetOf(pc)
 		newCPUs := f.computeEff61(cp, cp.cpus)
 		jump := false
 		if newCPUs.IsEmpty() {
@@ -362,14 +396,14 @@ func (f *FS) updateCpumask61(c *cgroup, cpus cgroupfs.CPUSet) {
 	trialEff := f.computeEff61(c, cpus)
 	c.cpus = cpus
 	if !s.subparts.IsEmpty() {
-		if !s.valid() || (trialEff.IsSubsetOf(s.subparts) && f.populated61(c, nil)) {
+		if !s.valid() || (trialEff.IsSubsetOf(s.subparts) && f.partitionPopulated(c, nil)) {
 			s.subparts = cgroupfs.CPUSet{}
 		} else {
 			s.subparts = s.subparts.Intersect(cpus)
 		}
 	}
 	f.hier61(c, false)
-	if s.prs != prsMember && f.cs61(c.parent).nUsing > 0 {
+	if s.prs != prsMember && f.cpusetOf(c.parent).nUsing > 0 {
 		f.siblings61(c)
 	}
 }
@@ -416,7 +450,7 @@ func (f *FS) updatePrstate61(c *cgroup, newPrs int) {
 		s.excl = false
 		s.noBalance = false
 	}
-	if siblings && f.cs61(c.parent).nUsing > 0 {
+	if siblings && f.cpusetOf(c.parent).nUsing > 0 {
 		f.siblings61(c)
 	}
 	if perr != "" {
@@ -428,18 +462,9 @@ func (f *FS) updatePrstate61(c *cgroup, newPrs int) {
 	}
 }
 
-// effective61 is c's cpuset.cpus.effective: its own bookkeeping's, or
-// without the cpuset controller its nearest ancestor's.
-func (f *FS) effective61(c *cgroup) cgroupfs.CPUSet {
-	for c.cs == nil && !c.isRoot() {
-		c = c.parent
-	}
-	return f.cs61(c).eff
-}
-
-// readPartition61 prints c's partition as sched_partition_show does.
-func readPartition61(c *cgroup) string {
-	s := c.cs
+// readPartition prints c's partition as sched_partition_show does.
+func readPartition(f *FS, c *cgroup) string {
+	s := f.cpusetOf(c)
 	if s == nil {
 		return "member\n"
 	}
