@@ -163,8 +163,13 @@ func comparePartitions(t *testing.T, ffs subFS, seq partitionSequence) int {
 // after every step the errno and every cpuset file of the tree and of
 // the hierarchy root. With CGGUARD_RECORD=1 it prints the kernel's
 // answers in the format of testdata/kernel/partitions/*.txt, which
-// TestRecordedPartitionSequences replays on any host. It needs the
-// cpuset controller with at least two CPUs (the VM).
+// TestRecordedPartitionSequences replays on any host:
+//
+//	CGGUARD_RECORD=1 CGVM_PASSENV=CGGUARD_RECORD CGVM_KERNEL=<version> \
+//	  go test -count=1 -v -run TestPartitionSequencesMatchKernel -exec "$(go env GOPATH)/bin/cgvm" ./fakefs |
+//	  grep -E '^(PKERNEL|PMACHINE|PSEED|P) ' > fakefs/testdata/kernel/partitions/<version>.txt
+//
+// It needs the cpuset controller with at least two CPUs (the VM).
 func TestPartitionSequencesMatchKernel(t *testing.T) {
 	kfs, ctrls, opts := kernelTwin(t)
 	if !slices.Contains(ctrls, "cpuset") {
