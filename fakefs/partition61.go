@@ -40,16 +40,22 @@ const (
 
 // Reasons of an invalid partition, as 6.1 prints them.
 const (
-	perrInvCPUs    = "Invalid cpu list in cpuset.cpus"
-	perrInvParent  = "Parent is an invalid partition root"
-	perrNotPart    = "Parent is not a partition root"
-	perrNotExcl    = "Cpu list in cpuset.cpus not exclusive"
-	perrNoCPUs     = "Parent unable to distribute cpu downstream"
-	perrCPUsEmpty  = "cpuset.cpus is empty"
-	partcmdEnable  = 0
-	partcmdDisable = 1
-	partcmdUpdate  = 2
-	partcmdInvalid = 3
+	perrInvCPUs   = "Invalid cpu list in cpuset.cpus"
+	perrInvParent = "Parent is an invalid partition root"
+	perrNotPart   = "Parent is not a partition root"
+	perrNotExcl   = "Cpu list in cpuset.cpus not exclusive"
+	perrNoCPUs    = "Parent unable to distribute cpu downstream"
+	perrCPUsEmpty = "cpuset.cpus is empty"
+)
+
+// What a partition change asks of its parent's bookkeeping (6.12 adds
+// partcmdEnableI, an isolated one).
+const (
+	partcmdEnable = iota
+	partcmdDisable
+	partcmdUpdate
+	partcmdInvalid
+	partcmdEnableI
 )
 
 func (s *cpusetState) valid() bool { return s.prs > 0 }

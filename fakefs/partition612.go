@@ -21,7 +21,6 @@ const (
 	perr12InvCPUs   = "Invalid cpu list in cpuset.cpus.exclusive"
 	perr12CPUsEmpty = "cpuset.cpus and cpuset.cpus.exclusive are empty"
 	perr12Remote    = "Have remote partition underneath"
-	partcmdEnableI  = 4
 )
 
 // online612 follows cpuset_css_online: the parent's effective CPUs.
