@@ -534,6 +534,16 @@ func writeSubtree(f *FS, c *cgroup, s string) error {
 	if err := f.vetEnable(c, enable); err != nil {
 		return err
 	}
+	// The children's cpuset bookkeeping comes and goes.
+	if i := controllerIndex("cpuset"); f.kernel < kernel6_12 && (enable | disable).has(i) {
+		for _, ch := range f.sortedByID(c) {
+			if enable.has(i) {
+				f.online61(ch)
+			} else if disable.has(i) {
+				f.offline61(ch)
+			}
+		}
+	}
 	c.subtree = (c.subtree | enable) &^ disable
 	// Disabling a controller destroys its state in the children: enabled
 	// again later, it starts from the defaults, as in the kernel.
@@ -555,42 +565,14 @@ func writeSubtree(f *FS, c *cgroup, s string) error {
 	return nil
 }
 
-// effectiveCPUs follows the cpuset controller on cgroup v2: a cgroup's
-// effective CPUs are its own cpuset.cpus within its parent's effective
-// CPUs, or the parent's when that is empty (no cpuset.cpus, or none of
-// them left), less what its valid child partitions took. The root, and
-// any cgroup without the cpuset controller, starts from the parent's
-// (the root: the machine's).
+// effectiveCPUs is c's cpuset.cpus.effective: its cpuset bookkeeping's
+// (partition61.go), or without the cpuset controller its nearest
+// ancestor's (the root: the machine's less its partitions').
 func (f *FS) effectiveCPUs(c *cgroup) cgroupfs.CPUSet {
-	own := f.ownCPUs(c)
-	if !f.enabled(c).has(controllerIndex("cpuset")) && !c.isRoot() {
-		return own
+	for c.cs == nil && !c.isRoot() {
+		c = c.parent
 	}
-	return difference(own, f.takenByPartitions(c))
-}
-
-// ownCPUs is c's effective CPUs before its child partitions take any.
-// A valid partition root has its own CPUs (cpuset.cpus.exclusive when
-// set) out of what its parent can give.
-func (f *FS) ownCPUs(c *cgroup) cgroupfs.CPUSet {
-	if c.isRoot() {
-		return f.cpus
-	}
-	if !f.enabled(c).has(controllerIndex("cpuset")) {
-		return f.effectiveCPUs(c.parent)
-	}
-	if partitionOf(c) != member && f.partitionError(c) == "" {
-		want := c.cpus
-		if ex := f.exclusiveOf(c); !ex.IsEmpty() {
-			want = ex
-		}
-		return want.Intersect(f.parentCPUs(c.parent))
-	}
-	parent := f.effectiveCPUs(c.parent)
-	if eff := c.cpus.Intersect(parent); !eff.IsEmpty() {
-		return eff
-	}
-	return parent
+	return f.cpusetOf(c).eff
 }
 
 // difference returns the ids of a that are not in b.
@@ -636,9 +618,12 @@ func writeCpus(f *FS, c *cgroup, s string) error {
 	if err := f.vetEmpty(c, c.cpus, set); err != nil {
 		return err
 	}
-	c.cpus = set
-	f.cpusChanged(c)
-	return nil
+	f.cpusetOf(c)
+	if f.kernel < kernel6_12 {
+		f.updateCpumask61(c, set)
+		return nil
+	}
+	return f.updateCpumask612(c, set)
 }
 
 // vetEmpty follows validate_change: a populated cpuset (tasks in it or

@@ -26,6 +26,15 @@ type FS struct {
 	rootCtrls ctrlMask
 	root      *cgroup
 	byPath    map[string]*cgroup // every cgroup but the root, by path
+	// 6.12's cpuset bookkeeping (partition612.go): the CPUs of the
+	// hierarchy root's child and remote partitions, those of isolated
+	// partitions, and the remote partitions.
+	subparts, isolated cgroupfs.CPUSet
+	remotes            []*cgroup
+	// tmpNew is the scratch mask one cpuset change passes through all
+	// the functions it calls (tmpmasks.new_cpus), whose reuse the
+	// kernel's answers show.
+	tmpNew    cgroupfs.CPUSet
 	tasks     map[int]*task
 	lingering map[int]*task // exited tasks that still linger
 	// nThreaded counts threaded cgroups, nTaskRoots cgroups with tasks
@@ -204,6 +213,7 @@ type cgroup struct {
 	subtree                    ctrlMask
 	cpus                       cgroupfs.CPUSet
 	mems                       cgroupfs.CPUSet
+	cs                         *cpusetState // cpuset bookkeeping (partition61.go)
 	freeze                     bool
 	threaded                   bool // made threaded through cgroup.type (one way)
 	maxDepth                   int  // -1: max
@@ -502,6 +512,9 @@ func (f *FS) Mkdir(name string) error {
 		c.id = f.nextID
 		parent.addChild(c, f.nLimited > 0)
 		f.byPath[c.pathName] = c
+		if f.enabled(c).has(controllerIndex("cpuset")) {
+			f.cpusetOnline(c)
+		}
 		return nil
 	})
 }
@@ -558,6 +571,7 @@ func (f *FS) Rmdir(name string) error {
 		if c.limited {
 			f.nLimited--
 		}
+		f.cpusetOffline(c)
 		parent.removeChild(c, f.nLimited > 0)
 		delete(f.byPath, c.pathName)
 		for w := range c.watchers {

@@ -82,20 +82,11 @@ func TestFilesMatchKernel(t *testing.T) {
 	t.Logf("controllers offered: %q", ctrls)
 	ffs := fakeBase(t, opts, ctrls)
 	for _, fsys := range []cgroupfs.FS{kfs, ffs} {
-		for _, c := range ctrls {
-			if err := fsys.WriteFile("cgroup.subtree_control", []byte("+"+c)); err != nil {
-				t.Fatalf("enable %s: %v", c, err)
-			}
-		}
+		enableAll(t, fsys, ctrls)
 		if err := fsys.Mkdir("child"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	t.Cleanup(func() {
-		for _, c := range slices.Backward(ctrls) {
-			_ = kfs.WriteFile("cgroup.subtree_control", []byte("-"+c))
-		}
-	})
 	kEntries, err := kfs.ReadDir("child")
 	if err != nil {
 		t.Fatal(err)
@@ -133,12 +124,7 @@ func TestRootFilesMatchKernel(t *testing.T) {
 	if err != nil {
 		t.Fatalf("list %s: %v", mnt, err)
 	}
-	ctrls, err := os.ReadFile(filepath.Join(mnt, "cgroup.controllers"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := append(machineOptions(t), fakefs.WithControllers(strings.Fields(string(ctrls))...))
-	ffs := fakefs.New(opts...)
+	ffs := fakefs.New(thisMachine(t).options()...)
 	fEntries, err := ffs.ReadDir(".")
 	if err != nil {
 		t.Fatal(err)
@@ -154,36 +140,96 @@ func TestRootFilesMatchKernel(t *testing.T) {
 	}
 }
 
-// machineOptions returns the fakefs options for the kernel this test
-// runs on: its version (uname -r), its huge page sizes
-// (/sys/kernel/mm/hugepages) and whether the test holds
-// CAP_SYS_RESOURCE. It skips the test on a kernel without a profile,
-// naming the supported ones.
-func machineOptions(t *testing.T) []fakefs.Option {
+// machine is what a fake needs to answer as a kernel does: the kernel's
+// version, the machine's CPUs (empty: the fake's default) and huge page
+// sizes, the controllers of the hierarchy's root, and whether the test
+// holds CAP_SYS_RESOURCE. The kernel tests take it from the running
+// kernel (thisMachine), the recordings from their MACHINE line.
+type machine struct {
+	release        string
+	cpus, mems     cgroupfs.CPUSet
+	huge           []string
+	rootCtrls      []string
+	capSysResource bool
+}
+
+// options returns the fakefs options of m.
+func (m machine) options() []fakefs.Option {
+	opts := []fakefs.Option{fakefs.WithKernel(m.release), fakefs.WithHugePageSizes(m.huge...), fakefs.WithControllers(m.rootCtrls...)}
+	if !m.cpus.IsEmpty() {
+		opts = append(opts, fakefs.WithCPUs(m.cpus))
+	}
+	if !m.mems.IsEmpty() {
+		opts = append(opts, fakefs.WithMems(m.mems))
+	}
+	if !m.capSysResource {
+		opts = append(opts, fakefs.WithoutCapSysResource())
+	}
+	return opts
+}
+
+// thisMachine returns the machine this test runs on: uname -r,
+// /sys/kernel/mm/hugepages, CapEff, and the hierarchy root's
+// controllers and (where cpuset is there) effective CPUs and memory
+// nodes. It skips the test on a kernel without a profile, naming the
+// supported ones.
+func thisMachine(t *testing.T) machine {
 	t.Helper()
 	var uts unix.Utsname
 	if err := unix.Uname(&uts); err != nil {
 		t.Fatal(err)
 	}
-	release := unix.ByteSliceToString(uts.Release[:])
-	if err := fakefs.CheckKernel(release); err != nil {
-		t.Skipf("the running kernel %s has no fakefs profile to compare with: %v", release, err)
+	m := machine{release: unix.ByteSliceToString(uts.Release[:]), huge: hugePageSizes(t), capSysResource: hasCapSysResource(t)}
+	if err := fakefs.CheckKernel(m.release); err != nil {
+		t.Skipf("the running kernel %s has no fakefs profile to compare with: %v", m.release, err)
 	}
-	opts := []fakefs.Option{fakefs.WithKernel(release)}
-	sizes := hugePageSizes(t)
-	opts = append(opts, fakefs.WithHugePageSizes(sizes...))
-	if !hasCapSysResource(t) {
-		opts = append(opts, fakefs.WithoutCapSysResource())
+	mnt, err := kerneltest.Mountpoint()
+	if err != nil {
+		t.Skipf("kernel test needs a cgroup2 mount: %v", err)
 	}
-	t.Logf("kernel %s, huge page sizes %q", release, sizes)
-	return opts
+	rootCtrls, err := os.ReadFile(filepath.Join(mnt, "cgroup.controllers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.rootCtrls = strings.Fields(string(rootCtrls))
+	for _, f := range []struct {
+		file string
+		set  *cgroupfs.CPUSet
+	}{{"cpuset.cpus.effective", &m.cpus}, {"cpuset.mems.effective", &m.mems}} {
+		data, err := os.ReadFile(filepath.Join(mnt, f.file))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // no cpuset on this hierarchy
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *f.set, err = cgroupfs.ParseCPUSet(string(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("kernel %s, huge page sizes %q", m.release, m.huge)
+	return m
+}
+
+// enableAll enables ctrls in the cgroup.subtree_control of fsys's test
+// cgroup, and disables them again (last first) when the test ends.
+func enableAll(t *testing.T, fsys cgroupfs.FS, ctrls []string) {
+	t.Helper()
+	for _, c := range ctrls {
+		if err := fsys.WriteFile("cgroup.subtree_control", []byte("+"+c)); err != nil {
+			t.Fatalf("enable %s: %v", c, err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, c := range slices.Backward(ctrls) {
+			_ = fsys.WriteFile("cgroup.subtree_control", []byte("-"+c))
+		}
+	})
 }
 
 // kernelTwin opens a fresh kernel test cgroup (kernelCgroup) and returns
 // it, the controllers it offers, and the fakefs options for a fake of the
-// same kernel and machine: the kernel's version (machineOptions), the
-// controllers of the hierarchy's root and, where cpuset is there, the
-// root's effective CPUs and memory nodes. fakeBase builds the fake's
+// same kernel and machine (thisMachine). fakeBase builds the fake's
 // counterpart of the test cgroup from them.
 func kernelTwin(t *testing.T) (kfs *cgroupfs.OSFS, ctrls []string, opts []fakefs.Option) {
 	t.Helper()
@@ -198,32 +244,7 @@ func kernelTwin(t *testing.T) (kfs *cgroupfs.OSFS, ctrls []string, opts []fakefs
 		t.Fatal(err)
 	}
 	ctrls = strings.Fields(string(ctrlData))
-	mnt, err := kerneltest.Mountpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rootCtrls, err := os.ReadFile(filepath.Join(mnt, "cgroup.controllers"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts = append(machineOptions(t), fakefs.WithControllers(strings.Fields(string(rootCtrls))...))
-	for _, f := range []struct {
-		file string
-		opt  func(cgroupfs.CPUSet) fakefs.Option
-	}{{"cpuset.cpus.effective", fakefs.WithCPUs}, {"cpuset.mems.effective", fakefs.WithMems}} {
-		data, err := os.ReadFile(filepath.Join(mnt, f.file))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // no cpuset on this hierarchy
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		set, err := cgroupfs.ParseCPUSet(string(data))
-		if err != nil {
-			t.Fatal(err)
-		}
-		opts = append(opts, f.opt(set))
-	}
+	opts = thisMachine(t).options()
 	return kfs, ctrls, opts
 }
 

@@ -12,15 +12,11 @@ import (
 // step "mkdir <cgroup>", "rmdir <cgroup>" or "w <file> <data>", relative
 // to the test cgroup (".") whose parent is the hierarchy root. They
 // cover a valid root and isolated partition, the return to member, and
-// the invalid states with their reasons, in orders whose verdicts do not
-// depend on the kernel's history (see the package documentation).
+// the invalid states with their reasons, one case at a time; the random
+// sequences of TestPartitionSequencesMatchKernel mix them.
 var partitionScripts = [][]string{
 	{"mkdir a", "w a/cpuset.cpus.partition root", "w a/cpuset.cpus.partition isolated", "w a/cpuset.cpus.partition member",
 		"w a/cpuset.cpus 1", "w a/cpuset.cpus.partition root", "w a/cpuset.cpus.partition member", "rmdir a"},
-	// b is made after a's partition ends: 6.12 leaves a sibling without
-	// cpuset.cpus at no effective CPUs until its own next change (its
-	// effective CPUs are not given back when a partition is reverted), a
-	// staleness the fake does not copy.
 	{"w cpuset.cpus 1", "w cpuset.cpus.partition root", "mkdir a", "w a/cpuset.cpus 1",
 		"w a/cpuset.cpus.partition root", "w a/cpuset.cpus.partition isolated", "w a/cpuset.cpus.partition member",
 		"mkdir b", "w b/cpuset.cpus 1", "w a/cpuset.cpus 1", "w a/cpuset.cpus.partition root", "w a/cpuset.cpus.partition member",

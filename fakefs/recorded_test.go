@@ -12,8 +12,6 @@ import (
 	"testing"
 
 	"github.com/cgguard/cgguard/cgroupfs"
-	"github.com/cgguard/cgguard/fakefs"
-	"github.com/cgguard/cgguard/internal/kerneltest"
 )
 
 // RecordEnv names the environment variable that makes
@@ -36,29 +34,12 @@ func TestRecordKernelAnswers(t *testing.T) {
 		t.Skipf("records the running kernel's answers only with %s=1", recordEnv)
 	}
 	kfs, ctrls, _ := kernelTwin(t)
-	for _, c := range ctrls {
-		if err := kfs.WriteFile("cgroup.subtree_control", []byte("+"+c)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(func() {
-		for _, c := range slices.Backward(ctrls) {
-			_ = kfs.WriteFile("cgroup.subtree_control", []byte("-"+c))
-		}
-	})
-	release, _ := kernelRelease()
+	enableAll(t, kfs, ctrls)
+	m := thisMachine(t)
 	cpus, _ := kfs.ReadFile("cpuset.cpus.effective")
-	fmt.Printf("KERNEL %s\n", release)
-	mnt, err := kerneltest.Mountpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rootCtrls, err := os.ReadFile(filepath.Join(mnt, "cgroup.controllers"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	fmt.Printf("KERNEL %s\n", m.release)
 	fmt.Printf("MACHINE cpus=%s ctrls=%s rootctrls=%s huge=%s capsysresource=%v\n", strings.TrimSpace(string(cpus)), strings.Join(ctrls, ","),
-		strings.Join(strings.Fields(string(rootCtrls)), ","), strings.Join(hugePageSizes(t), ","), hasCapSysResource(t))
+		strings.Join(m.rootCtrls, ","), strings.Join(m.huge, ","), m.capSysResource)
 	files := writableFiles(t, kfs)
 	if err := kfs.Mkdir("c"); err != nil {
 		t.Fatal(err)
@@ -137,41 +118,37 @@ func replayRecording(t *testing.T, path string) {
 		case strings.HasPrefix(line, "KERNEL "):
 			release = strings.TrimPrefix(line, "KERNEL ")
 		case strings.HasPrefix(line, "MACHINE "):
-			var cpus, ctrls, rootCtrls string
+			m := machine{release: release, huge: []string{"2MB"}, capSysResource: true} // the first recordings' VM
+			var ctrls string
 			rootSet := false
-			huge, capSysResource := "2MB", "true" // the first recordings' VM
+			split := func(s string) []string { return strings.FieldsFunc(s, func(r rune) bool { return r == ',' }) }
 			for _, field := range strings.Fields(strings.TrimPrefix(line, "MACHINE ")) {
 				k, v, _ := strings.Cut(field, "=")
 				switch k {
 				case "cpus":
-					cpus = v
+					if v == "" {
+						continue
+					}
+					set, err := cgroupfs.ParseCPUSet(v)
+					if err != nil {
+						t.Fatalf("%s: %v", line, err)
+					}
+					m.cpus = set
 				case "ctrls":
 					ctrls = v
 				case "rootctrls":
-					rootCtrls, rootSet = v, true
+					m.rootCtrls, rootSet = split(v), true
 				case "huge":
-					huge = v
+					m.huge = split(v)
 				case "capsysresource":
-					capSysResource = v
+					m.capSysResource = v != "false"
 				}
 			}
-			opts := []fakefs.Option{fakefs.WithKernel(release), fakefs.WithHugePageSizes(strings.Split(huge, ",")...)}
-			if cpus != "" {
-				set, err := cgroupfs.ParseCPUSet(cpus)
-				if err != nil {
-					t.Fatalf("%s: %v", line, err)
-				}
-				opts = append(opts, fakefs.WithCPUs(set))
-			}
-			if capSysResource == "false" {
-				opts = append(opts, fakefs.WithoutCapSysResource())
-			}
-			split := func(s string) []string { return strings.FieldsFunc(s, func(r rune) bool { return r == ',' }) }
 			names := split(ctrls)
 			if !rootSet { // the first recordings: the VM's root offers what the base has
-				rootCtrls = ctrls
+				m.rootCtrls = names
 			}
-			f = fakeBase(t, append(opts, fakefs.WithControllers(split(rootCtrls)...)), names)
+			f = fakeBase(t, m.options(), names)
 			for _, c := range names {
 				if err := f.WriteFile("cgroup.subtree_control", []byte("+"+c)); err != nil {
 					t.Fatal(err)
@@ -230,10 +207,4 @@ func replayRecording(t *testing.T, path string) {
 		t.Fatalf("%s holds no files or writes", path)
 	}
 	t.Logf("kernel %s: %d files and %d writes agree", release, children, writes)
-}
-
-// kernelRelease returns uname -r.
-func kernelRelease() (string, error) {
-	data, err := os.ReadFile("/proc/sys/kernel/osrelease")
-	return strings.TrimSpace(string(data)), err
 }

@@ -1,0 +1,254 @@
+package cgroupfstest_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/cgguard/cgguard/cgroupfs"
+	"github.com/cgguard/cgguard/fakefs"
+	"github.com/cgguard/cgguard/internal/kerneltest"
+	"github.com/cgguard/cgguard/vmtest"
+	"golang.org/x/sys/unix"
+)
+
+// knobInputs are written to every writable knob: beside these, the
+// value the knob reads in a fresh cgroup (writing it back).
+var knobInputs = []string{"0", "1", "max", "-1", "junk", "1 2", "\n"}
+
+// TestKernelKnobsMatchFake writes every writable interface file of a
+// fresh child cgroup with every offered controller enabled, the list
+// taken from the fake of the running kernel's version and machine (so a
+// knob the fake gains is written too), to the kernel and to that fake,
+// and compares the errno of each write and what the file reads after
+// it. A knob the fake has and the kernel lacks is an error.
+// cgroup.procs and cgroup.threads are left out: the conformance
+// scenarios move their own tasks.
+func TestKernelKnobsMatchFake(t *testing.T) {
+	dir := kerneltest.Base(t, kerneltest.OfferAllControllers(vmtest.InVM()))
+	kfs, err := cgroupfs.Open(dir)
+	if err != nil {
+		t.Fatalf("open %s: %v", dir, err)
+	}
+	t.Cleanup(func() { kfs.Close() })
+	data, err := kfs.ReadFile("cgroup.controllers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctrls := strings.Fields(string(data))
+	ffs := fakeTwin(t, ctrls)
+	for _, fsys := range []cgroupfs.FS{kfs, ffs} {
+		for _, c := range ctrls {
+			if err := fsys.WriteFile(knobJoin(fsys, "cgroup.subtree_control"), []byte("+"+c)); err != nil {
+				t.Fatalf("enable %s: %v", c, err)
+			}
+		}
+	}
+	t.Cleanup(func() {
+		for _, c := range slices.Backward(ctrls) {
+			_ = kfs.WriteFile("cgroup.subtree_control", []byte("-"+c))
+		}
+	})
+	files := writableKnobs(t, ffs)
+	if len(files) == 0 {
+		t.Fatal("the fake lists no writable file in a fresh cgroup")
+	}
+	writes := 0
+	for i, file := range files {
+		dir := fmt.Sprintf("knob%d", i)
+		for _, fsys := range []cgroupfs.FS{kfs, ffs} {
+			if err := fsys.Mkdir(knobJoin(fsys, dir)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		name := dir + "/" + file
+		fresh, ferr := ffs.ReadFile(knobJoin(ffs, name))
+		if _, kerr := kfs.ReadFile(name); errors.Is(kerr, unix.ENOENT) {
+			t.Errorf("%s: the fake has it, the kernel does not", file)
+		}
+		inputs := knobInputs
+		if ferr == nil {
+			inputs = append([]string{string(fresh)}, inputs...)
+		}
+		for _, in := range inputs {
+			kw := kfs.WriteFile(name, []byte(in))
+			fw := ffs.WriteFile(knobJoin(ffs, name), []byte(in))
+			kd, kr := kfs.ReadFile(name)
+			fd, fr := ffs.ReadFile(knobJoin(ffs, name))
+			writes++
+			if errnoOf(kw) != errnoOf(fw) || errnoOf(kr) != errnoOf(fr) || comparableKnob(file, kd) != comparableKnob(file, fd) {
+				t.Errorf("write %q to %s: kernel %s, reads %q (%s); fake %s, reads %q (%s)",
+					in, file, errnoOf(kw), kd, errnoOf(kr), errnoOf(fw), fd, errnoOf(fr))
+			}
+		}
+		for _, fsys := range []cgroupfs.FS{kfs, ffs} {
+			_ = fsys.WriteFile(knobJoin(fsys, dir+"/cgroup.freeze"), []byte("0"))
+			for _, c := range slices.Backward(ctrls) {
+				_ = fsys.WriteFile(knobJoin(fsys, dir+"/cgroup.subtree_control"), []byte("-"+c))
+			}
+			if err := fsys.Rmdir(knobJoin(fsys, dir)); err != nil {
+				t.Errorf("rmdir %s: %v", dir, err)
+			}
+		}
+	}
+	t.Logf("%d writes to %d knobs compared (controllers %q)", writes, len(files), ctrls)
+}
+
+// writableKnobs returns the writable files of a fresh child of the
+// fake's test cgroup, less cgroup.procs and cgroup.threads.
+func writableKnobs(t *testing.T, fsys *fakefs.FS) []string {
+	t.Helper()
+	if err := fsys.Mkdir("t/probe"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = fsys.Rmdir("t/probe") }()
+	entries, err := fsys.ReadDir("t/probe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Mode().Perm()&0o200 != 0 && e.Name() != "cgroup.procs" && e.Name() != "cgroup.threads" {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// fakeTwin returns a fake of the running kernel's version and machine
+// whose cgroup "t" is the counterpart of the kernel test cgroup,
+// offered ctrls. It skips the test on a kernel without a fake profile.
+func fakeTwin(t *testing.T, ctrls []string) *fakefs.FS {
+	t.Helper()
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		t.Fatal(err)
+	}
+	release := unix.ByteSliceToString(uts.Release[:])
+	if err := fakefs.CheckKernel(release); err != nil {
+		t.Skipf("the running kernel %s has no fakefs profile to compare with: %v", release, err)
+	}
+	opts := []fakefs.Option{fakefs.WithKernel(release), fakefs.WithHugePageSizes(hugePageSizes(t)...)}
+	if !hasCapSysResource(t) {
+		opts = append(opts, fakefs.WithoutCapSysResource())
+	}
+	mnt, err := kerneltest.Mountpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.ReadFile(filepath.Join(mnt, "cgroup.controllers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts = append(opts, fakefs.WithControllers(strings.Fields(string(root))...))
+	for _, f := range []struct {
+		file string
+		opt  func(cgroupfs.CPUSet) fakefs.Option
+	}{{"cpuset.cpus.effective", fakefs.WithCPUs}, {"cpuset.mems.effective", fakefs.WithMems}} {
+		if data, err := os.ReadFile(filepath.Join(mnt, f.file)); err == nil {
+			set, err := cgroupfs.ParseCPUSet(string(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts = append(opts, f.opt(set))
+		}
+	}
+	f := fakefs.New(opts...)
+	for _, c := range ctrls {
+		if err := f.WriteFile("cgroup.subtree_control", []byte("+"+c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Mkdir("t"); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("kernel %s, fake of the same version", release)
+	return f
+}
+
+// knobJoin names file in the test cgroup of fsys: the kernel's FS is
+// opened at it, the fake's is its child "t".
+func knobJoin(fsys cgroupfs.FS, name string) string {
+	if _, ok := fsys.(*fakefs.FS); ok {
+		return "t/" + name
+	}
+	return name
+}
+
+func errnoOf(err error) string {
+	var e syscall.Errno
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.As(err, &e):
+		return e.Error()
+	}
+	return err.Error()
+}
+
+var knobDigits = regexp.MustCompile(`[0-9]+(\.[0-9]+)?`)
+
+// comparableKnob is what is compared of a file's content: its numbers
+// too, but for the files whose numbers follow the machine's activity.
+func comparableKnob(name string, data []byte) string {
+	for _, suf := range []string{".stat", ".pressure", ".current", ".peak", ".events", ".events.local"} {
+		if strings.HasSuffix(name, suf) {
+			return knobDigits.ReplaceAllString(string(data), "N")
+		}
+	}
+	return string(data)
+}
+
+// hugePageSizes returns the machine's huge page sizes as hugetlb names
+// them.
+func hugePageSizes(t *testing.T) []string {
+	t.Helper()
+	dirs, _ := os.ReadDir("/sys/kernel/mm/hugepages")
+	var sizes []string
+	for _, d := range dirs {
+		kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(d.Name(), "hugepages-"), "kB"), 10, 64)
+		if err != nil {
+			t.Fatalf("huge page size %s: %v", d.Name(), err)
+		}
+		switch {
+		case kb >= 1<<20:
+			sizes = append(sizes, strconv.FormatUint(kb>>20, 10)+"GB")
+		case kb >= 1<<10:
+			sizes = append(sizes, strconv.FormatUint(kb>>10, 10)+"MB")
+		default:
+			sizes = append(sizes, strconv.FormatUint(kb, 10)+"KB")
+		}
+	}
+	return sizes
+}
+
+// hasCapSysResource reports whether the test holds CAP_SYS_RESOURCE.
+func hasCapSysResource(t *testing.T) bool {
+	t.Helper()
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(status)) {
+		if hex, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			caps, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+			if err != nil {
+				t.Fatalf("parse %q: %v", line, err)
+			}
+			return caps&(1<<unix.CAP_SYS_RESOURCE) != 0
+		}
+	}
+	t.Fatal("no CapEff in /proc/self/status")
+	return false
+}
