@@ -285,12 +285,12 @@ func partitionFake(t *testing.T, opts []fakefs.Option, ctrls []string) subFS {
 	return ffs
 }
 
-// settle reads read(fsys) again until it gives want, for at most 5s
+// settle reads read(fsys) again until it gives want, for at most 30s
 // (the kernel finishes some changes after the call that made them
 // returns), and returns the last read: the caller compares it.
 func settle(fsys cgroupfs.FS, read func(cgroupfs.FS) string, want string) string {
 	got := read(fsys)
-	for deadline := time.Now().Add(5 * time.Second); got != want && time.Now().Before(deadline); got = read(fsys) {
+	for deadline := time.Now().Add(30 * time.Second); got != want && time.Now().Before(deadline); got = read(fsys) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return got
