@@ -37,12 +37,18 @@ void stall_exit(u64 *ctx)
 	exit_kind = ei->kind;
 }
 
+/*
+ * SCX_OPS_ENQ_LAST: without it, the kernel keeps running a task whose
+ * slice ran out when nothing else wants its CPU, without asking
+ * enqueue, so a workload alone on its CPU was never held and died at
+ * once when killed; the stall tests then failed now and then.
+ */
 SEC(".struct_ops.link")
 struct sched_ext_ops stall_ops = {
 	.select_cpu = (void *)stall_select_cpu,
 	.enqueue = (void *)stall_enqueue,
 	.exit = (void *)stall_exit,
-	.flags = SCX_OPS_SWITCH_PARTIAL,
+	.flags = SCX_OPS_SWITCH_PARTIAL | SCX_OPS_ENQ_LAST,
 	/* Short, so a test sees the watchdog act within its teardown budget. */
 	.timeout_ms = 3000,
 	.name = "cgguard_stall",
