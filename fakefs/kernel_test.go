@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -179,7 +178,15 @@ func thisMachine(t *testing.T) machine {
 	if err := unix.Uname(&uts); err != nil {
 		t.Fatal(err)
 	}
-	m := machine{release: unix.ByteSliceToString(uts.Release[:]), huge: hugePageSizes(t), capSysResource: hasCapSysResource(t)}
+	huge, err := kerneltest.HugePageSizes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	capSysResource, err := kerneltest.HasCapSysResource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := machine{release: unix.ByteSliceToString(uts.Release[:]), huge: huge, capSysResource: capSysResource}
 	if err := fakefs.CheckKernel(m.release); err != nil {
 		t.Skipf("the running kernel %s has no fakefs profile to compare with: %v", m.release, err)
 	}
@@ -246,50 +253,6 @@ func kernelTwin(t *testing.T) (kfs *cgroupfs.OSFS, ctrls []string, opts []fakefs
 	ctrls = strings.Fields(string(ctrlData))
 	opts = thisMachine(t).options()
 	return kfs, ctrls, opts
-}
-
-// hugePageSizes returns the machine's huge page sizes as hugetlb names
-// them, from /sys/kernel/mm/hugepages.
-func hugePageSizes(t *testing.T) []string {
-	t.Helper()
-	dirs, _ := os.ReadDir("/sys/kernel/mm/hugepages")
-	var sizes []string
-	for _, d := range dirs {
-		kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(d.Name(), "hugepages-"), "kB"), 10, 64)
-		if err != nil {
-			t.Fatalf("huge page size %s: %v", d.Name(), err)
-		}
-		switch {
-		case kb >= 1<<20:
-			sizes = append(sizes, strconv.FormatUint(kb>>20, 10)+"GB")
-		case kb >= 1<<10:
-			sizes = append(sizes, strconv.FormatUint(kb>>10, 10)+"MB")
-		default:
-			sizes = append(sizes, strconv.FormatUint(kb, 10)+"KB")
-		}
-	}
-	return sizes
-}
-
-// hasCapSysResource reports whether the test holds CAP_SYS_RESOURCE
-// (a root in a container may not).
-func hasCapSysResource(t *testing.T) bool {
-	t.Helper()
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for line := range strings.Lines(string(status)) {
-		if hex, ok := strings.CutPrefix(line, "CapEff:"); ok {
-			caps, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
-			if err != nil {
-				t.Fatalf("parse %q: %v", line, err)
-			}
-			return caps&(1<<unix.CAP_SYS_RESOURCE) != 0
-		}
-	}
-	t.Fatal("no CapEff in /proc/self/status")
-	return false
 }
 
 // fakeBase returns the fake's counterpart of kernelTwin's test cgroup: a

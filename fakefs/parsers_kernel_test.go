@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/cgguard/cgguard/cgroupfs"
+	"github.com/cgguard/cgguard/internal/kerneltest"
+	"gotest.tools/v3/assert"
 )
 
 // trickyInputs exercise the kernel's parsers: bases, signs, overflow,
@@ -45,35 +47,6 @@ var knobInputs = []string{
 	"  some 1 1000000", "SOME 1 1000000", "some 1", "some 4294967297 1000000", "full 1 1000000\n",
 }
 
-// writableFiles returns the files of a fresh child of fsys (whose
-// cgroup "." enables every controller) that can be written: the list
-// comes from the fake, so a knob it adds is written too. cgroup.procs
-// and cgroup.threads are left out: a pid written at random would move
-// someone else's process on the kernel (the conformance suite moves its
-// own tasks).
-func writableFiles(t *testing.T, fsys cgroupfs.FS) []string {
-	t.Helper()
-	if err := fsys.Mkdir("probe"); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = fsys.Rmdir("probe") }()
-	entries, err := fsys.ReadDir("probe")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range entries {
-		info, err := e.Info()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if info.Mode().Perm()&0o200 != 0 && e.Name() != "cgroup.procs" && e.Name() != "cgroup.threads" {
-			out = append(out, e.Name())
-		}
-	}
-	return out
-}
-
 // TestParsersMatchKernel writes every tricky input and every knob shape
 // to every writable file of a fresh child cgroup (one cgroup per file,
 // the inputs one after another), on the kernel and on the fake of the
@@ -92,7 +65,8 @@ func TestParsersMatchKernel(t *testing.T) {
 			}
 		}
 	}
-	files := writableFiles(t, ffs)
+	files, err := kerneltest.WritableFiles(ffs, "probe")
+	assert.NilError(t, err)
 	t.Cleanup(func() {
 		for _, c := range slices.Backward(ctrls) {
 			_ = kfs.WriteFile("cgroup.subtree_control", []byte("-"+c))

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/cgguard/cgguard/cgroupfs"
+	"github.com/cgguard/cgguard/internal/kerneltest"
+	"gotest.tools/v3/assert"
 )
 
 // RecordEnv names the environment variable that makes
@@ -40,7 +42,8 @@ func TestRecordKernelAnswers(t *testing.T) {
 	fmt.Printf("KERNEL %s\n", m.release)
 	fmt.Printf("MACHINE cpus=%s ctrls=%s rootctrls=%s huge=%s capsysresource=%v\n", strings.TrimSpace(string(cpus)), strings.Join(ctrls, ","),
 		strings.Join(m.rootCtrls, ","), strings.Join(m.huge, ","), m.capSysResource)
-	files := writableFiles(t, kfs)
+	files, err := kerneltest.WritableFiles(kfs, "probe")
+	assert.NilError(t, err)
 	if err := kfs.Mkdir("c"); err != nil {
 		t.Fatal(err)
 	}

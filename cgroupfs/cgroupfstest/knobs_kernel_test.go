@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"github.com/cgguard/cgguard/vmtest"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
 )
 
 // knobInputs are written to every writable knob: beside these, the
@@ -56,7 +56,8 @@ func TestKernelKnobsMatchFake(t *testing.T) {
 			_ = kfs.WriteFile("cgroup.subtree_control", []byte("-"+c))
 		}
 	})
-	files := writableKnobs(t, ffs)
+	files, err := kerneltest.WritableFiles(ffs, "t/probe")
+	assert.NilError(t, err)
 	if len(files) == 0 {
 		t.Fatal("the fake lists no writable file in a fresh cgroup")
 	}
@@ -101,31 +102,6 @@ func TestKernelKnobsMatchFake(t *testing.T) {
 	t.Logf("%d writes to %d knobs compared (controllers %q)", writes, len(files), ctrls)
 }
 
-// writableKnobs returns the writable files of a fresh child of the
-// fake's test cgroup, less cgroup.procs and cgroup.threads.
-func writableKnobs(t *testing.T, fsys *fakefs.FS) []string {
-	t.Helper()
-	if err := fsys.Mkdir("t/probe"); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = fsys.Rmdir("t/probe") }()
-	entries, err := fsys.ReadDir("t/probe")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range entries {
-		info, err := e.Info()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if info.Mode().Perm()&0o200 != 0 && e.Name() != "cgroup.procs" && e.Name() != "cgroup.threads" {
-			out = append(out, e.Name())
-		}
-	}
-	return out
-}
-
 // fakeTwin returns a fake of the running kernel's version and machine
 // whose cgroup "t" is the counterpart of the kernel test cgroup,
 // offered ctrls. It skips the test on a kernel without a fake profile.
@@ -139,8 +115,12 @@ func fakeTwin(t *testing.T, ctrls []string) *fakefs.FS {
 	if err := fakefs.CheckKernel(release); err != nil {
 		t.Skipf("the running kernel %s has no fakefs profile to compare with: %v", release, err)
 	}
-	opts := []fakefs.Option{fakefs.WithKernel(release), fakefs.WithHugePageSizes(hugePageSizes(t)...)}
-	if !hasCapSysResource(t) {
+	huge, err := kerneltest.HugePageSizes()
+	assert.NilError(t, err)
+	capSysResource, err := kerneltest.HasCapSysResource()
+	assert.NilError(t, err)
+	opts := []fakefs.Option{fakefs.WithKernel(release), fakefs.WithHugePageSizes(huge...)}
+	if !capSysResource {
 		opts = append(opts, fakefs.WithoutCapSysResource())
 	}
 	mnt, err := kerneltest.Mountpoint()
@@ -208,47 +188,4 @@ func comparableKnob(name string, data []byte) string {
 		}
 	}
 	return string(data)
-}
-
-// hugePageSizes returns the machine's huge page sizes as hugetlb names
-// them.
-func hugePageSizes(t *testing.T) []string {
-	t.Helper()
-	dirs, _ := os.ReadDir("/sys/kernel/mm/hugepages")
-	var sizes []string
-	for _, d := range dirs {
-		kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(d.Name(), "hugepages-"), "kB"), 10, 64)
-		if err != nil {
-			t.Fatalf("huge page size %s: %v", d.Name(), err)
-		}
-		switch {
-		case kb >= 1<<20:
-			sizes = append(sizes, strconv.FormatUint(kb>>20, 10)+"GB")
-		case kb >= 1<<10:
-			sizes = append(sizes, strconv.FormatUint(kb>>10, 10)+"MB")
-		default:
-			sizes = append(sizes, strconv.FormatUint(kb, 10)+"KB")
-		}
-	}
-	return sizes
-}
-
-// hasCapSysResource reports whether the test holds CAP_SYS_RESOURCE.
-func hasCapSysResource(t *testing.T) bool {
-	t.Helper()
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for line := range strings.Lines(string(status)) {
-		if hex, ok := strings.CutPrefix(line, "CapEff:"); ok {
-			caps, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
-			if err != nil {
-				t.Fatalf("parse %q: %v", line, err)
-			}
-			return caps&(1<<unix.CAP_SYS_RESOURCE) != 0
-		}
-	}
-	t.Fatal("no CapEff in /proc/self/status")
-	return false
 }
