@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cgguard/cgguard/cgroupfs"
 	"github.com/cgguard/cgguard/cgtest"
@@ -144,6 +145,55 @@ func threads(pid int) ([]int, error) {
 		}
 	}
 	return tids, nil
+}
+
+// waitHeld waits until the stall scheduler holds every thread of ws: the
+// run time of each (/proc/<pid>/task/<tid>/schedstat, first field) stays
+// the same over 100 ms, five of sched_ext's 20 ms slices. A thread that
+// was on its CPU when it got SCHED_EXT runs on until its slice ends; a
+// kill sent before that lets the workload die at once, and a stall test
+// would then see no stall. It fails the test if the threads are not held
+// before the watchdog's 3 s timeout would free them.
+func waitHeld(t *testing.T, ws []workload) {
+	t.Helper()
+	runTimes := func() (string, error) {
+		var b strings.Builder
+		for _, w := range ws {
+			tids, err := threads(w.cmd.Process.Pid)
+			if err != nil {
+				return "", err
+			}
+			for _, tid := range tids {
+				data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/schedstat", w.cmd.Process.Pid, tid))
+				if err != nil {
+					return "", err
+				}
+				f := strings.Fields(string(data))
+				if len(f) == 0 {
+					return "", fmt.Errorf("empty schedstat of thread %d", tid)
+				}
+				fmt.Fprintf(&b, "%d:%s ", tid, f[0])
+			}
+		}
+		return b.String(), nil
+	}
+	start := time.Now()
+	last, err := runTimes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for time.Since(start) < 3*time.Second {
+		time.Sleep(100 * time.Millisecond)
+		now, err := runTimes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if now == last {
+			return
+		}
+		last = now
+	}
+	t.Fatalf("the stall scheduler did not hold %v within 3 s: its threads kept running (run times %s)", ws, last)
 }
 
 // schedExt is the kernel's SCHED_EXT scheduling policy (include/uapi/linux/sched.h).

@@ -101,6 +101,7 @@ func TestTeardownOutlastsAStalledScheduler(t *testing.T) {
 			t.Fatalf("policy of %v is %d (%v), want SCHED_EXT", w, p, err)
 		}
 	}
+	waitHeld(t, ws)
 	// The watchdog has not fired yet: the teardown starts while the
 	// scheduler still holds the workloads.
 	if k, err := a.ExitKind(); err != nil || k != schedext.ExitNone {
@@ -125,9 +126,11 @@ func TestTeardownHintNamesTheScheduler(t *testing.T) {
 	if err := g.AddCgroup("held", cgroupfs.NewCPUSet(0)); err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range spin(t, g, "held", cgroupfs.NewCPUSet(0), 1) {
+	ws := spin(t, g, "held", cgroupfs.NewCPUSet(0), 1)
+	for _, w := range ws {
 		toSchedExt(t, w)
 	}
+	waitHeld(t, ws)
 	rec.Finish()
 	logs := rec.Logs()
 	want := `sched_ext's state is enabled, with the BPF scheduler "` + schedext.Stall.Name() + `"`
