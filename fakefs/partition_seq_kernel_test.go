@@ -242,6 +242,9 @@ func TestPartitionSequencesMatchKernel(t *testing.T) {
 		for range partitionSteps {
 			step := steps.next(avoid)
 			err := runPartitionStep(kfs, step)
+			if err == nil && strings.HasPrefix(step, "rmdir ") {
+				waitReleased(t, kfs)
+			}
 			state := partitionState(kfs, readRoot)
 			_ = runPartitionStep(oracle, step)
 			if err == nil && strings.HasPrefix(step, "rmdir ") {
@@ -265,6 +268,7 @@ func TestPartitionSequencesMatchKernel(t *testing.T) {
 				_ = kfs.Rmdir(dir)
 			}
 		}
+		waitReleased(t, kfs)
 		for _, f := range []string{"cpuset.cpus.exclusive", "cpuset.cpus"} {
 			_ = kfs.WriteFile(f, []byte("\n"))
 		}
@@ -283,6 +287,38 @@ func partitionFake(t *testing.T, opts []fakefs.Option, ctrls []string) subFS {
 		t.Fatal(err)
 	}
 	return ffs
+}
+
+// waitReleased waits until fsys's root has no dying descendants
+// (cgroup.stat's nr_dying_descendants is 0). A cgroup is released only
+// after every controller's state of it went offline, so the cpuset
+// changes of a removal are all in by then: on 6.1 cpuset_css_offline
+// runs from a workqueue after rmdir returned, and one that landed after
+// the next step's write made a run differ from the fake (10 of 1800
+// steps, .ci/run with two CPU hogs), where settle alone saw nothing
+// left to wait for.
+func waitReleased(t *testing.T, fsys cgroupfs.FS) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		data, err := fsys.ReadFile("cgroup.stat")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dying := ""
+		for line := range strings.Lines(string(data)) {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "nr_dying_descendants "); ok {
+				dying = v
+			}
+		}
+		if dying == "0" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("removed cgroups still dying after 30 s (cgroup.stat: %q)", data)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // settle reads read(fsys) again until it gives want, for at most 30s
