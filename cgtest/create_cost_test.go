@@ -13,24 +13,28 @@ import (
 )
 
 // Where the parent offers no cpuset (a hybrid host's cgroup v2), adding
-// a cgroup costs its mkdirs and one read of the parent's
-// cgroup.controllers: no second mkdir, no listing. Where it offers
-// cpuset, the Manager enables it in every level above the new cgroup,
-// as ktstr's create_cgroup does.
+// a cgroup costs its mkdirs, and the group's first add one read of the
+// parent's cgroup.controllers: no second mkdir, no listing, no read
+// for the adds after it. Where it offers cpuset, the Manager enables it
+// in every level above the new cgroup, as ktstr's create_cgroup does,
+// and every add looks again.
 func TestAddCgroupCostsOneMkdirPerLevel(t *testing.T) {
 	for _, tc := range []struct {
 		desc        string
 		controllers []string
 		wantMkdirs  []string
 		wantCpuset  []string // cgroups whose subtree_control must list cpuset
+		wantReads   int      // of test/cgroup.controllers, by two adds
 	}{{
 		desc:        "no cpuset",
 		controllers: []string{"memory"},
-		wantMkdirs:  []string{"mkdir test/a: ok", "mkdir test/a/b: ok"},
+		wantMkdirs:  []string{"mkdir test/a: ok", "mkdir test/a/b: ok", "mkdir test/c: ok"},
+		wantReads:   1,
 	}, {
 		desc:        "cpuset offered",
 		controllers: []string{"cpuset", "memory"},
 		wantCpuset:  []string{"test", "test/a"},
+		wantReads:   4, // the group and CreateCgroup, each add
 	}} {
 		t.Run(tc.desc, func(t *testing.T) {
 			fsys := fakefs.New(fakefs.WithControllers(tc.controllers...))
@@ -41,9 +45,16 @@ func TestAddCgroupCostsOneMkdirPerLevel(t *testing.T) {
 			rec := newRecorder(t.Name())
 			g := cgtest.NewGroup(rec, mgr, cgtest.Strict())
 			before := len(fsys.Log())
-			if err := g.AddCgroupNoCpuset("a/b"); err != nil {
-				t.Fatal(err)
+			for _, name := range []string{"a/b", "c"} {
+				assert.NilError(t, g.AddCgroupNoCpuset(name))
 			}
+			reads := 0
+			for _, e := range fsys.Log()[before:] {
+				if e.Op == fakefs.OpRead && e.Path == "test/cgroup.controllers" {
+					reads++
+				}
+			}
+			assert.Check(t, is.Equal(reads, tc.wantReads), "reads of test/cgroup.controllers")
 			if tc.wantMkdirs != nil {
 				assert.Check(t, is.DeepEqual(opsOf(fsys, before, fakefs.OpMkdir), tc.wantMkdirs), "mkdirs")
 				if got := opsOf(fsys, before, fakefs.OpReadDir); len(got) != 0 {

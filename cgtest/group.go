@@ -1,6 +1,7 @@
 package cgtest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -32,6 +33,9 @@ type Group struct {
 	// stuck in the kernel (a hung cpuset write) cannot hold the teardown
 	// beyond its budget.
 	addMu sync.Mutex
+	// noCpuset is set, under addMu, once a read found that the
+	// Manager's parent does not offer cpuset (nothingToEnable).
+	noCpuset bool
 
 	// mu guards the fields below. It is never held during cgroupfs I/O,
 	// for the same reason.
@@ -42,6 +46,11 @@ type Group struct {
 	ids      map[string]uint64 // identity of each cgroup when made (identity.go)
 	ended    bool              // teardown has begun
 	deadline time.Time         // end of the teardown budget, once begun
+	// budgetCtx ends at deadline, stopCtx a grace after it: made by
+	// the first teardown for all of them (teardownContext), cancelled
+	// by the group's last cleanup.
+	budgetCtx, stopCtx context.Context
+	cancelCtxs         func()
 }
 
 // NewGroup returns an empty group bound to t, acting through ops: a
@@ -70,8 +79,11 @@ func NewGroup(t T, ops *cgroupfs.Manager, opts ...Option) *Group {
 	// them: from then on the group refuses new work.
 	t.Cleanup(func() {
 		g.mu.Lock()
+		defer g.mu.Unlock()
 		g.ended = true
-		g.mu.Unlock()
+		if g.cancelCtxs != nil {
+			g.cancelCtxs()
+		}
 	})
 	return g
 }
@@ -195,10 +207,14 @@ func (g *Group) create(name string) error {
 // enables cpuset in the levels above each level, and when the Manager's
 // parent does not offer cpuset in its cgroup.controllers no level
 // beneath it can (a cgroup offers only what its parent enables). One
-// read then replaces a read, a mkdir and a listing per level: creation
-// costs about one mkdir (see BENCHMARKS.md). Any doubt (an unreadable
-// file) says false.
+// read then replaces a read, a mkdir and a listing per level, and the
+// group remembers a "does not offer" (g.addMu is held): every later add
+// costs about one mkdir per level (see BENCHMARKS.md). Any doubt (an
+// unreadable file) says false, and is asked again next time.
 func (g *Group) nothingToEnable(name string) bool {
+	if g.noCpuset {
+		return true
+	}
 	p, err := g.ops.Path(levels(name)[0])
 	if err != nil {
 		return false
@@ -208,7 +224,8 @@ func (g *Group) nothingToEnable(name string) bool {
 		file = parent + "/" + file
 	}
 	data, err := g.ops.FS().ReadFile(file)
-	return err == nil && !slices.Contains(strings.Fields(string(data)), "cpuset")
+	g.noCpuset = err == nil && !slices.Contains(strings.Fields(string(data)), "cpuset")
+	return g.noCpuset
 }
 
 // checkThreadRoots refuses, before any write, to create name when a
