@@ -92,6 +92,12 @@ func NewGroup(t T, ops *cgroupfs.Manager, opts ...Option) *Group {
 // the Manager's parent, like "workers/0") and writes cpus to its
 // cpuset.cpus.
 //
+// When the Manager's parent offers cpuset (its cgroup.controllers lists
+// it), creation enables cpuset in every level above the new cgroup, as
+// ktstr's create_cgroup does. A group that found it not offered
+// remembers that for its life: enable cpuset above the parent before
+// the group's first add, not between adds.
+//
 // Every directory it creates is tracked the moment its mkdir succeeds:
 // when a later step fails (enabling cpuset, writing cpus), AddCgroup
 // returns the error and the cgroup is still removed when the test ends.
