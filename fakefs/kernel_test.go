@@ -1,11 +1,9 @@
 package fakefs_test
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,7 +14,6 @@ import (
 	"github.com/cgguard/cgguard/internal/kerneltest"
 	"github.com/cgguard/cgguard/vmtest"
 	"github.com/google/go-cmp/cmp"
-	"golang.org/x/sys/unix"
 )
 
 // kernelCgroup makes a uniquely named cgroup under the cgroup v2 mount
@@ -123,7 +120,7 @@ func TestRootFilesMatchKernel(t *testing.T) {
 	if err != nil {
 		t.Fatalf("list %s: %v", mnt, err)
 	}
-	ffs := fakefs.New(thisMachine(t).options()...)
+	ffs := fakefs.New(kerneltest.ThisMachine(t).FakeOptions()...)
 	fEntries, err := ffs.ReadDir(".")
 	if err != nil {
 		t.Fatal(err)
@@ -137,85 +134,6 @@ func TestRootFilesMatchKernel(t *testing.T) {
 	if diff := cmp.Diff(listing(t, files), listing(t, fEntries)); diff != "" {
 		t.Errorf("files of the root (-kernel +fake):\n%s", diff)
 	}
-}
-
-// machine is what a fake needs to answer as a kernel does: the kernel's
-// version, the machine's CPUs (empty: the fake's default) and huge page
-// sizes, the controllers of the hierarchy's root, and whether the test
-// holds CAP_SYS_RESOURCE. The kernel tests take it from the running
-// kernel (thisMachine), the recordings from their MACHINE line.
-type machine struct {
-	release        string
-	cpus, mems     cgroupfs.CPUSet
-	huge           []string
-	rootCtrls      []string
-	capSysResource bool
-}
-
-// options returns the fakefs options of m.
-func (m machine) options() []fakefs.Option {
-	opts := []fakefs.Option{fakefs.WithKernel(m.release), fakefs.WithHugePageSizes(m.huge...), fakefs.WithControllers(m.rootCtrls...)}
-	if !m.cpus.IsEmpty() {
-		opts = append(opts, fakefs.WithCPUs(m.cpus))
-	}
-	if !m.mems.IsEmpty() {
-		opts = append(opts, fakefs.WithMems(m.mems))
-	}
-	if !m.capSysResource {
-		opts = append(opts, fakefs.WithoutCapSysResource())
-	}
-	return opts
-}
-
-// thisMachine returns the machine this test runs on: uname -r,
-// /sys/kernel/mm/hugepages, CapEff, and the hierarchy root's
-// controllers and (where cpuset is there) effective CPUs and memory
-// nodes. It skips the test on a kernel without a profile, naming the
-// supported ones.
-func thisMachine(t *testing.T) machine {
-	t.Helper()
-	var uts unix.Utsname
-	if err := unix.Uname(&uts); err != nil {
-		t.Fatal(err)
-	}
-	huge, err := kerneltest.HugePageSizes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	capSysResource, err := kerneltest.HasCapSysResource()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := machine{release: unix.ByteSliceToString(uts.Release[:]), huge: huge, capSysResource: capSysResource}
-	if err := fakefs.CheckKernel(m.release); err != nil {
-		t.Skipf("the running kernel %s has no fakefs profile to compare with: %v", m.release, err)
-	}
-	mnt, err := kerneltest.Mountpoint()
-	if err != nil {
-		t.Skipf("kernel test needs a cgroup2 mount: %v", err)
-	}
-	rootCtrls, err := os.ReadFile(filepath.Join(mnt, "cgroup.controllers"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.rootCtrls = strings.Fields(string(rootCtrls))
-	for _, f := range []struct {
-		file string
-		set  *cgroupfs.CPUSet
-	}{{"cpuset.cpus.effective", &m.cpus}, {"cpuset.mems.effective", &m.mems}} {
-		data, err := os.ReadFile(filepath.Join(mnt, f.file))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // no cpuset on this hierarchy
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if *f.set, err = cgroupfs.ParseCPUSet(string(data)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Logf("kernel %s, huge page sizes %q", m.release, m.huge)
-	return m
 }
 
 // enableAll enables ctrls in the cgroup.subtree_control of fsys's test
@@ -236,7 +154,7 @@ func enableAll(t *testing.T, fsys cgroupfs.FS, ctrls []string) {
 
 // kernelTwin opens a fresh kernel test cgroup (kernelCgroup) and returns
 // it, the controllers it offers, and the fakefs options for a fake of the
-// same kernel and machine (thisMachine). fakeBase builds the fake's
+// same kernel and machine (kerneltest.ThisMachine). fakeBase builds the fake's
 // counterpart of the test cgroup from them.
 func kernelTwin(t *testing.T) (kfs *cgroupfs.OSFS, ctrls []string, opts []fakefs.Option) {
 	t.Helper()
@@ -251,23 +169,14 @@ func kernelTwin(t *testing.T) (kfs *cgroupfs.OSFS, ctrls []string, opts []fakefs
 		t.Fatal(err)
 	}
 	ctrls = strings.Fields(string(ctrlData))
-	opts = thisMachine(t).options()
+	opts = kerneltest.ThisMachine(t).FakeOptions()
 	return kfs, ctrls, opts
 }
 
-// fakeBase returns the fake's counterpart of kernelTwin's test cgroup: a
-// child "t" of the fake's root, offered ctrls, seen from inside as
-// cgroupfs.Open sees the kernel's.
+// fakeBase returns the fake's counterpart of kernelTwin's test cgroup
+// (kerneltest.FakeTwin), seen from inside as cgroupfs.Open sees the
+// kernel's.
 func fakeBase(t *testing.T, opts []fakefs.Option, ctrls []string) subFS {
 	t.Helper()
-	f := fakefs.New(opts...)
-	for _, c := range ctrls {
-		if err := f.WriteFile("cgroup.subtree_control", []byte("+"+c)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := f.Mkdir("t"); err != nil {
-		t.Fatal(err)
-	}
-	return subFS{f, "t"}
+	return subFS{kerneltest.FakeTwin(t, opts, ctrls), "t"}
 }

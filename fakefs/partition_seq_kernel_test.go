@@ -1,7 +1,6 @@
 package fakefs_test
 
 import (
-	"bufio"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -202,7 +201,7 @@ func TestPartitionSequencesMatchKernel(t *testing.T) {
 	})
 	_, exErr := kfs.ReadFile("cpuset.cpus.exclusive")
 	exclusive := exErr == nil
-	release := thisMachine(t).release
+	release := kerneltest.ThisMachine(t).Release
 	// The sequences never empty the cpuset.cpus of a cgroup that may be
 	// CPU-exclusive. 6.1 loses CPUs for good when a valid partition's
 	// cpuset.cpus is emptied: the partition stays valid with no CPUs,
@@ -361,19 +360,14 @@ func TestRecordedPartitionSequences(t *testing.T) {
 // TestPartitionSequencesMatchKernel.
 func readPartitionRecording(t *testing.T, path string) (release string, cpus cgroupfs.CPUSet, seqs []partitionSequence) {
 	t.Helper()
-	fh, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	sc := bufio.NewScanner(fh)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	sc := scanRecording(t, path)
 	for sc.Scan() {
 		line := sc.Text()
 		switch key, rest, _ := strings.Cut(line, " "); key {
 		case "PKERNEL":
 			release = rest
 		case "PMACHINE":
+			var err error
 			if cpus, err = cgroupfs.ParseCPUSet(strings.TrimPrefix(rest, "cpus=")); err != nil {
 				t.Fatalf("%s: %v", line, err)
 			}

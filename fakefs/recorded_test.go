@@ -37,11 +37,11 @@ func TestRecordKernelAnswers(t *testing.T) {
 	}
 	kfs, ctrls, _ := kernelTwin(t)
 	enableAll(t, kfs, ctrls)
-	m := thisMachine(t)
+	m := kerneltest.ThisMachine(t)
 	cpus, _ := kfs.ReadFile("cpuset.cpus.effective")
-	fmt.Printf("KERNEL %s\n", m.release)
+	fmt.Printf("KERNEL %s\n", m.Release)
 	fmt.Printf("MACHINE cpus=%s ctrls=%s rootctrls=%s huge=%s capsysresource=%v\n", strings.TrimSpace(string(cpus)), strings.Join(ctrls, ","),
-		strings.Join(m.rootCtrls, ","), strings.Join(m.huge, ","), m.capSysResource)
+		strings.Join(m.RootCtrls, ","), strings.Join(m.Huge, ","), m.CapSysResource)
 	files, err := kerneltest.WritableFiles(kfs, "probe")
 	assert.NilError(t, err)
 	if err := kfs.Mkdir("c"); err != nil {
@@ -104,13 +104,7 @@ func TestRecordedKernelAnswers(t *testing.T) {
 }
 
 func replayRecording(t *testing.T, path string) {
-	fh, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	sc := bufio.NewScanner(fh)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	sc := scanRecording(t, path)
 	var f subFS
 	dirs := map[string]string{}
 	var release string
@@ -121,7 +115,7 @@ func replayRecording(t *testing.T, path string) {
 		case strings.HasPrefix(line, "KERNEL "):
 			release = strings.TrimPrefix(line, "KERNEL ")
 		case strings.HasPrefix(line, "MACHINE "):
-			m := machine{release: release, huge: []string{"2MB"}, capSysResource: true} // the first recordings' VM
+			m := kerneltest.Machine{Release: release, Huge: []string{"2MB"}, CapSysResource: true} // the first recordings' VM
 			var ctrls string
 			rootSet := false
 			split := func(s string) []string { return strings.FieldsFunc(s, func(r rune) bool { return r == ',' }) }
@@ -136,22 +130,22 @@ func replayRecording(t *testing.T, path string) {
 					if err != nil {
 						t.Fatalf("%s: %v", line, err)
 					}
-					m.cpus = set
+					m.CPUs = set
 				case "ctrls":
 					ctrls = v
 				case "rootctrls":
-					m.rootCtrls, rootSet = split(v), true
+					m.RootCtrls, rootSet = split(v), true
 				case "huge":
-					m.huge = split(v)
+					m.Huge = split(v)
 				case "capsysresource":
-					m.capSysResource = v != "false"
+					m.CapSysResource = v != "false"
 				}
 			}
 			names := split(ctrls)
 			if !rootSet { // the first recordings: the VM's root offers what the base has
-				m.rootCtrls = names
+				m.RootCtrls = names
 			}
-			f = fakeBase(t, m.options(), names)
+			f = fakeBase(t, m.FakeOptions(), names)
 			for _, c := range names {
 				if err := f.WriteFile("cgroup.subtree_control", []byte("+"+c)); err != nil {
 					t.Fatal(err)
@@ -210,4 +204,18 @@ func replayRecording(t *testing.T, path string) {
 		t.Fatalf("%s holds no files or writes", path)
 	}
 	t.Logf("kernel %s: %d files and %d writes agree", release, children, writes)
+}
+
+// scanRecording returns a scanner of the recording at path, line by line
+// (a line may hold up to 1 MiB); the file is closed when the test ends.
+func scanRecording(t *testing.T, path string) *bufio.Scanner {
+	t.Helper()
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fh.Close() })
+	sc := bufio.NewScanner(fh)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	return sc
 }

@@ -3,8 +3,6 @@ package cgroupfstest_test
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -107,54 +105,7 @@ func TestKernelKnobsMatchFake(t *testing.T) {
 // offered ctrls. It skips the test on a kernel without a fake profile.
 func fakeTwin(t *testing.T, ctrls []string) *fakefs.FS {
 	t.Helper()
-	var uts unix.Utsname
-	if err := unix.Uname(&uts); err != nil {
-		t.Fatal(err)
-	}
-	release := unix.ByteSliceToString(uts.Release[:])
-	if err := fakefs.CheckKernel(release); err != nil {
-		t.Skipf("the running kernel %s has no fakefs profile to compare with: %v", release, err)
-	}
-	huge, err := kerneltest.HugePageSizes()
-	assert.NilError(t, err)
-	capSysResource, err := kerneltest.HasCapSysResource()
-	assert.NilError(t, err)
-	opts := []fakefs.Option{fakefs.WithKernel(release), fakefs.WithHugePageSizes(huge...)}
-	if !capSysResource {
-		opts = append(opts, fakefs.WithoutCapSysResource())
-	}
-	mnt, err := kerneltest.Mountpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := os.ReadFile(filepath.Join(mnt, "cgroup.controllers"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts = append(opts, fakefs.WithControllers(strings.Fields(string(root))...))
-	for _, f := range []struct {
-		file string
-		opt  func(cgroupfs.CPUSet) fakefs.Option
-	}{{"cpuset.cpus.effective", fakefs.WithCPUs}, {"cpuset.mems.effective", fakefs.WithMems}} {
-		if data, err := os.ReadFile(filepath.Join(mnt, f.file)); err == nil {
-			set, err := cgroupfs.ParseCPUSet(string(data))
-			if err != nil {
-				t.Fatal(err)
-			}
-			opts = append(opts, f.opt(set))
-		}
-	}
-	f := fakefs.New(opts...)
-	for _, c := range ctrls {
-		if err := f.WriteFile("cgroup.subtree_control", []byte("+"+c)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := f.Mkdir("t"); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("kernel %s, fake of the same version", release)
-	return f
+	return kerneltest.FakeTwin(t, kerneltest.ThisMachine(t).FakeOptions(), ctrls)
 }
 
 // knobJoin names file in the test cgroup of fsys: the kernel's FS is

@@ -1,14 +1,115 @@
 package kerneltest
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"testing"
 
 	"github.com/cgguard/cgguard/cgroupfs"
+	"github.com/cgguard/cgguard/fakefs"
 	"golang.org/x/sys/unix"
 )
+
+// Machine is what a fake needs to answer as a kernel does: the kernel's
+// version, the machine's CPUs and memory nodes (empty: the fake's
+// default) and huge page sizes, the controllers of the hierarchy's
+// root, and whether the test holds CAP_SYS_RESOURCE. Kernel tests take
+// it from the running kernel (ThisMachine), replayed recordings from
+// what they recorded.
+type Machine struct {
+	Release        string
+	CPUs, Mems     cgroupfs.CPUSet
+	Huge           []string
+	RootCtrls      []string
+	CapSysResource bool
+}
+
+// FakeOptions returns the fakefs options of a fake of m.
+func (m Machine) FakeOptions() []fakefs.Option {
+	opts := []fakefs.Option{fakefs.WithKernel(m.Release), fakefs.WithHugePageSizes(m.Huge...), fakefs.WithControllers(m.RootCtrls...)}
+	if !m.CPUs.IsEmpty() {
+		opts = append(opts, fakefs.WithCPUs(m.CPUs))
+	}
+	if !m.Mems.IsEmpty() {
+		opts = append(opts, fakefs.WithMems(m.Mems))
+	}
+	if !m.CapSysResource {
+		opts = append(opts, fakefs.WithoutCapSysResource())
+	}
+	return opts
+}
+
+// ThisMachine returns the machine the test runs on: uname -r,
+// /sys/kernel/mm/hugepages, CapEff, and the hierarchy root's
+// controllers and (where cpuset is there) effective CPUs and memory
+// nodes. It skips the test on a kernel without a fakefs profile, naming
+// the supported ones, and without a cgroup2 mount.
+func ThisMachine(t testing.TB) Machine {
+	t.Helper()
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		t.Fatal(err)
+	}
+	m := Machine{Release: unix.ByteSliceToString(uts.Release[:])}
+	if err := fakefs.CheckKernel(m.Release); err != nil {
+		t.Skipf("the running kernel %s has no fakefs profile to compare with: %v", m.Release, err)
+	}
+	var err error
+	if m.Huge, err = HugePageSizes(); err != nil {
+		t.Fatal(err)
+	}
+	if m.CapSysResource, err = HasCapSysResource(); err != nil {
+		t.Fatal(err)
+	}
+	mnt, err := Mountpoint()
+	if err != nil {
+		t.Skipf("kernel test needs a cgroup2 mount: %v", err)
+	}
+	rootCtrls, err := os.ReadFile(filepath.Join(mnt, "cgroup.controllers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.RootCtrls = strings.Fields(string(rootCtrls))
+	for _, f := range []struct {
+		file string
+		set  *cgroupfs.CPUSet
+	}{{"cpuset.cpus.effective", &m.CPUs}, {"cpuset.mems.effective", &m.Mems}} {
+		data, err := os.ReadFile(filepath.Join(mnt, f.file))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // no cpuset on this hierarchy
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *f.set, err = cgroupfs.ParseCPUSet(string(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("kernel %s, huge page sizes %q", m.Release, m.Huge)
+	return m
+}
+
+// FakeTwin returns a fake made with opts whose cgroup "t" is the
+// counterpart of a kernel test cgroup offered ctrls: the fake's root
+// enables ctrls for it.
+func FakeTwin(t testing.TB, opts []fakefs.Option, ctrls []string) *fakefs.FS {
+	t.Helper()
+	f := fakefs.New(opts...)
+	for _, c := range ctrls {
+		if err := f.WriteFile("cgroup.subtree_control", []byte("+"+c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Mkdir("t"); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
 
 // HugePageSizes returns this machine's huge page sizes as hugetlb names
 // them in its interface files ("2MB", "1GB"), from
